@@ -1,0 +1,94 @@
+"""Webhook: POST /webhook and POST /webhook/{token}, called by TradingView.
+
+Thin on purpose: lift the request out of the API Gateway event, call `ingest_alert`, shape the answer.
+TradingView waits about 3 s, cold start included, so this module imports only what it needs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from arrowhook.errors import BadEncodingError, RejectedRequestError, StoreUnavailableError
+from arrowhook.ingest import IncomingAlert, KeyResolver, ingest_alert
+from arrowhook.models import utc_now
+from arrowhook.observability import MetricUnit, logger, metrics, traced
+from arrowhook.settings import get_settings
+from arrowhook.store import AlertStore
+
+settings = get_settings()
+keys = KeyResolver(settings.keys_table_name, settings.key_cache_ttl_seconds)
+alerts = AlertStore(settings.alerts_table_name)
+app = APIGatewayHttpResolver()
+
+
+def _json(status_code: int, body: dict[str, Any]) -> Response[str]:
+    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+def _receive(token: str | None) -> Response[str]:
+    event = app.current_event
+    raw = event.body or ""
+    if event.is_base64_encoded:
+        try:
+            body = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadEncodingError("body is not valid base64") from None
+    else:
+        body = raw.encode("utf-8", errors="surrogatepass")
+    incoming = IncomingAlert(
+        body=body,
+        received_at=utc_now(),
+        path_token=token,
+        source_ip=event.request_context.http.source_ip,
+        request_id=event.request_context.request_id,
+        user_agent=event.headers.get("user-agent"),
+        content_type=event.headers.get("content-type"),
+    )
+    result = ingest_alert(incoming, settings, keys, alerts)
+    return _json(200, {"status": "stored", "alert_id": result.alert_id, "duplicate": result.duplicate})
+
+
+@app.post("/webhook")
+def webhook() -> Response[str]:
+    return _receive(token=None)
+
+
+@app.post("/webhook/<token>")
+def webhook_with_token(token: str) -> Response[str]:
+    return _receive(token=token)
+
+
+@app.exception_handler(RejectedRequestError)
+def rejected(error: RejectedRequestError) -> Response[str]:
+    metric = "AuthFailures" if error.status_code == 401 else "RejectedRequests"
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    logger.warning("webhook rejected", extra={"status": error.status_code, "reason": error.reason})
+    return _json(error.status_code, {"error": error.code, "message": error.message})
+
+
+@app.exception_handler(StoreUnavailableError)
+def store_unavailable(error: StoreUnavailableError) -> Response[str]:
+    """503 rather than 500: nothing was stored, and TradingView's retry (or the trader's) is safe."""
+    metrics.add_metric(name="StoreErrors", unit=MetricUnit.Count, value=1)
+    logger.error("store unavailable", extra={"reason": str(error)})
+    return _json(503, {"error": "unavailable", "message": "alert store temporarily unavailable, retry"})
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response[str]:
+    logger.exception("unexpected webhook error")
+    return _json(500, {"error": "internal", "message": "internal error"})
+
+
+@traced
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

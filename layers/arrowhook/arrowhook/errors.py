@@ -1,0 +1,51 @@
+"""Domain exceptions: the data-access layer turns botocore errors into these, handlers map them to HTTP."""
+
+
+class ArrowhookError(Exception):
+    """Base class for errors the handlers know how to answer."""
+
+
+class StoreUnavailableError(ArrowhookError):
+    """DynamoDB could not be reached or refused the request after retries; the caller may retry."""
+
+
+class NameTakenError(ArrowhookError):
+    """A strategy key with this name already exists (names are unique per deployment)."""
+
+
+class RejectedRequestError(ArrowhookError):
+    """A webhook request refused before anything is stored; carries the HTTP status and a safe message."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        #: For logs and metrics only, never sent to the client (e.g. "unknown key" vs "disabled key").
+        self.reason = reason or message
+
+
+class EmptyBodyError(RejectedRequestError):
+    status_code = 400
+    code = "empty_body"
+
+
+class BadEncodingError(RejectedRequestError):
+    status_code = 400
+    code = "bad_encoding"
+
+
+class UnauthorizedError(RejectedRequestError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class SourceNotAllowedError(RejectedRequestError):
+    status_code = 403
+    code = "forbidden"
+
+
+class BodyTooLargeError(RejectedRequestError):
+    status_code = 413
+    code = "payload_too_large"

@@ -1,0 +1,152 @@
+"""The webhook use case: authenticate, parse, dedupe and store one TradingView alert."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters import DynamoDBProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from arrowhook.credentials import hash_secret
+from arrowhook.errors import (
+    BodyTooLargeError,
+    EmptyBodyError,
+    SourceNotAllowedError,
+    StoreUnavailableError,
+    UnauthorizedError,
+)
+from arrowhook.models import KeyAuth, StoredAlert, new_id
+from arrowhook.observability import MetricUnit, logger, metrics
+from arrowhook.settings import Settings
+from arrowhook.store import AlertStore, dynamodb_resource
+from arrowhook.tradingview import AlertFields, ParseIssue, decode_body, find_secret, parse_fields, redact
+
+#: One message for every authentication failure, so a caller learns nothing about which keys exist.
+UNAUTHORIZED_MESSAGE = "missing or invalid key"
+_MAX_SECRET_CHARS = 512
+
+
+@dataclass(frozen=True)
+class IncomingAlert:
+    """What the webhook received, already lifted out of the API Gateway event."""
+
+    body: bytes
+    received_at: datetime
+    path_token: str | None = None
+    source_ip: str | None = None
+    request_id: str | None = None
+    user_agent: str | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    alert_id: str
+    duplicate: bool
+    parse_issues: int
+
+
+class KeyResolver:
+    """secret -> KeyAuth: one strongly consistent GetItem, cached in the warm function for a short TTL.
+
+    The cache is Powertools Parameters' DynamoDBProvider: a disabled, deleted or rotated key therefore
+    keeps authenticating in an already-warm function for at most `ttl_seconds`.
+    """
+
+    def __init__(self, table_name: str, ttl_seconds: int) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._provider = DynamoDBProvider(
+            table_name=table_name, key_attr="pk", value_attr="auth", boto3_client=dynamodb_resource()
+        )
+
+    def resolve(self, secret: str) -> KeyAuth | None:
+        try:
+            raw = self._provider.get(f"SECRET#{hash_secret(secret)}", max_age=self.ttl_seconds, ConsistentRead=True)
+        except GetParameterError as error:
+            if isinstance(error.__context__, KeyError):  # no such item (Powertools chains implicitly)
+                return None
+            raise StoreUnavailableError("key lookup failed") from None
+        return KeyAuth.model_validate_json(str(raw))
+
+
+def ingest_alert(incoming: IncomingAlert, settings: Settings, keys: KeyResolver, alerts: AlertStore) -> IngestResult:
+    if incoming.source_ip is not None and not settings.source_ip_allowed(incoming.source_ip):
+        raise SourceNotAllowedError("source address not allowed", reason=f"source ip {incoming.source_ip}")
+    if len(incoming.body) > settings.max_body_bytes:
+        raise BodyTooLargeError(f"body larger than {settings.max_body_bytes} bytes")
+    if not incoming.body.strip():
+        raise EmptyBodyError("empty body: TradingView sends the alert message as the body")
+
+    body = decode_body(incoming.body)
+    body_secret = find_secret(body)
+    secret = incoming.path_token or body_secret
+    auth = _authenticate(secret, keys)
+
+    parsed = parse_fields(body)
+    known_secrets = {candidate for candidate in (incoming.path_token, body_secret) if candidate}
+    alert = StoredAlert(
+        alert_id=new_id(int(incoming.received_at.timestamp() * 1000)),
+        key_id=auth.key_id,
+        strategy=auth.name,
+        received_at=incoming.received_at,
+        body_format="json" if body.document is not None else "text",
+        fields=AlertFields.model_construct(**_scrub(parsed.fields.model_dump(), known_secrets)),
+        extra=_scrub(parsed.extra, known_secrets),
+        payload=_scrub(body.text, known_secrets),
+        parse_issues=[ParseIssue.model_validate(_scrub(issue.model_dump(), known_secrets)) for issue in parsed.issues],
+        source_ip=incoming.source_ip,
+        request_id=incoming.request_id,
+        user_agent=incoming.user_agent,
+        content_type=incoming.content_type,
+    )
+    dedupe_hash = hashlib.sha256(auth.key_id.encode() + b"\n" + incoming.body).hexdigest()
+    alert_id, duplicate = alerts.put(alert, dedupe_hash, settings.dedupe_window_seconds)
+
+    if duplicate:
+        metrics.add_metric(name="AlertsDuplicate", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="AlertsStored", unit=MetricUnit.Count, value=1)
+        if alert.parse_issues:
+            metrics.add_metric(name="ParseIssues", unit=MetricUnit.Count, value=len(alert.parse_issues))
+    logger.info(
+        "alert duplicate" if duplicate else "alert stored",
+        extra={
+            "alert_id": alert_id,
+            "key_id": auth.key_id,
+            "strategy": auth.name,
+            "duplicate": duplicate,
+            "body_format": alert.body_format,
+            "parse_issues": len(alert.parse_issues),
+        },
+    )
+    return IngestResult(alert_id=alert_id, duplicate=duplicate, parse_issues=len(alert.parse_issues))
+
+
+def _authenticate(secret: str | None, keys: KeyResolver) -> KeyAuth:
+    if not secret:
+        raise UnauthorizedError(UNAUTHORIZED_MESSAGE, reason="no key in path or body")
+    if len(secret) > _MAX_SECRET_CHARS:
+        raise UnauthorizedError(UNAUTHORIZED_MESSAGE, reason="key too long")
+    auth = keys.resolve(secret)
+    if auth is None:
+        raise UnauthorizedError(UNAUTHORIZED_MESSAGE, reason="unknown key")
+    if not auth.accepts(time.time()):
+        raise UnauthorizedError(UNAUTHORIZED_MESSAGE, reason=f"key {auth.key_id} is {auth.status.value} or expired")
+    return auth
+
+
+def _scrub(value: Any, secrets: set[str]) -> Any:
+    """Remove every occurrence of a secret from anything that will be stored."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = redact(value, secret)
+        return value
+    if isinstance(value, dict):
+        return {_scrub(name, secrets): _scrub(item, secrets) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(item, secrets) for item in value]
+    return value

@@ -1,0 +1,87 @@
+"""Stored shapes: strategy keys, the auth record a secret resolves to, and alerts."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from arrowhook.tradingview import AlertFields, ParseIssue
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_id(now_ms: int | None = None) -> str:
+    """A ULID: 26 characters that sort by creation time, so ids double as a tiebreaker in time ranges."""
+    timestamp = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (timestamp << 80) | secrets.randbits(80)
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """Fixed-width UTC timestamps (millisecond precision) so they sort as strings in DynamoDB keys."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class StrategyKey(BaseModel):
+    """A strategy's key as operators see it: never the secret, never its hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str = Field(min_length=1, max_length=64)
+    description: str = ""
+    status: KeyStatus = KeyStatus.ACTIVE
+    secret_prefix: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class KeyAuth(BaseModel):
+    """What a webhook learns from a secret; stored beside the secret's hash, read in one GetItem."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: str
+    name: str
+    status: KeyStatus
+    #: Set on a rotated-out secret: it keeps working until then (epoch seconds).
+    expires_at: int | None = None
+
+    def accepts(self, now_epoch: float) -> bool:
+        if self.status is not KeyStatus.ACTIVE:
+            return False
+        return self.expires_at is None or now_epoch < self.expires_at
+
+
+class StoredAlert(BaseModel):
+    """One alert as stored: parsed fields beside the raw payload (secret removed) and receive metadata."""
+
+    model_config = ConfigDict(frozen=True)
+
+    alert_id: str
+    key_id: str
+    strategy: str
+    received_at: datetime
+    body_format: str  # "json" or "text"
+    fields: AlertFields
+    extra: dict[str, Any] = Field(default_factory=dict)
+    payload: str
+    parse_issues: list[ParseIssue] = Field(default_factory=list)
+    source_ip: str | None = None
+    request_id: str | None = None
+    user_agent: str | None = None
+    content_type: str | None = None

@@ -1,0 +1,347 @@
+"""TradingView alert bodies: decoding, secret extraction and lenient field parsing.
+
+TradingView substitutes `{{placeholders}}` into the alert message and sends the result as
+`application/json` when it parses as JSON, else as `text/plain`. Anything a trader's template can
+produce must parse without raising: a field that cannot be read becomes null with a listed issue,
+so the alert itself is never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+
+SECRET_FIELDS = ("key", "secret", "passphrase")
+_PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}")
+_NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+_SECRET_IN_TEXT = re.compile(r'"(?:key|secret|passphrase)"\s*:\s*"([^"\\]{1,512})"', re.IGNORECASE)
+#: DynamoDB numbers: 38 significant digits, magnitude between 1E-130 and 9.99E+125.
+_MAX_DIGITS = 38
+_PREVIEW_CHARS = 64
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+    CLOSE = "close"
+
+
+class MarketPosition(StrEnum):
+    LONG = "long"
+    SHORT = "short"
+    FLAT = "flat"
+
+
+_SIDE_SYNONYMS = {
+    "buy": Side.BUY,
+    "long": Side.BUY,
+    "enter_long": Side.BUY,
+    "entry_long": Side.BUY,
+    "cover": Side.BUY,
+    "sell": Side.SELL,
+    "short": Side.SELL,
+    "enter_short": Side.SELL,
+    "entry_short": Side.SELL,
+    "close": Side.CLOSE,
+    "exit": Side.CLOSE,
+    "flat": Side.CLOSE,
+    "close_long": Side.CLOSE,
+    "close_short": Side.CLOSE,
+    "exit_long": Side.CLOSE,
+    "exit_short": Side.CLOSE,
+    "close_all": Side.CLOSE,
+}
+
+
+class ParseIssue(BaseModel):
+    """Why one field of an alert was stored as null."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    problem: str
+    value: str | None = None
+
+
+def _preview(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= _PREVIEW_CHARS else text[: _PREVIEW_CHARS - 1] + "…"
+
+
+def _unusable_reason(value: Any) -> str | None:
+    """Values TradingView produces when a placeholder had nothing to say."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if not stripped:
+            return "empty value"
+        if _PLACEHOLDER.search(stripped):
+            return "unreplaced TradingView placeholder"
+        if stripped.lower() in _NON_FINITE:
+            return "not a finite number"
+    if isinstance(value, Decimal) and not value.is_finite():
+        return "not a finite number"
+    if isinstance(value, (dict, list)):
+        return "expected a single value, got a " + ("object" if isinstance(value, dict) else "list")
+    return None
+
+
+def _lenient(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    """Turn any unusable value into null and record why, instead of failing the whole alert."""
+    if value is None:
+        return None
+    issues: list[ParseIssue] = info.context["issues"] if info.context else []
+    name = info.field_name or "?"
+    reason = _unusable_reason(value)
+    if reason is None:
+        try:
+            return handler(value)
+        except ValidationError as error:
+            reason = "; ".join(str(detail["msg"]) for detail in error.errors())
+        except (ValueError, TypeError, ArithmeticError) as error:
+            reason = str(error)
+    issues.append(ParseIssue(field=name, problem=reason, value=_preview(value)))
+    return None
+
+
+Lenient = WrapValidator(_lenient)
+
+
+def _number_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(value, str):
+        value = value.strip()
+        if not _PLAIN_NUMBER.match(value):  # Decimal() would also take "1_000" or " 1e5 " forms
+            raise ValueError("not a number")
+    return value
+
+
+def _fits_dynamodb(value: Decimal | None) -> Decimal | None:
+    if value is None:
+        return None
+    normalized = value.normalize()
+    digits = len(normalized.as_tuple().digits)
+    if digits > _MAX_DIGITS:
+        raise ValueError(f"more than {_MAX_DIGITS} significant digits")
+    if normalized != 0 and not (Decimal("1E-130") <= abs(normalized) < Decimal("1E+126")):
+        raise ValueError("number out of range")
+    return value
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, Decimal, float)):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+def _side(value: Any) -> Any:
+    if isinstance(value, str):
+        normalized = re.sub(r"[\s\-]+", "_", value.strip().lower())
+        if normalized in _SIDE_SYNONYMS:
+            return _SIDE_SYNONYMS[normalized]
+        raise ValueError(f"unrecognised side {value.strip()!r} (expected buy, sell, long, short, close or exit)")
+    return value
+
+
+def _market_position(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _timestamp(value: Any) -> Any:
+    """TradingView's {{time}}/{{timenow}} are ISO 8601 UTC; scripts sometimes send epoch seconds or ms."""
+    if isinstance(value, str) and _PLAIN_NUMBER.match(value.strip()):
+        return Decimal(value.strip())
+    return value
+
+
+def _utc_optional(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
+
+
+Amount = Annotated[Decimal | None, BeforeValidator(_number_text), AfterValidator(_fits_dynamodb), Lenient]
+Text = Annotated[str | None, BeforeValidator(_text), Field(max_length=256), Lenient]
+LongText = Annotated[str | None, BeforeValidator(_text), Field(max_length=4096), Lenient]
+Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp), AfterValidator(_utc_optional), Lenient]
+SideField = Annotated[Side | None, BeforeValidator(_side), Lenient]
+PositionField = Annotated[MarketPosition | None, BeforeValidator(_market_position), Lenient]
+
+
+class AlertFields(BaseModel):
+    """The typed view of an alert; every field is optional because TradingView templates vary."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticker: Text = None
+    exchange: Text = None
+    side: SideField = None
+    price: Amount = None
+    quantity: Amount = None
+    position_size: Amount = None
+    market_position: PositionField = None
+    market_position_size: Amount = None
+    prev_market_position: PositionField = None
+    interval: Text = None
+    order_id: Text = None
+    comment: LongText = None
+    alert_message: LongText = None
+    tv_time: Timestamp = None
+    tv_timenow: Timestamp = None
+
+
+#: Field name -> keys that carry it, first match wins. Dotted names are TradingView's placeholder
+#: names, matched whether the template writes them flat ("strategy.order.action") or nested.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "ticker": ("ticker", "symbol", "syminfo.ticker"),
+    "exchange": ("exchange", "syminfo.prefix"),
+    "side": ("side", "action", "order_action", "strategy.order.action", "signal"),
+    "price": ("price", "order_price", "strategy.order.price", "close"),
+    "quantity": ("quantity", "qty", "contracts", "size", "strategy.order.contracts"),
+    "position_size": ("position_size", "strategy.position_size"),
+    "market_position": ("market_position", "strategy.market_position"),
+    "market_position_size": ("market_position_size", "strategy.market_position_size"),
+    "prev_market_position": ("prev_market_position", "strategy.prev_market_position"),
+    "interval": ("interval", "timeframe"),
+    "order_id": ("order_id", "strategy.order.id"),
+    "comment": ("comment", "strategy.order.comment"),
+    "alert_message": ("alert_message", "strategy.order.alert_message"),
+    "tv_time": ("time",),
+    "tv_timenow": ("timenow",),
+}
+
+
+@dataclass(frozen=True)
+class DecodedBody:
+    """The request body as text, and as a JSON object when it is one."""
+
+    text: str
+    document: dict[str, Any] | None
+    issues: tuple[ParseIssue, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedAlert:
+    fields: AlertFields
+    extra: dict[str, Any] = field(default_factory=dict)
+    issues: tuple[ParseIssue, ...] = ()
+
+
+def decode_body(raw: bytes) -> DecodedBody:
+    """Text first (never fails: invalid UTF-8 is replaced and noted), then JSON if it is an object."""
+    issues: list[ParseIssue] = []
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        text = raw.decode("utf-8", errors="replace")
+        issues.append(
+            ParseIssue(field="body", problem=f"body is not valid UTF-8 ({error.reason} at byte {error.start})")
+        )
+    text = text.removeprefix("\ufeff")
+    try:
+        document = json.loads(text, parse_float=Decimal, parse_constant=str)
+    except (ValueError, RecursionError) as error:
+        if text.lstrip().startswith(("{", "[")):
+            issues.append(ParseIssue(field="body", problem=f"body is not valid JSON: {_json_error(error)}"))
+        return DecodedBody(text=text, document=None, issues=tuple(issues))
+    if not isinstance(document, dict):
+        issues.append(ParseIssue(field="body", problem=f"JSON body is a {type(document).__name__}, not an object"))
+        return DecodedBody(text=text, document=None, issues=tuple(issues))
+    return DecodedBody(text=text, document=document, issues=tuple(issues))
+
+
+def _json_error(error: ValueError | RecursionError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}"
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error)
+
+
+def find_secret(body: DecodedBody) -> str | None:
+    """The key field of a JSON body, or of a body TradingView sent as text because its JSON was broken."""
+    if body.document is not None:
+        for name in SECRET_FIELDS:
+            value = body.document.get(name)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return None
+    match = _SECRET_IN_TEXT.search(body.text)
+    return match.group(1).strip() if match else None
+
+
+def _flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in document.items():
+        dotted = f"{prefix}{name}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def parse_fields(body: DecodedBody) -> ParsedAlert:
+    """Typed fields from a JSON object; a text body keeps all its content in the raw payload."""
+    if body.document is None:
+        return ParsedAlert(fields=AlertFields(), issues=body.issues)
+    flat = {name: value for name, value in _flatten(body.document).items() if name.lower() not in SECRET_FIELDS}
+    by_lower = {name.lower(): name for name in flat}
+    mapped: dict[str, Any] = {}
+    consumed: set[str] = set()
+    for field_name, aliases in FIELD_ALIASES.items():
+        for alias in aliases:
+            original = by_lower.get(alias)
+            if original is not None and original not in consumed:
+                mapped[field_name] = flat[original]
+                consumed.add(original)
+                break
+    issues: list[ParseIssue] = list(body.issues)
+    fields = AlertFields.model_validate(mapped, context={"issues": issues})
+    fields = _split_exchange_prefix(fields)
+    extra = {name: value for name, value in flat.items() if name not in consumed}
+    return ParsedAlert(fields=fields, extra=extra, issues=tuple(issues))
+
+
+def _split_exchange_prefix(fields: AlertFields) -> AlertFields:
+    """TradingView's {{ticker}} is bare ("BTCUSDT") but symbols are often written "BINANCE:BTCUSDT"."""
+    ticker = fields.ticker
+    update: dict[str, Any] = {}
+    if ticker and ":" in ticker:
+        prefix, _, bare = ticker.partition(":")
+        if prefix and bare:
+            update["ticker"] = bare
+            if not fields.exchange:
+                update["exchange"] = prefix
+    if ticker is not None:
+        update.setdefault("ticker", ticker)
+        update["ticker"] = update["ticker"].upper()
+    if fields.exchange or "exchange" in update:
+        update["exchange"] = (update.get("exchange") or fields.exchange or "").upper()
+    return fields.model_copy(update=update) if update else fields
+
+
+def redact(text: str, secret: str | None, replacement: str = "***") -> str:
+    return text.replace(secret, replacement) if secret else text

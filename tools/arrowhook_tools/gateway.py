@@ -1,0 +1,257 @@
+"""A local API Gateway HTTP API: template routes -> payload format 2.0 events -> the same handlers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from arrowhook_tools.runtime import LocalFunctions
+from arrowhook_tools.template import LOCAL_ACCOUNT, Route
+
+#: API Gateway's own payload limit; the function applies its (smaller) configured limit itself.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+_TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))", re.I)
+
+
+@dataclass(frozen=True)
+class MatchedRoute:
+    route: Route
+    path_parameters: dict[str, str]
+
+
+class RouteTable:
+    """HTTP API matching: exact paths beat `{param}` paths, which beat `{proxy+}`; ANY matches every method."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        compiled = []
+        for route in routes:
+            pattern, specificity = self._compile(route.path)
+            compiled.append((specificity, route.method == "ANY", pattern, route))
+        compiled.sort(key=lambda entry: (entry[0], entry[1]))
+        self._routes = compiled
+
+    @staticmethod
+    def _compile(path: str) -> tuple[re.Pattern[str], int]:
+        if path == "$default":
+            return re.compile(r"^/.*$"), 3
+        specificity = 0
+        parts = []
+        for segment in path.strip("/").split("/"):
+            greedy = re.fullmatch(r"\{(\w+)\+\}", segment)
+            param = re.fullmatch(r"\{(\w+)\}", segment)
+            if greedy:
+                parts.append(f"(?P<{greedy.group(1)}>.+)")
+                specificity = max(specificity, 2)
+            elif param:
+                parts.append(f"(?P<{param.group(1)}>[^/]+)")
+                specificity = max(specificity, 1)
+            else:
+                parts.append(re.escape(segment))
+        return re.compile("^/" + "/".join(parts) + "$"), specificity
+
+    def match(self, method: str, path: str) -> MatchedRoute | None:
+        for _, _, pattern, route in self._routes:
+            if route.method not in (method, "ANY"):
+                continue
+            found = pattern.match(path)
+            if found:
+                return MatchedRoute(route, {name: unquote(value) for name, value in found.groupdict().items()})
+        return None
+
+
+def build_event(
+    *,
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    matched: MatchedRoute,
+    api_id: str = "local",
+) -> dict[str, Any]:
+    """An API Gateway HTTP API payload format 2.0 event, as Lambda receives it."""
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        merged[lower] = f"{merged[lower]},{value}" if lower in merged else value
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    content_type = merged.get("content-type", "")
+    is_text = bool(_TEXT_TYPES.match(content_type))
+    if is_text:
+        try:
+            body_text = body.decode("utf-8")
+            encoded = False
+        except UnicodeDecodeError:
+            is_text = False
+    if not is_text:
+        body_text = base64.b64encode(body).decode("ascii")
+        encoded = True
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": matched.route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": LOCAL_ACCOUNT,
+            "apiId": api_id,
+            "domainName": merged.get("host", "127.0.0.1"),
+            "domainPrefix": api_id,
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
+            "requestId": base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=").lower(),
+            "routeKey": matched.route.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if matched.path_parameters:
+        event["pathParameters"] = matched.path_parameters
+    if body:
+        event["body"] = body_text
+    return event
+
+
+def _normalize_response(result: Any) -> tuple[int, dict[str, str], list[str], bytes]:
+    """Payload format 2.0 responses: a dict with statusCode, or any JSON value meaning 200."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return 200, {"content-type": "application/json"}, [], json.dumps(result).encode()
+    headers = {str(name).lower(): str(value) for name, value in (result.get("headers") or {}).items()}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[str(name).lower()] = ",".join(str(value) for value in values)
+    body = result.get("body") or ""
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+    return int(result["statusCode"]), headers, list(result.get("cookies") or []), payload
+
+
+class LocalHttpApi:
+    """Serves template.yaml's HttpApi routes on loopback. One thread per connection, like a real front door."""
+
+    def __init__(self, functions: LocalFunctions, host: str = "127.0.0.1", port: int = 3000) -> None:
+        self.functions = functions
+        self.routes = RouteTable(functions.template.routes())
+        self.host = host
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LocalHttpApi:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-http-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever_until_interrupted(self) -> None:
+        """Block the calling thread while the server thread serves; Ctrl-C raises KeyboardInterrupt here."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=0.5)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], list[str], bytes]:
+        parts = urlsplit(target)
+        matched = self.routes.match(method, parts.path or "/")
+        if matched is None:
+            return 404, {"content-type": "application/json"}, [], b'{"message":"Not Found"}'
+        event = build_event(
+            method=method,
+            raw_path=parts.path or "/",
+            raw_query=parts.query,
+            headers=headers,
+            body=body,
+            source_ip=source_ip,
+            matched=matched,
+        )
+        try:
+            result = self.functions.invoke(matched.route.function_id, event)
+        except Exception:  # a crashed handler is API Gateway's 500, never a dropped connection
+            return 500, {"content-type": "application/json"}, [], b'{"message":"Internal Server Error"}'
+        return _normalize_response(result)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "arrowhook-local"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Access log by route, never the raw path (it may hold a webhook token)."""
+
+            def _serve(self) -> None:
+                started = time.perf_counter()
+                length = int(self.headers.get("content-length") or 0)
+                if length > MAX_PAYLOAD_BYTES:
+                    self._reply(
+                        413, {"content-type": "application/json"}, [], b'{"message":"Request Entity Too Large"}'
+                    )
+                    self.close_connection = True
+                    return
+                body = self.rfile.read(length) if length else b""
+                status, headers, cookies, payload = api.handle(
+                    self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+                )
+                self._reply(status, headers, cookies, payload)
+                matched = api.routes.match(self.command, urlsplit(self.path).path)
+                route = matched.route.route_key if matched else "-"
+                elapsed = (time.perf_counter() - started) * 1000
+                print(f"{self.command:6} {route:32} {status} {elapsed:7.1f} ms", flush=True)
+
+            def _reply(self, status: int, headers: dict[str, str], cookies: list[str], payload: bytes) -> None:
+                try:
+                    self.send_response(
+                        status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+                    )
+                    for name, value in headers.items():
+                        if name not in ("content-length", "connection", "transfer-encoding"):
+                            self.send_header(name, value)
+                    for cookie in cookies:
+                        self.send_header("set-cookie", cookie)
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+        return Handler

@@ -1,0 +1,110 @@
+"""The whole stack on a laptop: embedded AWS, tables from template.yaml, and the local HTTP API."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from arrowhook.credentials import display_prefix, hash_secret
+from arrowhook.models import StrategyKey, new_id, utc_now
+from arrowhook.store import KeyStore, dynamodb_client, dynamodb_resource
+from arrowhook_tools.embedded_aws import EmbeddedAws, dynamodb, point_sdk_at, provision
+from arrowhook_tools.gateway import LocalHttpApi
+from arrowhook_tools.runtime import LocalFunctions
+from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+
+STATE_FILE = PROJECT_ROOT / ".arrowhook" / "dev.json"
+#: The demo strategy's secret in the local stack only, so the samples in events/ authenticate.
+#: Deployed keys are always random (arrowhook.credentials.generate_secret).
+DEMO_SECRET = "ahk_local-demo-secret-not-for-production-0000"  # noqa: S105
+DEMO_KEY_NAME = "demo"
+
+
+@dataclass
+class LocalStack:
+    template: LocalTemplate
+    aws: EmbeddedAws
+    functions: LocalFunctions
+    api: LocalHttpApi | None = None
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """Every function's environment merged: in one process they share table names and the endpoint."""
+        merged: dict[str, str] = {}
+        for spec in self.template.functions():
+            merged.update(spec.environment)
+        return merged
+
+
+def seed_demo_key(template: LocalTemplate, endpoint: str) -> StrategyKey:
+    """Create (once) the demo strategy key with the well-known local secret."""
+    table = template.physical_name("KeysTable")
+    store = KeyStore(table, client=dynamodb(endpoint))
+    existing = dynamodb(endpoint).get_item(TableName=table, Key={"pk": {"S": f"SECRET#{hash_secret(DEMO_SECRET)}"}})
+    if "Item" in existing:
+        key_id = existing["Item"]["key_id"]["S"]
+        found = store.get(key_id)
+        if found is not None:
+            return found
+    now = utc_now()
+    key = StrategyKey(
+        id=new_id(),
+        name=DEMO_KEY_NAME,
+        description="created by make dev",
+        secret_prefix=display_prefix(DEMO_SECRET),
+        created_at=now,
+        updated_at=now,
+    )
+    store.create(key, hash_secret(DEMO_SECRET))
+    return key
+
+
+@contextlib.contextmanager
+def local_stack(
+    *,
+    api_port: int | None = 3000,
+    aws_port: int = 0,
+    parameter_overrides: Mapping[str, str] | None = None,
+    pool_size: int = 4,
+) -> Iterator[LocalStack]:
+    """Start embedded AWS and (unless api_port is None) the HTTP API; stop both on exit."""
+    template = LocalTemplate(parameter_overrides=parameter_overrides)
+    aws = EmbeddedAws(port=aws_port).start()
+    api: LocalHttpApi | None = None
+    try:
+        point_sdk_at(aws.endpoint)
+        dynamodb_client.cache_clear()
+        dynamodb_resource.cache_clear()
+        provision(template, aws.endpoint)
+        functions = LocalFunctions(template, pool_size=pool_size)
+        stack = LocalStack(template=template, aws=aws, functions=functions)
+        os.environ.update(stack.environment)
+        if api_port is not None:
+            api = LocalHttpApi(functions, port=api_port).start()
+            stack.api = api
+        yield stack
+    finally:
+        if api is not None:
+            api.stop()
+        aws.stop()
+
+
+def write_state(stack: LocalStack, path: Path = STATE_FILE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"pid": os.getpid(), "aws_endpoint": stack.aws.endpoint, "api_url": stack.api.url if stack.api else None}
+    path.write_text(json.dumps(state), encoding="utf-8")
+
+
+def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
+    """The running `make dev` stack, if its process is still alive."""
+    try:
+        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return state

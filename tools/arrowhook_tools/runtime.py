@@ -1,0 +1,106 @@
+"""Runs template functions in-process, as Lambda would: same handler, same environment, one event at a time."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import queue
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from arrowhook_tools.template import LOCAL_ACCOUNT, LOCAL_REGION, FunctionSpec, LocalTemplate
+
+Handler = Callable[[dict[str, Any], Any], Any]
+_import_lock = threading.Lock()
+
+
+@dataclass
+class LocalContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    timeout_seconds: float = 10.0
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
+
+
+def _load_module(spec: FunctionSpec, instance: int) -> ModuleType:
+    """Import the handler module under a unique name, with the function's environment applied first."""
+    module_name = f"arrowhook_local_{spec.logical_id}_{instance}"
+    with _import_lock:
+        os.environ.update(spec.environment)
+        module_spec = importlib.util.spec_from_file_location(module_name, spec.module_path)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"cannot import {spec.module_path}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module
+        module_spec.loader.exec_module(module)
+    return module
+
+
+class FunctionPool:
+    """Up to `size` warm instances of one function; each handles one event at a time, like Lambda."""
+
+    def __init__(self, spec: FunctionSpec, size: int = 4) -> None:
+        self.spec = spec
+        self.size = size
+        self._idle: queue.LifoQueue[Handler] = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+
+    def _acquire(self) -> Handler:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if self._created < self.size:
+                self._created += 1
+                instance = self._created
+            else:
+                instance = 0
+        if instance:
+            handler: Handler = getattr(_load_module(self.spec, instance), self.spec.attribute)
+            return handler
+        return self._idle.get()
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        handler = self._acquire()
+        try:
+            return handler(event, LocalContext(function_name=self.spec.logical_id))
+        finally:
+            self._idle.put(handler)
+
+
+class LocalFunctions:
+    def __init__(self, template: LocalTemplate, pool_size: int = 4) -> None:
+        self.template = template
+        self._pools = {spec.logical_id: FunctionPool(spec, pool_size) for spec in template.functions()}
+
+    def __contains__(self, logical_id: str) -> bool:
+        return logical_id in self._pools
+
+    def names(self) -> list[str]:
+        return sorted(self._pools)
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        if logical_id not in self._pools:
+            raise KeyError(f"no function {logical_id!r} in template.yaml (have: {', '.join(self.names())})")
+        return self._pools[logical_id].invoke(event)

@@ -1,0 +1,244 @@
+"""template.yaml as the local runtime sees it: CloudFormation tags, parameters, intrinsics, routes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+LOCAL_REGION = "us-east-1"
+LOCAL_ACCOUNT = "123456789012"
+_NO_VALUE = object()
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that keeps CloudFormation short-form tags as their long-form dicts."""
+
+
+def _construct_tag(loader: _CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = tag_suffix.lstrip("!")
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if name == "Ref":
+        return {"Ref": value}
+    if name == "Condition":
+        return {"Condition": value}
+    if name == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{name}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        loaded = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass plus tag constructors
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path} is not a CloudFormation template")
+    return loaded
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function_id: str
+    authorizer: str | None = None
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def module_path(self) -> Path:
+        module, _, _ = self.handler.rpartition(".")
+        return self.code_dir / (module.replace(".", "/") + ".py")
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rpartition(".")[2]
+
+
+class LocalTemplate:
+    """Resolves the template for local use: table names are `<prefix>-<LogicalId>`, ARNs are fabricated."""
+
+    def __init__(
+        self,
+        template: dict[str, Any] | None = None,
+        *,
+        stack_name: str = "arrowhook-local",
+        parameter_overrides: Mapping[str, str] | None = None,
+        root: Path = PROJECT_ROOT,
+    ) -> None:
+        self.raw = template if template is not None else load_template(root / "template.yaml")
+        self.root = root
+        self.stack_name = stack_name
+        self.resources: dict[str, Any] = self.raw.get("Resources", {})
+        self.parameters = {name: str(spec.get("Default", "")) for name, spec in self.raw.get("Parameters", {}).items()}
+        self.parameters.update(parameter_overrides or {})
+        self._conditions: dict[str, bool] = {}
+
+    # -- intrinsics --------------------------------------------------------------------------------
+    def physical_name(self, logical_id: str) -> str:
+        return f"{self.stack_name}-{logical_id}"
+
+    def arn(self, logical_id: str) -> str:
+        kind = self.resources[logical_id]["Type"]
+        name = self.physical_name(logical_id)
+        if kind == "AWS::DynamoDB::Table":
+            return f"arn:aws:dynamodb:{LOCAL_REGION}:{LOCAL_ACCOUNT}:table/{name}"
+        if kind == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{name.lower()}"
+        service = kind.split("::")[1].lower()
+        return f"arn:aws:{service}:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{name}"
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::Region": LOCAL_REGION,
+            "AWS::AccountId": LOCAL_ACCOUNT,
+            "AWS::StackName": self.stack_name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": _NO_VALUE,
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.resources:
+            kind = self.resources[name]["Type"]
+            return name.lower() if kind == "AWS::Serverless::HttpApi" else self.physical_name(name)
+        raise KeyError(f"Ref to unknown name {name!r}")
+
+    def _get_att(self, logical_id: str, attribute: str) -> str:
+        if attribute == "Arn":
+            return self.arn(logical_id)
+        return f"{self.physical_name(logical_id)}.{attribute}"
+
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            self._conditions[name] = bool(self.resolve(self.raw.get("Conditions", {})[name]))
+        return self._conditions[name]
+
+    def _sub(self, text: str, variables: Mapping[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(self.resolve(variables[name]))
+            if "." in name:
+                logical_id, attribute = name.split(".", 1)
+                return self._get_att(logical_id, attribute)
+            return str(self._ref(name))
+
+        return _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
+
+    def resolve(self, value: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per intrinsic
+        if isinstance(value, list):
+            return [item for item in (self.resolve(entry) for entry in value) if item is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((name, argument),) = value.items()
+            if name == "Ref":
+                return self._ref(argument)
+            if name == "Condition":
+                return self.condition(argument)
+            if name == "Fn::GetAtt":
+                return self._get_att(argument[0], argument[1])
+            if name == "Fn::Sub":
+                if isinstance(argument, list):
+                    return self._sub(argument[0], argument[1])
+                return self._sub(argument, {})
+            if name == "Fn::If":
+                return self.resolve(argument[1] if self.condition(argument[0]) else argument[2])
+            if name == "Fn::Equals":
+                left, right = (self.resolve(item) for item in argument)
+                return str(left) == str(right)
+            if name == "Fn::Not":
+                return not self.resolve(argument[0])
+            if name == "Fn::And":
+                return all(self.resolve(item) for item in argument)
+            if name == "Fn::Or":
+                return any(self.resolve(item) for item in argument)
+            if name == "Fn::Join":
+                return str(argument[0]).join(str(self.resolve(item)) for item in argument[1])
+            if name == "Fn::Select":
+                return self.resolve(argument[1])[int(self.resolve(argument[0]))]
+            if name == "Fn::Split":
+                return str(self.resolve(argument[1])).split(argument[0])
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+
+    # -- views -------------------------------------------------------------------------------------
+    def resources_of_type(self, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        for logical_id, resource in self.resources.items():
+            if resource.get("Type") == kind:
+                yield logical_id, resource
+
+    def function_spec(self, logical_id: str) -> FunctionSpec:
+        properties = self.resources[logical_id]["Properties"]
+        global_env = self.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        own_env = properties.get("Environment", {}).get("Variables", {})
+        environment = {name: _env_text(self.resolve(value)) for name, value in {**global_env, **own_env}.items()}
+        return FunctionSpec(
+            logical_id=logical_id,
+            code_dir=self.root / properties["CodeUri"],
+            handler=properties["Handler"],
+            environment=environment,
+        )
+
+    def functions(self) -> list[FunctionSpec]:
+        return [self.function_spec(logical_id) for logical_id, _ in self.resources_of_type("AWS::Serverless::Function")]
+
+    def routes(self) -> list[Route]:
+        routes: list[Route] = []
+        for logical_id, resource in self.resources_of_type("AWS::Serverless::Function"):
+            for event in resource.get("Properties", {}).get("Events", {}).values():
+                if event.get("Type") != "HttpApi":
+                    continue
+                properties = event.get("Properties", {})
+                auth = properties.get("Auth", {}).get("Authorizer")
+                routes.append(
+                    Route(
+                        method=str(properties.get("Method", "ANY")).upper(),
+                        path=properties.get("Path", "$default"),
+                        function_id=logical_id,
+                        authorizer=None if auth in (None, "NONE") else str(auth),
+                    )
+                )
+        return routes
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """Physical table name -> resolved AWS::DynamoDB::Table properties."""
+        return {
+            self.physical_name(logical_id): self.resolve(resource.get("Properties", {}))
+            for logical_id, resource in self.resources_of_type("AWS::DynamoDB::Table")
+        }
+
+
+def _env_text(value: Any) -> str:
+    """CloudFormation passes every environment value as a string; booleans as lower-case words."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
