@@ -81,6 +81,12 @@ def store_unavailable(error: StoreUnavailableError) -> Response[str]:
     return _json(503, {"error": "unavailable", "message": "alert store temporarily unavailable, retry"})
 
 
+@app.not_found
+def not_found(_: Exception) -> Response[str]:
+    metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
+    return _json(404, {"error": "not_found", "message": "no such route: POST /webhook or /webhook/{token}"})
+
+
 @app.exception_handler(Exception)
 def unexpected(error: Exception) -> Response[str]:
     logger.exception("unexpected webhook error")

@@ -29,6 +29,7 @@ def dev(
     aws_port: Annotated[int, typer.Option(help="Port of the embedded AWS endpoints (0: any free port).")] = 4566,
 ) -> None:
     """Run the stack locally: embedded AWS (moto) + template.yaml's HTTP API on 127.0.0.1. Ctrl-C stops."""
+    from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import DEMO_SECRET, STATE_FILE, local_stack, seed_demo_key, write_state
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -36,7 +37,7 @@ def dev(
         with local_stack(api_port=port, aws_port=aws_port) as stack:
             if stack.api is None:
                 raise typer.Exit(1)
-            key = seed_demo_key(stack.template, stack.aws.endpoint)
+            key = seed_demo_key(stack.template, dynamodb(stack.aws.endpoint))
             write_state(stack)
             url = stack.api.url
             console.print(f"[bold green]Arrowhook local stack is up[/]  (embedded AWS at {stack.aws.endpoint})")
@@ -75,7 +76,7 @@ def invoke(
     event: Annotated[Path, typer.Option("--event", "-e", help="Event JSON file (see events/).")],
 ) -> None:
     """Run one function in-process with an event, like `sam local invoke`, against the embedded endpoints."""
-    from arrowhook_tools.embedded_aws import point_sdk_at
+    from arrowhook_tools.embedded_aws import dynamodb, point_sdk_at
     from arrowhook_tools.local import local_stack, read_state, seed_demo_key
     from arrowhook_tools.runtime import LocalFunctions
     from arrowhook_tools.template import LocalTemplate
@@ -95,7 +96,7 @@ def invoke(
         else:
             console.print("no `make dev` running: using a temporary embedded AWS with the demo key")
             local = stack.enter_context(local_stack(api_port=None, pool_size=1))
-            seed_demo_key(local.template, local.aws.endpoint)
+            seed_demo_key(local.template, dynamodb(local.aws.endpoint))
             functions = local.functions
         if function_id not in functions:
             console.print(f"[red]no function {function_id!r}[/]; template.yaml has: {', '.join(functions.names())}")

@@ -96,9 +96,8 @@ def dynamodb(endpoint: str) -> DynamoDBClient:
     )
 
 
-def provision(template: LocalTemplate, endpoint: str) -> list[str]:
+def provision(template: LocalTemplate, client: DynamoDBClient) -> list[str]:
     """Create every AWS::DynamoDB::Table in the template (idempotent); returns the table names."""
-    client = dynamodb(endpoint)
     existing = set(client.list_tables().get("TableNames", []))
     created: list[str] = []
     for name, properties in template.tables().items():

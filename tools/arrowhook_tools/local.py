@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arrowhook.credentials import display_prefix, hash_secret
 from arrowhook.models import StrategyKey, new_id, utc_now
@@ -17,6 +17,9 @@ from arrowhook_tools.embedded_aws import EmbeddedAws, dynamodb, point_sdk_at, pr
 from arrowhook_tools.gateway import LocalHttpApi
 from arrowhook_tools.runtime import LocalFunctions
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 STATE_FILE = PROJECT_ROOT / ".arrowhook" / "dev.json"
 #: The demo strategy's secret in the local stack only, so the samples in events/ authenticate.
@@ -41,11 +44,11 @@ class LocalStack:
         return merged
 
 
-def seed_demo_key(template: LocalTemplate, endpoint: str) -> StrategyKey:
+def seed_demo_key(template: LocalTemplate, client: DynamoDBClient) -> StrategyKey:
     """Create (once) the demo strategy key with the well-known local secret."""
     table = template.physical_name("KeysTable")
-    store = KeyStore(table, client=dynamodb(endpoint))
-    existing = dynamodb(endpoint).get_item(TableName=table, Key={"pk": {"S": f"SECRET#{hash_secret(DEMO_SECRET)}"}})
+    store = KeyStore(table, client=client)
+    existing = client.get_item(TableName=table, Key={"pk": {"S": f"SECRET#{hash_secret(DEMO_SECRET)}"}})
     if "Item" in existing:
         key_id = existing["Item"]["key_id"]["S"]
         found = store.get(key_id)
@@ -80,7 +83,7 @@ def local_stack(
         point_sdk_at(aws.endpoint)
         dynamodb_client.cache_clear()
         dynamodb_resource.cache_clear()
-        provision(template, aws.endpoint)
+        provision(template, dynamodb(aws.endpoint))
         functions = LocalFunctions(template, pool_size=pool_size)
         stack = LocalStack(template=template, aws=aws, functions=functions)
         os.environ.update(stack.environment)

@@ -137,11 +137,10 @@ def _number_text(value: Any) -> Any:
 def _fits_dynamodb(value: Decimal | None) -> Decimal | None:
     if value is None:
         return None
-    normalized = value.normalize()
-    digits = len(normalized.as_tuple().digits)
-    if digits > _MAX_DIGITS:
+    significant = "".join(map(str, value.as_tuple().digits)).strip("0")
+    if len(significant) > _MAX_DIGITS:  # counted by hand: Decimal.normalize() would round at 28 digits
         raise ValueError(f"more than {_MAX_DIGITS} significant digits")
-    if normalized != 0 and not (Decimal("1E-130") <= abs(normalized) < Decimal("1E+126")):
+    if significant and not -130 <= value.adjusted() <= 125:
         raise ValueError("number out of range")
     return value
 
@@ -231,6 +230,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "tv_time": ("time",),
     "tv_timenow": ("timenow",),
 }
+_ALL_ALIASES = frozenset(alias for aliases in FIELD_ALIASES.values() for alias in aliases)
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,7 @@ def _flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in document.items():
         dotted = f"{prefix}{name}"
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict) and value and dotted.lower() not in _ALL_ALIASES:
             flat.update(_flatten(value, dotted + "."))
         else:
             flat[dotted] = value

@@ -1,0 +1,195 @@
+"""Shared fixtures: an in-process moto account with the template's own tables, and the webhook handler."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from moto import mock_aws
+
+from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+
+# Powertools reads its service name and namespace when Logger and Metrics are built (at import, as in
+# Lambda's init phase), so the template's values must be in place before any arrowhook module loads.
+os.environ.update(
+    {
+        name: value
+        for name, value in LocalTemplate().function_spec("WebhookFunction").environment.items()
+        if name.startswith("POWERTOOLS_")
+    }
+)
+
+from arrowhook.credentials import display_prefix, generate_secret, hash_secret
+from arrowhook.models import StrategyKey, new_id, utc_now
+from arrowhook.settings import get_settings
+from arrowhook.store import KeyStore, dynamodb_client, dynamodb_resource
+from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS, provision
+from arrowhook_tools.gateway import RouteTable, build_event
+from arrowhook_tools.runtime import LocalContext
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+EVENTS_DIR = PROJECT_ROOT / "events"
+_ENV_PREFIXES = ("AWS_", "POWERTOOLS_")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees a developer's AWS credentials, endpoint overrides or a previous test's settings."""
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    for name, value in LOCAL_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    _clear_caches()
+    yield
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    dynamodb_client.cache_clear()
+    dynamodb_resource.cache_clear()
+
+
+@pytest.fixture
+def template() -> LocalTemplate:
+    return LocalTemplate()
+
+
+@pytest.fixture
+def aws(template: LocalTemplate, monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBClient]:
+    """moto in-process, tables created from template.yaml, and the webhook's environment applied."""
+    with mock_aws():
+        for name, value in template.function_spec("WebhookFunction").environment.items():
+            monkeypatch.setenv(name, value)
+        client = dynamodb_client()
+        provision(template, client)
+        yield client
+
+
+@dataclass
+class Strategy:
+    key: StrategyKey
+    secret: str
+
+
+@pytest.fixture
+def make_strategy(aws: DynamoDBClient, template: LocalTemplate) -> Callable[[str], Strategy]:
+    def create(name: str) -> Strategy:
+        secret = generate_secret()
+        now = utc_now()
+        key = StrategyKey(id=new_id(), name=name, secret_prefix=display_prefix(secret), created_at=now, updated_at=now)
+        KeyStore(template.physical_name("KeysTable"), client=aws).create(key, hash_secret(secret))
+        return Strategy(key, secret)
+
+    return create
+
+
+@pytest.fixture
+def strategy(make_strategy: Callable[[str], Strategy]) -> Strategy:
+    return make_strategy("ema-cross")
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+Invoke = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def webhook(aws: DynamoDBClient, template: LocalTemplate) -> ModuleType:
+    """A cold-started webhook module (fresh settings, clients and key cache) inside moto."""
+    return load_module(PROJECT_ROOT / "functions/webhook/app.py", "webhook_app_under_test")
+
+
+@pytest.fixture
+def cold_webhook(aws: DynamoDBClient, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
+    """A webhook cold-started with extra environment variables (as a template parameter would set them)."""
+    count = 0
+
+    def start(**environment: str) -> ModuleType:
+        nonlocal count
+        count += 1
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        return load_module(PROJECT_ROOT / "functions/webhook/app.py", f"webhook_app_variant_{count}")
+
+    return start
+
+
+@pytest.fixture
+def post(webhook: ModuleType, template: LocalTemplate) -> Invoke:
+    """POST a body to the webhook handler through a real payload-2.0 event; returns status and JSON body."""
+    routes = RouteTable(template.routes())
+
+    def send(
+        body: str | bytes,
+        *,
+        path: str = "/webhook",
+        content_type: str = "application/json",
+        source_ip: str = "52.89.214.238",
+        headers: list[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        raw = body.encode() if isinstance(body, str) else body
+        matched = routes.match("POST", path)
+        assert matched is not None, path
+        event = build_event(
+            method="POST",
+            raw_path=path,
+            raw_query="",
+            headers=[("content-type", content_type), *(headers or [])],
+            body=raw,
+            source_ip=source_ip,
+            matched=matched,
+        )
+        return respond(webhook, event)
+
+    return send
+
+
+def respond(module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = module.lambda_handler(event, LocalContext(function_name="WebhookFunction"))
+    return {"status": response["statusCode"], "json": json.loads(response["body"]), "raw": response}
+
+
+def sample_event(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def all_items(client: DynamoDBClient, table: str) -> list[dict[str, Any]]:
+    """Test-only full read of a table (the application itself never scans)."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        page = client.scan(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def alert_items(client: DynamoDBClient, template: LocalTemplate) -> list[dict[str, Any]]:
+    return [
+        item
+        for item in all_items(client, template.physical_name("AlertsTable"))
+        if item["pk"]["S"].startswith("ALERT#")
+    ]

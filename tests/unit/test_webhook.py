@@ -1,0 +1,368 @@
+"""The webhook handler end to end inside moto: contract, every 4xx path, dedupe, secrecy."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from arrowhook.ingest import UNAUTHORIZED_MESSAGE
+from arrowhook.store import alert_from_item
+from arrowhook_tools.local import seed_demo_key
+from arrowhook_tools.template import LocalTemplate
+from tests.conftest import Invoke, Strategy, alert_items, all_items, respond, sample_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def strategy_body(secret: str, **overrides: Any) -> str:
+    body = {
+        "key": secret,
+        "ticker": "BTCUSDT",
+        "exchange": "BINANCE",
+        "action": "buy",
+        "price": "65000.50",
+        "contracts": "0.015",
+        "time": "2026-11-22T10:00:00Z",
+        "timenow": "2026-11-22T10:00:01Z",
+    }
+    body.update(overrides)
+    return json.dumps(body)
+
+
+def stored(aws: DynamoDBClient, template: LocalTemplate) -> list[Any]:
+    return [alert_from_item(item) for item in alert_items(aws, template)]
+
+
+def test_json_alert_is_stored_with_typed_fields(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    response = post(strategy_body(strategy.secret, comment="EMA cross"))
+    assert response["status"] == 200
+    assert response["json"]["status"] == "stored"
+    assert response["json"]["duplicate"] is False
+    [alert] = stored(aws, template)
+    assert alert.alert_id == response["json"]["alert_id"]
+    assert (alert.key_id, alert.strategy, alert.body_format) == (strategy.key.id, "ema-cross", "json")
+    assert alert.fields.price == Decimal("65000.50")
+    assert alert.fields.quantity == Decimal("0.015")
+    assert alert.fields.side == "buy"
+    assert alert.fields.comment == "EMA cross"
+    assert alert.parse_issues == []
+    assert alert.source_ip == "52.89.214.238"
+    assert json.loads(alert.payload)["key"] == "***"
+
+
+def test_plain_text_alert_with_path_token(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    response = post("AAPL crossed 230.15", path=f"/webhook/{strategy.secret}", content_type="text/plain")
+    assert response["status"] == 200
+    [alert] = stored(aws, template)
+    assert (alert.body_format, alert.payload, alert.parse_issues) == ("text", "AAPL crossed 230.15", [])
+
+
+def test_path_token_with_json_body_parses_fields(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    assert post('{"ticker": "ETHUSD", "action": "sell"}', path=f"/webhook/{strategy.secret}")["status"] == 200
+    [alert] = stored(aws, template)
+    assert (alert.fields.ticker, alert.fields.side) == ("ETHUSD", "sell")
+
+
+@pytest.mark.parametrize("field", ["secret", "passphrase"])
+def test_secret_aliases_authenticate(post: Invoke, strategy: Strategy, field: str) -> None:
+    assert post(json.dumps({field: strategy.secret, "ticker": "X"}))["status"] == 200
+
+
+def test_malformed_json_with_key_is_stored_raw_with_issue(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    body = '{"key": "' + strategy.secret + '", "ticker": "BTCUSDT", "price": {{close}}, }'
+    response = post(body, content_type="text/plain")
+    assert response["status"] == 200
+    [alert] = stored(aws, template)
+    assert alert.body_format == "text"
+    assert alert.payload == body.replace(strategy.secret, "***")
+    assert alert.parse_issues[0].field == "body"
+    assert "not valid JSON" in alert.parse_issues[0].problem
+
+
+def test_placeholders_and_bad_values_stored_as_null_with_issues(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    response = post(strategy_body(strategy.secret, price="{{close}}", contracts="NaN", action=""))
+    assert response["status"] == 200
+    [alert] = stored(aws, template)
+    assert (alert.fields.price, alert.fields.quantity, alert.fields.side) == (None, None, None)
+    assert {issue.field for issue in alert.parse_issues} == {"price", "quantity", "side"}
+    assert alert.fields.ticker == "BTCUSDT"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"ticker": "BTCUSDT", "action": "buy"}',
+        '{"key": "", "ticker": "BTCUSDT"}',
+        '{"key": "ahk_not-a-real-key", "ticker": "BTCUSDT"}',
+        '{"key": 12345}',
+        "plain text without any key",
+        json.dumps({"key": "k" * 5000}),
+    ],
+)
+def test_missing_or_unknown_key_is_401_with_one_generic_message(
+    post: Invoke, strategy: Strategy, body: str, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    response = post(body)
+    assert response["status"] == 401
+    assert response["json"] == {"error": "unauthorized", "message": UNAUTHORIZED_MESSAGE}
+    assert stored(aws, template) == []
+
+
+def test_unknown_path_token_is_401(post: Invoke, strategy: Strategy) -> None:
+    assert post("hello", path="/webhook/ahk_wrong", content_type="text/plain")["status"] == 401
+
+
+def _set_auth(aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy, **changes: Any) -> None:
+    from arrowhook.credentials import hash_secret
+
+    table = template.physical_name("KeysTable")
+    key = {"pk": {"S": f"SECRET#{hash_secret(strategy.secret)}"}}
+    auth = json.loads(aws.get_item(TableName=table, Key=key)["Item"]["auth"]["S"])
+    auth.update(changes)
+    aws.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET #auth = :a",
+        ExpressionAttributeNames={"#auth": "auth"},
+        ExpressionAttributeValues={":a": {"S": json.dumps(auth)}},
+    )
+
+
+def test_disabled_key_is_401(post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate) -> None:
+    _set_auth(aws, template, strategy, status="disabled")
+    response = post(strategy_body(strategy.secret))
+    assert (response["status"], response["json"]["message"]) == (401, UNAUTHORIZED_MESSAGE)
+
+
+def test_rotated_out_secret_past_its_grace_is_401(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    _set_auth(aws, template, strategy, expires_at=1)
+    assert post(strategy_body(strategy.secret))["status"] == 401
+
+
+def test_disabling_takes_effect_after_the_cache_ttl(
+    post: Invoke,
+    strategy: Strategy,
+    aws: DynamoDBClient,
+    template: LocalTemplate,
+    webhook: ModuleType,
+) -> None:
+    assert post(strategy_body(strategy.secret, n=1))["status"] == 200
+    _set_auth(aws, template, strategy, status="disabled")
+    assert post(strategy_body(strategy.secret, n=2))["status"] == 200, "cached inside the TTL"
+    webhook.keys._provider.clear_cache()  # what the TTL's expiry does
+    assert post(strategy_body(strategy.secret, n=3))["status"] == 401
+
+
+def test_zero_cache_ttl_rejects_a_disabled_key_at_once(
+    strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate, cold_webhook: Callable[..., ModuleType]
+) -> None:
+    module = cold_webhook(KEY_CACHE_TTL_SECONDS="0")
+    event = sample_event("webhook-strategy-alert.json")
+    event["body"] = strategy_body(strategy.secret)
+    assert respond(module, event)["status"] == 200
+    _set_auth(aws, template, strategy, status="disabled")
+    event["body"] = strategy_body(strategy.secret, n=2)
+    assert respond(module, event)["status"] == 401
+
+
+def test_empty_body_is_400(post: Invoke, strategy: Strategy) -> None:
+    for body in ("", "   \n"):
+        response = post(body)
+        assert response["status"] == 400
+        assert response["json"]["error"] == "empty_body"
+
+
+def test_body_over_the_limit_is_413(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    response = post(strategy_body(strategy.secret, comment="x" * 70_000))
+    assert response["status"] == 413
+    assert response["json"]["error"] == "payload_too_large"
+    assert stored(aws, template) == []
+
+
+def test_base64_body_from_api_gateway_is_decoded(
+    webhook: ModuleType, strategy: Strategy, template: LocalTemplate, aws: DynamoDBClient
+) -> None:
+    event = sample_event("webhook-strategy-alert.json")
+    event["body"] = base64.b64encode(strategy_body(strategy.secret).encode()).decode()
+    event["isBase64Encoded"] = True
+    assert respond(webhook, event)["status"] == 200
+    assert stored(aws, template)[0].fields.ticker == "BTCUSDT"
+
+
+def test_invalid_base64_is_400(webhook: ModuleType, strategy: Strategy) -> None:
+    event = sample_event("webhook-strategy-alert.json")
+    event["body"], event["isBase64Encoded"] = "!!!not base64!!!", True
+    response = respond(webhook, event)
+    assert (response["status"], response["json"]["error"]) == (400, "bad_encoding")
+
+
+def test_invalid_utf8_is_stored_with_issue(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    body = b'{"key": "%s", "ticker": "BTCUSDT", "comment": "caf\xe9"}' % strategy.secret.encode()
+    assert post(body)["status"] == 200
+    [alert] = stored(aws, template)
+    assert any("UTF-8" in issue.problem for issue in alert.parse_issues)
+
+
+def test_duplicate_delivery_is_stored_once(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    first = post(strategy_body(strategy.secret))
+    second = post(strategy_body(strategy.secret))
+    assert first["json"]["duplicate"] is False
+    assert second["status"] == 200
+    assert second["json"] == {"status": "stored", "alert_id": first["json"]["alert_id"], "duplicate": True}
+    assert len(stored(aws, template)) == 1
+    third = post(strategy_body(strategy.secret, price="65001"))
+    assert third["json"]["duplicate"] is False
+    assert len(stored(aws, template)) == 2
+
+
+def test_same_body_from_another_strategy_is_not_a_duplicate(
+    post: Invoke, make_strategy: Callable[[str], Strategy], aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    one, two = make_strategy("one"), make_strategy("two")
+    body = '{"ticker": "X", "action": "buy"}'
+    assert post(body, path=f"/webhook/{one.secret}")["json"]["duplicate"] is False
+    assert post(body, path=f"/webhook/{two.secret}")["json"]["duplicate"] is False
+    assert len(stored(aws, template)) == 2
+
+
+def test_duplicate_after_the_window_is_stored_again(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    post(strategy_body(strategy.secret))
+    table = template.physical_name("AlertsTable")
+    for item in all_items(aws, table):
+        if item["pk"]["S"].startswith("DEDUPE#"):
+            aws.update_item(
+                TableName=table,
+                Key={"pk": item["pk"]},
+                UpdateExpression="SET expires_at = :past",
+                ExpressionAttributeValues={":past": {"N": "1"}},
+            )
+    assert post(strategy_body(strategy.secret))["json"]["duplicate"] is False
+    assert len(stored(aws, template)) == 2
+
+
+def test_dedupe_window_zero_stores_every_delivery(
+    strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate, cold_webhook: Callable[..., ModuleType]
+) -> None:
+    module = cold_webhook(DEDUPE_WINDOW_SECONDS="0")
+    event = sample_event("webhook-strategy-alert.json")
+    event["body"] = strategy_body(strategy.secret)
+    assert [respond(module, event)["json"]["duplicate"] for _ in range(2)] == [False, False]
+    assert len(stored(aws, template)) == 2
+
+
+def test_source_ip_allowlist(strategy: Strategy, cold_webhook: Callable[..., ModuleType]) -> None:
+    module = cold_webhook(ALLOWED_SOURCE_IPS="52.89.214.238, 34.212.75.30/32")
+    event = sample_event("webhook-strategy-alert.json")
+    event["body"] = strategy_body(strategy.secret)
+    assert respond(module, event)["status"] == 200
+    event["requestContext"]["http"]["sourceIp"] = "203.0.113.9"
+    response = respond(module, event)
+    assert (response["status"], response["json"]["error"]) == (403, "forbidden")
+
+
+def test_store_outage_is_503_not_500(
+    post: Invoke, strategy: Strategy, webhook: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, "TransactWriteItems")
+
+    monkeypatch.setattr(webhook.alerts._client, "transact_write_items", fail)
+    response = post(strategy_body(strategy.secret))
+    assert response["status"] == 503
+    assert response["json"]["error"] == "unavailable"
+
+
+def test_unknown_route_and_method_are_json_404(webhook: ModuleType) -> None:
+    event = sample_event("webhook-strategy-alert.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/nope"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /nope"
+    response = respond(webhook, event)
+    assert response["status"] == 404
+    assert response["json"]["error"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("sample", "status"),
+    [
+        ("webhook-strategy-alert.json", 200),
+        ("webhook-indicator-alert.json", 200),
+        ("webhook-text-token.json", 200),
+        ("webhook-malformed-json.json", 200),
+        ("webhook-bad-key.json", 401),
+    ],
+)
+def test_sample_events(
+    webhook: ModuleType, aws: DynamoDBClient, template: LocalTemplate, sample: str, status: int
+) -> None:
+    seed_demo_key(template, aws)
+    assert respond(webhook, sample_event(sample))["status"] == status
+
+
+def test_secret_never_in_stored_items_or_logs(
+    post: Invoke,
+    strategy: Strategy,
+    aws: DynamoDBClient,
+    template: LocalTemplate,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = strategy.secret
+    post(strategy_body(secret, comment=f"copy-pasted {secret} by mistake", extra={"note": secret}))
+    post(f"text alert mentioning {secret}", path=f"/webhook/{secret}", content_type="text/plain")
+    post('{"key": "' + secret + '", "price": {{close}}', content_type="text/plain")
+    post(strategy_body(secret, price="x" * 100, ticker=secret))
+    post(strategy_body(secret + "-wrong"))
+    dumped = json.dumps(all_items(aws, template.physical_name("AlertsTable")))
+    assert len(stored(aws, template)) == 4
+    assert secret not in dumped
+    assert secret[8:40] not in dumped
+    output = capfd.readouterr()
+    records = " ".join(repr(record.__dict__) for record in caplog.records)
+    assert sum(record.getMessage() == "alert stored" for record in caplog.records) == 4, "logs were captured"
+    assert "unknown key" in records
+    for text in (output.out, output.err, records):
+        assert secret not in text
+        assert secret[8:40] not in text
+
+
+def test_warm_alert_costs_one_aws_call(post: Invoke, strategy: Strategy, webhook: ModuleType) -> None:
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    for client in (webhook.alerts._client, webhook.keys._provider.table.meta.client):
+        client.meta.events.register("before-call.dynamodb", record)
+    post(strategy_body(strategy.secret, n=1))
+    assert calls == ["GetItem", "TransactWriteItems"]
+    calls.clear()
+    post(strategy_body(strategy.secret, n=2))
+    assert calls == ["TransactWriteItems"]
