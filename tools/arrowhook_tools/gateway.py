@@ -153,6 +153,11 @@ def _normalize_response(result: Any) -> tuple[int, dict[str, str], list[str], by
     return int(result["statusCode"]), headers, list(result.get("cookies") or []), payload
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 resets connections under a burst of webhooks
+
+
 class LocalHttpApi:
     """Serves template.yaml's HttpApi routes on loopback. One thread per connection, like a real front door."""
 
@@ -160,8 +165,7 @@ class LocalHttpApi:
         self.functions = functions
         self.routes = RouteTable(functions.template.routes())
         self.host = host
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), self._handler_class())
         self.port = int(self._server.server_address[1])
         self._thread: threading.Thread | None = None
 

@@ -21,7 +21,8 @@ from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-STATE_FILE = PROJECT_ROOT / ".arrowhook" / "dev.json"
+#: Where a running `make dev` announces its endpoints to `arrowhook invoke` and `arrowhook keys`.
+STATE_FILE = Path(os.environ.get("ARROWHOOK_STATE_FILE") or PROJECT_ROOT / ".arrowhook" / "dev.json")
 #: The demo strategy's secret in the local stack only, so the samples in events/ authenticate.
 #: Deployed keys are always random (arrowhook.credentials.generate_secret).
 DEMO_SECRET = "ahk_local-demo-secret-not-for-production-0000"  # noqa: S105

@@ -1,0 +1,99 @@
+"""Integration fixtures: a real `arrowhook dev` process, talked to over HTTP like TradingView would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from arrowhook_tools.embedded_aws import dynamodb
+from arrowhook_tools.template import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ARROWHOOK = str(Path(sys.executable).with_name("arrowhook"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class DevStack:
+    api_url: str
+    aws_endpoint: str
+    state_file: Path
+    process: subprocess.Popen[str]
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        return dynamodb(self.aws_endpoint)
+
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run the `arrowhook` command the way a developer would, pointed at this stack."""
+        return subprocess.run(
+            [ARROWHOOK, *args],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "ARROWHOOK_STATE_FILE": str(self.state_file)},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    api_port, aws_port = free_port(), free_port()
+    workdir = tmp_path_factory.mktemp("dev")
+    state_file, log_file = workdir / "dev.json", workdir / "dev.log"
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    log = log_file.open("w")  # a file, not a pipe: nobody drains a pipe while tests run, and a full one blocks
+    process = subprocess.Popen(
+        [ARROWHOOK, "dev", "--port", str(api_port), "--aws-port", str(aws_port)],
+        cwd=PROJECT_ROOT,
+        env={**environment, "ARROWHOOK_STATE_FILE": str(state_file)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stack = DevStack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", state_file, process)
+    deadline = time.monotonic() + 60
+    while not state_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            output = log_file.read_text()
+            pytest.fail(f"arrowhook dev did not start:\n{output}")
+        time.sleep(0.1)
+    httpx.post(f"{stack.api_url}/webhook", content=b"warm-up", timeout=30)
+    yield stack
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log.close()
+    output = log_file.read_text()
+    assert process.returncode == 0, output[-2000:]
+    assert "stopped" in output
+    assert not state_file.exists(), "Ctrl-C removes the state file"
+
+
+@pytest.fixture
+def client(dev_stack: DevStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=dev_stack.api_url, timeout=30) as http:
+        yield http

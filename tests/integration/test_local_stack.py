@@ -1,0 +1,182 @@
+"""`make dev`'s stack over real HTTP: TradingView-shaped requests, concurrency, the CLI."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from arrowhook.store import alert_from_item
+from arrowhook_tools.local import DEMO_SECRET
+from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from tests.conftest import alert_items
+from tests.integration.conftest import DevStack
+
+pytestmark = pytest.mark.integration
+PARALLEL_POSTS = 200
+
+
+def tradingview_body(**overrides: Any) -> str:
+    body = {
+        "key": DEMO_SECRET,
+        "ticker": "BTCUSDT",
+        "exchange": "BINANCE",
+        "action": "buy",
+        "price": "65000.50",
+        "contracts": "0.01",
+        "time": "2026-11-22T10:00:00Z",
+        "timenow": "2026-11-22T10:00:01Z",
+        "nonce": uuid.uuid4().hex,
+    }
+    body.update(overrides)
+    return json.dumps(body)
+
+
+def stored_ids(stack: DevStack) -> set[str]:
+    return {item["alert_id"]["S"] for item in alert_items(stack.dynamodb, LocalTemplate())}
+
+
+def post_json(
+    client: httpx.Client, body: str, path: str = "/webhook", content_type: str = "application/json"
+) -> httpx.Response:
+    # TradingView's own request: POST, the alert message as the body, no custom headers.
+    return client.post(
+        path, content=body.encode(), headers={"Content-Type": content_type, "User-Agent": "Go-http-client/1.1"}
+    )
+
+
+def test_tradingview_json_alert_end_to_end(client: httpx.Client, dev_stack: DevStack) -> None:
+    response = post_json(client, tradingview_body(comment="integration"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    payload = response.json()
+    assert payload["status"] == "stored" and payload["duplicate"] is False
+    item = dev_stack.dynamodb.get_item(
+        TableName=LocalTemplate().physical_name("AlertsTable"), Key={"pk": {"S": f"ALERT#{payload['alert_id']}"}}
+    )["Item"]
+    alert = alert_from_item(item)
+    assert (alert.strategy, alert.fields.ticker, str(alert.fields.price)) == ("demo", "BTCUSDT", "65000.50")
+    assert alert.fields.comment == "integration"
+    assert alert.source_ip == "127.0.0.1"
+    assert DEMO_SECRET not in json.dumps(item)
+
+
+def test_plain_text_alert_via_path_token(client: httpx.Client, dev_stack: DevStack) -> None:
+    message = f"AAPL crossed 230.15 {uuid.uuid4().hex}"
+    response = post_json(client, message, path=f"/webhook/{DEMO_SECRET}", content_type="text/plain; charset=utf-8")
+    assert response.status_code == 200
+    assert response.json()["alert_id"] in stored_ids(dev_stack)
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "status", "error"),
+    [
+        ('{"key": "ahk_wrong", "ticker": "X"}', "/webhook", 401, "unauthorized"),
+        ('{"ticker": "X"}', "/webhook", 401, "unauthorized"),
+        ("", "/webhook", 400, "empty_body"),
+        ("hello", "/webhook/ahk_wrong", 401, "unauthorized"),
+    ],
+)
+def test_rejections_over_http(client: httpx.Client, body: str, path: str, status: int, error: str) -> None:
+    response = post_json(client, body, path=path)
+    assert response.status_code == status
+    assert response.json()["error"] == error
+
+
+def test_oversized_body_is_413(client: httpx.Client) -> None:
+    response = post_json(client, tradingview_body(comment="x" * 70_000))
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+
+
+def test_unknown_route_is_404(client: httpx.Client) -> None:
+    assert client.get("/webhook").status_code == 404
+    assert client.post("/nope", content=b"x").status_code == 404
+
+
+def test_parallel_distinct_alerts_are_all_stored_exactly_once(dev_stack: DevStack) -> None:
+    before = stored_ids(dev_stack)
+    bodies = [tradingview_body(order_id=f"order-{number}") for number in range(PARALLEL_POSTS)]
+    with httpx.Client(base_url=dev_stack.api_url, timeout=60) as http, ThreadPoolExecutor(64) as pool:
+        responses = list(pool.map(lambda body: post_json(http, body), bodies))
+    assert [response.status_code for response in responses] == [200] * PARALLEL_POSTS
+    ids = [response.json()["alert_id"] for response in responses]
+    assert len(set(ids)) == PARALLEL_POSTS
+    assert not any(response.json()["duplicate"] for response in responses)
+    assert stored_ids(dev_stack) - before == set(ids)
+
+
+def test_parallel_identical_deliveries_are_stored_once(dev_stack: DevStack) -> None:
+    before = stored_ids(dev_stack)
+    body = tradingview_body()
+    with httpx.Client(base_url=dev_stack.api_url, timeout=60) as http, ThreadPoolExecutor(64) as pool:
+        responses = list(pool.map(lambda _: post_json(http, body), range(PARALLEL_POSTS)))
+    assert {response.status_code for response in responses} == {200}
+    results = [response.json() for response in responses]
+    assert len({result["alert_id"] for result in results}) == 1
+    assert sum(not result["duplicate"] for result in results) == 1
+    assert stored_ids(dev_stack) - before == {results[0]["alert_id"]}
+
+
+def test_cli_key_authenticates_webhooks(dev_stack: DevStack, client: httpx.Client) -> None:
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    created = dev_stack.cli("keys", "create", "--name", name)
+    assert created.returncode == 0, created.stderr
+    secret = json.loads(created.stdout)["secret"]
+    response = post_json(client, json.dumps({"key": secret, "ticker": "ETHUSD", "action": "sell"}))
+    assert response.status_code == 200
+    clash = dev_stack.cli("keys", "create", "--name", name.upper())
+    assert clash.returncode == 1
+    assert "already exists" in clash.stderr
+
+
+@pytest.mark.parametrize(
+    ("sample", "status"),
+    [
+        ("webhook-strategy-alert.json", 200),
+        ("webhook-indicator-alert.json", 200),
+        ("webhook-text-token.json", 200),
+        ("webhook-malformed-json.json", 200),
+        ("webhook-bad-key.json", 401),
+    ],
+)
+def test_invoke_sample_events_against_the_running_stack(dev_stack: DevStack, sample: str, status: int) -> None:
+    result = dev_stack.cli("invoke", "WebhookFunction", "--event", str(PROJECT_ROOT / "events" / sample))
+    assert result.returncode == 0, result.stderr
+    assert "using the running local stack" in result.stderr
+    assert json.loads(result.stdout)["statusCode"] == status
+
+
+def test_invoke_without_a_running_stack_uses_a_temporary_one(tmp_path: Any) -> None:
+    import os
+    import subprocess
+
+    from tests.integration.conftest import ARROWHOOK
+
+    result = subprocess.run(
+        [ARROWHOOK, "invoke", "WebhookFunction", "--event", "events/webhook-strategy-alert.json"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "ARROWHOOK_STATE_FILE": str(tmp_path / "none.json")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "temporary embedded AWS" in result.stderr
+    assert json.loads(json.loads(result.stdout)["body"])["status"] == "stored"
+    unknown = subprocess.run(
+        [ARROWHOOK, "invoke", "NoSuchFunction", "--event", "events/webhook-bad-key.json"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "ARROWHOOK_STATE_FILE": str(tmp_path / "none.json")},
+    )
+    assert unknown.returncode == 2
+    assert "WebhookFunction" in unknown.stderr
