@@ -1,0 +1,203 @@
+"""Contract between template.yaml, the code and the linters; the build's artifacts are for Lambda."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arrowhook.settings import Settings
+from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate, load_template
+from tests.conftest import load_module
+
+pytestmark = pytest.mark.template
+ELF_MACHINE_AARCH64 = 183
+CODE_DIRS = (PROJECT_ROOT / "layers", PROJECT_ROOT / "functions")
+ENV_READ = re.compile(r"""os\.(?:environ\.get|getenv|environ\[)\(?\s*["']([A-Z0-9_]+)["']""")
+#: Read by Powertools itself when our Logger/Metrics are built; the code relies on them being set.
+POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+
+
+def sam_binary() -> str:
+    candidate = os.environ.get("SAM_BIN") or str(PROJECT_ROOT / ".venv-sam/bin/sam")
+    if not Path(candidate).exists():
+        pytest.skip("aws-sam-cli not installed: run `make template` (make test installs it)")
+    return candidate
+
+
+def sam_environment() -> dict[str, str]:
+    return {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    return load_template()
+
+
+def test_cfn_lint_is_clean() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), "template.yaml"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_sam_validate_lint() -> None:
+    result = subprocess.run(
+        [sam_binary(), "validate", "--lint"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env=sam_environment(),
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    build_dir = tmp_path_factory.mktemp("sam-build")
+    result = subprocess.run(
+        [sam_binary(), "build", "--build-dir", str(build_dir), "--no-cached"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env=sam_environment(),
+        check=False,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return build_dir
+
+
+def test_sam_build_layer_is_python313_arm64(built: Path) -> None:
+    site = built / "ArrowhookLayer" / "python"
+    assert (site / "arrowhook" / "ingest.py").is_file()
+    assert (site / "aws_lambda_powertools").is_dir() and (site / "pydantic_core").is_dir()
+    extensions = list(site.rglob("*.so"))
+    assert extensions, "pydantic_core at least ships a compiled extension"
+    for extension in extensions:
+        header = extension.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF", extension
+        assert int.from_bytes(header[18:20], "little") == ELF_MACHINE_AARCH64, f"{extension} is not aarch64"
+        tag = re.search(r"\.cpython-(\d+)-", extension.name)
+        assert tag is None or tag.group(1) == "313", f"{extension} is not built for CPython 3.13"
+        assert "x86_64" not in extension.name
+    assert not list(site.rglob("arrowhook_tools")), "developer tools never ship to Lambda"
+
+
+def test_sam_build_functions_ship_only_their_handlers(built: Path, raw: dict[str, Any]) -> None:
+    for logical_id, resource in raw["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            shipped = sorted(path.name for path in (built / logical_id).iterdir())
+            assert shipped == ["app.py"], (logical_id, shipped)
+
+
+def test_runtime_and_architecture(raw: dict[str, Any]) -> None:
+    function_globals = raw["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    layer = raw["Resources"]["ArrowhookLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    makefile = (PROJECT_ROOT / "layers/arrowhook/Makefile").read_text()
+    for flag in ("--platform $(LAMBDA_PLATFORM)", "--python-version $(LAMBDA_PYTHON_VERSION)", "--only-binary=:all:"):
+        assert flag in makefile
+    assert "LAMBDA_PLATFORM ?= manylinux2014_aarch64" in makefile
+    assert "LAMBDA_PYTHON_VERSION ?= 3.13" in makefile
+
+
+def test_every_handler_imports_and_is_callable(
+    aws: Any, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for spec in template.functions():
+        for name, value in spec.environment.items():
+            monkeypatch.setenv(name, value)
+        module = load_module(spec.module_path, f"handler_check_{spec.logical_id}")
+        assert callable(getattr(module, spec.attribute)), spec.handler
+
+
+def _variables_read_by_code() -> set[str]:
+    found: set[str] = set()
+    for directory in CODE_DIRS:
+        for path in directory.rglob("*.py"):
+            found.update(ENV_READ.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_environment_variable_the_code_reads_is_set(template: LocalTemplate) -> None:
+    read_by_code = _variables_read_by_code()
+    assert "POWERTOOLS_TRACE_DISABLED" in read_by_code, "the scan finds what the code reads"
+    settings_variables = {str(field.alias) for field in Settings.model_fields.values()}
+    required_settings = {str(field.alias) for field in Settings.model_fields.values() if field.is_required()}
+    for spec in template.functions():
+        missing = (read_by_code | required_settings | POWERTOOLS_VARIABLES) - set(spec.environment)
+        assert not missing, f"{spec.logical_id} lacks {sorted(missing)}"
+        assert Settings.model_validate(spec.environment), spec.logical_id
+    webhook = set(template.function_spec("WebhookFunction").environment)
+    assert settings_variables <= webhook, "the webhook is configured from the template, not code defaults"
+
+
+def test_webhook_routes(template: LocalTemplate) -> None:
+    routes = {(route.route_key, route.function_id, route.authorizer) for route in template.routes()}
+    assert ("POST /webhook", "WebhookFunction", None) in routes
+    assert ("POST /webhook/{token}", "WebhookFunction", None) in routes
+
+
+def test_access_logs_never_record_the_path(raw: dict[str, Any]) -> None:
+    log_format = raw["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+    assert "$context.routeKey" in log_format
+    assert "$context.path" not in log_format and "rawPath" not in log_format
+
+
+def test_tables_are_on_demand_recoverable_and_protectable(raw: dict[str, Any]) -> None:
+    for logical_id in ("KeysTable", "AlertsTable"):
+        table = raw["Resources"][logical_id]
+        properties = table["Properties"]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert properties["DeletionProtectionEnabled"] == {"Fn::If": ["DeletionProtectionOn", True, False]}
+        assert table["DeletionPolicy"] == "Retain"
+    assert raw["Conditions"]["DeletionProtectionOn"] == {"Fn::Equals": [{"Ref": "DeletionProtection"}, "true"]}
+
+
+def test_webhook_policy_is_least_privilege(raw: dict[str, Any]) -> None:
+    statements = raw["Resources"]["WebhookFunction"]["Properties"]["Policies"][0]["Statement"]
+    grants = {(statement["Action"], statement["Resource"]["Fn::GetAtt"][0]) for statement in statements}
+    assert grants == {("dynamodb:GetItem", "KeysTable"), ("dynamodb:PutItem", "AlertsTable")}
+
+
+@pytest.mark.parametrize(
+    ("parameter", "variable"),
+    [
+        ("DedupeWindowSeconds", "DEDUPE_WINDOW_SECONDS"),
+        ("MaxBodyBytes", "MAX_BODY_BYTES"),
+        ("KeyCacheTtlSeconds", "KEY_CACHE_TTL_SECONDS"),
+        ("AllowedSourceIps", "ALLOWED_SOURCE_IPS"),
+    ],
+)
+def test_webhook_settings_are_parameters(raw: dict[str, Any], parameter: str, variable: str) -> None:
+    assert parameter in raw["Parameters"]
+    environment = raw["Resources"]["WebhookFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment[variable] == {"Ref": parameter}
+    default = str(raw["Parameters"][parameter]["Default"])
+    assert LocalTemplate().function_spec("WebhookFunction").environment[variable] == default
+
+
+def test_outputs_give_the_webhook_url(raw: dict[str, Any]) -> None:
+    assert raw["Outputs"]["WebhookUrl"]["Value"]["Fn::Sub"].endswith("/webhook")
+
+
+def test_local_sam_cli_is_not_in_the_project_environment() -> None:
+    """aws-sam-cli pins an older pydantic: it must live in its own virtual environment."""
+    assert shutil.which("sam", path=str(Path(sys.executable).parent)) is None
