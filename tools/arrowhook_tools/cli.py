@@ -23,6 +23,11 @@ app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 
 
+def _stop_on_sigterm(_signal: int, _frame: object) -> None:
+    """`kill` stops the stack as cleanly as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 @app.command()
 def dev(
     port: Annotated[int, typer.Option(help="Port of the local HTTP API.")] = 3000,
@@ -32,13 +37,15 @@ def dev(
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import DEMO_SECRET, STATE_FILE, local_stack, seed_demo_key, write_state
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    announced = False
     try:
         with local_stack(api_port=port, aws_port=aws_port) as stack:
             if stack.api is None:
                 raise typer.Exit(1)
             key = seed_demo_key(stack.template, dynamodb(stack.aws.endpoint))
             write_state(stack)
+            announced = True
             url = stack.api.url
             console.print(f"[bold green]Arrowhook local stack is up[/]  (embedded AWS at {stack.aws.endpoint})")
             for route in stack.template.routes():
@@ -65,8 +72,9 @@ def dev(
         console.print(f"[red]cannot start the local stack:[/] {error} (is another `make dev` running?)")
         raise typer.Exit(1) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            STATE_FILE.unlink()
+        if announced:
+            with contextlib.suppress(FileNotFoundError):
+                STATE_FILE.unlink()
     console.print("stopped")
 
 
@@ -110,24 +118,39 @@ def invoke(
 def keys_create(
     name: Annotated[str, typer.Option(help="Strategy name (unique).")],
     description: Annotated[str, typer.Option(help="Free text.")] = "",
+    table: Annotated[
+        str | None,
+        typer.Option(help="Keys table of a deployed stack (stack output KeysTableName); uses your AWS credentials."),
+    ] = None,
 ) -> None:
-    """Create a strategy key in the running local stack and print its secret (shown once)."""
-    from arrowhook.errors import NameTakenError
+    """Create a strategy key and print its secret (shown once): in `make dev`'s stack, or a deployed one."""
+    import boto3
+    from pydantic import ValidationError
+
+    from arrowhook.errors import ArrowhookError, NameTakenError
     from arrowhook.keys import create_key
     from arrowhook.store import KeyStore
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import read_state
     from arrowhook_tools.template import LocalTemplate
 
-    state = read_state()
-    if state is None:
-        console.print("[red]no local stack running:[/] start one with `make dev` first")
-        raise typer.Exit(1)
-    template = LocalTemplate()
-    store = KeyStore(template.physical_name("KeysTable"), client=dynamodb(state["aws_endpoint"]))
+    if table is not None:
+        store = KeyStore(table, client=boto3.client("dynamodb"))
+    else:
+        state = read_state()
+        if state is None:
+            console.print("[red]no local stack running:[/] start one with `make dev`, or pass --table")
+            raise typer.Exit(1)
+        store = KeyStore(LocalTemplate().physical_name("KeysTable"), client=dynamodb(state["aws_endpoint"]))
     try:
         key, secret = create_key(store, name, description)
     except NameTakenError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
+    except ValidationError as error:
+        console.print(f"[red]invalid key:[/] {error.errors()[0]['msg']}")
+        raise typer.Exit(2) from None
+    except ArrowhookError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(1) from None
     print(json.dumps({**key.model_dump(mode="json"), "secret": secret}, indent=2))

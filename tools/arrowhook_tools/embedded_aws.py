@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,9 @@ class EmbeddedAws:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> EmbeddedAws:
+        if self.port:  # werkzeug would print and sys.exit() on a busy port; fail as an OSError instead
+            with socket.socket() as probe:
+                probe.bind((self.host, self.port))
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         application = DomainDispatcherApplication(create_backend_app)
         lock = threading.Lock()
