@@ -37,6 +37,14 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 EVENTS_DIR = PROJECT_ROOT / "events"
+#: Every sample in events/ and the status the webhook answers it with (they use the local demo key).
+SAMPLE_EVENT_STATUS = [
+    ("webhook-strategy-alert.json", 200),
+    ("webhook-indicator-alert.json", 200),
+    ("webhook-text-token.json", 200),
+    ("webhook-malformed-json.json", 200),
+    ("webhook-bad-key.json", 401),
+]
 _ENV_PREFIXES = ("AWS_", "POWERTOOLS_")
 
 

@@ -6,7 +6,6 @@ milliseconds across runs). Run with `make bench`.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -82,21 +81,11 @@ def stub_dynamodb(clients: list[Any], secret: str, calls: list[str]) -> None:
 
 def alert_event(secret: str, number: int) -> dict[str, Any]:
     from arrowhook_tools.gateway import RouteTable, build_event
+    from arrowhook_tools.samples import strategy_alert
 
     matched = RouteTable(LocalTemplate().routes()).match("POST", "/webhook")
     assert matched is not None
-    body = json.dumps(
-        {
-            "key": secret,
-            "ticker": "BTCUSDT",
-            "exchange": "BINANCE",
-            "action": "buy",
-            "price": "65000.50",
-            "contracts": "0.01",
-            "time": "2026-11-22T10:00:00Z",
-            "order_id": f"order-{number}",
-        }
-    )
+    body = strategy_alert(secret, order_id=f"order-{number}")
     return build_event(
         method="POST",
         raw_path="/webhook",

@@ -12,8 +12,9 @@ import pytest
 
 from arrowhook.store import alert_from_item
 from arrowhook_tools.local import DEMO_SECRET
+from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
-from tests.conftest import alert_items
+from tests.conftest import SAMPLE_EVENT_STATUS, alert_items
 from tests.integration.conftest import DevStack
 
 pytestmark = pytest.mark.integration
@@ -21,19 +22,7 @@ PARALLEL_POSTS = 200
 
 
 def tradingview_body(**overrides: Any) -> str:
-    body = {
-        "key": DEMO_SECRET,
-        "ticker": "BTCUSDT",
-        "exchange": "BINANCE",
-        "action": "buy",
-        "price": "65000.50",
-        "contracts": "0.01",
-        "time": "2026-11-22T10:00:00Z",
-        "timenow": "2026-11-22T10:00:01Z",
-        "nonce": uuid.uuid4().hex,
-    }
-    body.update(overrides)
-    return json.dumps(body)
+    return strategy_alert(DEMO_SECRET, nonce=uuid.uuid4().hex, **overrides)
 
 
 def stored_ids(stack: DevStack) -> set[str]:
@@ -134,16 +123,7 @@ def test_cli_key_authenticates_webhooks(dev_stack: DevStack, client: httpx.Clien
     assert "already exists" in clash.stderr
 
 
-@pytest.mark.parametrize(
-    ("sample", "status"),
-    [
-        ("webhook-strategy-alert.json", 200),
-        ("webhook-indicator-alert.json", 200),
-        ("webhook-text-token.json", 200),
-        ("webhook-malformed-json.json", 200),
-        ("webhook-bad-key.json", 401),
-    ],
-)
+@pytest.mark.parametrize(("sample", "status"), SAMPLE_EVENT_STATUS)
 def test_invoke_sample_events_against_the_running_stack(dev_stack: DevStack, sample: str, status: int) -> None:
     result = dev_stack.cli("invoke", "WebhookFunction", "--event", str(PROJECT_ROOT / "events" / sample))
     assert result.returncode == 0, result.stderr

@@ -15,26 +15,12 @@ from botocore.exceptions import ClientError
 from arrowhook.ingest import UNAUTHORIZED_MESSAGE
 from arrowhook.store import alert_from_item
 from arrowhook_tools.local import seed_demo_key
+from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import LocalTemplate
-from tests.conftest import Invoke, Strategy, alert_items, all_items, respond, sample_event
+from tests.conftest import SAMPLE_EVENT_STATUS, Invoke, Strategy, alert_items, all_items, respond, sample_event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-
-def strategy_body(secret: str, **overrides: Any) -> str:
-    body = {
-        "key": secret,
-        "ticker": "BTCUSDT",
-        "exchange": "BINANCE",
-        "action": "buy",
-        "price": "65000.50",
-        "contracts": "0.015",
-        "time": "2026-11-22T10:00:00Z",
-        "timenow": "2026-11-22T10:00:01Z",
-    }
-    body.update(overrides)
-    return json.dumps(body)
 
 
 def stored(aws: DynamoDBClient, template: LocalTemplate) -> list[Any]:
@@ -44,7 +30,7 @@ def stored(aws: DynamoDBClient, template: LocalTemplate) -> list[Any]:
 def test_json_alert_is_stored_with_typed_fields(
     post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
 ) -> None:
-    response = post(strategy_body(strategy.secret, comment="EMA cross"))
+    response = post(strategy_alert(strategy.secret, comment="EMA cross"))
     assert response["status"] == 200
     assert response["json"]["status"] == "stored"
     assert response["json"]["duplicate"] is False
@@ -98,7 +84,7 @@ def test_malformed_json_with_key_is_stored_raw_with_issue(
 def test_placeholders_and_bad_values_stored_as_null_with_issues(
     post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
 ) -> None:
-    response = post(strategy_body(strategy.secret, price="{{close}}", contracts="NaN", action=""))
+    response = post(strategy_alert(strategy.secret, price="{{close}}", contracts="NaN", action=""))
     assert response["status"] == 200
     [alert] = stored(aws, template)
     assert (alert.fields.price, alert.fields.quantity, alert.fields.side) == (None, None, None)
@@ -148,7 +134,7 @@ def _set_auth(aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy, 
 
 def test_disabled_key_is_401(post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate) -> None:
     _set_auth(aws, template, strategy, status="disabled")
-    response = post(strategy_body(strategy.secret))
+    response = post(strategy_alert(strategy.secret))
     assert (response["status"], response["json"]["message"]) == (401, UNAUTHORIZED_MESSAGE)
 
 
@@ -156,7 +142,7 @@ def test_rotated_out_secret_past_its_grace_is_401(
     post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
 ) -> None:
     _set_auth(aws, template, strategy, expires_at=1)
-    assert post(strategy_body(strategy.secret))["status"] == 401
+    assert post(strategy_alert(strategy.secret))["status"] == 401
 
 
 def test_disabling_takes_effect_after_the_cache_ttl(
@@ -166,11 +152,11 @@ def test_disabling_takes_effect_after_the_cache_ttl(
     template: LocalTemplate,
     webhook: ModuleType,
 ) -> None:
-    assert post(strategy_body(strategy.secret, n=1))["status"] == 200
+    assert post(strategy_alert(strategy.secret, n=1))["status"] == 200
     _set_auth(aws, template, strategy, status="disabled")
-    assert post(strategy_body(strategy.secret, n=2))["status"] == 200, "cached inside the TTL"
+    assert post(strategy_alert(strategy.secret, n=2))["status"] == 200, "cached inside the TTL"
     webhook.keys._provider.clear_cache()  # what the TTL's expiry does
-    assert post(strategy_body(strategy.secret, n=3))["status"] == 401
+    assert post(strategy_alert(strategy.secret, n=3))["status"] == 401
 
 
 def test_zero_cache_ttl_rejects_a_disabled_key_at_once(
@@ -178,10 +164,10 @@ def test_zero_cache_ttl_rejects_a_disabled_key_at_once(
 ) -> None:
     module = cold_webhook(KEY_CACHE_TTL_SECONDS="0")
     event = sample_event("webhook-strategy-alert.json")
-    event["body"] = strategy_body(strategy.secret)
+    event["body"] = strategy_alert(strategy.secret)
     assert respond(module, event)["status"] == 200
     _set_auth(aws, template, strategy, status="disabled")
-    event["body"] = strategy_body(strategy.secret, n=2)
+    event["body"] = strategy_alert(strategy.secret, n=2)
     assert respond(module, event)["status"] == 401
 
 
@@ -195,7 +181,7 @@ def test_empty_body_is_400(post: Invoke, strategy: Strategy) -> None:
 def test_body_over_the_limit_is_413(
     post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
 ) -> None:
-    response = post(strategy_body(strategy.secret, comment="x" * 70_000))
+    response = post(strategy_alert(strategy.secret, comment="x" * 70_000))
     assert response["status"] == 413
     assert response["json"]["error"] == "payload_too_large"
     assert stored(aws, template) == []
@@ -205,7 +191,7 @@ def test_base64_body_from_api_gateway_is_decoded(
     webhook: ModuleType, strategy: Strategy, template: LocalTemplate, aws: DynamoDBClient
 ) -> None:
     event = sample_event("webhook-strategy-alert.json")
-    event["body"] = base64.b64encode(strategy_body(strategy.secret).encode()).decode()
+    event["body"] = base64.b64encode(strategy_alert(strategy.secret).encode()).decode()
     event["isBase64Encoded"] = True
     assert respond(webhook, event)["status"] == 200
     assert stored(aws, template)[0].fields.ticker == "BTCUSDT"
@@ -230,13 +216,13 @@ def test_invalid_utf8_is_stored_with_issue(
 def test_duplicate_delivery_is_stored_once(
     post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
 ) -> None:
-    first = post(strategy_body(strategy.secret))
-    second = post(strategy_body(strategy.secret))
+    first = post(strategy_alert(strategy.secret))
+    second = post(strategy_alert(strategy.secret))
     assert first["json"]["duplicate"] is False
     assert second["status"] == 200
     assert second["json"] == {"status": "stored", "alert_id": first["json"]["alert_id"], "duplicate": True}
     assert len(stored(aws, template)) == 1
-    third = post(strategy_body(strategy.secret, price="65001"))
+    third = post(strategy_alert(strategy.secret, price="65001"))
     assert third["json"]["duplicate"] is False
     assert len(stored(aws, template)) == 2
 
@@ -254,7 +240,7 @@ def test_same_body_from_another_strategy_is_not_a_duplicate(
 def test_duplicate_after_the_window_is_stored_again(
     post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
 ) -> None:
-    post(strategy_body(strategy.secret))
+    post(strategy_alert(strategy.secret))
     table = template.physical_name("AlertsTable")
     for item in all_items(aws, table):
         if item["pk"]["S"].startswith("DEDUPE#"):
@@ -264,7 +250,7 @@ def test_duplicate_after_the_window_is_stored_again(
                 UpdateExpression="SET expires_at = :past",
                 ExpressionAttributeValues={":past": {"N": "1"}},
             )
-    assert post(strategy_body(strategy.secret))["json"]["duplicate"] is False
+    assert post(strategy_alert(strategy.secret))["json"]["duplicate"] is False
     assert len(stored(aws, template)) == 2
 
 
@@ -273,7 +259,7 @@ def test_dedupe_window_zero_stores_every_delivery(
 ) -> None:
     module = cold_webhook(DEDUPE_WINDOW_SECONDS="0")
     event = sample_event("webhook-strategy-alert.json")
-    event["body"] = strategy_body(strategy.secret)
+    event["body"] = strategy_alert(strategy.secret)
     assert [respond(module, event)["json"]["duplicate"] for _ in range(2)] == [False, False]
     assert len(stored(aws, template)) == 2
 
@@ -281,7 +267,7 @@ def test_dedupe_window_zero_stores_every_delivery(
 def test_source_ip_allowlist(strategy: Strategy, cold_webhook: Callable[..., ModuleType]) -> None:
     module = cold_webhook(ALLOWED_SOURCE_IPS="52.89.214.238, 34.212.75.30/32")
     event = sample_event("webhook-strategy-alert.json")
-    event["body"] = strategy_body(strategy.secret)
+    event["body"] = strategy_alert(strategy.secret)
     assert respond(module, event)["status"] == 200
     event["requestContext"]["http"]["sourceIp"] = "203.0.113.9"
     response = respond(module, event)
@@ -295,7 +281,7 @@ def test_store_outage_is_503_not_500(
         raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, "TransactWriteItems")
 
     monkeypatch.setattr(webhook.alerts._client, "transact_write_items", fail)
-    response = post(strategy_body(strategy.secret))
+    response = post(strategy_alert(strategy.secret))
     assert response["status"] == 503
     assert response["json"]["error"] == "unavailable"
 
@@ -309,16 +295,7 @@ def test_unknown_route_and_method_are_json_404(webhook: ModuleType) -> None:
     assert response["json"]["error"] == "not_found"
 
 
-@pytest.mark.parametrize(
-    ("sample", "status"),
-    [
-        ("webhook-strategy-alert.json", 200),
-        ("webhook-indicator-alert.json", 200),
-        ("webhook-text-token.json", 200),
-        ("webhook-malformed-json.json", 200),
-        ("webhook-bad-key.json", 401),
-    ],
-)
+@pytest.mark.parametrize(("sample", "status"), SAMPLE_EVENT_STATUS)
 def test_sample_events(
     webhook: ModuleType, aws: DynamoDBClient, template: LocalTemplate, sample: str, status: int
 ) -> None:
@@ -335,11 +312,11 @@ def test_secret_never_in_stored_items_or_logs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     secret = strategy.secret
-    post(strategy_body(secret, comment=f"copy-pasted {secret} by mistake", extra={"note": secret}))
+    post(strategy_alert(secret, comment=f"copy-pasted {secret} by mistake", extra={"note": secret}))
     post(f"text alert mentioning {secret}", path=f"/webhook/{secret}", content_type="text/plain")
     post('{"key": "' + secret + '", "price": {{close}}', content_type="text/plain")
-    post(strategy_body(secret, price="x" * 100, ticker=secret))
-    post(strategy_body(secret + "-wrong"))
+    post(strategy_alert(secret, price="x" * 100, ticker=secret))
+    post(strategy_alert(secret + "-wrong"))
     dumped = json.dumps(all_items(aws, template.physical_name("AlertsTable")))
     assert len(stored(aws, template)) == 4
     assert secret not in dumped
@@ -361,8 +338,14 @@ def test_warm_alert_costs_one_aws_call(post: Invoke, strategy: Strategy, webhook
 
     for client in (webhook.alerts._client, webhook.keys._provider.table.meta.client):
         client.meta.events.register("before-call.dynamodb", record)
-    post(strategy_body(strategy.secret, n=1))
+    post(strategy_alert(strategy.secret, n=1))
     assert calls == ["GetItem", "TransactWriteItems"]
     calls.clear()
-    post(strategy_body(strategy.secret, n=2))
+    post(strategy_alert(strategy.secret, n=2))
     assert calls == ["TransactWriteItems"]
+
+
+def test_every_sample_event_is_covered() -> None:
+    from tests.conftest import EVENTS_DIR
+
+    assert sorted(path.name for path in EVENTS_DIR.glob("*.json")) == sorted(name for name, _ in SAMPLE_EVENT_STATUS)

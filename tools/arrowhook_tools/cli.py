@@ -36,6 +36,7 @@ def dev(
     """Run the stack locally: embedded AWS (moto) + template.yaml's HTTP API on 127.0.0.1. Ctrl-C stops."""
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import DEMO_SECRET, STATE_FILE, local_stack, seed_demo_key, write_state
+    from arrowhook_tools.samples import strategy_alert
 
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     announced = False
@@ -51,17 +52,7 @@ def dev(
             for route in stack.template.routes():
                 console.print(f"  {route.method:6} {url}{route.path}  -> {route.function_id}")
             console.print(f"\nDemo strategy [bold]{key.name}[/] ({key.id}), secret: [bold]{DEMO_SECRET}[/]")
-            body = json.dumps(
-                {
-                    "key": DEMO_SECRET,
-                    "ticker": "BTCUSDT",
-                    "exchange": "BINANCE",
-                    "action": "buy",
-                    "price": "65000.50",
-                    "contracts": "0.01",
-                    "time": "2026-11-22T10:00:00Z",
-                }
-            )
+            body = strategy_alert(DEMO_SECRET)
             console.print("Try it:\n")
             print(f"curl -s -X POST {url}/webhook -H 'Content-Type: application/json' -d '{body}'\n", flush=True)
             console.print("Ctrl-C to stop.")
