@@ -55,6 +55,12 @@ def _receive(token: str | None) -> Response[str]:
     return _json(200, {"status": "stored", "alert_id": result.alert_id, "duplicate": result.duplicate})
 
 
+@app.get("/health")
+def health() -> Response[str]:
+    """Public liveness answer for monitors: no AWS call, so it is free and never throttled."""
+    return _json(200, {"status": "ok", "version": settings.version})
+
+
 @app.post("/webhook")
 def webhook() -> Response[str]:
     return _receive(token=None)
@@ -84,7 +90,7 @@ def store_unavailable(error: StoreUnavailableError) -> Response[str]:
 @app.not_found
 def not_found(_: Exception) -> Response[str]:
     metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
-    return _json(404, {"error": "not_found", "message": "no such route: POST /webhook or /webhook/{token}"})
+    return _json(404, {"error": "not_found", "message": "no such route"})
 
 
 @app.exception_handler(Exception)

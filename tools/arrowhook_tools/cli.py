@@ -53,8 +53,10 @@ def dev(
                 console.print(f"  {route.method:6} {url}{route.path}  -> {route.function_id}")
             console.print(f"\nDemo strategy [bold]{key.name}[/] ({key.id}), secret: [bold]{DEMO_SECRET}[/]")
             body = strategy_alert(DEMO_SECRET)
+            console.print(f"Admin token: [bold]{stack.admin_token}[/]  (admin routes need Authorization: Bearer ...)")
             console.print("Try it:\n")
             print(f"curl -s -X POST {url}/webhook -H 'Content-Type: application/json' -d '{body}'\n", flush=True)
+            print(f"curl -s {url}/keys -H 'Authorization: Bearer {stack.admin_token}'\n", flush=True)
             console.print("Ctrl-C to stop.")
             stack.api.serve_forever_until_interrupted()
     except KeyboardInterrupt:

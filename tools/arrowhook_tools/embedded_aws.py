@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
+import string
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -98,6 +100,31 @@ def dynamodb(endpoint: str) -> DynamoDBClient:
         aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
     )
+
+
+def secretsmanager(endpoint: str) -> Any:
+    return boto3.client("secretsmanager", endpoint_url=endpoint, region_name=LOCAL_REGION)
+
+
+def provision_secrets(template: LocalTemplate, client: Any) -> dict[str, str]:
+    """Create every AWS::SecretsManager::Secret (logical id -> value), generated as GenerateSecretString would."""
+    values: dict[str, str] = {}
+    for logical_id, resource in template.resources_of_type("AWS::SecretsManager::Secret"):
+        name = template.physical_name(logical_id)
+        try:
+            values[logical_id] = client.get_secret_value(SecretId=name)["SecretString"]
+            continue
+        except client.exceptions.ResourceNotFoundException:
+            pass
+        generate = resource.get("Properties", {}).get("GenerateSecretString", {})
+        length = int(generate.get("PasswordLength", 32))
+        alphabet = string.ascii_letters + string.digits
+        if not generate.get("ExcludePunctuation", False):
+            alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+        value = "".join(secrets.choice(alphabet) for _ in range(length))
+        client.create_secret(Name=name, SecretString=value)
+        values[logical_id] = value
+    return values
 
 
 def provision(template: LocalTemplate, client: DynamoDBClient) -> list[str]:

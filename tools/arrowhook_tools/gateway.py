@@ -164,6 +164,9 @@ class LocalHttpApi:
     def __init__(self, functions: LocalFunctions, host: str = "127.0.0.1", port: int = 3000) -> None:
         self.functions = functions
         self.routes = RouteTable(functions.template.routes())
+        self.authorizers = functions.template.authorizers()
+        self._auth_cache: dict[tuple[str, ...], tuple[float, bool, dict[str, Any]]] = {}
+        self._auth_lock = threading.Lock()
         self.host = host
         self._server = _Server((host, port), self._handler_class())
         self.port = int(self._server.server_address[1])
@@ -205,11 +208,51 @@ class LocalHttpApi:
             source_ip=source_ip,
             matched=matched,
         )
+        if matched.route.authorizer is not None:
+            denied = self._authorize(matched.route.authorizer, event)
+            if denied is not None:
+                return denied
         try:
             result = self.functions.invoke(matched.route.function_id, event)
         except Exception:  # a crashed handler is API Gateway's 500, never a dropped connection
             return 500, {"content-type": "application/json"}, [], b'{"message":"Internal Server Error"}'
         return _normalize_response(result)
+
+    def _authorize(self, name: str, event: dict[str, Any]) -> tuple[int, dict[str, str], list[str], bytes] | None:
+        """HTTP API Lambda authorizer semantics: 401 without the identity header, 403 when denied, cached."""
+        spec = self.authorizers[name]
+        identity = [event["headers"].get(header) for header in spec.identity_headers]
+        if not identity or any(not value for value in identity):
+            return 401, {"content-type": "application/json"}, [], b'{"message":"Unauthorized"}'
+        cache_key = (name, *[str(value) for value in identity])
+        with self._auth_lock:
+            cached = self._auth_cache.get(cache_key)
+        if cached is not None and cached[0] > time.monotonic():
+            _, allowed, context = cached
+        else:
+            auth_event = {key: value for key, value in event.items() if key not in ("body", "isBase64Encoded")}
+            request = event["requestContext"]
+            auth_event.update(
+                {
+                    "type": "REQUEST",
+                    "identitySource": identity,
+                    "routeArn": f"arn:aws:execute-api:us-east-1:{LOCAL_ACCOUNT}:{request['apiId']}/$default/"
+                    f"{request['http']['method']}{event['rawPath']}",
+                }
+            )
+            try:
+                result = self.functions.invoke(spec.function_id, auth_event)
+                allowed = bool(result["isAuthorized"]) if isinstance(result, dict) else False
+                context = dict(result.get("context") or {}) if isinstance(result, dict) else {}
+            except Exception:  # an authorizer crash is API Gateway's 500
+                return 500, {"content-type": "application/json"}, [], b'{"message":"Internal Server Error"}'
+            if spec.ttl_seconds > 0:
+                with self._auth_lock:
+                    self._auth_cache[cache_key] = (time.monotonic() + spec.ttl_seconds, allowed, context)
+        if not allowed:
+            return 403, {"content-type": "application/json"}, [], b'{"message":"Forbidden"}'
+        event["requestContext"]["authorizer"] = {"lambda": context}
+        return None
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         api = self

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from arrowhook.credentials import display_prefix, hash_secret
 from arrowhook.models import StrategyKey, new_id, utc_now
 from arrowhook.store import KeyStore, dynamodb_client, dynamodb_resource
-from arrowhook_tools.embedded_aws import EmbeddedAws, dynamodb, point_sdk_at, provision
+from arrowhook_tools.embedded_aws import (
+    EmbeddedAws,
+    dynamodb,
+    point_sdk_at,
+    provision,
+    provision_secrets,
+    secretsmanager,
+)
 from arrowhook_tools.gateway import LocalHttpApi
 from arrowhook_tools.runtime import LocalFunctions
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
@@ -34,6 +41,7 @@ class LocalStack:
     template: LocalTemplate
     aws: EmbeddedAws
     functions: LocalFunctions
+    admin_token: str
     api: LocalHttpApi | None = None
 
     @property
@@ -85,8 +93,11 @@ def local_stack(
         dynamodb_client.cache_clear()
         dynamodb_resource.cache_clear()
         provision(template, dynamodb(aws.endpoint))
+        secret_values = provision_secrets(template, secretsmanager(aws.endpoint))
         functions = LocalFunctions(template, pool_size=pool_size)
-        stack = LocalStack(template=template, aws=aws, functions=functions)
+        stack = LocalStack(
+            template=template, aws=aws, functions=functions, admin_token=secret_values["AdminTokenSecret"]
+        )
         os.environ.update(stack.environment)
         if api_port is not None:
             api = LocalHttpApi(functions, port=api_port).start()
@@ -99,9 +110,15 @@ def local_stack(
 
 
 def write_state(stack: LocalStack, path: Path = STATE_FILE) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"pid": os.getpid(), "aws_endpoint": stack.aws.endpoint, "api_url": stack.api.url if stack.api else None}
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    state = {
+        "pid": os.getpid(),
+        "aws_endpoint": stack.aws.endpoint,
+        "api_url": stack.api.url if stack.api else None,
+        "admin_token": stack.admin_token,
+    }
     path.write_text(json.dumps(state), encoding="utf-8")
+    path.chmod(0o600)  # it holds the local admin token
 
 
 def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:

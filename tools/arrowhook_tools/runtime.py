@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -55,38 +56,78 @@ def _load_module(spec: FunctionSpec, instance: int) -> ModuleType:
     return module
 
 
+class _ExecutionEnvironment:
+    """One warm Lambda instance: its own thread imports the module once, then runs events one by one.
+
+    Keeping import and invocations on one thread matters: Mangum binds an asyncio event loop to the
+    thread that imported the app, exactly as Lambda's single runtime thread would.
+    """
+
+    def __init__(self, spec: FunctionSpec, instance: int) -> None:
+        self.spec = spec
+        self._requests: queue.Queue[tuple[dict[str, Any], Future[Any]]] = queue.Queue()
+        ready: Future[Handler] = Future()
+        self._thread = threading.Thread(
+            target=self._run, args=(instance, ready), name=f"{spec.logical_id}-{instance}", daemon=True
+        )
+        self._thread.start()
+        self._handler = ready.result()
+
+    def _run(self, instance: int, ready: Future[Handler]) -> None:
+        try:
+            handler: Handler = getattr(_load_module(self.spec, instance), self.spec.attribute)
+        except BaseException as error:  # surfaced to the caller that asked for this instance
+            ready.set_exception(error)
+            return
+        ready.set_result(handler)
+        while True:
+            event, result = self._requests.get()
+            try:
+                result.set_result(handler(event, LocalContext(function_name=self.spec.logical_id)))
+            except BaseException as error:  # a handler crash is the invoker's error, not this thread's end
+                result.set_exception(error)
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        result: Future[Any] = Future()
+        self._requests.put((event, result))
+        return result.result()
+
+
 class FunctionPool:
     """Up to `size` warm instances of one function; each handles one event at a time, like Lambda."""
 
     def __init__(self, spec: FunctionSpec, size: int = 4) -> None:
         self.spec = spec
         self.size = size
-        self._idle: queue.LifoQueue[Handler] = queue.LifoQueue()
+        self._idle: queue.LifoQueue[_ExecutionEnvironment] = queue.LifoQueue()
         self._created = 0
         self._lock = threading.Lock()
 
-    def _acquire(self) -> Handler:
+    def _acquire(self) -> _ExecutionEnvironment:
         try:
             return self._idle.get_nowait()
         except queue.Empty:
             pass
         with self._lock:
-            if self._created < self.size:
+            create = self._created < self.size
+            if create:
                 self._created += 1
                 instance = self._created
-            else:
-                instance = 0
-        if instance:
-            handler: Handler = getattr(_load_module(self.spec, instance), self.spec.attribute)
-            return handler
+        if create:
+            try:
+                return _ExecutionEnvironment(self.spec, instance)
+            except BaseException:
+                with self._lock:
+                    self._created -= 1
+                raise
         return self._idle.get()
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        handler = self._acquire()
+        environment = self._acquire()
         try:
-            return handler(event, LocalContext(function_name=self.spec.logical_id))
+            return environment.invoke(event)
         finally:
-            self._idle.put(handler)
+            self._idle.put(environment)
 
 
 class LocalFunctions:

@@ -64,6 +64,16 @@ class Route:
 
 
 @dataclass(frozen=True)
+class AuthorizerSpec:
+    """An HttpApi Lambda authorizer as API Gateway runs it: simple responses, header identity, cache TTL."""
+
+    name: str
+    function_id: str
+    identity_headers: tuple[str, ...]
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_dir: Path
@@ -211,14 +221,36 @@ class LocalTemplate:
     def functions(self) -> list[FunctionSpec]:
         return [self.function_spec(logical_id) for logical_id, _ in self.resources_of_type("AWS::Serverless::Function")]
 
+    def _api_auth(self) -> dict[str, Any]:
+        for _, resource in self.resources_of_type("AWS::Serverless::HttpApi"):
+            auth: dict[str, Any] = resource.get("Properties", {}).get("Auth", {})
+            return auth
+        return {}
+
+    def authorizers(self) -> dict[str, AuthorizerSpec]:
+        specs = {}
+        for name, config in self._api_auth().get("Authorizers", {}).items():
+            function_arn = config["FunctionArn"]
+            if not (isinstance(function_arn, dict) and "Fn::GetAtt" in function_arn):
+                raise ValueError(f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn")
+            identity = config.get("Identity", {})
+            specs[name] = AuthorizerSpec(
+                name=name,
+                function_id=function_arn["Fn::GetAtt"][0],
+                identity_headers=tuple(str(header).lower() for header in identity.get("Headers", [])),
+                ttl_seconds=int(self.resolve(identity.get("ReauthorizeEvery", 300))),
+            )
+        return specs
+
     def routes(self) -> list[Route]:
         routes: list[Route] = []
+        default_authorizer = self._api_auth().get("DefaultAuthorizer")
         for logical_id, resource in self.resources_of_type("AWS::Serverless::Function"):
             for event in resource.get("Properties", {}).get("Events", {}).values():
                 if event.get("Type") != "HttpApi":
                     continue
                 properties = event.get("Properties", {})
-                auth = properties.get("Auth", {}).get("Authorizer")
+                auth = properties.get("Auth", {}).get("Authorizer", default_authorizer)
                 routes.append(
                     Route(
                         method=str(properties.get("Method", "ANY")).upper(),

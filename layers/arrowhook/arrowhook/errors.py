@@ -13,6 +13,14 @@ class NameTakenError(ArrowhookError):
     """A strategy key with this name already exists (names are unique per deployment)."""
 
 
+class KeyNotFoundError(ArrowhookError):
+    """No strategy key has this id (or it was deleted meanwhile)."""
+
+
+class InvalidCursorError(ArrowhookError):
+    """A pagination cursor that this API did not issue, or issued for another query."""
+
+
 class RejectedRequestError(ArrowhookError):
     """A webhook request refused before anything is stored; carries the HTTP status and a safe message."""
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from arrowhook.credentials import display_prefix, generate_secret, hash_secret
-from arrowhook.models import StrategyKey, new_id, utc_now
+from arrowhook.errors import KeyNotFoundError
+from arrowhook.models import KeyStatus, StrategyKey, new_id, utc_now
 from arrowhook.store import KeyStore
 
 
@@ -21,3 +22,38 @@ def create_key(store: KeyStore, name: str, description: str = "") -> tuple[Strat
     )
     store.create(key, hash_secret(secret))
     return key, secret
+
+
+def get_key(store: KeyStore, key_id: str) -> StrategyKey:
+    key = store.get(key_id)
+    if key is None:
+        raise KeyNotFoundError(f"no key {key_id}")
+    return key
+
+
+def update_key(
+    store: KeyStore,
+    key_id: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    enabled: bool | None = None,
+) -> StrategyKey:
+    status = None if enabled is None else (KeyStatus.ACTIVE if enabled else KeyStatus.DISABLED)
+    return store.update(
+        key_id,
+        name=None if name is None else name.strip(),
+        description=None if description is None else description.strip(),
+        status=status,
+    )
+
+
+def rotate_key(store: KeyStore, key_id: str, grace_seconds: int = 0) -> tuple[StrategyKey, str]:
+    """A new secret; the old one keeps working for `grace_seconds` (0: rejected at once)."""
+    secret = generate_secret()
+    key = store.rotate(key_id, hash_secret(secret), display_prefix(secret), grace_seconds)
+    return key, secret
+
+
+def delete_key(store: KeyStore, key_id: str) -> None:
+    store.delete(key_id)

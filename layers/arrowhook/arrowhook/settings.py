@@ -19,6 +19,9 @@ class Settings(BaseModel):
     dedupe_window_seconds: int = Field(60, alias="DEDUPE_WINDOW_SECONDS", ge=0, le=86_400)
     max_body_bytes: int = Field(65_536, alias="MAX_BODY_BYTES", ge=1, le=262_144)
     key_cache_ttl_seconds: int = Field(30, alias="KEY_CACHE_TTL_SECONDS", ge=0, le=3_600)
+    admin_token_secret_arn: str | None = Field(None, alias="ADMIN_TOKEN_SECRET_ARN")
+    admin_token_cache_seconds: int = Field(300, alias="ADMIN_TOKEN_CACHE_SECONDS", ge=0, le=3_600)
+    version: str = Field("dev", alias="ARROWHOOK_VERSION")
     allowed_source_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = Field(
         (), alias="ALLOWED_SOURCE_IPS"
     )

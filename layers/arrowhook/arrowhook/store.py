@@ -12,8 +12,10 @@ Alerts table (hash key `pk`):
 
 from __future__ import annotations
 
+import base64
 import json
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -25,8 +27,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from arrowhook.errors import NameTakenError, StoreUnavailableError
-from arrowhook.models import KeyAuth, KeyStatus, StoredAlert, StrategyKey, iso
+from arrowhook.errors import InvalidCursorError, KeyNotFoundError, NameTakenError, StoreUnavailableError
+from arrowhook.models import KeyAuth, KeyStatus, StoredAlert, StrategyKey, iso, utc_now
 from arrowhook.tradingview import AlertFields, ParseIssue
 
 if TYPE_CHECKING:
@@ -90,54 +92,128 @@ class KeyStore:
         self.table_name = table_name
         self._client = client or dynamodb_client()
 
+    # -- writes --------------------------------------------------------------------------------------
     def create(self, key: StrategyKey, secret_hash: str) -> None:
         """Key, name guard and secret record in one transaction: a name clash leaves nothing behind."""
-        auth = KeyAuth(key_id=key.id, name=key.name, status=key.status)
-        key_item = {
-            "pk": f"KEY#{key.id}",
-            "entity": "key",
-            "name_lower": key.name.lower(),
-            "secret_hash": secret_hash,
-            **{name: _plain(value) for name, value in key.model_dump().items()},
-        }
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": _to_item(key_item),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": _to_item({"pk": f"NAME#{key.name.lower()}", "key_id": key.id}),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": _to_item(
-                                {"pk": f"SECRET#{secret_hash}", "key_id": key.id, "auth": auth.model_dump_json()}
-                            ),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
+        record = _KeyRecord(key=key, secret_hash=secret_hash)
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": record.item(),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                self._name_guard_put(key),
+                self._secret_put(secret_hash, key, expires_at=None),
+            ],
+            name_guard_index=1,
+            name=key.name,
+        )
+
+    def update(
+        self, key_id: str, *, name: str | None, description: str | None, status: KeyStatus | None
+    ) -> StrategyKey:
+        """Rename, describe, enable or disable; the secret records follow in the same transaction."""
+        record = self._record(key_id)
+        changes: dict[str, Any] = {"updated_at": utc_now()}
+        if name is not None:
+            changes["name"] = name
+        if description is not None:
+            changes["description"] = description
+        if status is not None:
+            changes["status"] = status
+        updated = _KeyRecord(
+            key=record.key.model_copy(update=changes),
+            secret_hash=record.secret_hash,
+            previous_secret_hash=record.previous_secret_hash,
+            previous_expires_at=record.previous_expires_at,
+        )
+        StrategyKey.model_validate(updated.key.model_dump())  # re-validate the merged key
+        items: list[Any] = [self._replace_key(updated)]
+        renamed = updated.key.name.lower() != record.key.name.lower()
+        if renamed:
+            items.append(self._name_guard_put(updated.key))
+            items.append(
+                {"Delete": {"TableName": self.table_name, "Key": {"pk": {"S": f"NAME#{record.key.name.lower()}"}}}}
             )
+        items.extend(self._secret_puts(updated))
+        self._transact(items, name_guard_index=1 if renamed else None, name=updated.key.name)
+        return updated.key
+
+    def rotate(self, key_id: str, new_secret_hash: str, new_prefix: str, grace_seconds: int) -> StrategyKey:
+        """The new secret works at once; the old one until now + grace (0: rejected at once)."""
+        record = self._record(key_id)
+        now = utc_now()
+        previous_expires_at = int(now.timestamp()) + grace_seconds if grace_seconds > 0 else None
+        updated = _KeyRecord(
+            key=record.key.model_copy(update={"secret_prefix": new_prefix, "updated_at": now}),
+            secret_hash=new_secret_hash,
+            previous_secret_hash=record.secret_hash if previous_expires_at else None,
+            previous_expires_at=previous_expires_at,
+        )
+        items: list[Any] = [self._replace_key(updated), *self._secret_puts(updated)]
+        if record.previous_secret_hash and record.previous_secret_hash != updated.previous_secret_hash:
+            items.append(self._secret_delete(record.previous_secret_hash))
+        if previous_expires_at is None:
+            items.append(self._secret_delete(record.secret_hash))
+        self._transact(items)
+        return updated.key
+
+    def delete(self, key_id: str) -> None:
+        """The key stops authenticating at once (within the webhook's cache TTL); its alerts are kept."""
+        record = self._record(key_id)
+        items: list[Any] = [
+            {
+                "Delete": {
+                    "TableName": self.table_name,
+                    "Key": {"pk": {"S": f"KEY#{key_id}"}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+            {"Delete": {"TableName": self.table_name, "Key": {"pk": {"S": f"NAME#{record.key.name.lower()}"}}}},
+            self._secret_delete(record.secret_hash),
+        ]
+        if record.previous_secret_hash:
+            items.append(self._secret_delete(record.previous_secret_hash))
+        self._transact(items)
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def get(self, key_id: str) -> StrategyKey | None:
+        found = self._find(key_id)
+        return found.key if found else None
+
+    def list_page(
+        self, *, name_prefix: str = "", limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[StrategyKey], str | None]:
+        """Keys by name (case-insensitive prefix), one Query on the KeysByName index per page."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "KeysByName",
+            "Limit": limit,
+            "KeyConditionExpression": "entity = :entity",
+            "ExpressionAttributeValues": {":entity": {"S": "key"}},
+        }
+        if name_prefix:
+            arguments["KeyConditionExpression"] += " AND begins_with(name_lower, :prefix)"
+            arguments["ExpressionAttributeValues"][":prefix"] = {"S": name_prefix.lower()}
+        if cursor:
+            arguments["ExclusiveStartKey"] = _decode_cursor(cursor, name_prefix.lower())
+        try:
+            page = self._client.query(**arguments)
         except ClientError as error:
-            if error.response["Error"].get("Code") == "TransactionCanceledException":
-                reasons = error.response.get("CancellationReasons", [])
-                if len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed":
-                    raise NameTakenError(f"a key named {key.name!r} already exists") from None
+            if error.response["Error"].get("Code") == "ValidationException" and cursor:
+                raise InvalidCursorError("invalid cursor") from None
             raise _unavailable(error) from None
         except BotoCoreError as error:
             raise _unavailable(error) from None
+        keys = [_KeyRecord.from_item(item).key for item in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return keys, _encode_cursor(last, name_prefix.lower()) if last else None
 
-    def get(self, key_id: str) -> StrategyKey | None:
+    # -- helpers -------------------------------------------------------------------------------------
+    def _find(self, key_id: str) -> _KeyRecord | None:
         try:
             response = self._client.get_item(
                 TableName=self.table_name, Key={"pk": {"S": f"KEY#{key_id}"}}, ConsistentRead=True
@@ -145,7 +221,119 @@ class KeyStore:
         except (ClientError, BotoCoreError) as error:
             raise _unavailable(error) from None
         item = response.get("Item")
-        return StrategyKey.model_validate(_from_item(item)) if item else None
+        return _KeyRecord.from_item(item) if item else None
+
+    def _record(self, key_id: str) -> _KeyRecord:
+        found = self._find(key_id)
+        if found is None:
+            raise KeyNotFoundError(f"no key {key_id}")
+        return found
+
+    def _replace_key(self, record: _KeyRecord) -> dict[str, Any]:
+        return {
+            "Put": {"TableName": self.table_name, "Item": record.item(), "ConditionExpression": "attribute_exists(pk)"}
+        }
+
+    def _name_guard_put(self, key: StrategyKey) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": _to_item({"pk": f"NAME#{key.name.lower()}", "key_id": key.id}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _secret_put(self, secret_hash: str, key: StrategyKey, expires_at: int | None) -> dict[str, Any]:
+        auth = KeyAuth(key_id=key.id, name=key.name, status=key.status, expires_at=expires_at)
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": _to_item({"pk": f"SECRET#{secret_hash}", "key_id": key.id, "auth": auth.model_dump_json()}),
+            }
+        }
+
+    def _secret_puts(self, record: _KeyRecord) -> list[dict[str, Any]]:
+        puts = [self._secret_put(record.secret_hash, record.key, expires_at=None)]
+        if record.previous_secret_hash:
+            puts.append(self._secret_put(record.previous_secret_hash, record.key, record.previous_expires_at))
+        return puts
+
+    def _secret_delete(self, secret_hash: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self.table_name, "Key": {"pk": {"S": f"SECRET#{secret_hash}"}}}}
+
+    def _transact(self, items: list[Any], *, name_guard_index: int | None = None, name: str = "") -> None:
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response["Error"].get("Code") == "TransactionCanceledException":
+                reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+                if (
+                    name_guard_index is not None
+                    and len(reasons) > name_guard_index
+                    and (reasons[name_guard_index] == "ConditionalCheckFailed")
+                ):
+                    raise NameTakenError(f"a key named {name!r} already exists") from None
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    raise KeyNotFoundError("the key was deleted meanwhile") from None
+            raise _unavailable(error) from None
+        except BotoCoreError as error:
+            raise _unavailable(error) from None
+
+
+@dataclass(frozen=True)
+class _KeyRecord:
+    """A key item: what operators see plus the hashes the store needs (never leaves this module)."""
+
+    key: StrategyKey
+    secret_hash: str
+    previous_secret_hash: str | None = None
+    previous_expires_at: int | None = None
+
+    def item(self) -> dict[str, Any]:
+        return _to_item(
+            {
+                "pk": f"KEY#{self.key.id}",
+                "entity": "key",
+                "name_lower": self.key.name.lower(),
+                "secret_hash": self.secret_hash,
+                "previous_secret_hash": self.previous_secret_hash,
+                "previous_expires_at": self.previous_expires_at,
+                **{name: _plain(value) for name, value in self.key.model_dump().items()},
+            }
+        )
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> _KeyRecord:
+        values = _from_item(item)
+        expires = values.get("previous_expires_at")
+        return cls(
+            key=StrategyKey.model_validate(values),
+            secret_hash=values["secret_hash"],
+            previous_secret_hash=values.get("previous_secret_hash"),
+            previous_expires_at=int(expires) if expires is not None else None,
+        )
+
+
+def _encode_cursor(last_key: dict[str, Any], scope: str) -> str:
+    payload = json.dumps({"k": last_key, "s": scope}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, scope: str) -> dict[str, Any]:
+    """Cursors are opaque to clients; one from another prefix or garbage is rejected, never passed on blindly."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        last_key = decoded["k"]
+        valid = (
+            decoded["s"] == scope
+            and set(last_key) == {"pk", "entity", "name_lower"}
+            and all(set(value) == {"S"} and isinstance(value["S"], str) for value in last_key.values())
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        valid = False
+    if not valid:
+        raise InvalidCursorError("invalid cursor")
+    return dict(last_key)
 
 
 class AlertStore:

@@ -1,0 +1,32 @@
+"""Admin API authorization: one bearer token, kept in Secrets Manager, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+
+from aws_lambda_powertools.utilities import parameters
+
+_SCHEME = "bearer"
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None for any other shape."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != _SCHEME or not token or " " in token:
+        return None
+    return token
+
+
+def token_matches(presented: str | None, expected: str) -> bool:
+    if presented is None or not expected:
+        return False
+    return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def admin_token(secret_id: str, max_age_seconds: int) -> str:
+    """Read through Powertools Parameters, cached in the warm function for `max_age_seconds`."""
+    value = parameters.get_secret(secret_id, max_age=max_age_seconds)
+    return value.decode() if isinstance(value, bytes) else str(value)

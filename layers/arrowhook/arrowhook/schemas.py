@@ -1,0 +1,90 @@
+"""Request and response bodies of the admin API (FastAPI turns these into its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from arrowhook.models import KeyStatus, StrategyKey
+
+_KEY_EXAMPLE: dict[str, JsonValue] = {
+    "id": "01JD8Z6V4X2M7Q9R3T5W8Y0B1C",
+    "name": "ema-cross",
+    "description": "BTCUSDT 15m EMA cross",
+    "status": "active",
+    "secret_prefix": "ahk_Q3k9Zp",
+    "created_at": "2026-11-22T10:00:00Z",
+    "updated_at": "2026-11-22T10:00:00Z",
+}
+Name = Field(
+    min_length=1,
+    max_length=64,
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._\-]*$",
+    description="Unique per deployment (case-insensitive): letters, digits, space, dot, dash, underscore.",
+    examples=["ema-cross"],
+)
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "ema-cross", "description": "BTCUSDT 15m"}]}
+    )
+
+    name: str = Name
+    description: str = Field("", max_length=512, description="Free text for operators.")
+
+
+class KeyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": False}]})
+
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._\-]*$",
+        description="Rename (still unique).",
+    )
+    description: str | None = Field(None, max_length=512)
+    enabled: bool | None = Field(None, description="false disables the key (webhooks get 401), true enables it.")
+
+
+class KeyRotate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"grace_seconds": 3600}]})
+
+    grace_seconds: int = Field(
+        0, ge=0, le=30 * 86_400, description="How long the old secret keeps working (0: rejected at once)."
+    )
+
+
+class KeyOut(BaseModel):
+    """A key as operators see it: never the secret, never its hash."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_KEY_EXAMPLE]})
+
+    id: str = Field(description="Key id (ULID).")
+    name: str
+    description: str
+    status: KeyStatus
+    secret_prefix: str = Field(description="The secret's first characters, to tell keys apart.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, key: StrategyKey) -> KeyOut:
+        return cls.model_validate(key.model_dump())
+
+
+class KeyWithSecret(KeyOut):
+    """Returned only by create and rotate: the one time the plaintext secret is shown."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_KEY_EXAMPLE, "secret": "ahk_Q3k9Zp..."}]})
+
+    secret: str = Field(
+        description="Put this in the TradingView alert's `key` field. It is not stored and cannot be shown again."
+    )
+
+
+class KeyPage(BaseModel):
+    items: list[KeyOut]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last page.")
