@@ -201,3 +201,47 @@ def alert_items(client: DynamoDBClient, template: LocalTemplate) -> list[dict[st
         for item in all_items(client, template.physical_name("AlertsTable"))
         if item["pk"]["S"].startswith("ALERT#")
     ]
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@pytest.fixture
+def admin_routes(template: LocalTemplate) -> RouteTable:
+    return RouteTable(template.routes())
+
+
+def call_route(
+    module: ModuleType,
+    routes: RouteTable,
+    method: str,
+    target: str,
+    body: Any = None,
+    headers: list[tuple[str, str]] | None = None,
+) -> ApiResponse:
+    """Send one request to a function through the payload-2.0 event API Gateway would build."""
+    path, _, query = target.partition("?")
+    matched = routes.match(method, path)
+    assert matched is not None, f"{method} {path} is not a template route"
+    raw = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    event = build_event(
+        method=method,
+        raw_path=path,
+        raw_query=query,
+        body=raw,
+        source_ip="127.0.0.1",
+        headers=[("content-type", "application/json"), *(headers or [])],
+        matched=matched,
+    )
+    event["requestContext"]["authorizer"] = {"lambda": {}}
+    response: dict[str, Any] = module.lambda_handler(event, LocalContext(function_name=matched.route.function_id))
+    text = response.get("body") or ""
+    return ApiResponse(
+        status=response["statusCode"],
+        headers={name.lower(): value for name, value in (response.get("headers") or {}).items()},
+        body=json.loads(text) if text else None,
+    )

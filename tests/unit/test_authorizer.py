@@ -1,0 +1,96 @@
+"""Admin authorizer: bearer token from Secrets Manager, constant-time compare, fail closed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from arrowhook.admin_auth import bearer_token, token_matches
+from arrowhook_tools.embedded_aws import provision_secrets
+from arrowhook_tools.runtime import LocalContext
+from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from tests.conftest import load_module
+
+
+@pytest.fixture
+def admin_token(aws: Any, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from aws_lambda_powertools.utilities import parameters
+
+    for name, value in template.function_spec("AuthorizerFunction").environment.items():
+        monkeypatch.setenv(name, value)
+    parameters.clear_caches()  # type: ignore[no-untyped-call]  # each test's moto account generates a new token under the same name
+    yield provision_secrets(template, boto3.client("secretsmanager"))["AdminTokenSecret"]
+
+
+@pytest.fixture
+def authorizer(admin_token: str) -> ModuleType:
+    return load_module(PROJECT_ROOT / "functions/authorizer/app.py", "authorizer_under_test")
+
+
+def authorize(module: ModuleType, header: str | None) -> Any:
+    headers = {} if header is None else {"authorization": header}
+    event = {
+        "version": "2.0",
+        "type": "REQUEST",
+        "identitySource": [header] if header else [],
+        "headers": headers,
+        "routeKey": "GET /keys",
+        "rawPath": "/keys",
+        "requestContext": {"requestId": "r-1", "http": {}},
+    }
+    return module.lambda_handler(event, LocalContext(function_name="AuthorizerFunction"))
+
+
+def test_generated_token_is_long_and_alphanumeric(admin_token: str) -> None:
+    assert len(admin_token) == 48 and admin_token.isalnum()
+
+
+@pytest.mark.parametrize("header_format", ["Bearer {t}", "bearer {t}", "BEARER   {t}  "])
+def test_right_token_is_authorized(authorizer: ModuleType, admin_token: str, header_format: str) -> None:
+    assert authorize(authorizer, header_format.format(t=admin_token)) == {"isAuthorized": True}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic {t}",
+        "{t}",
+        "Bearer {t}x",
+        "Bearer {short}",
+        "Bearer {t} extra",
+        "Token {t}",
+        "Bearer wrong-token",
+    ],
+)
+def test_anything_else_is_denied(authorizer: ModuleType, admin_token: str, header: str | None) -> None:
+    value = None if header is None else header.format(t=admin_token, short=admin_token[:-1])
+    assert authorize(authorizer, value) == {"isAuthorized": False}
+
+
+def test_secrets_manager_outage_fails_closed(
+    authorizer: ModuleType, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+    def unavailable(*_: Any, **__: Any) -> str:
+        raise parameters.exceptions.GetParameterError("secrets manager unavailable")
+
+    monkeypatch.setattr("arrowhook.admin_auth.parameters.get_secret", unavailable)
+    assert authorize(authorizer, f"Bearer {admin_token}") == {"isAuthorized": False}
+
+
+def test_parsing_helpers() -> None:
+    assert bearer_token("Bearer abc") == "abc"
+    assert bearer_token("Bearer a b") is None
+    assert token_matches("abc", "abc") and not token_matches("abd", "abc") and not token_matches(None, "abc")
+    assert not token_matches("", "")

@@ -1,0 +1,232 @@
+"""Keys admin API through Mangum with real payload-2.0 events, inside moto."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from arrowhook.ingest import KeyResolver
+from arrowhook.models import KeyStatus
+from arrowhook_tools.gateway import RouteTable
+from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from tests.conftest import ApiResponse, all_items, call_route, load_module
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Call = Callable[..., ApiResponse]
+
+
+@pytest.fixture
+def keys_app(aws: DynamoDBClient) -> ModuleType:
+    return load_module(PROJECT_ROOT / "functions/keys/app.py", "keys_app_under_test")
+
+
+@pytest.fixture
+def api(keys_app: ModuleType, admin_routes: RouteTable) -> Call:
+    def call(method: str, target: str, body: Any = None) -> ApiResponse:
+        return call_route(keys_app, admin_routes, method, target, body)
+
+    return call
+
+
+@pytest.fixture
+def resolver(template: LocalTemplate, aws: DynamoDBClient) -> KeyResolver:
+    """The webhook's own lookup, uncached, to see what a secret authenticates as right now."""
+    return KeyResolver(template.physical_name("KeysTable"), ttl_seconds=0)
+
+
+def accepted(resolver: KeyResolver, secret: str, at: float | None = None) -> bool:
+    auth = resolver.resolve(secret)
+    return auth is not None and auth.accepts(time.time() if at is None else at)
+
+
+def test_create_returns_the_secret_once(api: Call, resolver: KeyResolver) -> None:
+    created = api("POST", "/keys", {"name": "ema-cross", "description": "BTC 15m"})
+    assert created.status == 201
+    body = created.body
+    assert body["secret"].startswith("ahk_") and len(body["secret"]) >= 40
+    assert body["secret_prefix"] == body["secret"][:10]
+    assert (body["name"], body["description"], body["status"]) == ("ema-cross", "BTC 15m", "active")
+    assert accepted(resolver, body["secret"])
+    shown = api("GET", f"/keys/{body['id']}")
+    assert shown.status == 200
+    assert "secret" not in shown.body and "secret_hash" not in shown.body
+    listed = api("GET", "/keys")
+    assert body["secret"] not in json.dumps(listed.body)
+    assert "hash" not in json.dumps(listed.body)
+
+
+def test_security_headers_on_every_response(api: Call) -> None:
+    for response in (
+        api("POST", "/keys", {"name": "a"}),
+        api("GET", "/keys"),
+        api("GET", "/keys/nope"),
+        api("POST", "/keys", {"bad": 1}),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["cache-control"] == "no-store"
+
+
+def test_names_are_unique_case_insensitively(api: Call) -> None:
+    assert api("POST", "/keys", {"name": "Alpha"}).status == 201
+    clash = api("POST", "/keys", {"name": "alpha"})
+    assert clash.status == 409
+    assert "already exists" in clash.body["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"name": ""},
+        {"name": "x" * 65},
+        {"name": "bad/name"},
+        {"name": " lead"},
+        {"name": "ok", "extra": 1},
+        {"name": 5},
+        "not json",
+    ],
+)
+def test_invalid_create_is_422(api: Call, body: Any) -> None:
+    response = api("POST", "/keys", body.encode() if isinstance(body, str) else body)
+    assert response.status == 422
+    assert isinstance(response.body["detail"], list)
+
+
+def test_unknown_id_is_404(api: Call) -> None:
+    for method, target, body in (
+        ("GET", "/keys/nope", None),
+        ("PATCH", "/keys/nope", {"enabled": False}),
+        ("POST", "/keys/nope/rotate", None),
+        ("DELETE", "/keys/nope", None),
+    ):
+        response = api(method, target, body)
+        assert (response.status, response.body) == (404, {"detail": "key not found"}), (method, target)
+
+
+def test_list_pages_by_name_without_gaps_or_duplicates(api: Call) -> None:
+    names = [f"strategy-{number:02d}" for number in range(7)] + ["other"]
+    for name in names:
+        api("POST", "/keys", {"name": name})
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        target = "/keys?name=STRATEGY&limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = api("GET", target)
+        assert page.status == 200
+        seen.extend(item["name"] for item in page.body["items"])
+        cursor = page.body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(name for name in names if name.startswith("strategy"))
+
+
+def test_tampered_or_foreign_cursor_is_400(api: Call) -> None:
+    for number in range(3):
+        api("POST", "/keys", {"name": f"s{number}"})
+    cursor = api("GET", "/keys?limit=1").body["next_cursor"]
+    assert cursor
+    assert api("GET", f"/keys?limit=1&cursor={cursor}").status == 200
+    assert api("GET", f"/keys?name=s&limit=1&cursor={cursor}").status == 400, "a cursor of another query"
+    assert api("GET", "/keys?cursor=garbage").status == 400
+    assert api("GET", f"/keys?cursor={cursor[:-4]}").status == 400
+
+
+def test_disable_enable_and_rename(api: Call, resolver: KeyResolver) -> None:
+    created = api("POST", "/keys", {"name": "one"}).body
+    api("POST", "/keys", {"name": "two"})
+    disabled = api("PATCH", f"/keys/{created['id']}", {"enabled": False})
+    assert (disabled.status, disabled.body["status"]) == (200, "disabled")
+    assert not accepted(resolver, created["secret"])
+    assert api("PATCH", f"/keys/{created['id']}", {"name": "two"}).status == 409
+    renamed = api("PATCH", f"/keys/{created['id']}", {"name": "uno", "description": "renamed", "enabled": True})
+    assert (renamed.body["name"], renamed.body["description"], renamed.body["status"]) == ("uno", "renamed", "active")
+    auth = resolver.resolve(created["secret"])
+    assert auth is not None and (auth.name, auth.status) == ("uno", KeyStatus.ACTIVE)
+    assert api("POST", "/keys", {"name": "one"}).status == 201, "the old name is free again"
+    assert api("PATCH", f"/keys/{created['id']}", {"name": "UNO"}).body["name"] == "UNO", "case-only rename"
+
+
+def test_rotate_without_grace_rejects_the_old_secret_at_once(api: Call, resolver: KeyResolver) -> None:
+    created = api("POST", "/keys", {"name": "rot"}).body
+    rotated = api("POST", f"/keys/{created['id']}/rotate")
+    assert rotated.status == 200
+    assert rotated.body["secret"] != created["secret"]
+    assert accepted(resolver, rotated.body["secret"])
+    assert not accepted(resolver, created["secret"])
+
+
+def test_rotate_with_grace_keeps_the_old_secret_until_it_expires(api: Call, resolver: KeyResolver) -> None:
+    created = api("POST", "/keys", {"name": "rot"}).body
+    new = api("POST", f"/keys/{created['id']}/rotate", {"grace_seconds": 3600}).body["secret"]
+    now = time.time()
+    assert accepted(resolver, new) and accepted(resolver, created["secret"])
+    assert not accepted(resolver, created["secret"], at=now + 3601)
+    newest = api("POST", f"/keys/{created['id']}/rotate", {"grace_seconds": 60}).body["secret"]
+    assert not accepted(resolver, created["secret"]), "only the last secret gets a grace period"
+    assert accepted(resolver, new) and accepted(resolver, newest)
+    api("PATCH", f"/keys/{created['id']}", {"enabled": False})
+    assert not accepted(resolver, new), "disabling covers the secret in grace too"
+
+
+def test_rotate_rejects_a_negative_grace(api: Call) -> None:
+    created = api("POST", "/keys", {"name": "rot"}).body
+    assert api("POST", f"/keys/{created['id']}/rotate", {"grace_seconds": -1}).status == 422
+
+
+def test_delete_stops_authentication_and_keeps_alerts(
+    api: Call,
+    resolver: KeyResolver,
+    aws: DynamoDBClient,
+    template: LocalTemplate,
+    cold_webhook: Callable[..., ModuleType],
+    admin_routes: RouteTable,
+) -> None:
+    created = api("POST", "/keys", {"name": "gone"}).body
+    old = created["secret"]
+    api("POST", f"/keys/{created['id']}/rotate", {"grace_seconds": 600})
+    webhook = cold_webhook()
+    stored = call_route(webhook, admin_routes, "POST", "/webhook", {"key": old, "ticker": "X"})
+    assert stored.status == 200
+    assert api("DELETE", f"/keys/{created['id']}").status == 204
+    assert not accepted(resolver, old)
+    assert api("GET", f"/keys/{created['id']}").status == 404
+    assert api("POST", "/keys", {"name": "gone"}).status == 201
+    alerts = [
+        item for item in all_items(aws, template.physical_name("AlertsTable")) if item["pk"]["S"].startswith("ALERT#")
+    ]
+    assert [item["alert_id"]["S"] for item in alerts] == [stored.body["alert_id"]]
+    leftovers = [
+        item["pk"]["S"]
+        for item in all_items(aws, template.physical_name("KeysTable"))
+        if item.get("key_id", {}).get("S") == created["id"] or item["pk"]["S"] == f"KEY#{created['id']}"
+    ]
+    assert leftovers == []
+
+
+def test_store_outage_is_503(api: Call, keys_app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "Query")
+
+    monkeypatch.setattr(keys_app.store._client, "query", fail)
+    response = api("GET", "/keys")
+    assert (response.status, response.body["detail"]) == (503, "key store temporarily unavailable, retry")
+
+
+def test_secrets_never_logged(api: Call, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
+    created = api("POST", "/keys", {"name": "quiet"}).body
+    rotated = api("POST", f"/keys/{created['id']}/rotate").body
+    output = capfd.readouterr()
+    records = " ".join(repr(record.__dict__) for record in caplog.records)
+    assert "key created" in records and "key rotated" in records
+    for secret in (created["secret"], rotated["secret"]):
+        for text in (records, output.out, output.err):
+            assert secret not in text
