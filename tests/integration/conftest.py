@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -37,17 +38,27 @@ class DevStack:
     aws_endpoint: str
     state_file: Path
     process: subprocess.Popen[str]
+    config_home: str
 
     @property
     def dynamodb(self) -> DynamoDBClient:
         return dynamodb(self.aws_endpoint)
+
+    @property
+    def admin_token(self) -> str:
+        return str(json.loads(self.state_file.read_text())["admin_token"])
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run the `arrowhook` command the way a developer would, pointed at this stack."""
         return subprocess.run(
             [ARROWHOOK, *args],
             cwd=PROJECT_ROOT,
-            env={**os.environ, "ARROWHOOK_STATE_FILE": str(self.state_file)},
+            env={
+                **os.environ,
+                "ARROWHOOK_STATE_FILE": str(self.state_file),
+                "XDG_CONFIG_HOME": self.config_home,
+                "COLUMNS": "200",
+            },
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -61,16 +72,33 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     workdir = tmp_path_factory.mktemp("dev")
     state_file, log_file = workdir / "dev.json", workdir / "dev.log"
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    environment["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))  # never a developer's saved login
     log = log_file.open("w")  # a file, not a pipe: nobody drains a pipe while tests run, and a full one blocks
     process = subprocess.Popen(
-        [ARROWHOOK, "dev", "--port", str(api_port), "--aws-port", str(aws_port)],
+        # Key cache off, so that disabling or rotating a key shows in the very next webhook.
+        [
+            ARROWHOOK,
+            "dev",
+            "--port",
+            str(api_port),
+            "--aws-port",
+            str(aws_port),
+            "--parameter-overrides",
+            "KeyCacheTtlSeconds=0",
+        ],
         cwd=PROJECT_ROOT,
         env={**environment, "ARROWHOOK_STATE_FILE": str(state_file)},
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    stack = DevStack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", state_file, process)
+    stack = DevStack(
+        f"http://127.0.0.1:{api_port}",
+        f"http://127.0.0.1:{aws_port}",
+        state_file,
+        process,
+        environment["XDG_CONFIG_HOME"],
+    )
     deadline = time.monotonic() + 60
     while not state_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:

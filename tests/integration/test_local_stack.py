@@ -113,7 +113,7 @@ def test_parallel_identical_deliveries_are_stored_once(dev_stack: DevStack) -> N
 
 def test_cli_key_authenticates_webhooks(dev_stack: DevStack, client: httpx.Client) -> None:
     name = f"cli-{uuid.uuid4().hex[:8]}"
-    created = dev_stack.cli("keys", "create", "--name", name)
+    created = dev_stack.cli("keys", "create", "--name", name, "--json")
     assert created.returncode == 0, created.stderr
     secret = json.loads(created.stdout)["secret"]
     response = post_json(client, json.dumps({"key": secret, "ticker": "ETHUSD", "action": "sell"}))

@@ -1,0 +1,140 @@
+"""Admin API and CLI through the local gateway: the authorizer as API Gateway runs it, key lifecycle."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from arrowhook_tools.samples import strategy_alert
+from tests.integration.conftest import DevStack
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def admin(dev_stack: DevStack) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {dev_stack.admin_token}"}
+    with httpx.Client(base_url=dev_stack.api_url, headers=headers, timeout=30) as http:
+        yield http
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def webhook_status(client: httpx.Client, secret: str) -> int:
+    body = strategy_alert(secret, nonce=uuid.uuid4().hex)
+    return client.post("/webhook", content=body, headers={"Content-Type": "application/json"}).status_code
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/keys"),
+        ("POST", "/keys"),
+        ("GET", "/keys/abc"),
+        ("PATCH", "/keys/abc"),
+        ("DELETE", "/keys/abc"),
+        ("POST", "/keys/abc/rotate"),
+    ],
+)
+def test_admin_routes_need_the_token(client: httpx.Client, method: str, path: str) -> None:
+    missing = client.request(method, path)
+    assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"})
+    wrong = client.request(method, path, headers={"Authorization": "Bearer not-the-token"})
+    assert (wrong.status_code, wrong.json()) == (403, {"message": "Forbidden"})
+    assert client.request(method, path, headers={"Authorization": "Basic abc"}).status_code == 403
+
+
+def test_health_and_webhook_stay_public(client: httpx.Client) -> None:
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+
+
+def test_key_lifecycle_over_http(admin: httpx.Client, client: httpx.Client) -> None:
+    created = admin.post("/keys", json={"name": unique("life"), "description": "integration"})
+    assert created.status_code == 201
+    assert created.headers["cache-control"] == "no-store"
+    key: dict[str, Any] = created.json()
+    secret = key["secret"]
+    assert webhook_status(client, secret) == 200
+
+    listed = admin.get("/keys", params={"name": key["name"]})
+    assert [item["id"] for item in listed.json()["items"]] == [key["id"]]
+    assert secret not in listed.text and secret not in admin.get(f"/keys/{key['id']}").text
+
+    assert admin.patch(f"/keys/{key['id']}", json={"enabled": False}).json()["status"] == "disabled"
+    assert webhook_status(client, secret) == 401
+    assert admin.patch(f"/keys/{key['id']}", json={"enabled": True}).status_code == 200
+    assert webhook_status(client, secret) == 200
+
+    graced = admin.post(f"/keys/{key['id']}/rotate", json={"grace_seconds": 3600}).json()["secret"]
+    assert webhook_status(client, secret) == 200, "old secret inside its grace period"
+    assert webhook_status(client, graced) == 200
+    newest = admin.post(f"/keys/{key['id']}/rotate", json={"grace_seconds": 0}).json()["secret"]
+    assert webhook_status(client, graced) == 401, "rotated out with no grace"
+    assert webhook_status(client, secret) == 401
+    assert webhook_status(client, newest) == 200
+
+    assert admin.delete(f"/keys/{key['id']}").status_code == 204
+    assert webhook_status(client, newest) == 401
+    assert admin.get(f"/keys/{key['id']}").status_code == 404
+
+
+def test_name_clash_and_validation(admin: httpx.Client) -> None:
+    name = unique("clash")
+    assert admin.post("/keys", json={"name": name}).status_code == 201
+    assert admin.post("/keys", json={"name": name.upper()}).status_code == 409
+    invalid = admin.post("/keys", json={"name": ""})
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"][0]["loc"] == ["body", "name"]
+
+
+def cli_json(dev_stack: DevStack, *args: str) -> Any:
+    result = dev_stack.cli(*args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_cli_manages_keys_through_the_api(dev_stack: DevStack, client: httpx.Client) -> None:
+    name = unique("cli")
+    created = cli_json(dev_stack, "keys", "create", "--name", name, "--description", "from the CLI")
+    assert webhook_status(client, created["secret"]) == 200
+    assert [key["id"] for key in cli_json(dev_stack, "keys", "list", "--name", name)] == [created["id"]]
+    assert cli_json(dev_stack, "keys", "show", created["id"])["description"] == "from the CLI"
+    assert cli_json(dev_stack, "keys", "disable", created["id"])["status"] == "disabled"
+    assert webhook_status(client, created["secret"]) == 401
+    assert cli_json(dev_stack, "keys", "enable", created["id"])["status"] == "active"
+    renamed = cli_json(dev_stack, "keys", "update", created["id"], "--name", name + "-x")
+    assert renamed["name"] == name + "-x"
+    rotated = cli_json(dev_stack, "keys", "rotate", created["id"], "--grace", "0")
+    assert webhook_status(client, created["secret"]) == 401
+    assert webhook_status(client, rotated["secret"]) == 200
+    deleted = dev_stack.cli("keys", "delete", created["id"], "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert webhook_status(client, rotated["secret"]) == 401
+
+    table = dev_stack.cli("keys", "list", "--name", "demo")
+    assert table.returncode == 0
+    assert "1 key(s)" in table.stdout and " demo " in table.stdout and "ahk_local-" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("keys", "show", "no-such-key"), "key not found"),
+        (("keys", "list", "--token", "wrong"), "not authorized"),
+        (("keys", "rotate", "x", "--grace", "soon"), "invalid duration"),
+        (("keys", "update", "x"), "nothing to update"),
+    ],
+)
+def test_cli_errors_exit_non_zero_with_a_message(dev_stack: DevStack, args: tuple[str, ...], message: str) -> None:
+    result = dev_stack.cli(*args)
+    assert result.returncode != 0
+    assert message in result.stderr
