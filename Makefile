@@ -17,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install dev test lint typecheck unit integration template bench build validate deploy clean
+.PHONY: help install dev test lint typecheck unit integration template bench build validate deploy clean openapi
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,3 +73,6 @@ deploy: build ## sam deploy --config-env $(ENV) (ENV=prod for production)
 
 clean: ## remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .arrowhook .pytest_cache .mypy_cache .ruff_cache
+
+openapi: $(VENV)/.installed ## write openapi.json: the whole HTTP API in one OpenAPI document
+	$(VENV)/bin/arrowhook openapi --output openapi.json

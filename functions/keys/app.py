@@ -27,6 +27,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No key with this id."},
     503: {"description": "The key store is temporarily unavailable."},
 }
+MALFORMED_BODY: dict[int | str, dict[str, Any]] = {400: {"description": "The body is not valid JSON."}}
 
 app = FastAPI(
     title="Arrowhook admin API: keys",
@@ -73,7 +74,7 @@ async def store_unavailable(_: Request, error: StoreUnavailableError) -> JSONRes
     status_code=status.HTTP_201_CREATED,
     response_model=KeyWithSecret,
     tags=["keys"],
-    responses={409: {"description": "A key with this name exists."}, 503: ERRORS[503]},
+    responses={409: {"description": "A key with this name exists."}, 503: ERRORS[503], **MALFORMED_BODY},
 )
 async def create_key(body: KeyCreate) -> KeyWithSecret:
     """Create a strategy key. The response holds the plaintext `secret`: it is shown this once."""
@@ -102,7 +103,7 @@ async def get_key(key_id: str) -> KeyOut:
     "/keys/{key_id}",
     response_model=KeyOut,
     tags=["keys"],
-    responses={**ERRORS, 409: {"description": "Another key has this name."}},
+    responses={**ERRORS, **MALFORMED_BODY, 409: {"description": "Another key has this name."}},
 )
 async def update_key(key_id: str, body: KeyUpdate) -> KeyOut:
     """Rename, describe, disable (`enabled: false`) or enable a key."""
@@ -111,7 +112,7 @@ async def update_key(key_id: str, body: KeyUpdate) -> KeyOut:
     return KeyOut.of(key)
 
 
-@app.post("/keys/{key_id}/rotate", response_model=KeyWithSecret, tags=["keys"], responses=ERRORS)
+@app.post("/keys/{key_id}/rotate", response_model=KeyWithSecret, tags=["keys"], responses={**ERRORS, **MALFORMED_BODY})
 async def rotate_key(key_id: str, body: KeyRotate | None = None) -> KeyWithSecret:
     """Issue a new secret (shown once); the old one keeps working for `grace_seconds`."""
     grace = body.grace_seconds if body else 0

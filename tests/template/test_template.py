@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -148,10 +149,71 @@ def test_every_environment_variable_the_code_reads_is_set(template: LocalTemplat
     assert settings_variables <= configured, "every setting comes from the template, not a code default"
 
 
-def test_webhook_routes(template: LocalTemplate) -> None:
-    routes = {(route.route_key, route.function_id, route.authorizer) for route in template.routes()}
-    assert ("POST /webhook", "WebhookFunction", None) in routes
-    assert ("POST /webhook/{token}", "WebhookFunction", None) in routes
+def test_routes_and_their_authorization(template: LocalTemplate) -> None:
+    routes = {route.route_key: (route.function_id, route.authorizer) for route in template.routes()}
+    public = {"POST /webhook", "POST /webhook/{token}", "GET /health"}
+    assert {key for key, (_, authorizer) in routes.items() if authorizer is None} == public
+    assert all(routes[key][0] == "WebhookFunction" for key in public)
+    admin = {key for key in routes if key.split(" ")[1].startswith("/keys")}
+    assert admin == {
+        "POST /keys",
+        "GET /keys",
+        "GET /keys/{key_id}",
+        "PATCH /keys/{key_id}",
+        "DELETE /keys/{key_id}",
+        "POST /keys/{key_id}/rotate",
+    }
+    assert {routes[key] for key in admin} == {("KeysFunction", "AdminAuthorizer")}
+
+
+def test_admin_authorizer_configuration(raw: dict[str, Any], template: LocalTemplate) -> None:
+    auth = raw["Resources"]["HttpApi"]["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "AdminAuthorizer", "new routes are admin-only unless they opt out"
+    config = auth["Authorizers"]["AdminAuthorizer"]
+    assert config["EnableSimpleResponses"] is True
+    assert config["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert config["Identity"] == {"Headers": ["Authorization"], "ReauthorizeEvery": {"Ref": "AuthorizerCacheSeconds"}}
+    assert raw["Parameters"]["AuthorizerCacheSeconds"]["Default"] == 300
+    secret = raw["Resources"]["AdminTokenSecret"]["Properties"]
+    assert "SecretString" not in secret and secret["GenerateSecretString"]["PasswordLength"] >= 32
+    spec = template.authorizers()["AdminAuthorizer"]
+    assert (spec.function_id, spec.identity_headers, spec.ttl_seconds) == (
+        "AuthorizerFunction",
+        ("authorization",),
+        300,
+    )
+
+
+def _statements(raw: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = raw["Resources"][function]["Properties"]["Policies"][0]["Statement"]
+    return statements
+
+
+def test_no_function_policy_grants_a_wildcard(raw: dict[str, Any]) -> None:
+    for logical_id, resource in raw["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for statement in _statements(raw, logical_id):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert all("*" not in action for action in actions), logical_id
+            assert "*" not in json.dumps(statement["Resource"]), logical_id
+
+
+def test_admin_policies_are_least_privilege(raw: dict[str, Any]) -> None:
+    [read_token] = _statements(raw, "AuthorizerFunction")
+    assert (read_token["Action"], read_token["Resource"]) == (
+        "secretsmanager:GetSecretValue",
+        {"Ref": "AdminTokenSecret"},
+    )
+    keys = {statement["Sid"]: statement for statement in _statements(raw, "KeysFunction")}
+    assert keys["ManageKeys"]["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}
+    assert "dynamodb:Scan" not in keys["ManageKeys"]["Action"]
+    assert keys["ListKeysByName"] == {
+        "Sid": "ListKeysByName",
+        "Effect": "Allow",
+        "Action": "dynamodb:Query",
+        "Resource": {"Fn::Sub": "${KeysTable.Arn}/index/KeysByName"},
+    }
 
 
 def test_access_logs_never_record_the_path(raw: dict[str, Any]) -> None:

@@ -319,5 +319,15 @@ def login(
     console.print(f"logged in to {outputs['ApiUrl']} (saved in {saved})")
 
 
+@app.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="Where to write the merged OpenAPI document.")] = Path("openapi.json"),
+) -> None:
+    """Write one OpenAPI document for the whole HTTP API (webhook, health, admin routes)."""
+    from arrowhook_tools.openapi import write
+
+    console.print(f"wrote {write(output)}")
+
+
 def main() -> None:
     app()

@@ -167,6 +167,7 @@ class LocalHttpApi:
         self.authorizers = functions.template.authorizers()
         self._auth_cache: dict[tuple[str, ...], tuple[float, bool, dict[str, Any]]] = {}
         self._auth_lock = threading.Lock()
+        self._openapi: bytes | None = None
         self.host = host
         self._server = _Server((host, port), self._handler_class())
         self.port = int(self._server.server_address[1])
@@ -196,6 +197,8 @@ class LocalHttpApi:
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
     ) -> tuple[int, dict[str, str], list[str], bytes]:
         parts = urlsplit(target)
+        if method == "GET" and parts.path in ("/openapi.json", "/docs"):
+            return self._documentation(parts.path)
         matched = self.routes.match(method, parts.path or "/")
         if matched is None:
             return 404, {"content-type": "application/json"}, [], b'{"message":"Not Found"}'
@@ -217,6 +220,17 @@ class LocalHttpApi:
         except Exception:  # a crashed handler is API Gateway's 500, never a dropped connection
             return 500, {"content-type": "application/json"}, [], b'{"message":"Internal Server Error"}'
         return _normalize_response(result)
+
+    def _documentation(self, path: str) -> tuple[int, dict[str, str], list[str], bytes]:
+        """Local-only: the merged OpenAPI document and an interactive page for it (not deployed)."""
+        from arrowhook_tools import openapi
+
+        if path == "/docs":
+            return 200, {"content-type": "text/html; charset=utf-8"}, [], openapi.DOCS_PAGE.encode()
+        with self._auth_lock:
+            if self._openapi is None:
+                self._openapi = json.dumps(openapi.build(self.functions.template)).encode()
+        return 200, {"content-type": "application/json"}, [], self._openapi
 
     def _authorize(self, name: str, event: dict[str, Any]) -> tuple[int, dict[str, str], list[str], bytes] | None:
         """HTTP API Lambda authorizer semantics: 401 without the identity header, 403 when denied, cached."""
@@ -299,6 +313,10 @@ class LocalHttpApi:
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+            def __getattr__(self, name: str) -> Any:
+                """Every method (even QUERY or TRACE) reaches route matching: API Gateway's 404, not a 501."""
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
         return Handler
