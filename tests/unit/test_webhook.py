@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
+def alert_event(secret: str, **overrides: Any) -> dict[str, Any]:
+    """The sample strategy event of events/, carrying this secret (and field overrides) in its body."""
+    event = sample_event("webhook-strategy-alert.json")
+    event["body"] = strategy_alert(secret, **overrides)
+    return event
+
+
 def stored(aws: DynamoDBClient, template: LocalTemplate) -> list[Any]:
     return [alert_from_item(item) for item in alert_items(aws, template)]
 
@@ -163,8 +170,7 @@ def test_zero_cache_ttl_rejects_a_disabled_key_at_once(
     strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate, cold_webhook: Callable[..., ModuleType]
 ) -> None:
     module = cold_webhook(KEY_CACHE_TTL_SECONDS="0")
-    event = sample_event("webhook-strategy-alert.json")
-    event["body"] = strategy_alert(strategy.secret)
+    event = alert_event(strategy.secret)
     assert respond(module, event)["status"] == 200
     _set_auth(aws, template, strategy, status="disabled")
     event["body"] = strategy_alert(strategy.secret, n=2)
@@ -258,16 +264,14 @@ def test_dedupe_window_zero_stores_every_delivery(
     strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate, cold_webhook: Callable[..., ModuleType]
 ) -> None:
     module = cold_webhook(DEDUPE_WINDOW_SECONDS="0")
-    event = sample_event("webhook-strategy-alert.json")
-    event["body"] = strategy_alert(strategy.secret)
+    event = alert_event(strategy.secret)
     assert [respond(module, event)["json"]["duplicate"] for _ in range(2)] == [False, False]
     assert len(stored(aws, template)) == 2
 
 
 def test_source_ip_allowlist(strategy: Strategy, cold_webhook: Callable[..., ModuleType]) -> None:
     module = cold_webhook(ALLOWED_SOURCE_IPS="52.89.214.238, 34.212.75.30/32")
-    event = sample_event("webhook-strategy-alert.json")
-    event["body"] = strategy_alert(strategy.secret)
+    event = alert_event(strategy.secret)
     assert respond(module, event)["status"] == 200
     event["requestContext"]["http"]["sourceIp"] = "203.0.113.9"
     response = respond(module, event)

@@ -198,7 +198,11 @@ class LocalHttpApi:
     ) -> tuple[int, dict[str, str], list[str], bytes]:
         parts = urlsplit(target)
         if method == "GET" and parts.path in ("/openapi.json", "/docs"):
-            return self._documentation(parts.path)
+            try:
+                return self._documentation(parts.path)
+            except Exception:  # a broken document is a 500, never a dropped connection
+                return 500, {"content-type": "application/json"}, [], b'{"message":"Internal Server Error"}'
+
         matched = self.routes.match(method, parts.path or "/")
         if matched is None:
             return 404, {"content-type": "application/json"}, [], b'{"message":"Not Found"}'

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 
 OUTPUT = PROJECT_ROOT / "openapi.json"
@@ -41,15 +42,7 @@ def _json(schema_ref: str, description: str) -> dict[str, Any]:
 
 
 def _webhook_operation(with_token: bool) -> dict[str, Any]:
-    example = {
-        "key": "ahk_your_secret",
-        "ticker": "BTCUSDT",
-        "exchange": "BINANCE",
-        "action": "buy",
-        "price": "65000.50",
-        "contracts": "0.015",
-        "time": "2026-11-22T10:00:00Z",
-    }
+    example = json.loads(strategy_alert("ahk_your_secret"))
     operation: dict[str, Any] = {
         "tags": ["webhook"],
         "summary": "Receive one TradingView alert" + (" (secret in the path)" if with_token else ""),
