@@ -39,6 +39,7 @@ class DevStack:
     state_file: Path
     process: subprocess.Popen[str]
     config_home: str
+    log_file: Path
 
     @property
     def dynamodb(self) -> DynamoDBClient:
@@ -98,6 +99,7 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         state_file,
         process,
         environment["XDG_CONFIG_HOME"],
+        log_file,
     )
     deadline = time.monotonic() + 60
     while not state_file.exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -138,3 +139,24 @@ def test_cli_errors_exit_non_zero_with_a_message(dev_stack: DevStack, args: tupl
     result = dev_stack.cli(*args)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_rotated_secret_is_rejected_once_its_grace_has_passed(admin: httpx.Client, client: httpx.Client) -> None:
+    key = admin.post("/keys", json={"name": unique("grace")}).json()
+    admin.post(f"/keys/{key['id']}/rotate", json={"grace_seconds": 1})
+    assert webhook_status(client, key["secret"]) == 200
+    time.sleep(1.5)
+    assert webhook_status(client, key["secret"]) == 401
+
+
+def test_secrets_never_reach_the_local_stack_logs(
+    admin: httpx.Client, client: httpx.Client, dev_stack: DevStack
+) -> None:
+    key = admin.post("/keys", json={"name": unique("logs")}).json()
+    rotated = admin.post(f"/keys/{key['id']}/rotate").json()
+    assert webhook_status(client, rotated["secret"]) == 200
+    client.post(f"/webhook/{rotated['secret']}", content=b"token in the path")
+    log = dev_stack.log_file.read_text().split("Ctrl-C to stop.", 1)[1]  # after the banner that prints the token
+    assert "key rotated" in log and "alert stored" in log, "the function logs were captured"
+    for secret in (key["secret"], rotated["secret"], dev_stack.admin_token):
+        assert secret not in log
