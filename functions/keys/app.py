@@ -4,69 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request, Response, status
-from fastapi.responses import JSONResponse
-from mangum import Mangum
+from fastapi import Query, Response, status
 
 from arrowhook import keys as use_cases
-from arrowhook.errors import InvalidCursorError, KeyNotFoundError, NameTakenError, StoreUnavailableError
-from arrowhook.observability import logger, metrics, traced
+from arrowhook.admin_app import MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.observability import logger
 from arrowhook.schemas import KeyCreate, KeyOut, KeyPage, KeyRotate, KeyUpdate, KeyWithSecret
 from arrowhook.settings import get_settings
 from arrowhook.store import KeyStore
 
 settings = get_settings()
 store = KeyStore(settings.keys_table_name)
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No key with this id."},
-    503: {"description": "The key store is temporarily unavailable."},
-}
-MALFORMED_BODY: dict[int | str, dict[str, Any]] = {400: {"description": "The body is not valid JSON."}}
-
-app = FastAPI(
+app = create_admin_app(
     title="Arrowhook admin API: keys",
-    version=settings.version,
     description="Manage the per-strategy secret keys that authenticate TradingView webhooks. "
     "Every route needs `Authorization: Bearer <admin token>`.",
+    version=settings.version,
 )
-
-
-@app.middleware("http")
-async def security_headers(request: Request, call_next: Any) -> Response:
-    response: Response = await call_next(request)
-    response.headers.update(SECURITY_HEADERS)
-    return response
-
-
-def _error(status_code: int, detail: str) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status_code, headers=SECURITY_HEADERS)
-
-
-@app.exception_handler(KeyNotFoundError)
-async def key_not_found(_: Request, error: KeyNotFoundError) -> JSONResponse:
-    return _error(404, "key not found")
-
-
-@app.exception_handler(NameTakenError)
-async def name_taken(_: Request, error: NameTakenError) -> JSONResponse:
-    return _error(409, str(error))
-
-
-@app.exception_handler(InvalidCursorError)
-async def invalid_cursor(_: Request, error: InvalidCursorError) -> JSONResponse:
-    return _error(400, "invalid cursor")
-
-
-@app.exception_handler(StoreUnavailableError)
-async def store_unavailable(_: Request, error: StoreUnavailableError) -> JSONResponse:
-    logger.error("key store unavailable", extra={"reason": str(error)})
-    return _error(503, "key store temporarily unavailable, retry")
+NAME_TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "Another key has this name."}}
 
 
 @app.post(
@@ -74,7 +29,7 @@ async def store_unavailable(_: Request, error: StoreUnavailableError) -> JSONRes
     status_code=status.HTTP_201_CREATED,
     response_model=KeyWithSecret,
     tags=["keys"],
-    responses={409: {"description": "A key with this name exists."}, 503: ERRORS[503], **MALFORMED_BODY},
+    responses={**NAME_TAKEN, **UNAVAILABLE, **MALFORMED_BODY},
 )
 async def create_key(body: KeyCreate) -> KeyWithSecret:
     """Create a strategy key. The response holds the plaintext `secret`: it is shown this once."""
@@ -94,7 +49,7 @@ async def list_keys(
     return KeyPage(items=[KeyOut.of(key) for key in keys], next_cursor=next_cursor)
 
 
-@app.get("/keys/{key_id}", response_model=KeyOut, tags=["keys"], responses=ERRORS)
+@app.get("/keys/{key_id}", response_model=KeyOut, tags=["keys"], responses={**NOT_FOUND, **UNAVAILABLE})
 async def get_key(key_id: str) -> KeyOut:
     return KeyOut.of(use_cases.get_key(store, key_id))
 
@@ -103,7 +58,7 @@ async def get_key(key_id: str) -> KeyOut:
     "/keys/{key_id}",
     response_model=KeyOut,
     tags=["keys"],
-    responses={**ERRORS, **MALFORMED_BODY, 409: {"description": "Another key has this name."}},
+    responses={**NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY, **NAME_TAKEN},
 )
 async def update_key(key_id: str, body: KeyUpdate) -> KeyOut:
     """Rename, describe, disable (`enabled: false`) or enable a key."""
@@ -112,7 +67,12 @@ async def update_key(key_id: str, body: KeyUpdate) -> KeyOut:
     return KeyOut.of(key)
 
 
-@app.post("/keys/{key_id}/rotate", response_model=KeyWithSecret, tags=["keys"], responses={**ERRORS, **MALFORMED_BODY})
+@app.post(
+    "/keys/{key_id}/rotate",
+    response_model=KeyWithSecret,
+    tags=["keys"],
+    responses={**NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY},
+)
 async def rotate_key(key_id: str, body: KeyRotate | None = None) -> KeyWithSecret:
     """Issue a new secret (shown once); the old one keeps working for `grace_seconds`."""
     grace = body.grace_seconds if body else 0
@@ -121,7 +81,9 @@ async def rotate_key(key_id: str, body: KeyRotate | None = None) -> KeyWithSecre
     return KeyWithSecret(**KeyOut.of(key).model_dump(), secret=secret)
 
 
-@app.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["keys"], responses=ERRORS)
+@app.delete(
+    "/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["keys"], responses={**NOT_FOUND, **UNAVAILABLE}
+)
 async def delete_key(key_id: str) -> Response:
     """Delete a key: it stops authenticating at once (within the webhook's key cache TTL); its alerts stay."""
     use_cases.delete_key(store, key_id)
@@ -129,11 +91,4 @@ async def delete_key(key_id: str) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-_mangum = Mangum(app, lifespan="off")
-
-
-@traced
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", log_event=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _mangum(event, context)
+lambda_handler = lambda_entry(app)

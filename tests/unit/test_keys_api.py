@@ -218,7 +218,7 @@ def test_store_outage_is_503(api: Call, keys_app: ModuleType, monkeypatch: pytes
 
     monkeypatch.setattr(keys_app.store._client, "query", fail)
     response = api("GET", "/keys")
-    assert (response.status, response.body["detail"]) == (503, "key store temporarily unavailable, retry")
+    assert (response.status, response.body["detail"]) == (503, "store temporarily unavailable, retry")
 
 
 def test_secrets_never_logged(api: Call, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:

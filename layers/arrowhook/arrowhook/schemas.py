@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from arrowhook.models import KeyStatus, StrategyKey
+from arrowhook.models import KeyStatus, StoredAlert, StrategyKey
+from arrowhook.tradingview import MarketPosition, ParseIssue, Side
 
 _KEY_EXAMPLE: dict[str, JsonValue] = {
     "id": "01JD8Z6V4X2M7Q9R3T5W8Y0B1C",
@@ -88,3 +91,67 @@ class KeyWithSecret(KeyOut):
 class KeyPage(BaseModel):
     items: list[KeyOut]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class AlertOut(BaseModel):
+    """An alert in a list. Decimals are JSON strings, so prices survive any JSON parser exactly."""
+
+    alert_id: str
+    key_id: str
+    strategy: str = Field(description="The key's name when the alert arrived.")
+    received_at: datetime
+    body_format: str = Field(description="`json`, or `text` when the body was not a JSON object.")
+    ticker: str | None = None
+    exchange: str | None = None
+    side: Side | None = None
+    price: Decimal | None = None
+    quantity: Decimal | None = None
+    position_size: Decimal | None = None
+    market_position: MarketPosition | None = None
+    market_position_size: Decimal | None = None
+    prev_market_position: MarketPosition | None = None
+    interval: str | None = None
+    order_id: str | None = None
+    comment: str | None = None
+    alert_message: str | None = None
+    tv_time: datetime | None = None
+    tv_timenow: datetime | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+    parse_issues: list[ParseIssue] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, alert: StoredAlert) -> Self:
+        return cls.model_validate(
+            {**alert.model_dump(exclude={"fields", "payload"}), **alert.fields.model_dump(exclude_none=True)}
+        )
+
+
+class AlertDetail(AlertOut):
+    """One alert with its raw payload (secret removed) and how it was received."""
+
+    payload: str = Field(description="The body as received, with the secret replaced by ***.")
+    source_ip: str | None = None
+    request_id: str | None = None
+    user_agent: str | None = None
+    content_type: str | None = None
+
+    @classmethod
+    def of(cls, alert: StoredAlert) -> Self:
+        return cls.model_validate(
+            {**alert.model_dump(exclude={"fields"}), **alert.fields.model_dump(exclude_none=True)}
+        )
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class AlertStatsOut(BaseModel):
+    total: int
+    by_strategy: dict[str, int]
+    by_ticker: dict[str, int]
+    by_side: dict[str, int]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    truncated: bool = Field(description="True when the range held more alerts than one request counts.")

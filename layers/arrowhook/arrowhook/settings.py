@@ -21,6 +21,7 @@ class Settings(BaseModel):
     key_cache_ttl_seconds: int = Field(30, alias="KEY_CACHE_TTL_SECONDS", ge=0, le=3_600)
     admin_token_secret_arn: str | None = Field(None, alias="ADMIN_TOKEN_SECRET_ARN")
     admin_token_cache_seconds: int = Field(300, alias="ADMIN_TOKEN_CACHE_SECONDS", ge=0, le=3_600)
+    cursor_key_secret_arn: str | None = Field(None, alias="CURSOR_KEY_SECRET_ARN")
     version: str = Field("dev", alias="ARROWHOOK_VERSION")
     allowed_source_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = Field(
         (), alias="ALLOWED_SOURCE_IPS"

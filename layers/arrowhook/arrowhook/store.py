@@ -184,6 +184,17 @@ class KeyStore:
         found = self._find(key_id)
         return found.key if found else None
 
+    def id_for_name(self, name: str) -> str | None:
+        """Names are unique: the NAME# guard item maps one (case-insensitively) to its key id."""
+        try:
+            response = self._client.get_item(
+                TableName=self.table_name, Key={"pk": {"S": f"NAME#{name.lower()}"}}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable(error) from None
+        value = response.get("Item", {}).get("key_id", {}).get("S")
+        return str(value) if value else None
+
     def list_page(
         self, *, name_prefix: str = "", limit: int = 50, cursor: str | None = None
     ) -> tuple[list[StrategyKey], str | None]:

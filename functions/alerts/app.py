@@ -1,0 +1,115 @@
+"""Alerts admin API (read-only): FastAPI wrapped by Mangum. Every request is served by Query or GetItem."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, HTTPException, Query
+
+from arrowhook.admin_app import BAD_CURSOR, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.admin_auth import admin_token
+from arrowhook.alert_query import AlertFilter, AlertQuery, CursorSigner, alert_stats, parse_moment
+from arrowhook.errors import InvalidCursorError
+from arrowhook.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut
+from arrowhook.settings import get_settings
+from arrowhook.store import KeyStore
+from arrowhook.tradingview import Side
+
+settings = get_settings()
+alerts = AlertQuery(settings.alerts_table_name)
+keys = KeyStore(settings.keys_table_name)
+app = create_admin_app(
+    title="Arrowhook admin API: alerts",
+    description="Query stored TradingView alerts. Every route needs `Authorization: Bearer <admin token>`.",
+    version=settings.version,
+)
+TIME_HELP = "ISO 8601 (UTC when no offset) or a duration back from now: 30m, 24h, 7d, 2w."
+
+
+@cache
+def signer() -> CursorSigner:
+    """The cursor key lives in Secrets Manager, read once per warm function through Powertools Parameters."""
+    return CursorSigner(admin_token(settings.cursor_key_secret_arn or "", max_age_seconds=3600).encode())
+
+
+def _moment(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_moment(value)
+    except ValueError as error:
+        raise HTTPException(status_code=400, detail=f"{name}: {error}") from None
+
+
+def alert_filter(  # noqa: PLR0917 - FastAPI reads each query parameter from the signature
+    key_id: Annotated[str | None, Query(max_length=64, description="Strategy key id.")] = None,
+    strategy: Annotated[str | None, Query(max_length=64, description="Strategy (key) name.")] = None,
+    ticker: Annotated[str | None, Query(max_length=64, description="Ticker, e.g. BTCUSDT (case-insensitive).")] = None,
+    side: Annotated[Side | None, Query(description="buy, sell or close.")] = None,
+    since: Annotated[str | None, Query(max_length=64, description="From (inclusive). " + TIME_HELP)] = None,
+    until: Annotated[str | None, Query(max_length=64, description="To (inclusive). " + TIME_HELP)] = None,
+    order: Annotated[Literal["newest", "oldest"], Query(description="Newest first by default.")] = "newest",
+) -> AlertFilter | None:
+    """The request's filters; None when a strategy name matches no key (the answer is then empty)."""
+    if key_id and strategy:
+        raise HTTPException(status_code=400, detail="pass key_id or strategy, not both")
+    if strategy:
+        key_id = keys.id_for_name(strategy)
+        if key_id is None:
+            return None
+    return AlertFilter(
+        key_id=key_id,
+        ticker=ticker.strip().upper() if ticker else None,
+        side=side.value if side else None,
+        since=_moment(since, "since"),
+        until=_moment(until, "until"),
+        newest_first=order == "newest",
+    )
+
+
+Filters = Annotated[AlertFilter | None, Depends(alert_filter)]
+
+
+@app.get("/alerts", response_model=AlertPage, tags=["alerts"], responses={**BAD_CURSOR, **UNAVAILABLE})
+async def list_alerts(
+    filters: Filters,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=4096, description="`next_cursor` of the previous page.")] = None,
+) -> AlertPage:
+    """Alerts matching every filter given, a page at a time, in time order (newest first by default)."""
+    if filters is None:
+        return AlertPage(items=[], next_cursor=None)
+    state: dict[str, Any] | None = None
+    if cursor:
+        state = signer().load(cursor)
+        if state.get("f") != filters.fingerprint():
+            raise InvalidCursorError("cursor issued for other filters")
+        state = state.get("s")
+    found, next_state = alerts.page(filters, limit, state)
+    next_cursor = signer().dump({"f": filters.fingerprint(), "s": next_state}) if next_state else None
+    return AlertPage(items=[AlertOut.of(alert) for alert in found], next_cursor=next_cursor)
+
+
+@app.get("/alerts/stats", response_model=AlertStatsOut, tags=["alerts"], responses={**BAD_CURSOR, **UNAVAILABLE})
+async def stats(filters: Filters) -> AlertStatsOut:
+    """Counts by strategy, ticker and side over the filtered range, with the first and last receive times."""
+    if filters is None:
+        return AlertStatsOut(
+            total=0, by_strategy={}, by_ticker={}, by_side={}, first_seen=None, last_seen=None, truncated=False
+        )
+    result = alert_stats(alerts, filters)
+    return AlertStatsOut.model_validate(result, from_attributes=True)
+
+
+@app.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], responses={**NOT_FOUND, **UNAVAILABLE})
+async def get_alert(alert_id: str) -> AlertDetail:
+    """One alert: parsed fields, raw payload (secret removed), parse issues and receive metadata."""
+    found = alerts.get(alert_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail="alert not found")
+    return AlertDetail.of(found)
+
+
+lambda_handler = lambda_entry(app)

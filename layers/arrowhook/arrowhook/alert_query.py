@@ -1,0 +1,243 @@
+"""Reading alerts back: every filter combination is a Query on an index built for it, never a Scan.
+
+Plans: a strategy -> ByStrategy (key_id); else a ticker -> ByTicker; else ByDay, one day partition at a
+time. All indexes sort by `sort_key` = received_at#alert_id, so a time range is a key condition and
+order is free. Remaining filters (ticker under a strategy, side) are filter expressions on that Query.
+Pages end on an item boundary, and the cursor that continues them is signed: a tampered cursor, or
+one issued for other filters, is rejected.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from arrowhook.errors import InvalidCursorError, StoreUnavailableError
+from arrowhook.models import StoredAlert, iso, utc_now
+from arrowhook.store import alert_from_item, dynamodb_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+#: Without a `since`, an all-strategies query looks this far back (the default archive retention).
+DEFAULT_WINDOW_DAYS = 90
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_AFTER_ANY_ID = "~"  # sorts after "#<ULID>", so `until` includes alerts received in its very millisecond
+
+
+def parse_moment(text: str, now: datetime | None = None) -> datetime:
+    """ISO 8601 (naive means UTC) or a duration back from now: 30m, 24h, 7d, 2w."""
+    now = now or utc_now()
+    relative = _RELATIVE.match(text)
+    if relative:
+        return now - timedelta(**{_UNITS[relative.group(2).lower()]: int(relative.group(1))})
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is neither ISO 8601 nor a duration like 24h or 7d") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    key_id: str | None = None
+    ticker: str | None = None
+    side: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    newest_first: bool = True
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(
+            [
+                self.key_id,
+                self.ticker,
+                self.side,
+                self.since and iso(self.since),
+                self.until and iso(self.until),
+                self.newest_first,
+            ],
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+class CursorSigner:
+    """HMAC-SHA256 over the cursor's JSON: opaque to clients, unforgeable without the key."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("cursor signing key too short")
+        self._key = key
+
+    def dump(self, state: dict[str, Any]) -> str:
+        body = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+        return f"{body}.{self._sign(body)}"
+
+    def load(self, cursor: str) -> dict[str, Any]:
+        body, _, signature = cursor.partition(".")
+        if not body or not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
+            raise InvalidCursorError("invalid cursor")
+        try:
+            state: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except ValueError:
+            raise InvalidCursorError("invalid cursor") from None
+        return state
+
+    def _sign(self, body: str) -> str:
+        digest = hmac.new(self._key, body.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    index: str
+    hash_name: str
+    partitions: tuple[str, ...]
+
+
+class AlertQuery:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client or dynamodb_client()
+
+    def get(self, alert_id: str) -> StoredAlert | None:
+        try:
+            response = self._client.get_item(TableName=self.table_name, Key={"pk": {"S": f"ALERT#{alert_id}"}})
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailableError(f"DynamoDB request failed: {type(error).__name__}") from None
+        item = response.get("Item")
+        return alert_from_item(item) if item else None
+
+    def page(
+        self, alert_filter: AlertFilter, limit: int, state: dict[str, Any] | None = None
+    ) -> tuple[list[StoredAlert], dict[str, Any] | None]:
+        """Up to `limit` alerts in order, and the state that continues after the last one (None: done)."""
+        plan = self._plan(alert_filter)
+        partition_index = int(state["p"]) if state else 0
+        start: dict[str, Any] | None = state.get("k") if state else None
+        items: list[dict[str, Any]] = []
+        while len(items) < limit and partition_index < len(plan.partitions):
+            remaining = limit - len(items)
+            page = self._query(plan, plan.partitions[partition_index], alert_filter, remaining, start)
+            found = page.get("Items", [])
+            taken = found[:remaining]
+            items.extend(taken)
+            if len(taken) < len(found) or "LastEvaluatedKey" in page:
+                start = _start_key(taken[-1], plan) if taken else page.get("LastEvaluatedKey")
+                if len(items) == limit:
+                    return [alert_from_item(item) for item in items], {"p": partition_index, "k": start}
+            else:
+                partition_index, start = partition_index + 1, None
+        done = partition_index >= len(plan.partitions)
+        next_state = None if done else {"p": partition_index, "k": start}
+        return [alert_from_item(item) for item in items], next_state
+
+    def _plan(self, alert_filter: AlertFilter) -> _Plan:
+        if alert_filter.key_id:
+            return _Plan("ByStrategy", "key_id", (alert_filter.key_id,))
+        if alert_filter.ticker:
+            return _Plan("ByTicker", "ticker", (alert_filter.ticker,))
+        until = alert_filter.until or utc_now()
+        since = alert_filter.since or until - timedelta(days=DEFAULT_WINDOW_DAYS)
+        days = []
+        day = since.date()
+        while day <= until.date():
+            days.append(day.isoformat())
+            day += timedelta(days=1)
+        return _Plan("ByDay", "day", tuple(reversed(days)) if alert_filter.newest_first else tuple(days))
+
+    def _query(
+        self, plan: _Plan, partition: str, alert_filter: AlertFilter, limit: int, start: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        names = {"#h": plan.hash_name}
+        values: dict[str, Any] = {":h": {"S": partition}}
+        condition = "#h = :h"
+        if alert_filter.since and alert_filter.until:
+            condition += " AND sort_key BETWEEN :lo AND :hi"
+            values[":lo"] = {"S": iso(alert_filter.since)}
+            values[":hi"] = {"S": iso(alert_filter.until) + _AFTER_ANY_ID}
+        elif alert_filter.since:
+            condition += " AND sort_key >= :lo"
+            values[":lo"] = {"S": iso(alert_filter.since)}
+        elif alert_filter.until:
+            condition += " AND sort_key <= :hi"
+            values[":hi"] = {"S": iso(alert_filter.until) + _AFTER_ANY_ID}
+        filters = []
+        if alert_filter.ticker and plan.hash_name != "ticker":
+            filters.append("ticker = :ticker")
+            values[":ticker"] = {"S": alert_filter.ticker}
+        if alert_filter.side:
+            filters.append("side = :side")
+            values[":side"] = {"S": alert_filter.side}
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": plan.index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not alert_filter.newest_first,
+            # A filter discards items after they are read: read a bit more than needed, stop on an item.
+            "Limit": limit if not filters else max(limit, 100),
+        }
+        if filters:
+            arguments["FilterExpression"] = " AND ".join(filters)
+        if start:
+            arguments["ExclusiveStartKey"] = start
+        try:
+            response = dict(self._client.query(**arguments))
+        except ClientError as error:
+            if error.response["Error"].get("Code") == "ValidationException" and start:
+                raise InvalidCursorError("invalid cursor") from None
+            raise StoreUnavailableError(f"DynamoDB request failed: {error.response['Error'].get('Code')}") from None
+        except BotoCoreError as error:
+            raise StoreUnavailableError(f"DynamoDB request failed: {type(error).__name__}") from None
+        return response
+
+
+def _start_key(item: dict[str, Any], plan: _Plan) -> dict[str, Any]:
+    """An index's ExclusiveStartKey: the table key plus the index keys of the last item returned."""
+    return {name: item[name] for name in ("pk", plan.hash_name, "sort_key")}
+
+
+@dataclass(frozen=True)
+class AlertStats:
+    total: int
+    by_strategy: dict[str, int]
+    by_ticker: dict[str, int]
+    by_side: dict[str, int]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    truncated: bool
+
+
+def alert_stats(query: AlertQuery, alert_filter: AlertFilter, max_alerts: int = 100_000) -> AlertStats:
+    """Counts over a time range, read page by page (bounded so one request cannot run away)."""
+    strategies: Counter[str] = Counter()
+    tickers: Counter[str] = Counter()
+    sides: Counter[str] = Counter()
+    first: datetime | None = None
+    last: datetime | None = None
+    total = 0
+    state: dict[str, Any] | None = None
+    while True:
+        alerts, state = query.page(alert_filter, 500, state)
+        for alert in alerts:
+            total += 1
+            strategies[alert.strategy] += 1
+            tickers[alert.fields.ticker or "(none)"] += 1
+            sides[str(alert.fields.side.value) if alert.fields.side else "(none)"] += 1
+            first = alert.received_at if first is None or alert.received_at < first else first
+            last = alert.received_at if last is None or alert.received_at > last else last
+        if state is None or total >= max_alerts:
+            break
+    return AlertStats(total, dict(strategies), dict(tickers), dict(sides), first, last, state is not None)
