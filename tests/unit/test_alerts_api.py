@@ -1,0 +1,221 @@
+"""Alerts admin API inside moto: filters, order, pages, signed cursors, and only Query/GetItem calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from arrowhook.alert_query import parse_moment
+from arrowhook.models import StoredAlert, new_id
+from arrowhook.store import AlertStore
+from arrowhook.tradingview import AlertFields, Side
+from arrowhook_tools.embedded_aws import provision_secrets
+from arrowhook_tools.gateway import RouteTable
+from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from tests.conftest import ApiResponse, Strategy, call_route, load_module
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Call = Callable[..., ApiResponse]
+START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def alerts_app(aws: DynamoDBClient, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    from aws_lambda_powertools.utilities import parameters
+
+    for name, value in template.function_spec("AlertsFunction").environment.items():
+        monkeypatch.setenv(name, value)
+    provision_secrets(template, boto3.client("secretsmanager"))
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    yield load_module(PROJECT_ROOT / "functions/alerts/app.py", "alerts_app_under_test")
+
+
+@pytest.fixture
+def operations(aws: DynamoDBClient, alerts_app: ModuleType) -> list[str]:
+    seen: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        seen.append(model.name)
+
+    for client in (alerts_app.alerts._client, alerts_app.keys._client):
+        client.meta.events.register("before-call.dynamodb", record)
+    return seen
+
+
+@pytest.fixture
+def api(alerts_app: ModuleType, admin_routes: RouteTable) -> Call:
+    def call(target: str) -> ApiResponse:
+        return call_route(alerts_app, admin_routes, "GET", target)
+
+    return call
+
+
+@pytest.fixture
+def seeded(make_strategy: Callable[[str], Strategy], aws: DynamoDBClient, template: LocalTemplate) -> list[StoredAlert]:
+    """30 alerts over three days, two strategies, three tickers, all sides; newest last."""
+    strategies = [make_strategy("alpha"), make_strategy("beta")]
+    store = AlertStore(template.physical_name("AlertsTable"), client=aws)
+    created = []
+    for number in range(30):
+        received = START + timedelta(hours=2 * number)
+        strategy = strategies[number % 2]
+        alert = StoredAlert(
+            alert_id=new_id(int(received.timestamp() * 1000)),
+            key_id=strategy.key.id,
+            strategy=strategy.key.name,
+            received_at=received,
+            body_format="json",
+            payload="{}",
+            fields=AlertFields(
+                ticker=["BTCUSDT", "ETHUSD", "AAPL"][number % 3],
+                side=list(Side)[number % 3],
+                price=Decimal("0.1") * number + Decimal("0.2"),
+            ),
+        )
+        store.put(alert, f"hash-{number}", 60)
+        created.append(alert)
+    return created
+
+
+def ids(alerts: list[StoredAlert]) -> list[str]:
+    return [alert.alert_id for alert in alerts]
+
+
+def walk(api: Call, target: str, page_size: int) -> list[str]:
+    found: list[str] = []
+    cursor = None
+    for _ in range(100):
+        response = api(
+            f"{target}{'&' if '?' in target else '?'}limit={page_size}" + (f"&cursor={cursor}" if cursor else "")
+        )
+        assert response.status == 200, response.body
+        found.extend(item["alert_id"] for item in response.body["items"])
+        cursor = response.body["next_cursor"]
+        if cursor is None:
+            return found
+    raise AssertionError("pagination did not end")
+
+
+@pytest.mark.parametrize("page_size", [1, 4, 7, 50])
+@pytest.mark.parametrize(
+    ("query", "keep"),
+    [
+        ("", lambda alert: True),
+        ("strategy=alpha", lambda alert: alert.strategy == "alpha"),
+        ("ticker=ethusd", lambda alert: alert.fields.ticker == "ETHUSD"),
+        ("side=close", lambda alert: alert.fields.side == Side.CLOSE),
+        ("strategy=beta&ticker=AAPL", lambda alert: alert.strategy == "beta" and alert.fields.ticker == "AAPL"),
+        ("ticker=BTCUSDT&side=buy", lambda alert: alert.fields.ticker == "BTCUSDT" and alert.fields.side == Side.BUY),
+        (
+            "since=2026-11-21T00:00:00Z&until=2026-11-22T06:00:00Z",
+            lambda alert: (
+                datetime(2026, 11, 21, tzinfo=UTC) <= alert.received_at <= datetime(2026, 11, 22, 6, tzinfo=UTC)
+            ),
+        ),
+        (
+            "strategy=alpha&side=sell&since=2026-11-21T00:00:00Z",
+            lambda alert: (
+                alert.strategy == "alpha"
+                and alert.fields.side == Side.SELL
+                and alert.received_at >= datetime(2026, 11, 21, tzinfo=UTC)
+            ),
+        ),
+    ],
+)
+def test_every_filter_returns_exactly_the_matching_alerts_in_order(
+    api: Call,
+    seeded: list[StoredAlert],
+    operations: list[str],
+    query: str,
+    keep: Callable[[StoredAlert], bool],
+    page_size: int,
+) -> None:
+    target = "/alerts?" + query + ("&" if query else "") + "since=2026-11-19T00:00:00Z" * ("since" not in query)
+    expected = [alert.alert_id for alert in sorted(seeded, key=lambda a: a.received_at, reverse=True) if keep(alert)]
+    assert expected, "the case selects something"
+    assert walk(api, target, page_size) == expected
+    assert set(operations) <= {"Query", "GetItem"}, "no request is served by a Scan"
+    assert "Query" in operations
+
+
+def test_oldest_first(api: Call, seeded: list[StoredAlert]) -> None:
+    assert walk(api, "/alerts?strategy=alpha&order=oldest", 4) == ids([a for a in seeded if a.strategy == "alpha"])
+
+
+def test_decimals_are_exact_strings(api: Call, seeded: list[StoredAlert]) -> None:
+    items = api("/alerts?since=2026-11-19T00:00:00Z&limit=500&order=oldest").body["items"]
+    assert [item["price"] for item in items[:3]] == ["0.2", "0.3", "0.4"]
+    assert sum(Decimal(item["price"]) for item in items[:2]) == Decimal("0.5")
+
+
+def test_one_alert_with_payload_and_metadata(api: Call, seeded: list[StoredAlert]) -> None:
+    response = api(f"/alerts/{seeded[0].alert_id}")
+    assert response.status == 200
+    assert response.body["payload"] == "{}"
+    assert response.body["ticker"] == "BTCUSDT" and response.body["strategy"] == "alpha"
+    assert "source_ip" in response.body and "parse_issues" in response.body
+    assert api("/alerts/nope").status == 404
+    assert "payload" not in api("/alerts?limit=1&since=2026-11-19T00:00:00Z").body["items"][0]
+
+
+def test_tampered_and_foreign_cursors_are_400(api: Call, seeded: list[StoredAlert]) -> None:
+    cursor = api("/alerts?strategy=alpha&limit=2").body["next_cursor"]
+    assert cursor
+    assert api(f"/alerts?strategy=alpha&limit=2&cursor={cursor}").status == 200
+    body, _, signature = cursor.partition(".")
+    forged_state = json.dumps({"f": "x", "s": {"p": 0, "k": None}}).encode()
+    import base64
+
+    forged = base64.urlsafe_b64encode(forged_state).decode().rstrip("=") + "." + signature
+    for bad in (cursor[:-2], forged, "garbage", body):
+        response = api(f"/alerts?strategy=alpha&limit=2&cursor={bad}")
+        assert (response.status, response.body) == (400, {"detail": "invalid cursor"}), bad
+    assert api(f"/alerts?strategy=beta&limit=2&cursor={cursor}").status == 400, "a cursor for other filters"
+
+
+def test_stats(api: Call, seeded: list[StoredAlert]) -> None:
+    body = api("/alerts/stats?since=2026-11-19T00:00:00Z").body
+    assert body["total"] == 30
+    assert body["by_strategy"] == {"alpha": 15, "beta": 15}
+    assert body["by_ticker"] == {"BTCUSDT": 10, "ETHUSD": 10, "AAPL": 10}
+    assert body["by_side"] == {"buy": 10, "sell": 10, "close": 10}
+    assert body["first_seen"].startswith("2026-11-20T12:00") and body["last_seen"].startswith("2026-11-22T22:00")
+    assert api("/alerts/stats?strategy=alpha&since=2026-11-19T00:00:00Z").body["total"] == 15
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("since=yesterday", 400),
+        ("key_id=a&strategy=b", 400),
+        ("limit=0", 422),
+        ("limit=501", 422),
+        ("side=hold", 422),
+        ("order=random", 422),
+    ],
+)
+def test_bad_parameters(api: Call, query: str, status: int) -> None:
+    assert api(f"/alerts?{query}").status == status
+
+
+def test_unknown_strategy_is_an_empty_page(api: Call, seeded: list[StoredAlert]) -> None:
+    assert api("/alerts?strategy=nobody").body == {"items": [], "next_cursor": None}
+
+
+def test_relative_times() -> None:
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    assert parse_moment("24h", now) == datetime(2026, 11, 21, 12, tzinfo=UTC)
+    assert parse_moment("7d", now) == datetime(2026, 11, 15, 12, tzinfo=UTC)
+    assert parse_moment("30m", now) == datetime(2026, 11, 22, 11, 30, tzinfo=UTC)
+    assert parse_moment("2026-11-01T00:00:00", now) == datetime(2026, 11, 1, tzinfo=UTC)
+    with pytest.raises(ValueError, match="neither ISO"):
+        parse_moment("soon", now)
