@@ -112,7 +112,7 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     yield stack
     process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,15 +86,18 @@ class AdminClient:
             raise AdminApiError(response.status_code, _detail(response))
         return response.json() if response.content else None
 
-    def all_keys(self, name: str | None = None) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    def pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a listing, following `next_cursor` until the last one."""
         cursor = None
         while True:
-            page = self.request("GET", "/keys", params={"name": name, "limit": 100, "cursor": cursor})
-            items.extend(page["items"])
+            page = self.request("GET", path, params={**params, "cursor": cursor})
+            yield page["items"]
             cursor = page.get("next_cursor")
             if not cursor:
-                return items
+                return
+
+    def all_keys(self, name: str | None = None) -> list[dict[str, Any]]:
+        return [key for page in self.pages("/keys", {"name": name, "limit": 100}) for key in page]
 
 
 def _detail(response: httpx.Response) -> str:

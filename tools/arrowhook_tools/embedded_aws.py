@@ -70,6 +70,8 @@ class EmbeddedAws:
                 return list(application(environ, start_response))
 
         self._server = make_server(self.host, self.port, serialized, threaded=True, request_handler=MotoRequestHandler)
+        # Stop without waiting for the idle keep-alive connections of this process's own boto3 clients.
+        self._server.block_on_close = False  # type: ignore[attr-defined]
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()

@@ -155,6 +155,7 @@ def _normalize_response(result: Any) -> tuple[int, dict[str, str], list[str], by
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False  # do not wait for idle keep-alive connections when stopping
     request_queue_size = 256  # the default backlog of 5 resets connections under a burst of webhooks
 
 
