@@ -106,9 +106,14 @@ class _Plan:
 
 
 class AlertQuery:
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, table_name: str, client: DynamoDBClient | None = None, *, measure_capacity: bool = False
+    ) -> None:
         self.table_name = table_name
         self._client = client or dynamodb_client()
+        self._measure_capacity = measure_capacity
+        #: Read capacity units consumed by queries so far (only with measure_capacity, for benchmarks).
+        self.consumed_read_units = 0.0
 
     def get(self, alert_id: str) -> StoredAlert | None:
         try:
@@ -193,8 +198,11 @@ class AlertQuery:
             arguments["FilterExpression"] = " AND ".join(filters)
         if start:
             arguments["ExclusiveStartKey"] = start
+        if self._measure_capacity:
+            arguments["ReturnConsumedCapacity"] = "TOTAL"
         try:
-            response = dict(self._client.query(**arguments))
+            response: dict[str, Any] = dict(self._client.query(**arguments))
+            self.consumed_read_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
         except ClientError as error:
             if error.response["Error"].get("Code") == "ValidationException" and start:
                 raise InvalidCursorError("invalid cursor") from None
