@@ -164,6 +164,9 @@ def test_routes_and_their_authorization(template: LocalTemplate) -> None:
         "POST /keys/{key_id}/rotate",
     }
     assert {routes[key] for key in admin} == {("KeysFunction", "AdminAuthorizer")}
+    alerts = {key: value for key, value in routes.items() if key.split(" ")[1].startswith("/alerts")}
+    assert set(alerts) == {"GET /alerts", "GET /alerts/stats", "GET /alerts/{alert_id}"}
+    assert set(alerts.values()) == {("AlertsFunction", "AdminAuthorizer")}
 
 
 def test_admin_authorizer_configuration(raw: dict[str, Any], template: LocalTemplate) -> None:
@@ -205,6 +208,12 @@ def test_admin_policies_are_least_privilege(raw: dict[str, Any]) -> None:
         "secretsmanager:GetSecretValue",
         {"Ref": "AdminTokenSecret"},
     )
+    alerts = {statement["Sid"]: statement for statement in _statements(raw, "AlertsFunction")}
+    assert {action for statement in alerts.values() for action in [statement["Action"]]} == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "secretsmanager:GetSecretValue",
+    }, "the alerts API is read-only"
     keys = {statement["Sid"]: statement for statement in _statements(raw, "KeysFunction")}
     assert keys["ManageKeys"]["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}
     assert "dynamodb:Scan" not in keys["ManageKeys"]["Action"]
