@@ -353,3 +353,30 @@ def test_every_sample_event_is_covered() -> None:
     from tests.conftest import EVENTS_DIR
 
     assert sorted(path.name for path in EVENTS_DIR.glob("*.json")) == sorted(name for name, _ in SAMPLE_EVENT_STATUS)
+
+
+def test_a_retried_write_of_the_same_alert_is_not_reported_as_a_duplicate(
+    aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
+) -> None:
+    """botocore retries a timed-out call that DynamoDB did apply: the retry must not call it a duplicate."""
+    from datetime import UTC, datetime
+
+    from arrowhook.models import StoredAlert, new_id
+    from arrowhook.store import AlertStore
+    from arrowhook.tradingview import AlertFields
+
+    store = AlertStore(template.physical_name("AlertsTable"), client=aws)
+    alert = StoredAlert(
+        alert_id=new_id(),
+        key_id=strategy.key.id,
+        strategy="s",
+        received_at=datetime.now(UTC),
+        body_format="text",
+        fields=AlertFields(),
+        payload="x",
+    )
+    assert store.put(alert, "same-body", 60) == (alert.alert_id, False)
+    assert store.put(alert, "same-body", 60) == (alert.alert_id, False), "the same attempt, retried"
+    again = alert.model_copy(update={"alert_id": new_id()})
+    assert store.put(again, "same-body", 60) == (alert.alert_id, True), "a second delivery"
+    assert len(stored(aws, template)) == 1

@@ -36,6 +36,29 @@ def _parameter_overrides(values: list[str]) -> dict[str, str]:
     return overrides
 
 
+SHUTDOWN_SECONDS = 15.0
+
+
+def _exit_if_stopping_hangs(state_file: Path | None) -> None:
+    """Ctrl-C must stop `make dev`: if a server thread does not stop in time, report where it hangs and exit."""
+    import faulthandler
+    import os
+    import threading
+
+    def force() -> None:
+        console.print(f"[yellow]a server thread did not stop within {SHUTDOWN_SECONDS:.0f} s; threads:[/]")
+        faulthandler.dump_traceback(all_threads=True)
+        if state_file is not None:
+            with contextlib.suppress(FileNotFoundError):
+                state_file.unlink()
+        console.print("stopped (forced)")
+        os._exit(0)
+
+    timer = threading.Timer(SHUTDOWN_SECONDS, force)
+    timer.daemon = True
+    timer.start()
+
+
 def _stop_on_sigterm(_signal: int, _frame: object) -> None:
     """`kill` stops the stack as cleanly as Ctrl-C does."""
     raise KeyboardInterrupt
@@ -76,7 +99,10 @@ def dev(
             print(f"curl -s -X POST {url}/webhook -H 'Content-Type: application/json' -d '{body}'\n", flush=True)
             print(f"curl -s {url}/keys -H 'Authorization: Bearer {stack.admin_token}'\n", flush=True)
             console.print("Ctrl-C to stop.")
-            stack.api.serve_forever_until_interrupted()
+            try:
+                stack.api.serve_forever_until_interrupted()
+            except KeyboardInterrupt:
+                _exit_if_stopping_hangs(STATE_FILE if announced else None)
     except KeyboardInterrupt:
         pass
     except OSError as error:

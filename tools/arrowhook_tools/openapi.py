@@ -16,7 +16,7 @@ from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 
 OUTPUT = PROJECT_ROOT / "openapi.json"
-ADMIN_FUNCTIONS = ("KeysFunction",)
+ADMIN_FUNCTIONS = ("KeysFunction", "AlertsFunction")
 _ERROR = {
     "type": "object",
     "required": ["error", "message"],

@@ -391,7 +391,9 @@ class AlertStore:
                 reasons = [reason.get("Code") for reason in cancellations]
                 if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                     original = cancellations[1].get("Item", {}).get("alert_id", {}).get("S")
-                    return original or self._marked_alert_id(dedupe_hash) or alert.alert_id, True
+                    original = original or self._marked_alert_id(dedupe_hash) or alert.alert_id
+                    # Our own earlier attempt (the SDK retried after a timeout) is not a duplicate delivery.
+                    return original, original != alert.alert_id
                 if "TransactionConflict" in reasons and attempt < _TRANSACTION_CONFLICT_RETRIES:
                     time.sleep(0.02 * (attempt + 1))
                     continue
