@@ -99,8 +99,7 @@ async def stats(filters: Filters) -> AlertStatsOut:
         return AlertStatsOut(
             total=0, by_strategy={}, by_ticker={}, by_side={}, first_seen=None, last_seen=None, truncated=False
         )
-    result = alert_stats(alerts, filters)
-    return AlertStatsOut.model_validate(result, from_attributes=True)
+    return alert_stats(alerts, filters)
 
 
 @app.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], responses={**NOT_FOUND, **UNAVAILABLE})

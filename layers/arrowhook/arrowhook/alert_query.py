@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.errors import InvalidCursorError, StoreUnavailableError
 from arrowhook.models import StoredAlert, iso, utc_now
+from arrowhook.schemas import AlertStatsOut
 from arrowhook.store import alert_from_item, dynamodb_client
 
 if TYPE_CHECKING:
@@ -217,18 +218,7 @@ def _start_key(item: dict[str, Any], plan: _Plan) -> dict[str, Any]:
     return {name: item[name] for name in ("pk", plan.hash_name, "sort_key")}
 
 
-@dataclass(frozen=True)
-class AlertStats:
-    total: int
-    by_strategy: dict[str, int]
-    by_ticker: dict[str, int]
-    by_side: dict[str, int]
-    first_seen: datetime | None
-    last_seen: datetime | None
-    truncated: bool
-
-
-def alert_stats(query: AlertQuery, alert_filter: AlertFilter, max_alerts: int = 100_000) -> AlertStats:
+def alert_stats(query: AlertQuery, alert_filter: AlertFilter, max_alerts: int = 100_000) -> AlertStatsOut:
     """Counts over a time range, read page by page (bounded so one request cannot run away)."""
     strategies: Counter[str] = Counter()
     tickers: Counter[str] = Counter()
@@ -248,4 +238,12 @@ def alert_stats(query: AlertQuery, alert_filter: AlertFilter, max_alerts: int = 
             last = alert.received_at if last is None or alert.received_at > last else last
         if state is None or total >= max_alerts:
             break
-    return AlertStats(total, dict(strategies), dict(tickers), dict(sides), first, last, state is not None)
+    return AlertStatsOut(
+        total=total,
+        by_strategy=dict(strategies),
+        by_ticker=dict(tickers),
+        by_side=dict(sides),
+        first_seen=first,
+        last_seen=last,
+        truncated=state is not None,
+    )
