@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -113,6 +114,11 @@ def dev(
             with contextlib.suppress(FileNotFoundError):
                 STATE_FILE.unlink()
     console.print("stopped")
+    # Our servers are down and the state file is gone. Skip interpreter finalization: after heavy use,
+    # library worker threads (anyio, asyncio executors) have been seen to keep it waiting for minutes.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @app.command()
