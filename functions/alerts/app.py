@@ -9,16 +9,17 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, HTTPException, Query
 
 from arrowhook.admin_app import BAD_CURSOR, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
-from arrowhook.admin_auth import admin_token
+from arrowhook.admin_auth import secret_value
 from arrowhook.alert_query import AlertFilter, AlertQuery, CursorSigner, alert_stats, parse_moment
 from arrowhook.errors import InvalidCursorError
 from arrowhook.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut
 from arrowhook.settings import get_settings
-from arrowhook.store import KeyStore
+from arrowhook.store import AlertStore, KeyStore
 from arrowhook.tradingview import Side
 
 settings = get_settings()
 alerts = AlertQuery(settings.alerts_table_name)
+alert_store = AlertStore(settings.alerts_table_name)
 keys = KeyStore(settings.keys_table_name)
 app = create_admin_app(
     title="Arrowhook admin API: alerts",
@@ -31,7 +32,7 @@ TIME_HELP = "ISO 8601 (UTC when no offset) or a duration back from now: 30m, 24h
 @cache
 def signer() -> CursorSigner:
     """The cursor key lives in Secrets Manager, read once per warm function through Powertools Parameters."""
-    return CursorSigner(admin_token(settings.cursor_key_secret_arn or "", max_age_seconds=3600).encode())
+    return CursorSigner(secret_value(settings.cursor_key_secret_arn or "", max_age_seconds=3600).encode())
 
 
 def _moment(value: str | None, name: str) -> datetime | None:
@@ -105,7 +106,7 @@ async def stats(filters: Filters) -> AlertStatsOut:
 @app.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], responses={**NOT_FOUND, **UNAVAILABLE})
 async def get_alert(alert_id: str) -> AlertDetail:
     """One alert: parsed fields, raw payload (secret removed), parse issues and receive metadata."""
-    found = alerts.get(alert_id)
+    found = alert_store.get(alert_id)
     if found is None:
         raise HTTPException(status_code=404, detail="alert not found")
     return AlertDetail.of(found)

@@ -26,7 +26,7 @@ def token_matches(presented: str | None, expected: str) -> bool:
     return hmac.compare_digest(presented.encode(), expected.encode())
 
 
-def admin_token(secret_id: str, max_age_seconds: int) -> str:
-    """Read through Powertools Parameters, cached in the warm function for `max_age_seconds`."""
+def secret_value(secret_id: str, max_age_seconds: int) -> str:
+    """A Secrets Manager string (the admin token, the cursor key) through Powertools Parameters, cached."""
     value = parameters.get_secret(secret_id, max_age=max_age_seconds)
     return value.decode() if isinstance(value, bytes) else str(value)

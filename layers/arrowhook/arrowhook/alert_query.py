@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from arrowhook.errors import InvalidCursorError, StoreUnavailableError
+from arrowhook.errors import InvalidCursorError
 from arrowhook.models import StoredAlert, iso, utc_now
 from arrowhook.schemas import AlertStatsOut
-from arrowhook.store import alert_from_item, dynamodb_client
+from arrowhook.store import alert_from_item, dynamodb_client, unavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -116,14 +116,6 @@ class AlertQuery:
         #: Read capacity units consumed by queries so far (only with measure_capacity, for benchmarks).
         self.consumed_read_units = 0.0
 
-    def get(self, alert_id: str) -> StoredAlert | None:
-        try:
-            response = self._client.get_item(TableName=self.table_name, Key={"pk": {"S": f"ALERT#{alert_id}"}})
-        except (ClientError, BotoCoreError) as error:
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(error).__name__}") from None
-        item = response.get("Item")
-        return alert_from_item(item) if item else None
-
     def page(
         self, alert_filter: AlertFilter, limit: int, state: dict[str, Any] | None = None
     ) -> tuple[list[StoredAlert], dict[str, Any] | None]:
@@ -207,9 +199,9 @@ class AlertQuery:
         except ClientError as error:
             if error.response["Error"].get("Code") == "ValidationException" and start:
                 raise InvalidCursorError("invalid cursor") from None
-            raise StoreUnavailableError(f"DynamoDB request failed: {error.response['Error'].get('Code')}") from None
+            raise unavailable(error) from None
         except BotoCoreError as error:
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(error).__name__}") from None
+            raise unavailable(error) from None
         return response
 
 

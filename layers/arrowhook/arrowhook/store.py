@@ -82,7 +82,8 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _unavailable(error: ClientError | BotoCoreError) -> StoreUnavailableError:
+def unavailable(error: ClientError | BotoCoreError) -> StoreUnavailableError:
+    """The one translation of a botocore failure into the domain's 'retry later' error."""
     code = error.response["Error"].get("Code", "?") if isinstance(error, ClientError) else type(error).__name__
     return StoreUnavailableError(f"DynamoDB request failed: {code}")
 
@@ -191,7 +192,7 @@ class KeyStore:
                 TableName=self.table_name, Key={"pk": {"S": f"NAME#{name.lower()}"}}, ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as error:
-            raise _unavailable(error) from None
+            raise unavailable(error) from None
         value = response.get("Item", {}).get("key_id", {}).get("S")
         return str(value) if value else None
 
@@ -216,9 +217,9 @@ class KeyStore:
         except ClientError as error:
             if error.response["Error"].get("Code") == "ValidationException" and cursor:
                 raise InvalidCursorError("invalid cursor") from None
-            raise _unavailable(error) from None
+            raise unavailable(error) from None
         except BotoCoreError as error:
-            raise _unavailable(error) from None
+            raise unavailable(error) from None
         keys = [_KeyRecord.from_item(item).key for item in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
         return keys, _encode_cursor(last, name_prefix.lower()) if last else None
@@ -230,7 +231,7 @@ class KeyStore:
                 TableName=self.table_name, Key={"pk": {"S": f"KEY#{key_id}"}}, ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as error:
-            raise _unavailable(error) from None
+            raise unavailable(error) from None
         item = response.get("Item")
         return _KeyRecord.from_item(item) if item else None
 
@@ -286,9 +287,9 @@ class KeyStore:
                     raise NameTakenError(f"a key named {name!r} already exists") from None
                 if reasons and reasons[0] == "ConditionalCheckFailed":
                     raise KeyNotFoundError("the key was deleted meanwhile") from None
-            raise _unavailable(error) from None
+            raise unavailable(error) from None
         except BotoCoreError as error:
-            raise _unavailable(error) from None
+            raise unavailable(error) from None
 
 
 @dataclass(frozen=True)
@@ -368,7 +369,7 @@ class AlertStore:
             try:
                 self._client.put_item(**alert_put)
             except (ClientError, BotoCoreError) as error:
-                raise _unavailable(error) from None
+                raise unavailable(error) from None
             return alert.alert_id, False
         now = int(time.time())
         marker_put: PutTypeDef = {
@@ -386,7 +387,7 @@ class AlertStore:
                 return alert.alert_id, False
             except ClientError as error:
                 if error.response["Error"].get("Code") != "TransactionCanceledException":
-                    raise _unavailable(error) from None
+                    raise unavailable(error) from None
                 cancellations: list[Any] = list(error.response.get("CancellationReasons", []))
                 reasons = [reason.get("Code") for reason in cancellations]
                 if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
@@ -397,9 +398,9 @@ class AlertStore:
                 if "TransactionConflict" in reasons and attempt < _TRANSACTION_CONFLICT_RETRIES:
                     time.sleep(0.02 * (attempt + 1))
                     continue
-                raise _unavailable(error) from None
+                raise unavailable(error) from None
             except BotoCoreError as error:
-                raise _unavailable(error) from None
+                raise unavailable(error) from None
         raise StoreUnavailableError("DynamoDB transaction kept conflicting")  # pragma: no cover - loop returns
 
     def _marked_alert_id(self, dedupe_hash: str) -> str | None:
@@ -416,7 +417,7 @@ class AlertStore:
                 TableName=self.table_name, Key={"pk": {"S": f"ALERT#{alert_id}"}}, ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as error:
-            raise _unavailable(error) from None
+            raise unavailable(error) from None
         item = response.get("Item")
         return alert_from_item(item) if item else None
 
