@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -166,26 +167,30 @@ KeyId = Annotated[str, typer.Argument(help="Key id (see `arrowhook keys list`)."
 out = Console()
 
 
-def _client(api_url: str | None, token: str | None) -> Any:
-    from arrowhook_tools.admin_client import AdminApiError, AdminClient, resolve_target
+@contextlib.contextmanager
+def _api_errors() -> Iterator[None]:
+    """Any admin API failure becomes one message on stderr and exit code 1."""
+    from arrowhook_tools.admin_client import AdminApiError
 
     try:
-        target = resolve_target(api_url, token)
+        yield
     except AdminApiError as error:
-        console.print(f"[red]{error.detail}[/]")
+        console.print(f"[red]error:[/] {error.detail}")
         raise typer.Exit(1) from None
+
+
+def _client(api_url: str | None, token: str | None) -> Any:
+    from arrowhook_tools.admin_client import AdminClient, resolve_target
+
+    with _api_errors():
+        target = resolve_target(api_url, token)
     console.print(f"[dim]admin API {target.api_url} ({target.source})[/]")
     return AdminClient(target)
 
 
 def _call(client: Any, method: str, path: str, **kwargs: Any) -> Any:
-    from arrowhook_tools.admin_client import AdminApiError
-
-    try:
+    with _api_errors():
         return client.request(method, path, **kwargs)
-    except AdminApiError as error:
-        console.print(f"[red]error:[/] {error.detail}")
-        raise typer.Exit(1) from None
 
 
 def _show_keys(keys: list[dict[str, Any]], title: str | None = None) -> None:
@@ -237,14 +242,9 @@ def keys_list(
     as_json: AsJson = False,
 ) -> None:
     """List keys by name (every page)."""
-    from arrowhook_tools.admin_client import AdminApiError
-
     client = _client(api_url, token)
-    try:
+    with _api_errors():
         keys = client.all_keys(name)
-    except AdminApiError as error:
-        console.print(f"[red]error:[/] {error.detail}")
-        raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(keys, indent=2))
     else:
@@ -404,18 +404,13 @@ def alerts_list(
     as_json: AsJson = False,
 ) -> None:
     """List alerts matching the filters, newest first."""
-    from arrowhook_tools.admin_client import AdminApiError
-
     client = _client(api_url, token)
     params = {**_filters(strategy, key_id, ticker, side, since, until), "limit": limit, "order": order}
-    try:
+    with _api_errors():
         if all_pages:
             alerts = [alert for page in client.pages("/alerts", params) for alert in page]
         else:
             alerts = client.request("GET", "/alerts", params=params)["items"]
-    except AdminApiError as error:
-        console.print(f"[red]error:[/] {error.detail}")
-        raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(alerts, indent=2))
     else:
@@ -548,8 +543,6 @@ def alerts_tail(
     """Print new alerts as they arrive (Ctrl-C to stop)."""
     import time
 
-    from arrowhook_tools.admin_client import AdminApiError
-
     client = _client(api_url, token)
     seen: set[str] = set()
     cursor_time = since
@@ -557,13 +550,10 @@ def alerts_tail(
     try:
         while True:
             params = {**_filters(strategy, key_id, ticker, side, cursor_time, None), "limit": 500, "order": "oldest"}
-            try:
+            with _api_errors():
                 fresh = [
                     alert for page in client.pages("/alerts", params) for alert in page if alert["alert_id"] not in seen
                 ]
-            except AdminApiError as error:
-                console.print(f"[red]error:[/] {error.detail}")
-                raise typer.Exit(1) from None
             for alert in fresh:
                 seen.add(alert["alert_id"])
                 cursor_time = alert["received_at"]
