@@ -62,6 +62,7 @@ template: $(VENV)/.installed $(SAM_VENV)/.installed ## template checks only (cfn
 bench: $(VENV)/.installed ## benchmarks: print figures and ratios
 	$(PY) tests/bench/bench_webhook.py
 	$(PY) tests/bench/bench_alerts.py
+	$(PY) tests/bench/bench_archive.py
 
 build: $(SAM_VENV)/.installed ## sam build (python3.13 / arm64 artifacts, no Docker)
 	$(SAM) build

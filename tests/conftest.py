@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 from moto import mock_aws
 
@@ -29,7 +30,7 @@ from arrowhook.credentials import display_prefix, generate_secret, hash_secret
 from arrowhook.models import StrategyKey, new_id, utc_now
 from arrowhook.settings import get_settings
 from arrowhook.store import KeyStore, dynamodb_client, dynamodb_resource
-from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS, provision
+from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS, provision, provision_buckets
 from arrowhook_tools.gateway import RouteTable, build_event
 from arrowhook_tools.runtime import LocalContext
 
@@ -80,6 +81,7 @@ def aws(template: LocalTemplate, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dy
             monkeypatch.setenv(name, value)
         client = dynamodb_client()
         provision(template, client)
+        provision_buckets(template, boto3.client("s3"))
         yield client
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -67,13 +68,13 @@ class DevStack:
         )
 
 
-@pytest.fixture(scope="session")
-def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+@contextlib.contextmanager
+def running_dev_stack(workdir: Path, config_home: Path) -> Iterator[DevStack]:
+    """`arrowhook dev` as a developer starts it, on free ports; Ctrl-C at the end must stop it cleanly."""
     api_port, aws_port = free_port(), free_port()
-    workdir = tmp_path_factory.mktemp("dev")
     state_file, log_file = workdir / "dev.json", workdir / "dev.log"
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    environment["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))  # never a developer's saved login
+    environment["XDG_CONFIG_HOME"] = str(config_home)  # never a developer's saved login
     log = log_file.open("w")  # a file, not a pipe: nobody drains a pipe while tests run, and a full one blocks
     process = subprocess.Popen(
         # Key cache off, so that disabling or rotating a key shows in the very next webhook.
@@ -121,6 +122,12 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     assert process.returncode == 0, output[-2000:]
     assert "stopped" in output
     assert not state_file.exists(), "Ctrl-C removes the state file"
+
+
+@pytest.fixture(scope="session")
+def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    with running_dev_stack(tmp_path_factory.mktemp("dev"), tmp_path_factory.mktemp("config")) as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -192,6 +192,10 @@ def _statements(raw: dict[str, Any], function: str) -> list[dict[str, Any]]:
     return statements
 
 
+#: The only wildcard a function may hold: objects under a named prefix of the template's own bucket.
+BUCKET_PREFIX_RESOURCE = re.compile(r"^\$\{[A-Za-z]+Bucket\.Arn\}/[a-z-]+/\*$")
+
+
 def test_no_function_policy_grants_a_wildcard(raw: dict[str, Any]) -> None:
     for logical_id, resource in raw["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
@@ -199,7 +203,12 @@ def test_no_function_policy_grants_a_wildcard(raw: dict[str, Any]) -> None:
         for statement in _statements(raw, logical_id):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert all("*" not in action for action in actions), logical_id
-            assert "*" not in json.dumps(statement["Resource"]), logical_id
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for granted in resources:
+                if isinstance(granted, dict) and "Fn::Sub" in granted and "*" in granted["Fn::Sub"]:
+                    assert BUCKET_PREFIX_RESOURCE.match(granted["Fn::Sub"]), (logical_id, granted)
+                else:
+                    assert "*" not in json.dumps(granted), logical_id
 
 
 def test_admin_policies_are_least_privilege(raw: dict[str, Any]) -> None:
@@ -272,3 +281,84 @@ def test_outputs_give_the_webhook_url(raw: dict[str, Any]) -> None:
 def test_local_sam_cli_is_not_in_the_project_environment() -> None:
     """aws-sam-cli pins an older pydantic: it must live in its own virtual environment."""
     assert shutil.which("sam", path=str(Path(sys.executable).parent)) is None
+
+
+def test_archive_policy_reaches_only_old_alerts_its_state_and_its_prefix(raw: dict[str, Any]) -> None:
+    grants = {statement["Sid"]: statement for statement in _statements(raw, "ArchiveFunction")}
+    assert grants["FindOldAlerts"]["Resource"] == {"Fn::Sub": "${AlertsTable.Arn}/index/ByDay"}
+    deletes = grants["DeleteArchivedAlerts"]
+    assert deletes["Action"] == "dynamodb:BatchWriteItem"
+    assert deletes["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ALERT#*"]}}
+    state = grants["ArchiveStateAndLease"]
+    assert state["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["ARCHIVE#state"]}}
+    assert grants["WriteAndVerifyArchive"]["Resource"] == {"Fn::Sub": "${ArchiveBucket.Arn}/alerts/*"}
+    every_action = {action for statement in grants.values() for action in _as_list(statement["Action"])}
+    assert not every_action & {"dynamodb:DeleteItem", "dynamodb:PutItem", "s3:DeleteObject", "s3:DeleteObjectVersion"}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_archive_schedule_and_retention_are_parameters(raw: dict[str, Any], template: LocalTemplate) -> None:
+    function = raw["Resources"]["ArchiveFunction"]["Properties"]
+    schedule = function["Events"]["Daily"]
+    assert schedule["Type"] == "ScheduleV2"
+    assert schedule["Properties"]["ScheduleExpression"] == {"Ref": "ArchiveSchedule"}
+    assert schedule["Properties"]["ScheduleExpressionTimezone"] == {"Ref": "ArchiveScheduleTimezone"}
+    assert json.loads(schedule["Properties"]["Input"])["trigger"] == "schedule"
+    parameters = raw["Parameters"]
+    assert (parameters["ArchiveSchedule"]["Default"], parameters["ArchiveScheduleTimezone"]["Default"]) == (
+        "cron(0 3 * * ? *)",
+        "UTC",
+    )
+    assert parameters["ArchiveRetentionDays"]["Default"] == 90
+    assert function["Environment"]["Variables"]["ARCHIVE_RETENTION_DAYS"] == {"Ref": "ArchiveRetentionDays"}
+    assert function["Timeout"] == 900
+    spec = template.function_spec("ArchiveFunction")
+    assert spec.environment["ARCHIVE_BUCKET_NAME"] == template.physical_name("ArchiveBucket")
+    assert spec.timeout_seconds == 900
+
+
+def test_archive_bucket_is_private_encrypted_versioned_tls_only_and_tiered(raw: dict[str, Any]) -> None:
+    bucket = raw["Resources"]["ArchiveBucket"]
+    properties = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(properties["PublicAccessBlockConfiguration"]) == 4
+    [encryption] = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {rule["Id"]: rule for rule in properties["LifecycleConfiguration"]["Rules"]}
+    assert rules["ColderStorage"]["Transitions"] == [
+        {"StorageClass": {"Ref": "ArchiveStorageClass"}, "TransitionInDays": {"Ref": "ArchiveTransitionDays"}}
+    ]
+    assert rules["ColderStorage"]["Prefix"] == "alerts/"
+    [tls] = raw["Resources"]["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (tls["Effect"], tls["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+
+
+def test_glue_table_projects_the_hive_partitions_the_archiver_writes(raw: dict[str, Any]) -> None:
+    from arrowhook.schemas import AlertDetail
+
+    table = raw["Resources"]["ArchiveTable"]["Properties"]["TableInput"]
+    parameters = table["Parameters"]
+    assert parameters["projection.enabled"] == "true"
+    assert [key["Name"] for key in table["PartitionKeys"]] == ["year", "month", "day"]
+    assert parameters["storage.location.template"] == {
+        "Fn::Sub": "s3://${ArchiveBucket}/alerts/year=${!year}/month=${!month}/day=${!day}/"
+    }
+    assert (parameters["projection.month.digits"], parameters["projection.day.digits"]) == ("2", "2")
+    columns = [column["Name"] for column in table["StorageDescriptor"]["Columns"]]
+    assert sorted(columns) == sorted(AlertDetail.model_fields), "one column per archived field"
+
+
+def test_archive_failures_alarm_to_the_topic(raw: dict[str, Any]) -> None:
+    alarm = raw["Resources"]["ArchiveFailureAlarm"]["Properties"]
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    metrics = {metric["Id"]: metric for metric in alarm["Metrics"]}
+    assert metrics["errors"]["MetricStat"]["Metric"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "ArchiveFunction"}}
+    ]
+    assert metrics["reported"]["MetricStat"]["Metric"]["MetricName"] == "ArchiveErrors"
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")

@@ -129,6 +129,22 @@ def provision_secrets(template: LocalTemplate, client: Any) -> dict[str, str]:
     return values
 
 
+def s3(endpoint: str) -> Any:
+    return boto3.client("s3", endpoint_url=endpoint, region_name=LOCAL_REGION)
+
+
+def provision_buckets(template: LocalTemplate, client: Any) -> list[str]:
+    """Create every AWS::S3::Bucket in the template (idempotent), versioned when the template says so."""
+    existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
+    for name, properties in template.buckets().items():
+        if name not in existing:
+            client.create_bucket(Bucket=name)
+        versioning = properties.get("VersioningConfiguration")
+        if versioning:
+            client.put_bucket_versioning(Bucket=name, VersioningConfiguration=versioning)
+    return list(template.buckets())
+
+
 def provision(template: LocalTemplate, client: DynamoDBClient) -> list[str]:
     """Create every AWS::DynamoDB::Table in the template (idempotent); returns the table names."""
     existing = set(client.list_tables().get("TableNames", []))

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,9 @@ from arrowhook_tools.embedded_aws import (
     dynamodb,
     point_sdk_at,
     provision,
+    provision_buckets,
     provision_secrets,
+    s3,
     secretsmanager,
 )
 from arrowhook_tools.gateway import LocalHttpApi
@@ -43,6 +45,7 @@ class LocalStack:
     functions: LocalFunctions
     admin_token: str
     api: LocalHttpApi | None = None
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def environment(self) -> dict[str, str]:
@@ -93,10 +96,15 @@ def local_stack(
         dynamodb_client.cache_clear()
         dynamodb_resource.cache_clear()
         provision(template, dynamodb(aws.endpoint))
+        provision_buckets(template, s3(aws.endpoint))
         secret_values = provision_secrets(template, secretsmanager(aws.endpoint))
         functions = LocalFunctions(template, pool_size=pool_size)
         stack = LocalStack(
-            template=template, aws=aws, functions=functions, admin_token=secret_values["AdminTokenSecret"]
+            template=template,
+            aws=aws,
+            functions=functions,
+            admin_token=secret_values["AdminTokenSecret"],
+            parameter_overrides=dict(parameter_overrides or {}),
         )
         os.environ.update(stack.environment)
         if api_port is not None:
@@ -116,6 +124,7 @@ def write_state(stack: LocalStack, path: Path = STATE_FILE) -> None:
         "aws_endpoint": stack.aws.endpoint,
         "api_url": stack.api.url if stack.api else None,
         "admin_token": stack.admin_token,
+        "parameter_overrides": dict(stack.parameter_overrides),
     }
     path.write_text(json.dumps(state), encoding="utf-8")
     path.chmod(0o600)  # it holds the local admin token

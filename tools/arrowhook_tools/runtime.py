@@ -83,7 +83,12 @@ class _ExecutionEnvironment:
         while True:
             event, result = self._requests.get()
             try:
-                result.set_result(handler(event, LocalContext(function_name=self.spec.logical_id)))
+                context = LocalContext(
+                    function_name=self.spec.logical_id,
+                    memory_limit_in_mb=self.spec.memory_mb,
+                    timeout_seconds=self.spec.timeout_seconds,
+                )
+                result.set_result(handler(event, context))
             except BaseException as error:  # a handler crash is the invoker's error, not this thread's end
                 result.set_exception(error)
 

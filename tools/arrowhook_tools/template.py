@@ -79,6 +79,8 @@ class FunctionSpec:
     code_dir: Path
     handler: str
     environment: dict[str, str] = field(default_factory=dict)
+    timeout_seconds: float = 3.0
+    memory_mb: int = 128
 
     @property
     def module_path(self) -> Path:
@@ -111,7 +113,10 @@ class LocalTemplate:
 
     # -- intrinsics --------------------------------------------------------------------------------
     def physical_name(self, logical_id: str) -> str:
-        return f"{self.stack_name}-{logical_id}"
+        name = f"{self.stack_name}-{logical_id}"
+        if self.resources.get(logical_id, {}).get("Type") == "AWS::S3::Bucket":
+            return name.lower()  # S3 bucket names are lower-case
+        return name
 
     def arn(self, logical_id: str) -> str:
         kind = self.resources[logical_id]["Type"]
@@ -119,7 +124,7 @@ class LocalTemplate:
         if kind == "AWS::DynamoDB::Table":
             return f"arn:aws:dynamodb:{LOCAL_REGION}:{LOCAL_ACCOUNT}:table/{name}"
         if kind == "AWS::S3::Bucket":
-            return f"arn:aws:s3:::{name.lower()}"
+            return f"arn:aws:s3:::{name}"
         service = kind.split("::")[1].lower()
         return f"arn:aws:{service}:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{name}"
 
@@ -208,7 +213,8 @@ class LocalTemplate:
 
     def function_spec(self, logical_id: str) -> FunctionSpec:
         properties = self.resources[logical_id]["Properties"]
-        global_env = self.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        function_globals = self.raw.get("Globals", {}).get("Function", {})
+        global_env = function_globals.get("Environment", {}).get("Variables", {})
         own_env = properties.get("Environment", {}).get("Variables", {})
         environment = {name: _env_text(self.resolve(value)) for name, value in {**global_env, **own_env}.items()}
         return FunctionSpec(
@@ -216,6 +222,8 @@ class LocalTemplate:
             code_dir=self.root / properties["CodeUri"],
             handler=properties["Handler"],
             environment=environment,
+            timeout_seconds=float(self.resolve(properties.get("Timeout", function_globals.get("Timeout", 3)))),
+            memory_mb=int(self.resolve(properties.get("MemorySize", function_globals.get("MemorySize", 128)))),
         )
 
     def functions(self) -> list[FunctionSpec]:
@@ -260,6 +268,13 @@ class LocalTemplate:
                     )
                 )
         return routes
+
+    def buckets(self) -> dict[str, dict[str, Any]]:
+        """Physical bucket name -> resolved AWS::S3::Bucket properties."""
+        return {
+            self.physical_name(logical_id): self.resolve(resource.get("Properties", {}))
+            for logical_id, resource in self.resources_of_type("AWS::S3::Bucket")
+        }
 
     def tables(self) -> dict[str, dict[str, Any]]:
         """Physical table name -> resolved AWS::DynamoDB::Table properties."""

@@ -57,3 +57,7 @@ class SourceNotAllowedError(RejectedRequestError):
 class BodyTooLargeError(RejectedRequestError):
     status_code = 413
     code = "payload_too_large"
+
+
+class ArchiveIntegrityError(ArrowhookError):
+    """An archive object did not read back as written: nothing it holds is deleted; an operator must look."""

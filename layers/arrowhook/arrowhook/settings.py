@@ -23,6 +23,9 @@ class Settings(BaseModel):
     admin_token_cache_seconds: int = Field(300, alias="ADMIN_TOKEN_CACHE_SECONDS", ge=0, le=3_600)
     cursor_key_secret_arn: str | None = Field(None, alias="CURSOR_KEY_SECRET_ARN")
     version: str = Field("dev", alias="ARROWHOOK_VERSION")
+    archive_bucket_name: str | None = Field(None, alias="ARCHIVE_BUCKET_NAME")
+    archive_retention_days: int = Field(90, alias="ARCHIVE_RETENTION_DAYS", ge=1, le=36_500)
+    archive_alerts_per_object: int = Field(1_000, alias="ARCHIVE_ALERTS_PER_OBJECT", ge=1, le=100_000)
     allowed_source_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = Field(
         (), alias="ALLOWED_SOURCE_IPS"
     )

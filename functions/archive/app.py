@@ -1,0 +1,56 @@
+"""Archive: EventBridge Scheduler (daily) or `arrowhook archive run` moves old alerts to S3.
+
+Thin on purpose: validate the input, run the Archiver from the layer, publish its figures. A failed
+run raises, so Lambda's Errors metric (and the archive alarm) see it; the journal makes it resumable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from arrowhook.archive import Archiver, ArchiveRequest
+from arrowhook.observability import MetricUnit, logger, metrics, traced
+from arrowhook.settings import get_settings
+
+settings = get_settings()
+archiver = Archiver(
+    settings.alerts_table_name,
+    settings.archive_bucket_name or "",
+    alerts_per_object=settings.archive_alerts_per_object,
+)
+
+
+@traced
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        return {"status": "rejected", "errors": ["the event must be a JSON object"]}
+    try:
+        request = ArchiveRequest.model_validate(event)
+    except ValidationError as error:
+        problems = [f"{'.'.join(map(str, issue['loc']))}: {issue['msg']}" for issue in error.errors()]
+        logger.warning("archive request rejected", extra={"problems": problems})
+        return {"status": "rejected", "errors": problems}
+    cutoff = request.cutoff(settings.archive_retention_days)
+    logger.info("archive run", extra={"trigger": request.trigger, "cutoff": cutoff.isoformat(), "dry": request.dry_run})
+    try:
+        report = archiver.run(
+            cutoff,
+            dry_run=request.dry_run,
+            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+        )
+    except Exception:
+        metrics.add_metric(name="ArchiveErrors", unit=MetricUnit.Count, value=1)
+        logger.exception("archive run failed; the next run resumes from the journal")
+        raise
+    metrics.add_metric(name="AlertsArchived", unit=MetricUnit.Count, value=report.archived + report.resumed)
+    metrics.add_metric(name="ArchiveObjectsWritten", unit=MetricUnit.Count, value=len(report.objects))
+    metrics.add_metric(name="ArchiveBytesWritten", unit=MetricUnit.Bytes, value=report.bytes_written)
+    metrics.add_metric(name="ArchiveBatchesRetried", unit=MetricUnit.Count, value=report.batches_retried)
+    metrics.add_metric(name="ArchiveIncomplete", unit=MetricUnit.Count, value=int(report.status == "incomplete"))
+    logger.info("archive run finished", extra={"report": report.model_dump(mode="json", exclude={"objects"})})
+    return report.model_dump(mode="json")
