@@ -8,31 +8,41 @@ PYTHON_313 := $(shell PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null || com
 BOOTSTRAP_PYTHON := $(or $(PYTHON_313),python3)
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
-SAM_CLI_VERSION := 1.170.0
 ENV ?= default
 
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Stamped into the layer by `sam build` and served by GET /version.
+export ARROWHOOK_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: help install dev test lint typecheck unit integration template bench build validate deploy clean openapi
+.PHONY: help install dev test lint typecheck security unit integration template bench build validate deploy clean openapi lock
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml layers/arrowhook/requirements.txt
+# Every install is from a lock with hashes (requirements/*.txt, layers/arrowhook/requirements.txt):
+# pip refuses any file whose hash differs. `make lock` regenerates them.
+$(VENV)/.installed: pyproject.toml requirements/dev.txt
 	@if [ -z "$(PYTHON_313)" ]; then echo "warning: Python 3.13 not found, using $$(python3 --version) (Lambda runs 3.13)"; fi
 	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r layers/arrowhook/requirements.txt -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
 # aws-sam-cli pins an older pydantic than ours, so it lives in its own virtual environment.
-$(SAM_VENV)/.installed:
+$(SAM_VENV)/.installed: requirements/sam.txt
 	python3 -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==$(SAM_CLI_VERSION)"
+	$(SAM_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/sam.txt
+	@touch $@
+
+# checkov's dependency tree is large and conflicts with ours: its own virtual environment too.
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
 	@touch $@
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed ## create both virtual environments
@@ -40,7 +50,7 @@ install: $(VENV)/.installed $(SAM_VENV)/.installed ## create both virtual enviro
 dev: $(VENV)/.installed ## run the whole stack locally: embedded AWS + HTTP API on http://127.0.0.1:3000
 	$(VENV)/bin/arrowhook dev
 
-test: lint typecheck $(SAM_VENV)/.installed ## lint, type-check, then unit, integration and template tests
+test: lint typecheck security $(SAM_VENV)/.installed ## lint, type-check, security gates, then every test
 	SAM_BIN=$(abspath $(SAM)) $(PY) -m pytest
 
 lint: $(VENV)/.installed ## ruff lint and format check
@@ -49,6 +59,15 @@ lint: $(VENV)/.installed ## ruff lint and format check
 
 typecheck: $(VENV)/.installed ## mypy --strict
 	$(VENV)/bin/mypy
+
+security: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## checkov (template), bandit (code), pip-audit (locks)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file template.yaml
+	$(VENV)/bin/bandit --quiet --recursive --configfile pyproject.toml layers/arrowhook/arrowhook functions tools
+	@# pip-audit reads PyPI's vulnerability data; where that is unreachable it would pass vacuously, so say so.
+	@if $(PY) -c "import urllib.request; urllib.request.urlopen('https://pypi.org/pypi/pip/24.0/json', timeout=10)" 2>/dev/null; then \
+		$(VENV)/bin/pip-audit --strict --progress-spinner off --disable-pip --require-hashes \
+			--requirement layers/arrowhook/requirements.txt --requirement requirements/dev.txt; \
+	else echo "WARNING: PyPI's vulnerability data is unreachable from here: the locks were NOT audited"; fi
 
 unit: $(VENV)/.installed ## unit tests only
 	$(PY) -m pytest tests/unit
@@ -74,7 +93,15 @@ deploy: build ## sam deploy --config-env $(ENV) (ENV=prod for production)
 	$(SAM) deploy --config-env $(ENV)
 
 clean: ## remove virtual environments and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .arrowhook .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .arrowhook .pytest_cache .mypy_cache .ruff_cache
+
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
+lock: $(VENV)/.installed ## re-resolve every lock (with hashes) after editing a *.in file or pyproject.toml
+	$(UV_COMPILE) layers/arrowhook/requirements.in --output-file layers/arrowhook/requirements.txt
+	$(UV_COMPILE) pyproject.toml --extra dev layers/arrowhook/requirements.in \
+		--constraint layers/arrowhook/requirements.txt --output-file requirements/dev.txt
+	$(UV_COMPILE) requirements/sam.in --output-file requirements/sam.txt
+	$(UV_COMPILE) requirements/checkov.in --output-file requirements/checkov.txt
 
 openapi: $(VENV)/.installed ## write openapi.json: the whole HTTP API in one OpenAPI document
 	$(VENV)/bin/arrowhook openapi --output openapi.json

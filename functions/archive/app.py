@@ -25,7 +25,7 @@ archiver = Archiver(
 
 @traced
 @logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if not isinstance(event, dict):
         return {"status": "rejected", "errors": ["the event must be a JSON object"]}

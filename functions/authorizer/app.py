@@ -29,7 +29,7 @@ def _header(event: dict[str, Any]) -> str | None:
 
 @traced
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", log_event=False)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, bool]:
     presented = bearer_token(_header(event))
     try:

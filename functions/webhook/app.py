@@ -16,6 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrowhook.errors import BadEncodingError, RejectedRequestError, StoreUnavailableError
+from arrowhook.health import build_info, store_reachable
 from arrowhook.ingest import IncomingAlert, KeyResolver, ingest_alert
 from arrowhook.models import utc_now
 from arrowhook.observability import MetricUnit, logger, metrics, traced
@@ -57,8 +58,15 @@ def _receive(token: str | None) -> Response[str]:
 
 @app.get("/health")
 def health() -> Response[str]:
-    """Public liveness answer for monitors: no AWS call, so it is free and never throttled."""
-    return _json(200, {"status": "ok", "version": settings.version})
+    """For monitors and load balancers: 503 when the alert store cannot be reached, so alerts would fail."""
+    if store_reachable(settings.keys_table_name):
+        return _json(200, {"status": "ok", "version": settings.version, "checks": {"store": "ok"}})
+    return _json(503, {"status": "unavailable", "version": settings.version, "checks": {"store": "unreachable"}})
+
+
+@app.get("/version")
+def version() -> Response[str]:
+    return _json(200, {"version": settings.version, **build_info()})
 
 
 @app.post("/webhook")
@@ -101,6 +109,6 @@ def unexpected(error: Exception) -> Response[str]:
 
 @traced
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -77,7 +77,8 @@ def running_dev_stack(workdir: Path, config_home: Path) -> Iterator[DevStack]:
     environment["XDG_CONFIG_HOME"] = str(config_home)  # never a developer's saved login
     log = log_file.open("w")  # a file, not a pipe: nobody drains a pipe while tests run, and a full one blocks
     process = subprocess.Popen(
-        # Key cache off, so that disabling or rotating a key shows in the very next webhook.
+        # Key cache off, so that disabling or rotating a key shows in the very next webhook; webhook
+        # and admin throttling far above what the suites send at once (tests/unit covers the 429 itself).
         [
             ARROWHOOK,
             "dev",
@@ -86,7 +87,9 @@ def running_dev_stack(workdir: Path, config_home: Path) -> Iterator[DevStack]:
             "--aws-port",
             str(aws_port),
             "--parameter-overrides",
-            "KeyCacheTtlSeconds=0",
+            "KeyCacheTtlSeconds=0 WebhookRateLimit=100000 WebhookBurstLimit=100000",
+            "--parameter-overrides",
+            "ApiRateLimit=100000 ApiBurstLimit=100000",
         ],
         cwd=PROJECT_ROOT,
         env={**environment, "ARROWHOOK_STATE_FILE": str(state_file)},

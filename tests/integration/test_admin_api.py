@@ -52,10 +52,15 @@ def test_admin_routes_need_the_token(client: httpx.Client, method: str, path: st
     assert client.request(method, path, headers={"Authorization": "Basic abc"}).status_code == 403
 
 
-def test_health_and_webhook_stay_public(client: httpx.Client) -> None:
+def test_health_and_version_stay_public(client: httpx.Client) -> None:
     health = client.get("/health")
-    assert health.status_code == 200
-    assert health.json()["status"] == "ok"
+    assert (health.status_code, health.json()) == (
+        200,
+        {"status": "ok", "version": "0.1.0", "checks": {"store": "ok"}},
+    )
+    version = client.get("/version")
+    assert version.status_code == 200
+    assert version.json() == {"version": "0.1.0", "commit": "local", "built_at": "unknown"}, "run from source"
 
 
 def test_key_lifecycle_over_http(admin: httpx.Client, client: httpx.Client) -> None:

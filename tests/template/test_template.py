@@ -22,6 +22,7 @@ ELF_MACHINE_AARCH64 = 183
 CODE_DIRS = (PROJECT_ROOT / "layers", PROJECT_ROOT / "functions")
 ENV_READ = re.compile(r"""os\.(?:environ\.get|getenv|environ\[)\(?\s*["']([A-Z0-9_]+)["']""")
 #: Read by Powertools itself when our Logger/Metrics are built; the code relies on them being set.
+BUILD_COMMIT = "0123456789ab-test"
 POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 
 
@@ -74,7 +75,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        env=sam_environment(),
+        env={**sam_environment(), "ARROWHOOK_COMMIT": BUILD_COMMIT},
         check=False,
         timeout=900,
     )
@@ -96,6 +97,12 @@ def test_sam_build_layer_is_python313_arm64(built: Path) -> None:
         assert tag is None or tag.group(1) == "313", f"{extension} is not built for CPython 3.13"
         assert "x86_64" not in extension.name
     assert not list(site.rglob("arrowhook_tools")), "developer tools never ship to Lambda"
+
+
+def test_sam_build_stamps_the_commit_for_get_version(built: Path) -> None:
+    stamped = json.loads((built / "ArrowhookLayer/python/arrowhook/build_info.json").read_text())
+    assert stamped["commit"] == BUILD_COMMIT
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamped["built_at"])
 
 
 def test_sam_build_functions_ship_only_their_handlers(built: Path, raw: dict[str, Any]) -> None:
@@ -151,7 +158,7 @@ def test_every_environment_variable_the_code_reads_is_set(template: LocalTemplat
 
 def test_routes_and_their_authorization(template: LocalTemplate) -> None:
     routes = {route.route_key: (route.function_id, route.authorizer) for route in template.routes()}
-    public = {"POST /webhook", "POST /webhook/{token}", "GET /health"}
+    public = {"POST /webhook", "POST /webhook/{token}", "GET /health", "GET /version"}
     assert {key for key, (_, authorizer) in routes.items() if authorizer is None} == public
     assert all(routes[key][0] == "WebhookFunction" for key in public)
     admin = {key for key in routes if key.split(" ")[1].startswith("/keys")}
@@ -362,3 +369,146 @@ def test_archive_failures_alarm_to_the_topic(raw: dict[str, Any]) -> None:
     ]
     assert metrics["reported"]["MetricStat"]["Metric"]["MetricName"] == "ArchiveErrors"
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+
+FUNCTIONS = ("WebhookFunction", "KeysFunction", "AlertsFunction", "AuthorizerFunction", "ArchiveFunction")
+
+
+def test_every_function_has_a_log_group_with_the_retention_parameter(raw: dict[str, Any]) -> None:
+    resources = raw["Resources"]
+    named = {
+        resource["Properties"]["LogGroupName"]["Fn::Sub"]: resource
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Logs::LogGroup" and "LogGroupName" in resource["Properties"]
+    }
+    for function in FUNCTIONS:
+        group = named[f"/aws/lambda/${{{function}}}"]
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, function
+    access = resources["ApiAccessLogGroup"]["Properties"]
+    assert access["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert raw["Parameters"]["LogRetentionDays"]["Default"] == 30
+
+
+def test_access_log_is_json_with_the_fields_operators_need(raw: dict[str, Any]) -> None:
+    settings = raw["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(settings["Format"])
+    assert {
+        "requestId": "$context.requestId",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "latencyMs": "$context.responseLatency",
+        "sourceIp": "$context.identity.sourceIp",
+    }.items() <= fields.items()
+    assert not any("path" in value.lower() for value in fields.values()), "a path can hold a webhook token"
+
+
+def test_throttling_defaults_and_a_separate_webhook_limit_are_parameters(raw: dict[str, Any]) -> None:
+    api = raw["Resources"]["HttpApi"]["Properties"]
+    assert api["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
+    }
+    webhook_limit = {
+        "ThrottlingRateLimit": {"Ref": "WebhookRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "WebhookBurstLimit"},
+    }
+    assert api["RouteSettings"] == {"POST /webhook": webhook_limit, "POST /webhook/{token}": webhook_limit}
+    defaults = {
+        name: raw["Parameters"][name]["Default"]
+        for name in ("ApiRateLimit", "ApiBurstLimit", "WebhookRateLimit", "WebhookBurstLimit")
+    }
+    assert defaults == {"ApiRateLimit": 10, "ApiBurstLimit": 20, "WebhookRateLimit": 50, "WebhookBurstLimit": 100}
+
+
+def test_cors_is_off_unless_origins_are_given(raw: dict[str, Any]) -> None:
+    cors = raw["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    condition, enabled, disabled = cors["Fn::If"]
+    assert condition == "AdminCorsOn" and disabled == {"Ref": "AWS::NoValue"}
+    assert enabled["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "AdminCorsOrigins"}]}
+    assert raw["Parameters"]["AdminCorsOrigins"]["Default"] == ""
+
+
+def test_custom_domain_is_optional(raw: dict[str, Any]) -> None:
+    resources = raw["Resources"]
+    assert resources["CustomDomain"]["Condition"] == resources["CustomDomainMapping"]["Condition"] == "CustomDomainOn"
+    [configuration] = resources["CustomDomain"]["Properties"]["DomainNameConfigurations"]
+    assert configuration["CertificateArn"] == {"Ref": "CertificateArn"}
+    assert resources["CustomDomainMapping"]["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+    assert raw["Conditions"]["CustomDomainOn"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "CustomDomainName"}, ""]}]}
+
+
+def _alarm_metrics(alarm: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(namespace, metric, dimension value) of every metric an alarm reads."""
+    properties = alarm["Properties"]
+    if "MetricName" in properties:
+        [dimension] = properties["Dimensions"]
+        return {(properties["Namespace"], properties["MetricName"], json.dumps(dimension["Value"]))}
+    found = set()
+    for query in properties["Metrics"]:
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            [dimension] = metric["Dimensions"]
+            found.add((metric["Namespace"], metric["MetricName"], json.dumps(dimension["Value"])))
+    return found
+
+
+def _ref(name: str) -> str:
+    return json.dumps({"Ref": name})
+
+
+def test_alarms_cover_what_an_operator_needs_and_notify_the_topic(raw: dict[str, Any]) -> None:
+    alarms = {
+        name: resource for name, resource in raw["Resources"].items() if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+    errors = _alarm_metrics(alarms["FunctionErrorsAlarm"])
+    assert {("AWS/Lambda", "Errors", _ref(f)) for f in ("WebhookFunction", "KeysFunction", "AlertsFunction")} <= errors
+    throttles = _alarm_metrics(alarms["FunctionThrottlesAlarm"])
+    assert {("AWS/Lambda", "Throttles", _ref(function)) for function in FUNCTIONS} == throttles
+    api = alarms["Api5xxRateAlarm"]["Properties"]
+    assert _alarm_metrics(alarms["Api5xxRateAlarm"]) == {
+        ("AWS/ApiGateway", "5xx", _ref("HttpApi")),
+        ("AWS/ApiGateway", "Count", _ref("HttpApi")),
+    }
+    assert (api["Threshold"], api["ComparisonOperator"]) == (1, "GreaterThanThreshold")
+    assert "100 * " in next(query["Expression"] for query in api["Metrics"] if query.get("ReturnData"))
+    latency = alarms["WebhookLatencyAlarm"]["Properties"]
+    assert (latency["ExtendedStatistic"], latency["Threshold"]) == ("p99", 1000)
+    assert _alarm_metrics(alarms["WebhookLatencyAlarm"]) == {("AWS/Lambda", "Duration", _ref("WebhookFunction"))}
+    dynamodb = _alarm_metrics(alarms["DynamoDbThrottlesAlarm"])
+    assert {table for _, _, table in dynamodb} == {_ref("AlertsTable"), _ref("KeysTable")}
+    assert {metric for _, metric, _ in dynamodb} == {"ReadThrottleEvents", "WriteThrottleEvents"}
+    assert ("Arrowhook", "AuthorizerErrors", json.dumps("arrowhook")) in _alarm_metrics(alarms["AuthorizerErrorsAlarm"])
+    assert ("AWS/Lambda", "Errors", _ref("ArchiveFunction")) in _alarm_metrics(alarms["ArchiveFailureAlarm"])
+
+
+def test_the_no_alerts_alarm_is_off_by_default_and_sized_by_its_parameter(raw: dict[str, Any]) -> None:
+    alarm = raw["Resources"]["NoAlertsAlarm"]
+    assert alarm["Condition"] == "NoAlertsAlarmOn"
+    assert raw["Parameters"]["NoAlertsAlarmHours"]["Default"] == 0
+    properties = alarm["Properties"]
+    assert (properties["MetricName"], properties["Period"], properties["EvaluationPeriods"]) == (
+        "AlertsStored",
+        3600,
+        {"Ref": "NoAlertsAlarmHours"},
+    )
+    assert (properties["ComparisonOperator"], properties["TreatMissingData"]) == ("LessThanThreshold", "breaching")
+    assert LocalTemplate().condition("NoAlertsAlarmOn") is False
+    assert LocalTemplate(parameter_overrides={"NoAlertsAlarmHours": "6"}).condition("NoAlertsAlarmOn") is True
+
+
+def test_dashboard_has_a_widget_for_each_concern(template: LocalTemplate) -> None:
+    body = json.loads(template.resolve(template.resources["Dashboard"]["Properties"]["DashboardBody"]))
+    widgets = {widget["properties"]["title"]: widget for widget in body["widgets"]}
+    metrics = {title: json.dumps(widget["properties"].get("metrics", [])) for title, widget in widgets.items()}
+    assert {"AlertsStored", "AlertsDuplicate", "RejectedRequests"} <= set(
+        re.findall(r'"(\w+)"', metrics["Alerts: stored, duplicated, rejected"])
+    )
+    assert all(f'"stat": "{stat}"' in metrics["Webhook latency (ms)"] for stat in ("p50", "p90", "p99"))
+    assert '"Errors"' in metrics["Errors and throttles"] and '"5xx"' in metrics["Errors and throttles"]
+    assert '"ColdStart"' in metrics["Cold starts"]
+    assert '"AlertsArchived"' in metrics["Archive progress"] and '"ArchiveIncomplete"' in metrics["Archive progress"]
+    assert "ConsumedWriteCapacityUnits" in metrics["DynamoDB consumed capacity and throttling"]
+    assert len(widgets["Alarms"]["properties"]["alarms"]) == 7

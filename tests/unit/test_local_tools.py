@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import base64
+import json
+import time
+from typing import TYPE_CHECKING
 
 import pytest
 
-from arrowhook_tools.gateway import RouteTable, build_event
-from arrowhook_tools.template import LocalTemplate, Route
+from arrowhook_tools.gateway import LocalHttpApi, RouteTable, build_event
+from arrowhook_tools.runtime import LocalFunctions
+from arrowhook_tools.template import LocalTemplate, Route, Throttle
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def test_parameters_conditions_and_intrinsics_resolve() -> None:
@@ -84,3 +91,69 @@ def test_event_body_encoding(content_type: str, encoded: bool) -> None:
     assert event["cookies"] == ["a=1", "b=2"]
     assert event["queryStringParameters"] == {"a": "1,2"}
     assert event["requestContext"]["http"]["sourceIp"] == "127.0.0.1"
+
+
+def _local_api(overrides: dict[str, str]) -> LocalHttpApi:
+    return LocalHttpApi(LocalFunctions(LocalTemplate(parameter_overrides=overrides), pool_size=1), port=0)
+
+
+def test_routes_are_throttled_like_api_gateway(aws: DynamoDBClient) -> None:
+    api = _local_api({"WebhookRateLimit": "1", "WebhookBurstLimit": "2", "ApiRateLimit": "1", "ApiBurstLimit": "1"})
+    try:
+        webhook = [api.handle("POST", "/webhook", [], b"hello", "127.0.0.1") for _ in range(3)]
+        assert [reply[0] for reply in webhook[:2]] == [401, 401], "the burst reaches the function (no key: 401)"
+        assert (webhook[2][0], json.loads(webhook[2][3])) == (429, {"message": "Too Many Requests"})
+        assert api.handle("POST", "/webhook/ahk_x", [], b"hi", "127.0.0.1")[0] == 401, "each route has its own bucket"
+        health = [api.handle("GET", "/health", [], b"", "127.0.0.1")[0] for _ in range(2)]
+        assert health == [200, 429], "the default route setting has its own bucket"
+        time.sleep(1.1)
+        assert api.handle("GET", "/health", [], b"", "127.0.0.1")[0] == 200, "the bucket refills at the rate"
+    finally:
+        api.stop()
+
+
+def test_throttles_and_cors_are_read_from_the_template() -> None:
+    default, routes = LocalTemplate().throttles()
+    assert default == Throttle(rate=10.0, burst=20)
+    assert routes == {
+        "POST /webhook": Throttle(rate=50.0, burst=100),
+        "POST /webhook/{token}": Throttle(rate=50.0, burst=100),
+    }
+    assert LocalTemplate().cors() is None, "no browser origin is allowed unless the parameter names one"
+    cors = LocalTemplate(parameter_overrides={"AdminCorsOrigins": "https://ops.example.com, https://b.example"}).cors()
+    assert cors is not None
+    assert cors.allow_origins == ("https://ops.example.com", "https://b.example")
+    assert cors.allow_headers == ("authorization", "content-type")
+
+
+PREFLIGHT = [("Origin", "https://ops.example.com"), ("Access-Control-Request-Method", "GET")]
+
+
+def test_without_cors_a_preflight_is_just_an_unknown_route(aws: DynamoDBClient) -> None:
+    api = _local_api({})
+    try:
+        assert api.handle("OPTIONS", "/keys", PREFLIGHT, b"", "127.0.0.1")[0] == 404
+        _, headers, _, _ = api.handle("GET", "/health", [("Origin", "https://ops.example.com")], b"", "127.0.0.1")
+        assert "access-control-allow-origin" not in headers
+    finally:
+        api.stop()
+
+
+def test_cors_answers_preflights_for_allowed_origins_only(aws: DynamoDBClient) -> None:
+    api = _local_api({"AdminCorsOrigins": "https://ops.example.com"})
+    try:
+        status, headers, _, _ = api.handle("OPTIONS", "/keys", PREFLIGHT, b"", "127.0.0.1")
+        assert status == 204
+        assert headers["access-control-allow-origin"] == "https://ops.example.com"
+        assert "authorization" in headers["access-control-allow-headers"]
+        assert set(headers["access-control-allow-methods"].split(",")) == {"GET", "POST", "PATCH", "DELETE"}
+        status, headers, _, _ = api.handle(
+            "OPTIONS", "/keys", [("Origin", "https://evil.example"), PREFLIGHT[1]], b"", "127.0.0.1"
+        )
+        assert status == 204 and "access-control-allow-origin" not in headers
+        _, headers, _, _ = api.handle("GET", "/health", [("Origin", "https://ops.example.com")], b"", "127.0.0.1")
+        assert headers["access-control-allow-origin"] == "https://ops.example.com"
+        _, headers, _, _ = api.handle("GET", "/health", [("Origin", "https://evil.example")], b"", "127.0.0.1")
+        assert "access-control-allow-origin" not in headers
+    finally:
+        api.stop()

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from arrowhook import health
 from arrowhook.ingest import UNAUTHORIZED_MESSAGE
 from arrowhook.store import alert_from_item
+from arrowhook_tools.gateway import RouteTable
 from arrowhook_tools.local import seed_demo_key
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import LocalTemplate
-from tests.conftest import SAMPLE_EVENT_STATUS, Invoke, Strategy, alert_items, all_items, respond, sample_event
+from tests.conftest import (
+    SAMPLE_EVENT_STATUS,
+    ApiResponse,
+    Invoke,
+    Strategy,
+    alert_items,
+    all_items,
+    call_route,
+    respond,
+    sample_event,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -385,3 +399,43 @@ def test_a_retried_write_of_the_same_alert_is_not_reported_as_a_duplicate(
     again = alert.model_copy(update={"alert_id": new_id()})
     assert store.put(again, "same-body", 60) == (alert.alert_id, True), "a second delivery"
     assert len(stored(aws, template)) == 1
+
+
+def _get(webhook: ModuleType, template: LocalTemplate, path: str) -> ApiResponse:
+    return call_route(webhook, RouteTable(template.routes()), "GET", path)
+
+
+def test_health_checks_the_store(webhook: ModuleType, template: LocalTemplate) -> None:
+    health.build_info.cache_clear()
+    response = _get(webhook, template, "/health")
+    assert (response.status, response.body) == (200, {"status": "ok", "version": "0.1.0", "checks": {"store": "ok"}})
+
+
+def test_health_is_503_when_the_store_is_unreachable(
+    webhook: ModuleType, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")  # nothing listens there
+    health._probe_client.cache_clear()
+    try:
+        response = _get(webhook, template, "/health")
+    finally:
+        health._probe_client.cache_clear()
+    assert response.status == 503
+    assert response.body == {"status": "unavailable", "version": "0.1.0", "checks": {"store": "unreachable"}}
+
+
+def test_version_reports_what_sam_build_stamped(
+    webhook: ModuleType, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert _get(webhook, template, "/version").body == {"version": "0.1.0", "commit": "local", "built_at": "unknown"}
+    (tmp_path / "build_info.json").write_text('{"commit": "a01a9cac0be2", "built_at": "2026-11-23T01:07:31Z"}')
+    monkeypatch.setattr("importlib.resources.files", lambda _: tmp_path)
+    health.build_info.cache_clear()
+    try:
+        stamped = _get(webhook, template, "/version")
+    finally:
+        health.build_info.cache_clear()
+    assert stamped.body == {"version": "0.1.0", "commit": "a01a9cac0be2", "built_at": "2026-11-23T01:07:31Z"}

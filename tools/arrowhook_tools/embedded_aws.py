@@ -21,10 +21,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 #: Credentials moto accepts; set so no developer credentials are ever sent to the local endpoint.
+_MOTO_DUMMY_CREDENTIAL = "testing"
 LOCAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+    "AWS_ACCESS_KEY_ID": _MOTO_DUMMY_CREDENTIAL,
+    "AWS_SECRET_ACCESS_KEY": _MOTO_DUMMY_CREDENTIAL,
+    "AWS_SESSION_TOKEN": _MOTO_DUMMY_CREDENTIAL,
     "AWS_DEFAULT_REGION": LOCAL_REGION,
     "AWS_REGION": LOCAL_REGION,
 }

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from arrowhook_tools.runtime import LocalFunctions
-from arrowhook_tools.template import LOCAL_ACCOUNT, Route
+from arrowhook_tools.template import LOCAL_ACCOUNT, CorsSpec, Route, Throttle
 
 #: API Gateway's own payload limit; the function applies its (smaller) configured limit itself.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -153,6 +153,54 @@ def _normalize_response(result: Any) -> tuple[int, dict[str, str], list[str], by
     return int(result["statusCode"]), headers, list(result.get("cookies") or []), payload
 
 
+class TokenBucket:
+    """API Gateway's throttling model: `burst` requests at once, refilled at `rate` per second."""
+
+    def __init__(self, throttle: Throttle) -> None:
+        self.rate = throttle.rate
+        self.capacity = float(throttle.burst)
+        self._tokens = self.capacity
+        self._updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
+
+
+Reply = tuple[int, dict[str, str], list[str], bytes]
+_JSON = {"content-type": "application/json"}
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    return next((value for key, value in headers if key.lower() == name), None)
+
+
+def _preflight(cors: CorsSpec, headers: list[tuple[str, str]]) -> Reply:
+    """API Gateway answers CORS preflights itself, before routes, authorizers and throttling."""
+    origin = _header(headers, "origin") or ""
+    if not cors.allows(origin):
+        return 204, {}, [], b""
+    return (
+        204,
+        {
+            "access-control-allow-origin": "*" if "*" in cors.allow_origins else origin,
+            "access-control-allow-methods": ",".join(cors.allow_methods),
+            "access-control-allow-headers": ",".join(cors.allow_headers),
+            "access-control-max-age": str(cors.max_age),
+            "vary": "origin",
+        },
+        [],
+        b"",
+    )
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # do not wait for idle keep-alive connections when stopping
@@ -169,6 +217,13 @@ class LocalHttpApi:
         self._auth_cache: dict[tuple[str, ...], tuple[float, bool, dict[str, Any]]] = {}
         self._auth_lock = threading.Lock()
         self._openapi: bytes | None = None
+        self.cors = functions.template.cors()
+        default_throttle, route_throttles = functions.template.throttles()
+        self._buckets: dict[str, TokenBucket] = {}
+        for route in functions.template.routes():
+            throttle = route_throttles.get(route.route_key, default_throttle)
+            if throttle is not None:
+                self._buckets[route.route_key] = TokenBucket(throttle)
         self.host = host
         self._server = _Server((host, port), self._handler_class())
         self.port = int(self._server.server_address[1])
@@ -189,24 +244,38 @@ class LocalHttpApi:
             self._thread.join(timeout=0.5)
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for a serve loop: only stop one that started
+            self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def handle(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
-    ) -> tuple[int, dict[str, str], list[str], bytes]:
-        parts = urlsplit(target)
-        if method == "GET" and parts.path in ("/openapi.json", "/docs"):
-            try:
-                return self._documentation(parts.path)
-            except Exception:  # a broken document is a 500, never a dropped connection
-                return 500, {"content-type": "application/json"}, [], b'{"message":"Internal Server Error"}'
+    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str) -> Reply:
+        origin = _header(headers, "origin")
+        if (
+            self.cors is not None
+            and method == "OPTIONS"
+            and origin
+            and _header(headers, "access-control-request-method")
+        ):
+            return _preflight(self.cors, headers)
+        if method == "GET" and urlsplit(target).path in ("/openapi.json", "/docs"):
+            status, response_headers, cookies, payload = self._documentation(urlsplit(target).path)
+        else:
+            status, response_headers, cookies, payload = self._route(method, target, headers, body, source_ip)
+        if self.cors is not None and origin and self.cors.allows(origin):
+            response_headers["access-control-allow-origin"] = "*" if "*" in self.cors.allow_origins else origin
+            response_headers["vary"] = "origin"
+        return status, response_headers, cookies, payload
 
+    def _route(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str) -> Reply:
+        parts = urlsplit(target)
         matched = self.routes.match(method, parts.path or "/")
         if matched is None:
-            return 404, {"content-type": "application/json"}, [], b'{"message":"Not Found"}'
+            return 404, dict(_JSON), [], b'{"message":"Not Found"}'
+        bucket = self._buckets.get(matched.route.route_key)
+        if bucket is not None and not bucket.take():
+            return 429, dict(_JSON), [], b'{"message":"Too Many Requests"}'
         event = build_event(
             method=method,
             raw_path=parts.path or "/",
@@ -226,18 +295,21 @@ class LocalHttpApi:
             return 500, {"content-type": "application/json"}, [], b'{"message":"Internal Server Error"}'
         return _normalize_response(result)
 
-    def _documentation(self, path: str) -> tuple[int, dict[str, str], list[str], bytes]:
+    def _documentation(self, path: str) -> Reply:
         """Local-only: the merged OpenAPI document and an interactive page for it (not deployed)."""
         from arrowhook_tools import openapi
 
         if path == "/docs":
             return 200, {"content-type": "text/html; charset=utf-8"}, [], openapi.DOCS_PAGE.encode()
-        with self._auth_lock:
-            if self._openapi is None:
-                self._openapi = json.dumps(openapi.build(self.functions.template)).encode()
-        return 200, {"content-type": "application/json"}, [], self._openapi
+        try:
+            with self._auth_lock:
+                if self._openapi is None:
+                    self._openapi = json.dumps(openapi.build(self.functions.template)).encode()
+        except Exception:  # a broken document is a 500, never a dropped connection
+            return 500, dict(_JSON), [], b'{"message":"Internal Server Error"}'
+        return 200, dict(_JSON), [], self._openapi
 
-    def _authorize(self, name: str, event: dict[str, Any]) -> tuple[int, dict[str, str], list[str], bytes] | None:
+    def _authorize(self, name: str, event: dict[str, Any]) -> Reply | None:
         """HTTP API Lambda authorizer semantics: 401 without the identity header, 403 when denied, cached."""
         spec = self.authorizers[name]
         identity = [event["headers"].get(header) for header in spec.identity_headers]

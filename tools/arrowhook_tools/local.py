@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 STATE_FILE = Path(os.environ.get("ARROWHOOK_STATE_FILE") or PROJECT_ROOT / ".arrowhook" / "dev.json")
 #: The demo strategy's secret in the local stack only, so the samples in events/ authenticate.
 #: Deployed keys are always random (arrowhook.credentials.generate_secret).
-DEMO_SECRET = "ahk_local-demo-secret-not-for-production-0000"  # noqa: S105
+DEMO_SECRET = "ahk_local-demo-secret-not-for-production-0000"  # noqa: S105 - local only  # nosec B105
 DEMO_KEY_NAME = "demo"
 
 

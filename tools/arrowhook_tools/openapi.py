@@ -95,6 +95,28 @@ def _admin_schema(logical_id: str, template: LocalTemplate) -> dict[str, Any]:
     return schema
 
 
+def _health_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["status", "version", "checks"],
+                    "properties": {
+                        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                        "version": {"type": "string"},
+                        "checks": {
+                            "type": "object",
+                            "properties": {"store": {"type": "string", "enum": ["ok", "unreachable"]}},
+                        },
+                    },
+                }
+            }
+        },
+    }
+
+
 def build(template: LocalTemplate | None = None) -> dict[str, Any]:
     template = template or LocalTemplate()
     document: dict[str, Any] = {
@@ -110,16 +132,32 @@ def build(template: LocalTemplate | None = None) -> dict[str, Any]:
             "/health": {
                 "get": {
                     "tags": ["operations"],
-                    "summary": "Liveness and version",
+                    "summary": "Health: version and a cheap check that the alert store answers",
+                    "security": [],
+                    "responses": {
+                        "200": _health_response("Up: alerts can be stored"),
+                        "503": _health_response("The alert store is unreachable: webhooks would fail"),
+                    },
+                }
+            },
+            "/version": {
+                "get": {
+                    "tags": ["operations"],
+                    "summary": "Build information stamped by `sam build`",
                     "security": [],
                     "responses": {
                         "200": {
-                            "description": "Up",
+                            "description": "Version, commit and build time (`local` when run from source)",
                             "content": {
                                 "application/json": {
                                     "schema": {
                                         "type": "object",
-                                        "properties": {"status": {"type": "string"}, "version": {"type": "string"}},
+                                        "required": ["version", "commit", "built_at"],
+                                        "properties": {
+                                            "version": {"type": "string"},
+                                            "commit": {"type": "string"},
+                                            "built_at": {"type": "string"},
+                                        },
                                     }
                                 }
                             },

@@ -45,7 +45,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        loaded = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass plus tag constructors
+        loaded = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
     if not isinstance(loaded, dict):
         raise ValueError(f"{path} is not a CloudFormation template")
     return loaded
@@ -71,6 +71,25 @@ class AuthorizerSpec:
     function_id: str
     identity_headers: tuple[str, ...]
     ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """A route's API Gateway throttling: steady requests per second and the bucket size for bursts."""
+
+    rate: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class CorsSpec:
+    allow_origins: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    allow_methods: tuple[str, ...]
+    max_age: int
+
+    def allows(self, origin: str) -> bool:
+        return "*" in self.allow_origins or origin in self.allow_origins
 
 
 @dataclass(frozen=True)
@@ -229,11 +248,48 @@ class LocalTemplate:
     def functions(self) -> list[FunctionSpec]:
         return [self.function_spec(logical_id) for logical_id, _ in self.resources_of_type("AWS::Serverless::Function")]
 
-    def _api_auth(self) -> dict[str, Any]:
+    def _api_properties(self) -> dict[str, Any]:
         for _, resource in self.resources_of_type("AWS::Serverless::HttpApi"):
-            auth: dict[str, Any] = resource.get("Properties", {}).get("Auth", {})
-            return auth
+            properties: dict[str, Any] = resource.get("Properties", {})
+            return properties
         return {}
+
+    def _api_auth(self) -> dict[str, Any]:
+        auth: dict[str, Any] = self._api_properties().get("Auth", {})
+        return auth
+
+    def throttles(self) -> tuple[Throttle | None, dict[str, Throttle]]:
+        """The stage's default route throttle and the per-route ones, keyed by route key ("POST /webhook")."""
+
+        def throttle(settings: Any) -> Throttle | None:
+            settings = self.resolve(settings or {})
+            if "ThrottlingRateLimit" not in settings and "ThrottlingBurstLimit" not in settings:
+                return None
+            return Throttle(
+                rate=float(settings.get("ThrottlingRateLimit", 10_000)),
+                burst=int(settings.get("ThrottlingBurstLimit", 5_000)),
+            )
+
+        properties = self._api_properties()
+        routes = {
+            route_key: found
+            for route_key, settings in (properties.get("RouteSettings") or {}).items()
+            if (found := throttle(settings)) is not None
+        }
+        return throttle(properties.get("DefaultRouteSettings")), routes
+
+    def cors(self) -> CorsSpec | None:
+        """CorsConfiguration as API Gateway applies it; None when the template leaves CORS off."""
+        configured = self.resolve({"cors": self._api_properties().get("CorsConfiguration", {"Ref": "AWS::NoValue"})})
+        cors = configured.get("cors")
+        if not isinstance(cors, dict):
+            return None
+        return CorsSpec(
+            allow_origins=tuple(str(origin).strip() for origin in cors.get("AllowOrigins", []) if str(origin).strip()),
+            allow_headers=tuple(str(header).lower() for header in cors.get("AllowHeaders", [])),
+            allow_methods=tuple(str(method).upper() for method in cors.get("AllowMethods", [])),
+            max_age=int(cors.get("MaxAge", 0)),
+        )
 
     def authorizers(self) -> dict[str, AuthorizerSpec]:
         specs = {}

@@ -6,7 +6,7 @@ Only the admin functions import this (FastAPI is too heavy for the webhook's col
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -66,8 +66,8 @@ def lambda_entry(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]
 
     @traced
     @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", log_event=False)
-    @metrics.log_metrics
+    @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return adapter(event, context)
 
-    return lambda_handler
+    return cast(Callable[[dict[str, Any], Any], dict[str, Any]], lambda_handler)

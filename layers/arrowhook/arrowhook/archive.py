@@ -370,7 +370,7 @@ class Archiver:
                     retries += 1
                     if attempt >= _MAX_DELETE_ATTEMPTS:
                         raise StoreUnavailableError("DynamoDB kept leaving archived alerts unprocessed")
-                    self._sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+                    self._sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter  # nosec B311
         return retries
 
     # -- the state item: watermark, journal, lease -----------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-SECRET_PREFIX = "ahk_"  # noqa: S105 - a public marker, not a secret
+SECRET_PREFIX = "ahk_"  # noqa: S105 - a public marker, not a secret  # nosec B105
 #: Characters of the secret shown to operators so they can tell keys apart without the secret itself.
 DISPLAY_PREFIX_LENGTH = len(SECRET_PREFIX) + 6
 

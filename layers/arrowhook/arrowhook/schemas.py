@@ -11,12 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from arrowhook.models import KeyStatus, StoredAlert, StrategyKey
 from arrowhook.tradingview import MarketPosition, ParseIssue, Side
 
+#: A made-up secret prefix for the documentation examples.
+_EXAMPLE_PREFIX = "ahk_Q3k9Zp"
 _KEY_EXAMPLE: dict[str, JsonValue] = {
     "id": "01JD8Z6V4X2M7Q9R3T5W8Y0B1C",
     "name": "ema-cross",
     "description": "BTCUSDT 15m EMA cross",
     "status": "active",
-    "secret_prefix": "ahk_Q3k9Zp",
+    "secret_prefix": _EXAMPLE_PREFIX,
     "created_at": "2026-11-22T10:00:00Z",
     "updated_at": "2026-11-22T10:00:00Z",
 }
@@ -81,7 +83,7 @@ class KeyOut(BaseModel):
 class KeyWithSecret(KeyOut):
     """Returned only by create and rotate: the one time the plaintext secret is shown."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{**_KEY_EXAMPLE, "secret": "ahk_Q3k9Zp..."}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_KEY_EXAMPLE, "secret": f"{_EXAMPLE_PREFIX}..."}]})
 
     secret: str = Field(
         description="Put this in the TradingView alert's `key` field. It is not stored and cannot be shown again."
