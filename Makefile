@@ -25,24 +25,25 @@ help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # Every install is from a lock with hashes (requirements/*.txt, layers/arrowhook/requirements.txt):
-# pip refuses any file whose hash differs. `make lock` regenerates them.
+# pip refuses any file whose hash differs; --no-deps because a lock already lists every dependency
+# (and pip cannot match the extras some packages ask for against it). `make lock` regenerates them.
 $(VENV)/.installed: pyproject.toml requirements/dev.txt
 	@if [ -z "$(PYTHON_313)" ]; then echo "warning: Python 3.13 not found, using $$(python3 --version) (Lambda runs 3.13)"; fi
 	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
 # aws-sam-cli pins an older pydantic than ours, so it lives in its own virtual environment.
 $(SAM_VENV)/.installed: requirements/sam.txt
 	python3 -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/sam.txt
+	$(SAM_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/sam.txt
 	@touch $@
 
 # checkov's dependency tree is large and conflicts with ours: its own virtual environment too.
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	python3 -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/checkov.txt
 	@touch $@
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed ## create both virtual environments

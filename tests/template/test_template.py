@@ -512,3 +512,23 @@ def test_dashboard_has_a_widget_for_each_concern(template: LocalTemplate) -> Non
     assert '"AlertsArchived"' in metrics["Archive progress"] and '"ArchiveIncomplete"' in metrics["Archive progress"]
     assert "ConsumedWriteCapacityUnits" in metrics["DynamoDB consumed capacity and throttling"]
     assert len(widgets["Alarms"]["properties"]["alarms"]) == 7
+
+
+def test_samconfig_has_dev_and_prod_and_make_deploy_builds_first() -> None:
+    import tomllib
+
+    config = tomllib.loads((PROJECT_ROOT / "samconfig.toml").read_text())
+    assert config["default"]["global"]["parameters"]["stack_name"] == "arrowhook-dev"
+    assert config["prod"]["global"]["parameters"]["stack_name"] == "arrowhook-prod"
+    assert "DeletionProtection=true" in config["prod"]["deploy"]["parameters"]["parameter_overrides"]
+    for environment in ("default", "prod"):
+        assert config[environment]["build"]["parameters"]["cached"] is False, "a cached layer keeps an old /version"
+    planned = subprocess.run(
+        ["make", "--dry-run", "--always-make", "deploy", "ENV=prod"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    sam_steps = [line for line in planned if ".venv-sam/bin/sam " in line]
+    assert [step.split("sam ", 1)[1] for step in sam_steps] == ["build", "deploy --config-env prod"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import random
 import secrets
 import socket
 import string
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -40,12 +44,42 @@ _TABLE_ARGUMENTS = (
 )
 
 
+@dataclass
+class Fault:
+    """An AWS error the embedded endpoint answers instead of running the call (which then never happens).
+
+    `operation` is the JSON-protocol target's action (`TransactWriteItems`, `GetSecretValue`, ...).
+    `times` counts how many calls fail (-1: until cleared); `probability` picks calls at random.
+    """
+
+    operation: str
+    error: str = "ThrottlingException"
+    status: int = 400
+    times: int = 1
+    probability: float = 1.0
+    served: int = 0
+    _random: random.Random = field(default_factory=lambda: random.Random(7), repr=False)  # noqa: S311
+
+    def take(self) -> bool:
+        if self.times == 0 or self._random.random() >= self.probability:
+            return False
+        self.times -= 1 if self.times > 0 else 0
+        self.served += 1
+        return True
+
+    def response(self, target: str) -> tuple[str, list[tuple[str, str]], bytes]:
+        prefix = "com.amazonaws.dynamodb.v20120810#" if target.startswith("DynamoDB") else ""
+        body = json.dumps({"__type": f"{prefix}{self.error}", "message": f"injected by a test: {self.error}"})
+        status = f"{self.status} {HTTPStatus(self.status).phrase}"
+        return status, [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", "fault")], body.encode()
+
+
 class EmbeddedAws:
     """moto's server on loopback, with requests handled one at a time.
 
     moto's DynamoDB evaluates a transaction's conditions and writes without a lock; serializing
     requests gives the atomicity real DynamoDB guarantees, so concurrency tests exercise our code,
-    not a moto race.
+    not a moto race. Tests and `make load` inject AWS errors with `inject` (see Fault).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -53,6 +87,25 @@ class EmbeddedAws:
         self.port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self.faults: list[Fault] = []
+        self.calls: dict[str, int] = {}
+        self._faults_lock = threading.Lock()
+
+    def inject(self, operation: str, **options: Any) -> Fault:
+        fault = Fault(operation, **options)
+        with self._faults_lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._faults_lock:
+            self.faults.clear()
+
+    def _fault_for(self, target: str) -> Fault | None:
+        operation = target.rpartition(".")[2]
+        with self._faults_lock:
+            self.calls[operation] = self.calls.get(operation, 0) + 1
+            return next((fault for fault in self.faults if fault.operation == operation and fault.take()), None)
 
     @property
     def endpoint(self) -> str:
@@ -67,6 +120,12 @@ class EmbeddedAws:
         lock = threading.Lock()
 
         def serialized(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+            fault = self._fault_for(target) if target else None
+            if fault is not None:
+                status, headers, body = fault.response(target)
+                start_response(status, headers)
+                return [body]
             with lock:
                 return list(application(environ, start_response))
 

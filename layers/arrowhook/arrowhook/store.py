@@ -35,12 +35,31 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
     from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
-#: Bounded so a webhook answer still leaves inside TradingView's ~3 s even when DynamoDB stalls.
+#: Bounded so a webhook answer still leaves well inside TradingView's ~3 s when DynamoDB stalls or
+#: throttles: boto3's standard mode with one retry, and short timeouts (a DynamoDB write takes
+#: milliseconds). `worst_case_seconds` gives the bound (1.8 s); tests/integration/test_faults.py shows it.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 3},
-    connect_timeout=1,
-    read_timeout=2,
+    retries={"mode": "standard", "total_max_attempts": 2},
+    connect_timeout=0.5,
+    read_timeout=0.8,
 )
+#: boto3 standard mode's backoff base for DynamoDB: 1 s after throttling, 25 ms after anything else.
+_THROTTLING_BACKOFF, _OTHER_BACKOFF = 1.0, 0.025
+
+
+def worst_case_seconds(config: Config = CLIENT_CONFIG) -> float:
+    """The longest one DynamoDB call can take: every attempt either times out or is throttled at once,
+    and every backoff draws its full jitter. Each retry costs the worse of the two."""
+    settings: Any = config  # botocore's Config sets its attributes dynamically
+    attempts = int(settings.retries["total_max_attempts"])
+    per_attempt = max(float(settings.connect_timeout), float(settings.read_timeout))
+    retries: float = sum(
+        max(min(_THROTTLING_BACKOFF * 2**retry, 20.0), per_attempt + _OTHER_BACKOFF * 2**retry)
+        for retry in range(attempts - 1)
+    )
+    return retries + per_attempt
+
+
 _TRANSACTION_CONFLICT_RETRIES = 3
 
 _serializer = TypeSerializer()

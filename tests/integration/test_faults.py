@@ -1,0 +1,131 @@
+"""AWS faults injected at the embedded endpoint, seen over real HTTP: retried, bounded, never half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from arrowhook.store import CLIENT_CONFIG, worst_case_seconds
+from arrowhook_tools.embedded_aws import dynamodb, point_sdk_at
+from arrowhook_tools.local import DEMO_SECRET, LocalStack, local_stack, seed_demo_key
+from arrowhook_tools.samples import strategy_alert
+from tests.conftest import all_items
+
+OVERRIDES = {
+    "KeyCacheTtlSeconds": "0",
+    "AuthorizerCacheSeconds": "0",  # no cached admin token: every admin call reads Secrets Manager
+    "WebhookRateLimit": "100000",
+    "WebhookBurstLimit": "100000",
+}
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[LocalStack]:
+    """In-process, so that tests can reach the embedded endpoint's fault switch."""
+    with local_stack(api_port=0, aws_port=0, parameter_overrides=OVERRIDES, pool_size=2) as stack:
+        seed_demo_key(stack.template, dynamodb(stack.aws.endpoint))
+        yield stack
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> Iterator[LocalStack]:
+    point_sdk_at(running.aws.endpoint)  # the autouse isolation fixture reset the environment
+    os.environ.update(running.environment)
+    yield running
+    running.aws.clear_faults()
+
+
+@pytest.fixture
+def http(stack: LocalStack) -> Iterator[httpx.Client]:
+    assert stack.api is not None
+    with httpx.Client(base_url=stack.api.url, timeout=30) as client:
+        yield client
+
+
+def _items(stack: LocalStack, prefix: str) -> list[dict[str, Any]]:
+    table = stack.template.physical_name("AlertsTable")
+    return [item for item in all_items(dynamodb(stack.aws.endpoint), table) if item["pk"]["S"].startswith(prefix)]
+
+
+def _stored_with(stack: LocalStack, nonce: str) -> int:
+    return sum(nonce in item["payload"]["S"] for item in _items(stack, "ALERT#"))
+
+
+def _post(http: httpx.Client, body: str) -> httpx.Response:
+    return http.post("/webhook", content=body.encode(), headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [("ThrottlingException", 400), ("ProvisionedThroughputExceededException", 400), ("InternalServerError", 500)],
+)
+def test_one_failed_write_is_retried_and_the_alert_stored_once(
+    stack: LocalStack, http: httpx.Client, error: str, status: int
+) -> None:
+    nonce = uuid.uuid4().hex
+    fault = stack.aws.inject("TransactWriteItems", error=error, status=status, times=1)
+    before = stack.aws.calls.get("TransactWriteItems", 0)
+    response = _post(http, strategy_alert(DEMO_SECRET, nonce=nonce))
+    assert response.status_code == 200, response.text
+    assert response.json()["duplicate"] is False
+    assert fault.served == 1
+    assert stack.aws.calls["TransactWriteItems"] - before == 2, "boto3's standard mode retried once"
+    assert _stored_with(stack, nonce) == 1
+
+
+def test_exhausted_retries_answer_503_and_write_nothing(stack: LocalStack, http: httpx.Client) -> None:
+    nonce = uuid.uuid4().hex
+    body = strategy_alert(DEMO_SECRET, nonce=nonce)
+    markers = len(_items(stack, "DEDUPE#"))
+    fault = stack.aws.inject("TransactWriteItems", times=-1)
+    response = _post(http, body)
+    assert (response.status_code, response.json()["error"]) == (503, "unavailable")
+    assert fault.served == 2, "bounded: one try and one retry, then the answer"
+    assert _stored_with(stack, nonce) == 0
+    assert len(_items(stack, "DEDUPE#")) == markers, "no dedupe marker without its alert"
+    stack.aws.clear_faults()
+    again = _post(http, body)
+    assert (again.status_code, again.json()["duplicate"]) == (200, False), "a retry after the outage is stored"
+    assert _stored_with(stack, nonce) == 1
+
+
+def test_the_retry_budget_fits_tradingviews_three_seconds() -> None:
+    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 2}  # type: ignore[attr-defined]
+    assert worst_case_seconds() <= 1.8, "leaves over a second for a cold start inside TradingView's ~3 s"
+
+
+def test_a_key_lookup_outage_is_503_not_401(stack: LocalStack, http: httpx.Client) -> None:
+    """TradingView does not retry, but the trader must see 'retry later', not 'your key is wrong'."""
+    stack.aws.inject("GetItem", error="InternalServerError", status=500, times=-1)
+    response = _post(http, strategy_alert(DEMO_SECRET, nonce=uuid.uuid4().hex))
+    assert (response.status_code, response.json()["error"]) == (503, "unavailable")
+
+
+def test_secrets_manager_outage_makes_the_authorizer_fail_closed(stack: LocalStack, http: httpx.Client) -> None:
+    headers = {"Authorization": f"Bearer {stack.admin_token}"}
+    assert http.get("/keys", headers=headers).status_code == 200
+    fault = stack.aws.inject("GetSecretValue", error="InternalServiceError", status=500, times=-1)
+    denied = http.get("/keys", headers=headers)
+    assert (denied.status_code, denied.json()) == (403, {"message": "Forbidden"})
+    assert fault.served >= 1
+    stack.aws.clear_faults()
+    assert http.get("/keys", headers=headers).status_code == 200
+
+
+def test_an_alerts_query_outage_is_a_json_503(stack: LocalStack, http: httpx.Client) -> None:
+    stack.aws.inject("Query", error="InternalServerError", status=500, times=-1)
+    response = http.get("/alerts", headers={"Authorization": f"Bearer {stack.admin_token}"})
+    assert response.status_code == 503
+    assert "Traceback" not in response.text and json.loads(response.text)
+
+
+def test_health_reports_the_outage(stack: LocalStack, http: httpx.Client) -> None:
+    assert http.get("/health").status_code == 200
+    stack.aws.inject("GetItem", error="InternalServerError", status=500, times=-1)
+    assert http.get("/health").json()["checks"] == {"store": "unreachable"}
