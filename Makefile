@@ -19,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Stamped into the layer by `sam build` and served by GET /version.
 export ARROWHOOK_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: help install dev test lint typecheck security unit integration template bench build validate deploy clean openapi lock
+.PHONY: help install dev test lint typecheck security unit integration template load bench build validate deploy clean openapi lock
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ integration: $(VENV)/.installed ## integration tests only (local runtime over HT
 
 template: $(VENV)/.installed $(SAM_VENV)/.installed ## template checks only (cfn-lint, sam validate, sam build)
 	SAM_BIN=$(abspath $(SAM)) $(PY) -m pytest tests/template
+
+load: $(VENV)/.installed ## concurrent webhooks + DynamoDB throttling + crashing archive runs on the local stack, then audit: zero lost, zero duplicated
+	$(PY) tests/bench/load_webhook.py
 
 bench: $(VENV)/.installed ## benchmarks: print figures and ratios
 	$(PY) tests/bench/bench_webhook.py

@@ -58,7 +58,7 @@ class Fault:
     times: int = 1
     probability: float = 1.0
     served: int = 0
-    _random: random.Random = field(default_factory=lambda: random.Random(7), repr=False)  # noqa: S311
+    _random: random.Random = field(default_factory=lambda: random.Random(7), repr=False)  # noqa: S311  # nosec B311
 
     def take(self) -> bool:
         if self.times == 0 or self._random.random() >= self.probability:

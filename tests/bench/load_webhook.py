@@ -1,0 +1,291 @@
+"""`make load`: concurrent TradingView-shaped webhooks against the local stack, with faults, then an audit.
+
+For a bounded time, N workers post alerts for several strategies through the local HTTP API (loopback
+only), re-sending some bodies as TradingView's duplicate deliveries would. Meanwhile the embedded
+DynamoDB throttles a share of the writes, and the archive runs every few seconds with a crash
+injected between its delete batches on every other run. Then every accepted alert must be found
+exactly once, in DynamoDB or in the S3 archive: zero lost, zero duplicated. Exit status 1 otherwise.
+
+Settings (environment): LOAD_SECONDS (15), LOAD_WORKERS (16), LOAD_STRATEGIES (4),
+LOAD_RESEND_EVERY (10: every 10th post repeats an earlier body), LOAD_THROTTLE_RATE (0.05),
+LOAD_ARCHIVE (1: archive concurrently, with crashes).
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+class Crash(BaseException):
+    """A process dying mid-archive: nothing in the archiver catches it."""
+
+
+@dataclass
+class Sent:
+    nonce: str
+    strategy: str
+    status: int
+    alert_id: str | None
+    duplicate: bool
+    seconds: float
+    resend: bool
+
+
+@dataclass
+class LoadReport:
+    seconds: float
+    sent: list[Sent]
+    stored: dict[str, list[str]]  # nonce -> alert ids found (DynamoDB and archive)
+    archived: int
+    archive_runs: int
+    archive_crashes: int
+    throttled_writes: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> dict[str, str]:
+        return {
+            sent.nonce: sent.alert_id
+            for sent in self.sent
+            if sent.status == 200 and not sent.duplicate and sent.alert_id
+        }
+
+    @property
+    def lost(self) -> list[str]:
+        return [nonce for nonce in self.accepted if nonce not in self.stored]
+
+    @property
+    def duplicated(self) -> list[str]:
+        return [nonce for nonce, ids in self.stored.items() if len(ids) > 1]
+
+    def rows(self) -> list[tuple[str, Any]]:
+        latencies = sorted(sent.seconds * 1000 for sent in self.sent)
+        statuses = Counter(sent.status for sent in self.sent)
+        resent = [sent for sent in self.sent if sent.resend]
+        return [
+            ("requests", len(self.sent)),
+            ("requests per second", f"{len(self.sent) / self.seconds:.0f}"),
+            (
+                "latency p50 / p99 (ms)",
+                f"{statistics.median(latencies):.1f} / {latencies[int(len(latencies) * 0.99) - 1]:.1f}",
+            ),
+            ("answers", ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))),
+            ("re-sent bodies answered duplicate", f"{sum(sent.duplicate for sent in resent)} of {len(resent)}"),
+            ("writes throttled by the embedded DynamoDB", self.throttled_writes),
+            ("archive runs (crashed)", f"{self.archive_runs} ({self.archive_crashes})"),
+            ("alerts found in the S3 archive", self.archived),
+            ("accepted alerts", len(self.accepted)),
+            ("LOST", len(self.lost)),
+            ("DUPLICATED", len(self.duplicated)),
+            ("other problems", len(self.problems)),
+        ]
+
+
+def run_load(
+    *,
+    seconds: float = 15.0,
+    workers: int = 16,
+    strategies: int = 4,
+    resend_every: int = 10,
+    throttle_rate: float = 0.05,
+    archive: bool = True,
+) -> LoadReport:
+    import boto3
+    import httpx
+
+    from arrowhook.archive import Archiver
+    from arrowhook.credentials import display_prefix, generate_secret, hash_secret
+    from arrowhook.models import StrategyKey, new_id, utc_now
+    from arrowhook.store import KeyStore
+    from arrowhook_tools.embedded_aws import dynamodb
+    from arrowhook_tools.local import local_stack
+    from arrowhook_tools.samples import strategy_alert
+
+    overrides = {"WebhookRateLimit": "100000", "WebhookBurstLimit": "100000"}
+    with local_stack(api_port=0, aws_port=0, parameter_overrides=overrides, pool_size=8) as stack:
+        assert stack.api is not None
+        client = dynamodb(stack.aws.endpoint)
+        keys = KeyStore(stack.template.physical_name("KeysTable"), client=client)
+        secrets: list[tuple[str, str]] = []
+        for number in range(strategies):
+            secret, now = generate_secret(), utc_now()
+            name = f"load-{number}"
+            keys.create(
+                StrategyKey(
+                    id=new_id(), name=name, secret_prefix=display_prefix(secret), created_at=now, updated_at=now
+                ),
+                hash_secret(secret),
+            )
+            secrets.append((name, secret))
+        throttle = stack.aws.inject("TransactWriteItems", probability=throttle_rate, times=-1)
+
+        sent: list[Sent] = []
+        earlier: list[tuple[str, str, str]] = []  # accepted (strategy, nonce, body), shared by all workers
+        posts = itertools.count(1)
+        sent_lock = threading.Lock()
+        deadline = time.monotonic() + seconds
+        tickers = ("BTCUSDT", "ETHUSD", "AAPL", "ES1!", "EURUSD")
+
+        def worker(index: int) -> None:
+            chooser = random.Random(index)
+            with httpx.Client(base_url=stack.api.url if stack.api else "", timeout=30) as http:
+                while time.monotonic() < deadline:
+                    with sent_lock:
+                        resend = bool(earlier) and next(posts) % resend_every == 0
+                        previous = chooser.choice(earlier) if resend else None
+                    if previous is not None:
+                        name, nonce, body = previous
+                    else:
+                        name, secret = chooser.choice(secrets)
+                        nonce = uuid.uuid4().hex
+                        body = strategy_alert(
+                            secret, nonce=nonce, ticker=chooser.choice(tickers), action=chooser.choice(("buy", "sell"))
+                        )
+                    began = time.perf_counter()
+                    response = http.post(
+                        "/webhook", content=body.encode(), headers={"Content-Type": "application/json"}
+                    )
+                    elapsed = time.perf_counter() - began
+                    answer = (
+                        response.json()
+                        if response.headers.get("content-type", "").startswith("application/json")
+                        else {}
+                    )
+                    record = Sent(
+                        nonce,
+                        name,
+                        response.status_code,
+                        answer.get("alert_id"),
+                        bool(answer.get("duplicate")),
+                        elapsed,
+                        resend,
+                    )
+                    with sent_lock:
+                        sent.append(record)
+                    if response.status_code == 200 and not resend:
+                        earlier.append((name, nonce, body))
+
+        archive_runs = archive_crashes = 0
+        stop_archiving = threading.Event()
+        table = stack.template.physical_name("AlertsTable")
+        bucket = stack.template.physical_name("ArchiveBucket")
+
+        def archiver_loop() -> None:
+            nonlocal archive_runs, archive_crashes
+            while not stop_archiving.wait(2.0):
+                archive_dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws.endpoint)
+                archive_s3 = boto3.client("s3", endpoint_url=stack.aws.endpoint)
+                archive_runs += 1
+                if archive_runs % 2 == 1:
+                    deletes = 0
+
+                    def crash_after_first_delete(**_: Any) -> None:
+                        nonlocal deletes
+                        deletes += 1
+                        if deletes == 1:
+                            raise Crash
+
+                    archive_dynamodb.meta.events.register(
+                        "after-call.dynamodb.BatchWriteItem", crash_after_first_delete
+                    )
+                try:
+                    Archiver(table, bucket, dynamodb=archive_dynamodb, s3=archive_s3, alerts_per_object=50).run(
+                        datetime.now(UTC) - timedelta(seconds=1)
+                    )
+                except Crash:
+                    archive_crashes += 1
+
+        threads = [threading.Thread(target=worker, args=(index,), name=f"load-{index}") for index in range(workers)]
+        if archive:
+            threads.append(threading.Thread(target=archiver_loop, name="archive"))
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads[:workers]:
+            thread.join()
+        elapsed = time.monotonic() - started
+        stop_archiving.set()
+        for thread in threads[workers:]:
+            thread.join()
+        stack.aws.clear_faults()
+
+        stored, archived = _found_alerts(stack, table, bucket)
+
+    problems: list[str] = []
+    report = LoadReport(elapsed, sent, stored, archived, archive_runs, archive_crashes, throttle.served, problems)
+    for nonce, alert_id in report.accepted.items():
+        if nonce in stored and stored[nonce] != [alert_id]:
+            problems.append(f"{nonce}: answered {alert_id}, stored {stored[nonce]}")
+    for record in sent:
+        if record.duplicate and record.nonce in report.accepted and record.alert_id != report.accepted[record.nonce]:
+            problems.append(f"{record.nonce}: duplicate answer names {record.alert_id}, not the first delivery")
+    return report
+
+
+def _found_alerts(stack: Any, table: str, bucket: str) -> tuple[dict[str, list[str]], int]:
+    """The audit's source: every alert in DynamoDB and in the archive's current objects, by nonce."""
+    from arrowhook_tools.embedded_aws import dynamodb, s3
+
+    stored: dict[str, list[str]] = {}
+    for page in dynamodb(stack.aws.endpoint).get_paginator("scan").paginate(TableName=table):
+        for item in page.get("Items", []):
+            if item["pk"]["S"].startswith("ALERT#"):
+                payload = json.loads(item["payload"]["S"])
+                stored.setdefault(payload["nonce"], []).append(item["alert_id"]["S"])
+    archived = 0
+    objects = s3(stack.aws.endpoint)
+    for page in objects.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="alerts/"):
+        for entry in page.get("Contents", []):
+            body = gzip.decompress(objects.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read())
+            for line in body.splitlines():
+                record = json.loads(line)
+                stored.setdefault(json.loads(record["payload"])["nonce"], []).append(record["alert_id"])
+                archived += 1
+    return stored, archived
+
+
+def main() -> None:
+    sys.stdout.flush()
+    real_stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115 - handler logs would swamp the table
+    try:
+        report = run_load(
+            seconds=float(os.environ.get("LOAD_SECONDS", "15")),
+            workers=int(os.environ.get("LOAD_WORKERS", "16")),
+            strategies=int(os.environ.get("LOAD_STRATEGIES", "4")),
+            resend_every=int(os.environ.get("LOAD_RESEND_EVERY", "10")),
+            throttle_rate=float(os.environ.get("LOAD_THROTTLE_RATE", "0.05")),
+            archive=os.environ.get("LOAD_ARCHIVE", "1") == "1",
+        )
+    finally:
+        sys.stdout.close()
+        sys.stdout = real_stdout
+    rows = report.rows()
+    width = max(len(name) for name, _ in rows)
+    print(f"\nload: {report.seconds:.0f} s against the local stack (loopback), faults injected")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    for problem in (*report.problems, *(f"lost {nonce}" for nonce in report.lost))[:20]:
+        print(f"  ! {problem}")
+    if report.lost or report.duplicated or report.problems:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
