@@ -16,16 +16,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrowhook.errors import BadEncodingError, RejectedRequestError, StoreUnavailableError
+from arrowhook.gateway_event import is_http_api_event
 from arrowhook.health import build_info, store_reachable
 from arrowhook.ingest import IncomingAlert, KeyResolver, ingest_alert
 from arrowhook.models import utc_now
 from arrowhook.observability import MetricUnit, logger, metrics, traced
 from arrowhook.settings import get_settings
-from arrowhook.store import AlertStore
+from arrowhook.store import AlertStore, dynamodb_client
 
 settings = get_settings()
 keys = KeyResolver(settings.keys_table_name, settings.key_cache_ttl_seconds)
-alerts = AlertStore(settings.alerts_table_name)
+alerts = AlertStore(settings.alerts_table_name, client=dynamodb_client(bounded=True))
 app = APIGatewayHttpResolver()
 
 
@@ -111,4 +112,9 @@ def unexpected(error: Exception) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not is_http_api_event(event):
+        metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
+        logger.warning("not an HTTP API event", extra={"event_type": type(event).__name__})
+        body = {"error": "bad_request", "message": "not an API Gateway HTTP API (payload 2.0) event"}
+        return {"statusCode": 400, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
     return app.resolve(event, context)

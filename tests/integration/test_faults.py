@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from arrowhook.store import CLIENT_CONFIG, worst_case_seconds
+from arrowhook.store import WEBHOOK_CLIENT_CONFIG, worst_case_seconds
 from arrowhook_tools.embedded_aws import dynamodb, point_sdk_at
 from arrowhook_tools.local import DEMO_SECRET, LocalStack, local_stack, seed_demo_key
 from arrowhook_tools.samples import strategy_alert
@@ -96,7 +96,7 @@ def test_exhausted_retries_answer_503_and_write_nothing(stack: LocalStack, http:
 
 
 def test_the_retry_budget_fits_tradingviews_three_seconds() -> None:
-    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 2}  # type: ignore[attr-defined]
+    assert WEBHOOK_CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 2}  # type: ignore[attr-defined]
     assert worst_case_seconds() <= 1.8, "leaves over a second for a cold start inside TradingView's ~3 s"
 
 
@@ -129,3 +129,27 @@ def test_health_reports_the_outage(stack: LocalStack, http: httpx.Client) -> Non
     assert http.get("/health").status_code == 200
     stack.aws.inject("GetItem", error="InternalServerError", status=500, times=-1)
     assert http.get("/health").json()["checks"] == {"store": "unreachable"}
+
+
+def test_a_write_that_happened_but_answered_too_late_is_stored_once(stack: LocalStack, http: httpx.Client) -> None:
+    """The SDK times out, retries, and finds its own first attempt: not a duplicate, not a second alert."""
+    nonce = uuid.uuid4().hex
+    fault = stack.aws.inject("TransactWriteItems", applied_then_slow=1.2, times=1)  # the webhook waits 0.8 s
+    response = _post(http, strategy_alert(DEMO_SECRET, nonce=nonce))
+    assert fault.served == 1
+    assert (response.status_code, response.json()["duplicate"]) == (200, False)
+    [item] = [item for item in _items(stack, "ALERT#") if nonce in item["payload"]["S"]]
+    assert item["alert_id"]["S"] == response.json()["alert_id"]
+
+
+def test_parallel_identical_deliveries_with_late_answers_share_one_alert(stack: LocalStack, http: httpx.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    nonce = uuid.uuid4().hex
+    body = strategy_alert(DEMO_SECRET, nonce=nonce)
+    stack.aws.inject("TransactWriteItems", applied_then_slow=1.0, probability=0.3, times=-1)
+    with ThreadPoolExecutor(16) as pool:
+        responses = list(pool.map(lambda _: _post(http, body), range(16)))
+    answered = {response.json()["alert_id"] for response in responses if response.status_code == 200}
+    assert len(answered) == 1, [response.json() for response in responses]
+    assert _stored_with(stack, nonce) == 1

@@ -10,6 +10,7 @@ import secrets
 import socket
 import string
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -50,6 +51,8 @@ class Fault:
 
     `operation` is the JSON-protocol target's action (`TransactWriteItems`, `GetSecretValue`, ...).
     `times` counts how many calls fail (-1: until cleared); `probability` picks calls at random.
+    With `applied_then_slow`, the call does run, and only its answer is late (a client timeout on a
+    write that happened): what an SDK retry must cope with.
     """
 
     operation: str
@@ -57,6 +60,7 @@ class Fault:
     status: int = 400
     times: int = 1
     probability: float = 1.0
+    applied_then_slow: float = 0.0
     served: int = 0
     _random: random.Random = field(default_factory=lambda: random.Random(7), repr=False)  # noqa: S311  # nosec B311
 
@@ -122,12 +126,15 @@ class EmbeddedAws:
         def serialized(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
             fault = self._fault_for(target) if target else None
-            if fault is not None:
+            if fault is not None and not fault.applied_then_slow:
                 status, headers, body = fault.response(target)
                 start_response(status, headers)
                 return [body]
             with lock:
-                return list(application(environ, start_response))
+                answer = list(application(environ, start_response))
+            if fault is not None:
+                time.sleep(fault.applied_then_slow)
+            return answer
 
         self._server = make_server(self.host, self.port, serialized, threaded=True, request_handler=MotoRequestHandler)
         # Stop without waiting for the idle keep-alive connections of this process's own boto3 clients.

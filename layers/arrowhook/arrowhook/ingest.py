@@ -23,7 +23,15 @@ from arrowhook.models import KeyAuth, StoredAlert, new_id
 from arrowhook.observability import MetricUnit, logger, metrics
 from arrowhook.settings import Settings
 from arrowhook.store import AlertStore, dynamodb_resource
-from arrowhook.tradingview import AlertFields, ParseIssue, decode_body, find_secret, parse_fields, redact
+from arrowhook.tradingview import (
+    AlertFields,
+    ParseIssue,
+    decode_body,
+    find_secret,
+    parse_fields,
+    redact,
+    secret_candidates,
+)
 
 #: One message for every authentication failure, so a caller learns nothing about which keys exist.
 UNAUTHORIZED_MESSAGE = "missing or invalid key"
@@ -87,7 +95,7 @@ def ingest_alert(incoming: IncomingAlert, settings: Settings, keys: KeyResolver,
     auth = _authenticate(secret, keys)
 
     parsed = parse_fields(body)
-    known_secrets = {candidate for candidate in (incoming.path_token, body_secret) if candidate}
+    known_secrets = secret_candidates(body) | ({incoming.path_token} if incoming.path_token else set())
     alert = StoredAlert(
         alert_id=new_id(int(incoming.received_at.timestamp() * 1000)),
         key_id=auth.key_id,

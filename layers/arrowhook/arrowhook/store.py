@@ -35,19 +35,26 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
     from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
-#: Bounded so a webhook answer still leaves well inside TradingView's ~3 s when DynamoDB stalls or
-#: throttles: boto3's standard mode with one retry, and short timeouts (a DynamoDB write takes
-#: milliseconds). `worst_case_seconds` gives the bound (1.8 s); tests/integration/test_faults.py shows it.
-CLIENT_CONFIG = Config(
+#: The webhook's: bounded so its answer still leaves well inside TradingView's ~3 s when DynamoDB
+#: stalls or throttles: boto3's standard mode with one retry, and short timeouts (a DynamoDB write
+#: takes milliseconds). `worst_case_seconds` gives the bound (1.8 s); tests/integration/test_faults.py
+#: shows the retry, the 503 when it is exhausted, and a late answer to an applied write.
+WEBHOOK_CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 2},
     connect_timeout=0.5,
     read_timeout=0.8,
+)
+#: Everyone else's (admin API, archive): a person or a batch job rather waits than sees a spurious 503.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=1,
+    read_timeout=5,
 )
 #: boto3 standard mode's backoff base for DynamoDB: 1 s after throttling, 25 ms after anything else.
 _THROTTLING_BACKOFF, _OTHER_BACKOFF = 1.0, 0.025
 
 
-def worst_case_seconds(config: Config = CLIENT_CONFIG) -> float:
+def worst_case_seconds(config: Config = WEBHOOK_CLIENT_CONFIG) -> float:
     """The longest one DynamoDB call can take: every attempt either times out or is throttled at once,
     and every backoff draws its full jitter. Each retry costs the worse of the two."""
     settings: Any = config  # botocore's Config sets its attributes dynamically
@@ -67,15 +74,16 @@ _deserializer = TypeDeserializer()
 
 
 @cache
-def dynamodb_client() -> DynamoDBClient:
-    """One low-level client per process; the endpoint comes from AWS_ENDPOINT_URL(_DYNAMODB), never code."""
-    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+def dynamodb_client(*, bounded: bool = False) -> DynamoDBClient:
+    """One low-level client per process and config; the endpoint comes from AWS_ENDPOINT_URL(_DYNAMODB)."""
+    return boto3.client("dynamodb", config=WEBHOOK_CLIENT_CONFIG if bounded else CLIENT_CONFIG)
 
 
 @cache
 def dynamodb_resource() -> DynamoDBServiceResource:
-    """For Powertools' DynamoDBProvider only: a resource's client re-serializes items, so stores never use it."""
-    return boto3.resource("dynamodb", config=CLIENT_CONFIG)
+    """For Powertools' DynamoDBProvider in the webhook only (so bounded): a resource's client
+    re-serializes items, so stores never use it."""
+    return boto3.resource("dynamodb", config=WEBHOOK_CLIENT_CONFIG)
 
 
 def _to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -394,7 +402,12 @@ class AlertStore:
         marker_put: PutTypeDef = {
             "TableName": self.table_name,
             "Item": _to_item(
-                {"pk": f"DEDUPE#{dedupe_hash}", "alert_id": alert.alert_id, "expires_at": now + dedupe_window_seconds}
+                # Rounded up, so the window is never shorter than configured (the check truncates `now`).
+                {
+                    "pk": f"DEDUPE#{dedupe_hash}",
+                    "alert_id": alert.alert_id,
+                    "expires_at": now + 1 + dedupe_window_seconds,
+                }
             ),
             "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
             "ExpressionAttributeValues": {":now": {"N": str(now)}},

@@ -32,6 +32,11 @@ SECRET_FIELDS = ("key", "secret", "passphrase")
 _PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}")
 _NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 _SECRET_IN_TEXT = re.compile(r'"(?:key|secret|passphrase)"\s*:\s*"([^"\\]{1,512})"', re.IGNORECASE)
+#: Anything shaped like an Arrowhook secret (see arrowhook.credentials), wherever it appears in a body.
+_SECRET_SHAPED = re.compile(r"ahk_[A-Za-z0-9_\-]{16,}")
+_MIN_SCRUBBED_CHARS = 8
+#: TradingView templates nest two or three levels; anything far deeper is kept as text.
+MAX_JSON_DEPTH = 32
 #: DynamoDB numbers: 38 significant digits, magnitude between 1E-130 and 9.99E+125.
 _MAX_DIGITS = 38
 _PREVIEW_CHARS = 64
@@ -260,8 +265,11 @@ def decode_body(raw: bytes) -> DecodedBody:
             ParseIssue(field="body", problem=f"body is not valid UTF-8 ({error.reason} at byte {error.start})")
         )
     text = text.removeprefix("\ufeff")
+    duplicates: list[str] = []
     try:
-        document = json.loads(text, parse_float=Decimal, parse_constant=str)
+        document = json.loads(
+            text, parse_float=Decimal, parse_constant=str, object_pairs_hook=lambda pairs: _object(pairs, duplicates)
+        )
     except (ValueError, RecursionError) as error:
         if text.lstrip().startswith(("{", "[")):
             issues.append(ParseIssue(field="body", problem=f"body is not valid JSON: {_json_error(error)}"))
@@ -269,7 +277,53 @@ def decode_body(raw: bytes) -> DecodedBody:
     if not isinstance(document, dict):
         issues.append(ParseIssue(field="body", problem=f"JSON body is a {type(document).__name__}, not an object"))
         return DecodedBody(text=text, document=None, issues=tuple(issues))
+    if _deeper_than(document, MAX_JSON_DEPTH):
+        issues.append(
+            ParseIssue(field="body", problem=f"JSON nested deeper than {MAX_JSON_DEPTH} levels: kept as text")
+        )
+        return DecodedBody(text=text, document=None, issues=tuple(issues))
+    issues.extend(
+        ParseIssue(field=name[:64], problem="key appears more than once; the last value is used")
+        for name in dict.fromkeys(duplicates)
+    )
     return DecodedBody(text=text, document=document, issues=tuple(issues))
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Iterative, so that a hostile body cannot exhaust the stack here (or later, in code that recurses)."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+    return False
+
+
+def _object(pairs: list[tuple[str, Any]], duplicates: list[str]) -> dict[str, Any]:
+    """json's own last-wins rule, but a repeated key is reported rather than silently dropped."""
+    document: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in document:
+            duplicates.append(name)
+        document[name] = value
+    return document
+
+
+def secret_candidates(body: DecodedBody) -> set[str]:
+    """Every value that may be a secret, to scrub from what is stored: each `key`/`secret`/`passphrase`
+    value (a repeated key's earlier values included) and any token shaped like an Arrowhook secret."""
+    # Short values are left alone: scrubbing "a" would mangle the payload, and such a key never authenticates.
+    found = {match.group(1).strip() for match in _SECRET_IN_TEXT.finditer(body.text)}
+    found = {candidate for candidate in found if len(candidate) >= _MIN_SCRUBBED_CHARS}
+    found.update(_SECRET_SHAPED.findall(body.text))
+    secret = find_secret(body)
+    if secret:
+        found.add(secret)
+    return found
 
 
 def _json_error(error: ValueError | RecursionError) -> str:
