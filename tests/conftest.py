@@ -26,6 +26,7 @@ os.environ.update(
     }
 )
 
+from arrowhook import health
 from arrowhook.credentials import display_prefix, generate_secret, hash_secret
 from arrowhook.models import StrategyKey, new_id, utc_now
 from arrowhook.settings import get_settings
@@ -66,6 +67,8 @@ def _clear_caches() -> None:
     get_settings.cache_clear()
     dynamodb_client.cache_clear()
     dynamodb_resource.cache_clear()
+    health._probe_client.cache_clear()  # it keeps the endpoint it was built for
+    health.build_info.cache_clear()
 
 
 @pytest.fixture

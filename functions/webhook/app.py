@@ -25,8 +25,10 @@ from arrowhook.settings import get_settings
 from arrowhook.store import AlertStore, dynamodb_client
 
 settings = get_settings()
-keys = KeyResolver(settings.keys_table_name, settings.key_cache_ttl_seconds)
-alerts = AlertStore(settings.alerts_table_name, client=dynamodb_client(bounded=True))
+keys = KeyResolver(settings.keys_table_name, settings.key_cache_ttl_seconds, settings.store_timeout_seconds)
+alerts = AlertStore(
+    settings.alerts_table_name, client=dynamodb_client(bounded_read_timeout=settings.store_timeout_seconds)
+)
 app = APIGatewayHttpResolver()
 
 

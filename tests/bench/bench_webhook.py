@@ -6,6 +6,9 @@ milliseconds across runs). Run with `make bench`.
 
 from __future__ import annotations
 
+import functools
+import json
+import math
 import os
 import statistics
 import subprocess
@@ -22,6 +25,9 @@ from arrowhook_tools.template import LocalTemplate  # noqa: E402
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "10"))
 WARM_ALERTS = int(os.environ.get("BENCH_WARM_ALERTS", "5000"))
 COLD_START_TARGET = 0.70
+RSS_INVOCATIONS = int(os.environ.get("BENCH_RSS_INVOCATIONS", "10000"))
+FASTAPI_BASELINE = ROOT / "tests/bench/baseline_fastapi_app.py"
+FLASK_BASELINE = ROOT / "tests/bench/baseline_flask_app.py"
 #: Runs in a fresh interpreter: times the import (Lambda's init), then the first alert (AWS stubbed).
 COLD_PROBE = """
 import importlib.util, json, sys, time
@@ -79,12 +85,20 @@ def stub_dynamodb(clients: list[Any], secret: str, calls: list[str]) -> None:
         client.meta.events.register("before-call.dynamodb", answer)
 
 
-def alert_event(secret: str, number: int) -> dict[str, Any]:
-    from arrowhook_tools.gateway import RouteTable, build_event
-    from arrowhook_tools.samples import strategy_alert
+@functools.cache
+def _webhook_route() -> Any:
+    from arrowhook_tools.gateway import RouteTable
 
     matched = RouteTable(LocalTemplate().routes()).match("POST", "/webhook")
     assert matched is not None
+    return matched
+
+
+def alert_event(secret: str, number: int) -> dict[str, Any]:
+    from arrowhook_tools.gateway import build_event
+    from arrowhook_tools.samples import strategy_alert
+
+    matched = _webhook_route()
     body = strategy_alert(secret, order_id=f"order-{number}")
     return build_event(
         method="POST",
@@ -100,19 +114,35 @@ def alert_event(secret: str, number: int) -> dict[str, Any]:
 def first_alert(module: Any) -> None:
     """The first invocation after init, for the webhook or the baseline, with DynamoDB stubbed."""
     from arrowhook.credentials import generate_secret
-    from arrowhook_tools.runtime import LocalContext
 
     secret = generate_secret()
     calls: list[str] = []
+    invoke = handler_for(module, secret, calls)
+    assert invoke(0) == 200
+    assert calls, "the first alert reached DynamoDB"
+
+
+def handler_for(module: Any, secret: str, calls: list[str]) -> Any:
+    """One alert through the app as its platform calls it: Lambda event, or WSGI for the Flask bot."""
+    from arrowhook_tools.runtime import LocalContext
+    from arrowhook_tools.samples import strategy_alert
+
+    context = LocalContext(function_name="WebhookFunction")
+    if hasattr(module, "flask_app"):
+        stub_dynamodb([module.dynamodb], secret, calls)
+        client = module.flask_app.test_client()
+        return lambda number: (
+            client.post(
+                "/webhook", data=strategy_alert(secret, order_id=f"order-{number}"), content_type="application/json"
+            ).status_code
+        )
     if hasattr(module, "lambda_handler"):
         stub_dynamodb([module.alerts._client, module.keys._provider.table.meta.client], secret, calls)
         handler = module.lambda_handler
     else:
         stub_dynamodb([module.dynamodb], secret, calls)
         handler = module.handler
-    response = handler(alert_event(secret, 0), LocalContext(function_name="WebhookFunction"))
-    assert response["statusCode"] == 200, response
-    assert calls, "the first alert reached DynamoDB"
+    return lambda number: handler(alert_event(secret, number), context)["statusCode"]
 
 
 def best_cold_start(module: Path, environment: dict[str, str]) -> tuple[float, float]:
@@ -149,11 +179,11 @@ def shared_client_floor(environment: dict[str, str]) -> float:
 
 def cold_start() -> dict[str, tuple[float, float]]:
     webhook = ROOT / "functions/webhook/app.py"
-    baseline = ROOT / "tests/bench/baseline_fastapi_app.py"
     results = {}
     for label, module, tracing in (
         ("webhook", webhook, False),
-        ("baseline", baseline, False),
+        ("baseline", FASTAPI_BASELINE, False),
+        ("flask", FLASK_BASELINE, False),
         ("webhook+tracer", webhook, True),
     ):
         results[label] = best_cold_start(module, lambda_environment(tracing))
@@ -162,68 +192,181 @@ def cold_start() -> dict[str, tuple[float, float]]:
     return results
 
 
-def warm_path() -> dict[str, Any]:
-    """Handler CPU per alert with DynamoDB answered by a stub, and the calls each alert makes."""
+def _load(path: Path, name: str) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def warm_path() -> dict[str, dict[str, Any]]:
+    """Handler CPU per alert, DynamoDB answered by a stub, for the webhook and both baselines."""
     os.environ.update(lambda_environment(tracing=False))
     sys.path.insert(0, str(ROOT / "layers/arrowhook"))
     real_stdout = sys.stdout
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - handler logs would swamp the figures
+    results: dict[str, dict[str, Any]] = {}
     try:
-        import importlib.util
-
         from arrowhook.credentials import generate_secret
-        from arrowhook_tools.runtime import LocalContext
 
-        secret = generate_secret()
-        calls: list[str] = []
-        spec = importlib.util.spec_from_file_location("bench_webhook_app", ROOT / "functions/webhook/app.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        stub_dynamodb([module.alerts._client, module.keys._provider.table.meta.client], secret, calls)
-        events = [alert_event(secret, number) for number in range(WARM_ALERTS + 1)]
-        context = LocalContext(function_name="WebhookFunction")
-        first = module.lambda_handler(events[0], context)
-        assert first["statusCode"] == 200, first
-        cold_calls = list(calls)
-        calls.clear()
-        cpu_us = []
-        for event in events[1:]:
-            started = time.process_time_ns()
-            response = module.lambda_handler(event, context)
-            cpu_us.append((time.process_time_ns() - started) / 1000)
-            assert response["statusCode"] == 200
+        for label, path in (
+            ("webhook", ROOT / "functions/webhook/app.py"),
+            ("baseline", FASTAPI_BASELINE),
+            ("flask", FLASK_BASELINE),
+        ):
+            secret = generate_secret()
+            calls: list[str] = []
+            invoke = handler_for(_load(path, f"bench_warm_{label}"), secret, calls)
+            assert invoke(0) == 200
+            cold_calls = list(calls)
+            calls.clear()
+            cpu_us = []
+            for number in range(1, WARM_ALERTS + 1):
+                started = time.process_time_ns()
+                status = invoke(number)
+                cpu_us.append((time.process_time_ns() - started) / 1000)
+                assert status == 200
+            cpu_us.sort()
+            results[label] = {
+                "first_alert_calls": cold_calls,
+                "warm_calls_per_alert": len(calls) / WARM_ALERTS,
+                "warm_call_names": sorted(set(calls)),
+                "p50_us": statistics.median(cpu_us),
+                "p99_us": cpu_us[int(len(cpu_us) * 0.99) - 1],
+                "mean_us": statistics.fmean(cpu_us),
+            }
     finally:
         sys.stdout.close()
         sys.stdout = real_stdout
-    cpu_us.sort()
-    return {
-        "first_alert_calls": cold_calls,
-        "warm_calls_per_alert": len(calls) / WARM_ALERTS,
-        "warm_call_names": sorted(set(calls)),
-        "p50_us": statistics.median(cpu_us),
-        "p99_us": cpu_us[int(len(cpu_us) * 0.99) - 1],
-        "mean_us": statistics.fmean(cpu_us),
-    }
+    return results
+
+
+#: Runs in a fresh interpreter: RSS after the first alert and after every further 1,000.
+RSS_PROBE = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+sys.stdout = open(os.devnull, "w")
+from tests.bench.bench_webhook import _load, handler_for, ROOT
+from arrowhook.credentials import generate_secret
+def rss_mb():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+invoke = handler_for(_load(ROOT / "functions/webhook/app.py", "bench_rss"), generate_secret(), [])
+samples = []
+for number in range(int(sys.argv[2]) + 1):
+    invoke(number)
+    if number % 1000 == 0:
+        samples.append(rss_mb())
+import resource
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+sys.stderr.write(json.dumps({"samples": samples, "peak": peak}))
+"""
+
+
+def memory() -> dict[str, Any]:
+    """Peak RSS of a fresh webhook process after RSS_INVOCATIONS alerts, and its growth after warm-up."""
+    result = subprocess.run(
+        [sys.executable, "-c", RSS_PROBE, str(ROOT), str(RSS_INVOCATIONS)],
+        env={**lambda_environment(False), "PYTHONPATH": f"{ROOT / 'layers/arrowhook'}:{ROOT}"},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    measured: dict[str, Any] = json.loads(result.stderr.strip().splitlines()[-1])
+    return measured
+
+
+#: On-demand prices, us-east-1, as published in November 2026 (check the AWS pricing pages before use).
+PRICES = {
+    "api_gateway_http_per_million": 1.00,
+    "lambda_requests_per_million": 0.20,
+    "lambda_arm_gb_second": 0.0000133334,
+    "dynamodb_write_units_per_million": 0.625,
+    "dynamodb_read_units_per_million": 0.125,
+    "cloudwatch_logs_ingest_per_gb": 0.50,
+}
+#: The always-on setup it replaces, per month: a small container behind a load balancer plus a database.
+ALWAYS_ON_MONTHLY = {
+    "Fargate task, 0.25 vCPU + 0.5 GB, arm64, 730 h": 0.25 * 0.03238 * 730 + 0.5 * 0.00356 * 730,
+    "Application Load Balancer, 730 h + 1 LCU": 0.0225 * 730 + 0.008 * 730,
+    "RDS db.t4g.micro PostgreSQL, 730 h + 20 GB gp3": 0.016 * 730 + 20 * 0.115,
+}
+
+
+def cost_model(warm_mean_us: float, item_bytes: int) -> list[tuple[str, float]]:
+    """Per million alerts, from what one alert costs: one HTTP API request, one Lambda invocation of
+    about the measured CPU plus a DynamoDB round trip, one transaction writing the alert and its dedupe
+    marker (transactions cost two write units per KB per item), and its log lines."""
+    dynamodb_round_trip_ms = 10.0  # DynamoDB's typical in-region latency: the wall time Lambda bills
+    billed_ms = math.ceil(warm_mean_us / 1000 + dynamodb_round_trip_ms)
+    write_units = 2 * math.ceil(item_bytes / 1024) + 2 * 1  # alert item + marker item (< 1 KB)
+    log_bytes = 600  # one "alert stored" line plus the access log line
+    rows = []
+    for memory_mb in (128, 256):
+        lambda_compute = billed_ms / 1000 * memory_mb / 1024 * PRICES["lambda_arm_gb_second"] * 1_000_000
+        total = (
+            PRICES["api_gateway_http_per_million"]
+            + PRICES["lambda_requests_per_million"]
+            + lambda_compute
+            + write_units * PRICES["dynamodb_write_units_per_million"]
+            + log_bytes * 1_000_000 / 2**30 * PRICES["cloudwatch_logs_ingest_per_gb"]
+        )
+        rows.append(
+            (f"per million alerts, Lambda arm64 {memory_mb} MB ({billed_ms} ms billed, {write_units} WRU)", total)
+        )
+    return rows
+
+
+def alert_item_bytes() -> int:
+    """Size of a typical stored alert as DynamoDB counts it (names plus values)."""
+    from arrowhook.ingest import IncomingAlert  # noqa: F401 - ensures the layer is importable
+    from arrowhook.models import StoredAlert, new_id, utc_now
+    from arrowhook.store import alert_item
+    from arrowhook.tradingview import decode_body, parse_fields
+    from arrowhook_tools.samples import strategy_alert
+
+    body = decode_body(strategy_alert("***", comment="EMA cross long", order_id="Long").encode())
+    parsed = parse_fields(body)
+    item = alert_item(
+        StoredAlert(
+            alert_id=new_id(),
+            key_id=new_id(),
+            strategy="ema-cross",
+            received_at=utc_now(),
+            body_format="json",
+            fields=parsed.fields,
+            extra=parsed.extra,
+            payload=body.text,
+            source_ip="52.89.214.238",
+            request_id="Nj4Z3jLmIAMEVZQ=",
+            user_agent="Go-http-client/1.1",
+            content_type="application/json; charset=utf-8",
+        )
+    )
+    return sum(len(name) + len(json.dumps(value)) for name, value in item.items())
 
 
 def main() -> None:
     cold = cold_start()
     base_import, base_total = cold["baseline"]
     floor = cold["boto3+client"][0]
-    print(f"Cold start, fresh process, best of {COLD_RUNS} (Python {sys.version.split()[0]}); ms and ratio to baseline")
+    print(f"Cold start, fresh process, best of {COLD_RUNS} (Python {sys.version.split()[0]}); ms and ratio to FastAPI")
     print(f"  {'':38} {'import':>8} {'ratio':>6}   {'+1st alert':>10} {'ratio':>6}")
     for label, name in (
         ("webhook", "webhook (default: Tracer off)"),
         ("webhook+tracer", "webhook with Powertools Tracer"),
         ("baseline", "baseline FastAPI + Mangum + boto3"),
+        ("flask", "baseline Flask bot + boto3"),
     ):
         imported, total = cold[label]
         print(
             f"  {name:38} {imported * 1000:8.1f} {imported / base_import:6.2f}   {total * 1000:10.1f} "
             f"{total / base_total:6.2f}"
         )
-    print(f"  {'boto3 + DynamoDB client (in both)':38} {floor * 1000:8.1f} {floor / base_import:6.2f}")
+    print(f"  {'boto3 + DynamoDB client (in all)':38} {floor * 1000:8.1f} {floor / base_import:6.2f}")
     ratio = cold["webhook"][0] / base_import
     verdict = "meets" if ratio <= COLD_START_TARGET else "MISSES"
     print(
@@ -231,12 +374,41 @@ def main() -> None:
         f"(boto3 + client removed from both) {(cold['webhook'][0] - floor) / (base_import - floor):.2f}"
     )
     warm = warm_path()
-    print(f"\nWarm path ({WARM_ALERTS} alerts, DynamoDB stubbed, handler CPU time)")
-    print(f"  p50 {warm['p50_us']:8.1f} us   p99 {warm['p99_us']:8.1f} us   mean {warm['mean_us']:8.1f} us")
-    print(f"  AWS calls, first alert: {len(warm['first_alert_calls'])} ({', '.join(warm['first_alert_calls'])})")
+    print(f"\nWarm path ({WARM_ALERTS} alerts, DynamoDB stubbed, handler CPU time; ratio of means to FastAPI)")
+    for label, name in (
+        ("webhook", "webhook"),
+        ("baseline", "FastAPI + Mangum"),
+        ("flask", "Flask bot (WSGI test client)"),
+    ):
+        figures = warm[label]
+        print(
+            f"  {name:30} p50 {figures['p50_us']:8.1f} us   p99 {figures['p99_us']:8.1f} us   "
+            f"mean {figures['mean_us']:8.1f} us   ratio {figures['mean_us'] / warm['baseline']['mean_us']:5.2f}"
+        )
+    mine = warm["webhook"]
+    print(f"  AWS calls, first alert: {len(mine['first_alert_calls'])} ({', '.join(mine['first_alert_calls'])})")
     print(
-        f"  AWS calls per warm alert: {warm['warm_calls_per_alert']:.2f} ({', '.join(warm['warm_call_names'])})"
+        f"  AWS calls per warm alert: {mine['warm_calls_per_alert']:.2f} ({', '.join(mine['warm_call_names'])})"
         "   (target: 1 write when the key is cached)"
+    )
+    rss = memory()
+    samples = rss["samples"]
+    print(f"\nMemory: webhook process, {RSS_INVOCATIONS} invocations")
+    print(
+        f"  RSS after 1st alert {samples[0]:.1f} MB, after 1,000 {samples[1]:.1f} MB, after {RSS_INVOCATIONS:,} "
+        f"{samples[-1]:.1f} MB; peak {rss['peak']:.1f} MB; growth after warm-up {samples[-1] - samples[1]:+.1f} MB"
+    )
+    print("\nCost model (on-demand prices, us-east-1; DynamoDB round trip assumed 10 ms)")
+    item_bytes = alert_item_bytes()
+    for label, dollars in cost_model(mine["mean_us"], item_bytes):
+        print(f"  {label:70} ${dollars:7.2f}")
+    fixed = sum(ALWAYS_ON_MONTHLY.values())
+    for label, dollars in ALWAYS_ON_MONTHLY.items():
+        print(f"  always-on: {label:59} ${dollars:7.2f}/month")
+    per_million = cost_model(mine["mean_us"], item_bytes)[0][1]
+    print(
+        f"  always-on total ${fixed:.2f}/month, whatever the traffic; Arrowhook costs that much at "
+        f"{fixed / per_million:.1f} million alerts a month, and $0 when idle (plus storage)"
     )
 
 

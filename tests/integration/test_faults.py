@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from arrowhook.store import WEBHOOK_CLIENT_CONFIG, worst_case_seconds
+from arrowhook.store import webhook_client_config, worst_case_seconds
 from arrowhook_tools.embedded_aws import dynamodb, point_sdk_at
 from arrowhook_tools.local import DEMO_SECRET, LocalStack, local_stack, seed_demo_key
 from arrowhook_tools.samples import strategy_alert
@@ -96,7 +96,7 @@ def test_exhausted_retries_answer_503_and_write_nothing(stack: LocalStack, http:
 
 
 def test_the_retry_budget_fits_tradingviews_three_seconds() -> None:
-    assert WEBHOOK_CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 2}  # type: ignore[attr-defined]
+    assert webhook_client_config().retries == {"mode": "standard", "total_max_attempts": 2}  # type: ignore[attr-defined]
     assert worst_case_seconds() <= 1.8, "leaves over a second for a cold start inside TradingView's ~3 s"
 
 

@@ -271,6 +271,7 @@ def test_webhook_policy_is_least_privilege(raw: dict[str, Any]) -> None:
         ("MaxBodyBytes", "MAX_BODY_BYTES"),
         ("KeyCacheTtlSeconds", "KEY_CACHE_TTL_SECONDS"),
         ("AllowedSourceIps", "ALLOWED_SOURCE_IPS"),
+        ("WebhookStoreTimeoutSeconds", "STORE_TIMEOUT_SECONDS"),
     ],
 )
 def test_webhook_settings_are_parameters(raw: dict[str, Any], parameter: str, variable: str) -> None:

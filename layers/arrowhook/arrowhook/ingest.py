@@ -65,10 +65,10 @@ class KeyResolver:
     keeps authenticating in an already-warm function for at most `ttl_seconds`.
     """
 
-    def __init__(self, table_name: str, ttl_seconds: int) -> None:
+    def __init__(self, table_name: str, ttl_seconds: int, read_timeout: float = 0.8) -> None:
         self.ttl_seconds = ttl_seconds
         self._provider = DynamoDBProvider(
-            table_name=table_name, key_attr="pk", value_attr="auth", boto3_client=dynamodb_resource()
+            table_name=table_name, key_attr="pk", value_attr="auth", boto3_client=dynamodb_resource(read_timeout)
         )
 
     def resolve(self, secret: str) -> KeyAuth | None:

@@ -19,6 +19,7 @@ class Settings(BaseModel):
     dedupe_window_seconds: int = Field(60, alias="DEDUPE_WINDOW_SECONDS", ge=0, le=86_400)
     max_body_bytes: int = Field(65_536, alias="MAX_BODY_BYTES", ge=1, le=262_144)
     key_cache_ttl_seconds: int = Field(30, alias="KEY_CACHE_TTL_SECONDS", ge=0, le=3_600)
+    store_timeout_seconds: float = Field(0.8, alias="STORE_TIMEOUT_SECONDS", ge=0.1, le=10)
     admin_token_secret_arn: str | None = Field(None, alias="ADMIN_TOKEN_SECRET_ARN")
     admin_token_cache_seconds: int = Field(300, alias="ADMIN_TOKEN_CACHE_SECONDS", ge=0, le=3_600)
     cursor_key_secret_arn: str | None = Field(None, alias="CURSOR_KEY_SECRET_ARN")

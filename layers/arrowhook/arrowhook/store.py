@@ -35,15 +35,23 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
     from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
+
 #: The webhook's: bounded so its answer still leaves well inside TradingView's ~3 s when DynamoDB
-#: stalls or throttles: boto3's standard mode with one retry, and short timeouts (a DynamoDB write
-#: takes milliseconds). `worst_case_seconds` gives the bound (1.8 s); tests/integration/test_faults.py
-#: shows the retry, the 503 when it is exhausted, and a late answer to an applied write.
-WEBHOOK_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 2},
-    connect_timeout=0.5,
-    read_timeout=0.8,
-)
+#: stalls or throttles: boto3's standard mode with one retry, and a short read timeout (a DynamoDB
+#: write takes milliseconds; the `WebhookStoreTimeoutSeconds` parameter, 0.8 s by default).
+#: `worst_case_seconds` gives the bound (1.8 s by default); tests/integration/test_faults.py shows the
+#: retry, the 503 when it is exhausted, and a late answer to an applied write.
+def webhook_client_config(read_timeout: float = 0.8) -> Config:
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 2},
+        connect_timeout=0.5,
+        read_timeout=read_timeout,
+        # botocore's client-side check of a 30-attribute item was 40 % of the warm webhook's CPU
+        # (tests/bench/bench_webhook.py); DynamoDB validates the request anyway, and our code builds it.
+        parameter_validation=False,
+    )
+
+
 #: Everyone else's (admin API, archive): a person or a batch job rather waits than sees a spurious 503.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
@@ -54,10 +62,10 @@ CLIENT_CONFIG = Config(
 _THROTTLING_BACKOFF, _OTHER_BACKOFF = 1.0, 0.025
 
 
-def worst_case_seconds(config: Config = WEBHOOK_CLIENT_CONFIG) -> float:
+def worst_case_seconds(config: Config | None = None) -> float:
     """The longest one DynamoDB call can take: every attempt either times out or is throttled at once,
     and every backoff draws its full jitter. Each retry costs the worse of the two."""
-    settings: Any = config  # botocore's Config sets its attributes dynamically
+    settings: Any = config or webhook_client_config()  # botocore's Config sets its attributes dynamically
     attempts = int(settings.retries["total_max_attempts"])
     per_attempt = max(float(settings.connect_timeout), float(settings.read_timeout))
     retries: float = sum(
@@ -74,16 +82,19 @@ _deserializer = TypeDeserializer()
 
 
 @cache
-def dynamodb_client(*, bounded: bool = False) -> DynamoDBClient:
-    """One low-level client per process and config; the endpoint comes from AWS_ENDPOINT_URL(_DYNAMODB)."""
-    return boto3.client("dynamodb", config=WEBHOOK_CLIENT_CONFIG if bounded else CLIENT_CONFIG)
+def dynamodb_client(*, bounded_read_timeout: float | None = None) -> DynamoDBClient:
+    """One low-level client per process and config (bounded: the webhook's); the endpoint comes from
+    AWS_ENDPOINT_URL(_DYNAMODB), never code."""
+    if bounded_read_timeout is None:
+        return boto3.client("dynamodb", config=CLIENT_CONFIG)
+    return boto3.client("dynamodb", config=webhook_client_config(bounded_read_timeout))
 
 
 @cache
-def dynamodb_resource() -> DynamoDBServiceResource:
+def dynamodb_resource(read_timeout: float = 0.8) -> DynamoDBServiceResource:
     """For Powertools' DynamoDBProvider in the webhook only (so bounded): a resource's client
     re-serializes items, so stores never use it."""
-    return boto3.resource("dynamodb", config=WEBHOOK_CLIENT_CONFIG)
+    return boto3.resource("dynamodb", config=webhook_client_config(read_timeout))
 
 
 def _to_item(values: dict[str, Any]) -> dict[str, Any]:
