@@ -130,10 +130,8 @@ def invoke(
     event: Annotated[Path, typer.Option("--event", "-e", help="Event JSON file (see events/).")],
 ) -> None:
     """Run one function in-process with an event, like `sam local invoke`, against the embedded endpoints."""
-    from arrowhook_tools.embedded_aws import dynamodb, point_sdk_at
-    from arrowhook_tools.local import local_stack, read_state, seed_demo_key
-    from arrowhook_tools.runtime import LocalFunctions
-    from arrowhook_tools.template import LocalTemplate
+    from arrowhook_tools.embedded_aws import dynamodb
+    from arrowhook_tools.local import local_stack, read_state, running_stack_functions, seed_demo_key
 
     try:
         payload: dict[str, Any] = json.loads(event.read_text(encoding="utf-8"))
@@ -144,9 +142,7 @@ def invoke(
     with contextlib.ExitStack() as stack:
         if state is not None:
             console.print(f"using the running local stack at {state['aws_endpoint']}")
-            point_sdk_at(state["aws_endpoint"])
-            template = LocalTemplate(parameter_overrides=state.get("parameter_overrides"))
-            functions = LocalFunctions(template, pool_size=1)
+            functions = running_stack_functions(state)
         else:
             console.print("no `make dev` running: using a temporary embedded AWS with the demo key")
             local = stack.enter_context(local_stack(api_port=None, pool_size=1))
@@ -577,18 +573,14 @@ def alerts_tail(
 
 def _invoke_local_archive(event: dict[str, Any]) -> dict[str, Any]:
     """Run the template's ArchiveFunction in this process against the running `make dev` stack."""
-    from arrowhook_tools.embedded_aws import point_sdk_at
-    from arrowhook_tools.local import read_state
-    from arrowhook_tools.runtime import LocalFunctions
-    from arrowhook_tools.template import LocalTemplate
+    from arrowhook_tools.local import read_state, running_stack_functions
 
     state = read_state()
     if state is None:
         console.print("[red]no `make dev` running[/]: start it, or pass --stack NAME for a deployed stack")
         raise typer.Exit(1)
     console.print(f"[dim]local stack at {state['aws_endpoint']}[/]")
-    point_sdk_at(state["aws_endpoint"])
-    functions = LocalFunctions(LocalTemplate(parameter_overrides=state.get("parameter_overrides")), pool_size=1)
+    functions = running_stack_functions(state)
     with contextlib.redirect_stdout(sys.stderr):  # the function's logs to stderr, the result to stdout
         result: dict[str, Any] = functions.invoke("ArchiveFunction", event)
     return result

@@ -259,8 +259,9 @@ class LocalHttpApi:
             and _header(headers, "access-control-request-method")
         ):
             return _preflight(self.cors, headers)
-        if method == "GET" and urlsplit(target).path in ("/openapi.json", "/docs"):
-            status, response_headers, cookies, payload = self._documentation(urlsplit(target).path)
+        path = urlsplit(target).path
+        if method == "GET" and path in ("/openapi.json", "/docs"):
+            status, response_headers, cookies, payload = self._documentation(path)
         else:
             status, response_headers, cookies, payload = self._route(method, target, headers, body, source_ip)
         if self.cors is not None and origin and self.cors.allows(origin):

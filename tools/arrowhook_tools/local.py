@@ -130,6 +130,12 @@ def write_state(stack: LocalStack, path: Path = STATE_FILE) -> None:
     path.chmod(0o600)  # it holds the local admin token
 
 
+def running_stack_functions(state: Mapping[str, Any]) -> LocalFunctions:
+    """The template's functions in this process, wired to a running `make dev` (its endpoint and parameters)."""
+    point_sdk_at(state["aws_endpoint"])
+    return LocalFunctions(LocalTemplate(parameter_overrides=state.get("parameter_overrides")), pool_size=1)
+
+
 def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
     """The running `make dev` stack, if its process is still alive."""
     try:

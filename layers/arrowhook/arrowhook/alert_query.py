@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from arrowhook.errors import InvalidCursorError
 from arrowhook.models import StoredAlert, iso, utc_now
 from arrowhook.schemas import AlertStatsOut
-from arrowhook.store import alert_from_item, dynamodb_client, unavailable
+from arrowhook.store import alert_from_item, dynamodb_client, query_page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -193,15 +191,8 @@ class AlertQuery:
             arguments["ExclusiveStartKey"] = start
         if self._measure_capacity:
             arguments["ReturnConsumedCapacity"] = "TOTAL"
-        try:
-            response: dict[str, Any] = dict(self._client.query(**arguments))
-            self.consumed_read_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
-        except ClientError as error:
-            if error.response["Error"].get("Code") == "ValidationException" and start:
-                raise InvalidCursorError("invalid cursor") from None
-            raise unavailable(error) from None
-        except BotoCoreError as error:
-            raise unavailable(error) from None
+        response = query_page(self._client, arguments)
+        self.consumed_read_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
         return response
 
 

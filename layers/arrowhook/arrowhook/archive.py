@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from arrowhook.errors import ArchiveIntegrityError, StoreUnavailableError
 from arrowhook.models import StoredAlert, iso, utc_now
 from arrowhook.schemas import AlertDetail
-from arrowhook.store import alert_from_item, dynamodb_client, unavailable
+from arrowhook.store import alert_from_item, dynamodb_client, error_code, unavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -205,7 +205,7 @@ class Archiver:
                 items = self._batch(watermark, cutoff_key, day)
                 if not items:
                     break
-                archived = self._write([alert_from_item(item) for item in items], items)
+                archived = self._write(items)
                 self._journal(owner, archived)
                 report.batches_retried += self._delete([item["alert_id"]["S"] for item in items])
                 watermark = self._commit(owner, archived.last_sort_key)
@@ -252,14 +252,9 @@ class Archiver:
             "ExpressionAttributeNames": {"#day": "day"},
             "ExpressionAttributeValues": {":last": {"S": last_day}},
         }
-        days: set[str] = set()
         try:
-            while True:
-                page = self._dynamodb.scan(**arguments)
-                days.update(item["day"]["S"] for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return sorted(days)
-                arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            pages = self._dynamodb.get_paginator("scan").paginate(**arguments)
+            return sorted({item["day"]["S"] for page in pages for item in page.get("Items", [])})
         except (ClientError, BotoCoreError) as error:
             raise unavailable(error) from None
 
@@ -277,34 +272,28 @@ class Archiver:
         }
 
     def _batch(self, watermark: str, cutoff_key: str, day: str) -> list[dict[str, Any]]:
-        arguments = self._day_query(watermark, cutoff_key, day)
-        items: list[dict[str, Any]] = []
+        """The oldest alerts of `day` after the watermark, at most one object's worth."""
+        pages = self._dynamodb.get_paginator("query").paginate(
+            **self._day_query(watermark, cutoff_key, day),
+            PaginationConfig={"MaxItems": self.alerts_per_object, "PageSize": self.alerts_per_object},
+        )
         try:
-            while len(items) < self.alerts_per_object:
-                page = self._dynamodb.query(**arguments, Limit=self.alerts_per_object - len(items))
-                items.extend(page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            return [item for page in pages for item in page.get("Items", [])]
         except (ClientError, BotoCoreError) as error:
             raise unavailable(error) from None
-        return items
 
     def _query_count(self, watermark: str, cutoff_key: str, day: str) -> int:
-        arguments = self._day_query(watermark, cutoff_key, day)
-        total = 0
+        pages = self._dynamodb.get_paginator("query").paginate(
+            **self._day_query(watermark, cutoff_key, day), Select="COUNT"
+        )
         try:
-            while True:
-                page = self._dynamodb.query(**arguments, Select="COUNT")
-                total += page.get("Count", 0)
-                if "LastEvaluatedKey" not in page:
-                    return total
-                arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            return sum(page.get("Count", 0) for page in pages)
         except (ClientError, BotoCoreError) as error:
             raise unavailable(error) from None
 
     # -- S3 --------------------------------------------------------------------------------------------
-    def _write(self, alerts: list[StoredAlert], items: list[dict[str, Any]]) -> ArchivedObject:
+    def _write(self, items: list[dict[str, Any]]) -> ArchivedObject:
+        alerts = [alert_from_item(item) for item in items]
         body = gzip.compress(b"".join(archive_line(alert) + b"\n" for alert in alerts), mtime=0)
         digest = hashlib.sha256(body)
         key = object_key(alerts[0])
@@ -318,7 +307,7 @@ class Archiver:
                 Metadata={"records": str(len(alerts)), "sha256": digest.hexdigest()},
             )
         except (ClientError, BotoCoreError) as error:
-            raise StoreUnavailableError(f"S3 PutObject failed: {_code(error)}") from None
+            raise StoreUnavailableError(f"S3 PutObject failed: {error_code(error)}") from None
         archived = ArchivedObject(
             key=key,
             version_id=response.get("VersionId"),
@@ -339,7 +328,9 @@ class Archiver:
         try:
             body = self._s3.get_object(**arguments)["Body"].read()
         except (ClientError, BotoCoreError) as error:
-            raise ArchiveIntegrityError(f"cannot read back s3://{self.bucket}/{archived.key}: {_code(error)}") from None
+            raise ArchiveIntegrityError(
+                f"cannot read back s3://{self.bucket}/{archived.key}: {error_code(error)}"
+            ) from None
         if len(body) != archived.size or hashlib.sha256(body).hexdigest() != archived.sha256:
             raise ArchiveIntegrityError(f"s3://{self.bucket}/{archived.key} differs from what was written")
         ids = [line.alert_id for line in read_archive(body)]
@@ -397,7 +388,7 @@ class Archiver:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return None
             raise unavailable(error) from None
         except BotoCoreError as error:
@@ -414,7 +405,7 @@ class Archiver:
                 ExpressionAttributeValues={":owner": {"S": owner}, **values},
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 raise StoreUnavailableError("the archive lease was lost; stopping") from None
             raise unavailable(error) from None
         except BotoCoreError as error:
@@ -431,12 +422,6 @@ class Archiver:
         # On failure the lease expires on its own; the work itself is already committed or journalled.
         with contextlib.suppress(StoreUnavailableError):
             self._owned_update(owner, "REMOVE lease_owner, lease_until", {})
-
-
-def _code(error: ClientError | BotoCoreError) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "?"))
-    return type(error).__name__
 
 
 __all__ = ["ArchiveReport", "ArchiveRequest", "Archiver", "archive_line", "object_key", "read_archive"]

@@ -12,6 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.observability import logger
+from arrowhook.store import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,8 +33,7 @@ def store_reachable(table_name: str) -> bool:
     try:
         _probe_client().get_item(TableName=table_name, Key=_PROBE_KEY, ProjectionExpression="pk")
     except (ClientError, BotoCoreError) as error:
-        code = error.response["Error"].get("Code", "?") if isinstance(error, ClientError) else type(error).__name__
-        logger.error("health check: store unreachable", extra={"reason": code})
+        logger.error("health check: store unreachable", extra={"reason": error_code(error)})
         return False
     return True
 

@@ -120,10 +120,29 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def error_code(error: ClientError | BotoCoreError) -> str:
+    """AWS's error code, or the botocore exception's name when the call never got an answer."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "?"))
+    return type(error).__name__
+
+
 def unavailable(error: ClientError | BotoCoreError) -> StoreUnavailableError:
     """The one translation of a botocore failure into the domain's 'retry later' error."""
-    code = error.response["Error"].get("Code", "?") if isinstance(error, ClientError) else type(error).__name__
-    return StoreUnavailableError(f"DynamoDB request failed: {code}")
+    return StoreUnavailableError(f"DynamoDB request failed: {error_code(error)}")
+
+
+def query_page(client: DynamoDBClient, arguments: dict[str, Any]) -> dict[str, Any]:
+    """One Query page. DynamoDB refuses an ExclusiveStartKey that does not fit the query as a
+    ValidationException: with a cursor in play that is the caller's bad cursor, not an outage."""
+    try:
+        return dict(client.query(**arguments))
+    except ClientError as error:
+        if error_code(error) == "ValidationException" and "ExclusiveStartKey" in arguments:
+            raise InvalidCursorError("invalid cursor") from None
+        raise unavailable(error) from None
+    except BotoCoreError as error:
+        raise unavailable(error) from None
 
 
 class KeyStore:
@@ -250,14 +269,7 @@ class KeyStore:
             arguments["ExpressionAttributeValues"][":prefix"] = {"S": name_prefix.lower()}
         if cursor:
             arguments["ExclusiveStartKey"] = _decode_cursor(cursor, name_prefix.lower())
-        try:
-            page = self._client.query(**arguments)
-        except ClientError as error:
-            if error.response["Error"].get("Code") == "ValidationException" and cursor:
-                raise InvalidCursorError("invalid cursor") from None
-            raise unavailable(error) from None
-        except BotoCoreError as error:
-            raise unavailable(error) from None
+        page = query_page(self._client, arguments)
         keys = [_KeyRecord.from_item(item).key for item in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
         return keys, _encode_cursor(last, name_prefix.lower()) if last else None
