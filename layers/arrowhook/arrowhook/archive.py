@@ -273,14 +273,18 @@ class Archiver:
 
     def _batch(self, watermark: str, cutoff_key: str, day: str) -> list[dict[str, Any]]:
         """The oldest alerts of `day` after the watermark, at most one object's worth."""
-        pages = self._dynamodb.get_paginator("query").paginate(
-            **self._day_query(watermark, cutoff_key, day),
-            PaginationConfig={"MaxItems": self.alerts_per_object, "PageSize": self.alerts_per_object},
-        )
+        arguments = self._day_query(watermark, cutoff_key, day)
+        items: list[dict[str, Any]] = []
         try:
-            return [item for page in pages for item in page.get("Items", [])]
+            while len(items) < self.alerts_per_object:
+                page = self._dynamodb.query(**arguments, Limit=self.alerts_per_object - len(items))
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as error:
             raise unavailable(error) from None
+        return items
 
     def _query_count(self, watermark: str, cutoff_key: str, day: str) -> int:
         pages = self._dynamodb.get_paginator("query").paginate(
