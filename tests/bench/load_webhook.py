@@ -110,7 +110,7 @@ def run_load(
     import boto3
     import httpx
 
-    from arrowhook.archive import Archiver
+    from arrowhook.archive import LEASE_SECONDS, STATE_KEY, Archiver
     from arrowhook.credentials import display_prefix, generate_secret, hash_secret
     from arrowhook.models import StrategyKey, new_id, utc_now
     from arrowhook.store import KeyStore
@@ -186,31 +186,51 @@ def run_load(
         stop_archiving = threading.Event()
         table = stack.template.physical_name("AlertsTable")
         bucket = stack.template.physical_name("ArchiveBucket")
+        # A crashed run is treated as killed (its lease left held, as after SIGKILL or a Lambda timeout);
+        # the next run comes one lease later, on a clock that jumps instead of a test that waits.
+        clock_offset = 0.0
+
+        def archive_once(*, crash: bool) -> None:
+            nonlocal archive_runs, archive_crashes, clock_offset
+            archive_dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws.endpoint)
+            archive_s3 = boto3.client("s3", endpoint_url=stack.aws.endpoint)
+            archive_runs += 1
+            if crash:
+                deletes = 0
+
+                def crash_after_first_delete(**_: Any) -> None:
+                    nonlocal deletes
+                    deletes += 1
+                    if deletes == 1:
+                        raise Crash
+
+                archive_dynamodb.meta.events.register("after-call.dynamodb.BatchWriteItem", crash_after_first_delete)
+            archiver = Archiver(
+                table,
+                bucket,
+                dynamodb=archive_dynamodb,
+                s3=archive_s3,
+                alerts_per_object=50,
+                clock=lambda: time.time() + clock_offset,
+            )
+            try:
+                archiver.run(datetime.now(UTC) - timedelta(seconds=1))
+            except Crash:
+                archive_crashes += 1
+                archive_dynamodb.update_item(
+                    TableName=table,
+                    Key=STATE_KEY,
+                    UpdateExpression="SET lease_owner = :killed, lease_until = :until",
+                    ExpressionAttributeValues={
+                        ":killed": {"S": "killed"},
+                        ":until": {"N": str(time.time() + clock_offset + LEASE_SECONDS)},
+                    },
+                )
+                clock_offset += LEASE_SECONDS + 1
 
         def archiver_loop() -> None:
-            nonlocal archive_runs, archive_crashes
             while not stop_archiving.wait(2.0):
-                archive_dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws.endpoint)
-                archive_s3 = boto3.client("s3", endpoint_url=stack.aws.endpoint)
-                archive_runs += 1
-                if archive_runs % 2 == 1:
-                    deletes = 0
-
-                    def crash_after_first_delete(**_: Any) -> None:
-                        nonlocal deletes
-                        deletes += 1
-                        if deletes == 1:
-                            raise Crash
-
-                    archive_dynamodb.meta.events.register(
-                        "after-call.dynamodb.BatchWriteItem", crash_after_first_delete
-                    )
-                try:
-                    Archiver(table, bucket, dynamodb=archive_dynamodb, s3=archive_s3, alerts_per_object=50).run(
-                        datetime.now(UTC) - timedelta(seconds=1)
-                    )
-                except Crash:
-                    archive_crashes += 1
+                archive_once(crash=archive_runs % 2 == 0)
 
         threads = [threading.Thread(target=worker, args=(index,), name=f"load-{index}") for index in range(workers)]
         if archive:
@@ -225,11 +245,20 @@ def run_load(
         for thread in threads[workers:]:
             thread.join()
         stack.aws.clear_faults()
+        if archive:
+            # What the next scheduled run does: finish a killed run's journal, archive stragglers.
+            archive_once(crash=False)
 
-        stored, archived = _found_alerts(stack, table, bucket)
+        places: dict[str, list[str]] = {}
+        stored, archived = _found_alerts(stack, table, bucket, places)
+        state = dynamodb(stack.aws.endpoint).get_item(TableName=table, Key=STATE_KEY).get("Item", {})
 
     problems: list[str] = []
+    if "pending" in state:
+        problems.append("an archive journal is still pending after the final run")
     report = LoadReport(elapsed, sent, stored, archived, archive_runs, archive_crashes, throttle.served, problems)
+    for nonce in report.duplicated:
+        problems.append(f"{nonce} found more than once: {'; '.join(places[nonce])}")
     for nonce, alert_id in report.accepted.items():
         if nonce in stored and stored[nonce] != [alert_id]:
             problems.append(f"{nonce}: answered {alert_id}, stored {stored[nonce]}")
@@ -239,7 +268,9 @@ def run_load(
     return report
 
 
-def _found_alerts(stack: Any, table: str, bucket: str) -> tuple[dict[str, list[str]], int]:
+def _found_alerts(
+    stack: Any, table: str, bucket: str, places: dict[str, list[str]]
+) -> tuple[dict[str, list[str]], int]:
     """The audit's source: every alert in DynamoDB and in the archive's current objects, by nonce."""
     from arrowhook_tools.embedded_aws import dynamodb, s3
 
@@ -249,6 +280,7 @@ def _found_alerts(stack: Any, table: str, bucket: str) -> tuple[dict[str, list[s
             if item["pk"]["S"].startswith("ALERT#"):
                 payload = json.loads(item["payload"]["S"])
                 stored.setdefault(payload["nonce"], []).append(item["alert_id"]["S"])
+                places.setdefault(payload["nonce"], []).append(f"DynamoDB {item['alert_id']['S']}")
     archived = 0
     objects = s3(stack.aws.endpoint)
     for page in objects.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="alerts/"):
@@ -256,7 +288,9 @@ def _found_alerts(stack: Any, table: str, bucket: str) -> tuple[dict[str, list[s
             body = gzip.decompress(objects.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read())
             for line in body.splitlines():
                 record = json.loads(line)
-                stored.setdefault(json.loads(record["payload"])["nonce"], []).append(record["alert_id"])
+                nonce = json.loads(record["payload"])["nonce"]
+                stored.setdefault(nonce, []).append(record["alert_id"])
+                places.setdefault(nonce, []).append(f"s3://{bucket}/{entry['Key']} {record['alert_id']}")
                 archived += 1
     return stored, archived
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -12,9 +13,18 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from arrowhook.archive import STATE_KEY, Archiver, ArchiveRequest, archive_line, object_key, read_archive
-from arrowhook.errors import ArchiveIntegrityError, StoreUnavailableError
+from arrowhook.archive import (
+    LEASE_SECONDS,
+    STATE_KEY,
+    Archiver,
+    ArchiveRequest,
+    archive_line,
+    object_key,
+    read_archive,
+)
+from arrowhook.errors import ArchiveIntegrityError, ArchiveLeaseLostError, StoreUnavailableError
 from arrowhook.ingest import IncomingAlert, KeyResolver, ingest_alert
+from arrowhook.models import iso
 from arrowhook.settings import get_settings
 from arrowhook.store import AlertStore, alert_from_item
 from arrowhook_tools.samples import strategy_alert
@@ -24,6 +34,8 @@ from tests.conftest import Strategy, alert_items, load_module, sample_event
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+#: Alert times are relative to the moment the module loads; every lease decision reads a FakeClock,
+#: so nothing depends on the wall clock or on how long the suite has run.
 NOW = datetime.now(UTC)
 CUTOFF = NOW - timedelta(days=90)
 OLD_START = NOW - timedelta(days=100)
@@ -31,6 +43,19 @@ OLD_START = NOW - timedelta(days=100)
 
 class Crash(BaseException):
     """Stands in for the process dying: the archiver's own error handling never catches it."""
+
+
+class FakeClock:
+    """Seconds since the epoch that move only when a test says so."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @pytest.fixture
@@ -81,7 +106,8 @@ def seed(aws: DynamoDBClient, strategy: Strategy, table: str) -> Callable[..., l
     return store_alerts
 
 
-def archiver(aws: DynamoDBClient, table: str, bucket: str, s3: Any, **options: Any) -> Archiver:
+def archiver(aws: Any, table: str, bucket: str, s3: Any, **options: Any) -> Archiver:
+    options.setdefault("clock", FakeClock())
     return Archiver(table, bucket, dynamodb=aws, s3=s3, sleep=lambda _: None, **options)
 
 
@@ -218,16 +244,18 @@ def _crash_on(client: Any, event: str, call_number: int) -> None:
     client.meta.events.register(event, hook)
 
 
-# UpdateItem calls of a run: 1 takes the lease, 2 journals the first object, 3 commits it, ...
+# UpdateItem calls of a run: 1 takes the lease, 2 journals the first plan, 3 journals it as written,
+# 4 deletes and commits it, ...
 FAULT_POINTS = [
-    ("s3", "before-call.s3.PutObject", 1),  # S3 write fails
+    ("s3", "before-call.s3.PutObject", 1),  # planned, S3 write fails
     ("s3", "after-call.s3.PutObject", 2),  # second object written, never verified
-    ("s3", "after-call.s3.GetObject", 1),  # verified, not journalled
-    ("dynamodb", "after-call.dynamodb.UpdateItem", 2),  # journalled, nothing deleted
+    ("s3", "after-call.s3.GetObject", 1),  # verified, not journalled as written
+    ("dynamodb", "after-call.dynamodb.UpdateItem", 2),  # planned, nothing written
+    ("dynamodb", "after-call.dynamodb.UpdateItem", 3),  # journalled as written, nothing deleted
     ("dynamodb", "after-call.dynamodb.BatchWriteItem", 1),  # between delete batches
     ("dynamodb", "after-call.dynamodb.BatchWriteItem", 2),  # all deleted, watermark not moved
-    ("dynamodb", "before-call.dynamodb.UpdateItem", 3),  # commit lost
-    ("dynamodb", "after-call.dynamodb.UpdateItem", 3),  # committed, lease not released
+    ("dynamodb", "before-call.dynamodb.UpdateItem", 4),  # commit lost
+    ("dynamodb", "after-call.dynamodb.UpdateItem", 4),  # committed, lease not released
     ("dynamodb", "after-call.dynamodb.Query", 2),  # mid-way through the second day
 ]
 
@@ -248,39 +276,182 @@ def test_a_crash_anywhere_loses_nothing_and_the_next_run_duplicates_nothing(
     before = stored_lines(aws, template)
     faulty = {"dynamodb": boto3.client("dynamodb"), "s3": boto3.client("s3")}
     _crash_on(faulty[client_name], event, call_number)
+    clock = FakeClock()
     with pytest.raises(Crash):
-        Archiver(table, bucket, dynamodb=faulty["dynamodb"], s3=faulty["s3"], alerts_per_object=30).run(CUTOFF)
+        archiver(faulty["dynamodb"], table, bucket, faulty["s3"], alerts_per_object=30, clock=clock).run(CUTOFF)
 
     # Nothing lost: each alert is still in DynamoDB or in a verified object.
     s3 = boto3.client("s3")
     in_s3 = {json.loads(line)["alert_id"] for lines in archived_lines(s3, bucket).values() for line in lines}
     assert set(old) <= remaining_ids(aws, template) | in_s3
 
-    aws.update_item(TableName=table, Key=STATE_KEY, UpdateExpression="REMOVE lease_until")  # the crash's lease expired
-    report = archiver(aws, table, bucket, s3, alerts_per_object=30).run(CUTOFF)
+    _as_if_killed(aws, table, clock)  # no `finally` ran: the dead run still holds the lease
+    clock.advance(LEASE_SECONDS + 1)
+    report = archiver(aws, table, bucket, s3, alerts_per_object=30, clock=clock).run(CUTOFF)
     assert report.status == "complete"
     assert remaining_ids(aws, template) == set(young)
     assert_exactly_once(s3, bucket, {alert_id: before[alert_id] for alert_id in old})
+
+
+def _as_if_killed(aws: DynamoDBClient, table: str, clock: FakeClock) -> None:
+    """Put back the lease a SIGKILL or a Lambda timeout leaves: held by a run that renews no more."""
+    aws.update_item(
+        TableName=table,
+        Key=STATE_KEY,
+        UpdateExpression="SET lease_owner = :dead, lease_until = :until",
+        ExpressionAttributeValues={":dead": {"S": "killed"}, ":until": {"N": str(clock() + LEASE_SECONDS)}},
+    )
 
 
 def test_a_crashed_run_holds_the_lease_until_it_expires(
     aws: DynamoDBClient, template: LocalTemplate, table: str, bucket: str, s3: Any, seed: Callable[..., list[str]]
 ) -> None:
     seed(5)
-    aws.put_item(
-        TableName=table,
-        Item={**STATE_KEY, "lease_owner": {"S": "crashed"}, "lease_until": {"N": str(int(NOW.timestamp()) + 600)}},
-    )
-    busy = archiver(aws, table, bucket, s3).run(CUTOFF)
+    clock = FakeClock()
+    _as_if_killed(aws, table, clock)
+    busy = archiver(aws, table, bucket, s3, clock=clock).run(CUTOFF)
     assert (busy.status, busy.archived) == ("busy", 0)
+    assert "60 s" in busy.message
     assert len(remaining_ids(aws, template)) == 5
-    aws.update_item(
-        TableName=table,
-        Key=STATE_KEY,
-        UpdateExpression="SET lease_until = :past",
-        ExpressionAttributeValues={":past": {"N": "1"}},
+    clock.advance(LEASE_SECONDS + 0.001)
+    assert archiver(aws, table, bucket, s3, clock=clock).run(CUTOFF).archived == 5
+
+
+def test_a_killed_run_is_taken_over_within_a_minute_journal_included(
+    aws: DynamoDBClient, template: LocalTemplate, table: str, bucket: str, s3: Any, seed: Callable[..., list[str]]
+) -> None:
+    """The duplication `make load` reported: a run killed between its delete batches leaves alerts both
+    in DynamoDB and in an object until a run finishes its journal, which used to wait out a 15-minute
+    lease (and then the next day's schedule). Now the next run within about a minute repairs it."""
+    old = seed(40, spacing=timedelta(minutes=1))
+    before = stored_lines(aws, template)
+    faulty = boto3.client("dynamodb")
+    _crash_on(faulty, "after-call.dynamodb.BatchWriteItem", 1)
+    clock = FakeClock()
+    with pytest.raises(Crash):
+        archiver(faulty, table, bucket, s3, alerts_per_object=50, clock=clock).run(CUTOFF)
+    _as_if_killed(aws, table, clock)
+    in_both = remaining_ids(aws, template) & {
+        json.loads(line)["alert_id"] for lines in archived_lines(s3, bucket).values() for line in lines
+    }
+    assert len(in_both) == 15, "the killed run's second delete batch is in both places"
+
+    clock.advance(LEASE_SECONDS / 2)
+    assert archiver(aws, table, bucket, s3, clock=clock).run(CUTOFF).status == "busy"
+    clock.advance(LEASE_SECONDS / 2 + 1)
+    report = archiver(aws, table, bucket, s3, clock=clock).run(CUTOFF)
+    assert (report.status, report.resumed) == ("complete", 40)
+    assert remaining_ids(aws, template) == set()
+    assert_exactly_once(s3, bucket, {alert_id: before[alert_id] for alert_id in old})
+
+
+def test_a_working_run_keeps_its_lease_and_a_stalled_one_loses_it(
+    aws: DynamoDBClient, template: LocalTemplate, table: str, bucket: str, s3: Any, seed: Callable[..., list[str]]
+) -> None:
+    seed(60, spacing=timedelta(minutes=1))
+    clock = FakeClock()
+    lease_untils: list[float] = []
+
+    def slow_step(**_: Any) -> None:
+        lease_until = float(aws.get_item(TableName=table, Key=STATE_KEY)["Item"]["lease_until"]["N"])
+        assert lease_until > clock(), "every delete is sent under a live lease"
+        lease_untils.append(lease_until)
+        clock.advance(LEASE_SECONDS / 2)  # every delete batch takes half a lease
+
+    slow = boto3.client("dynamodb")
+    slow.meta.events.register("before-call.dynamodb.BatchWriteItem", slow_step)
+    report = archiver(slow, table, bucket, s3, alerts_per_object=20, clock=clock).run(CUTOFF)
+    assert (report.status, report.archived) == ("complete", 60)
+    assert len(lease_untils) == 3 and all(earlier < later for earlier, later in itertools.pairwise(lease_untils)), (
+        "the lease moved forward while the run worked"
     )
-    assert archiver(aws, table, bucket, s3).run(CUTOFF).archived == 5
+
+    seed(5, start=CUTOFF + timedelta(hours=1))
+    later_cutoff = CUTOFF + timedelta(days=1)
+    stalled = boto3.client("dynamodb")
+    stalled.meta.events.register("before-call.dynamodb.BatchWriteItem", lambda **_: clock.advance(LEASE_SECONDS + 1))
+    with pytest.raises(ArchiveLeaseLostError):
+        archiver(stalled, table, bucket, s3, clock=clock).run(later_cutoff)
+    assert "pending" in aws.get_item(TableName=table, Key=STATE_KEY)["Item"], "its journal waits for the next run"
+    assert archiver(aws, table, bucket, s3, clock=clock).run(later_cutoff).resumed == 5
+
+
+def test_a_run_that_lost_its_lease_cannot_overwrite_what_the_new_holder_archived(
+    aws: DynamoDBClient, template: LocalTemplate, table: str, bucket: str, s3: Any, seed: Callable[..., list[str]]
+) -> None:
+    """A stalled run wakes up after another took over: its late S3 write must not replace the object the
+    holder wrote (and deleted from) with different content. Before plans were journalled, the late
+    write dropped a late-landing alert from the current object while the holder had deleted it."""
+    old = seed(10, spacing=timedelta(minutes=1))
+    clock = FakeClock()
+    store = AlertStore(table, client=aws)
+    late: list[str] = []
+
+    def stall_then_wake(**_: Any) -> None:
+        if late:
+            return
+        clock.advance(LEASE_SECONDS + 1)  # the stalled run's lease lapses...
+        [straggler] = seed(1, start=OLD_START + timedelta(seconds=30))  # ...an alert lands inside its batch...
+        late.append(straggler)
+        taken_over = archiver(aws, table, bucket, s3, clock=clock).run(CUTOFF)  # ...and another run takes over
+        assert taken_over.status == "complete"
+
+    stalled_s3 = boto3.client("s3")
+    stalled_s3.meta.events.register("before-call.s3.PutObject", stall_then_wake)
+    with pytest.raises(ArchiveLeaseLostError):
+        archiver(aws, table, bucket, stalled_s3, clock=clock).run(CUTOFF)
+    assert store.get(late[0]) is None
+    lines = [json.loads(line) for body in archived_lines(s3, bucket).values() for line in body]
+    assert Counter(line["alert_id"] for line in lines) == Counter([*old, *late]), "each exactly once"
+    assert remaining_ids(aws, template) == set()
+
+
+def test_an_alert_that_lands_behind_the_watermark_is_archived_by_the_next_run(
+    aws: DynamoDBClient, template: LocalTemplate, table: str, bucket: str, s3: Any, seed: Callable[..., list[str]]
+) -> None:
+    """The blind spot: a slow or retried webhook write lands after the watermark passed its received_at."""
+    seed(6, start=CUTOFF - timedelta(minutes=30), spacing=timedelta(minutes=5))
+    first = archiver(aws, table, bucket, s3).run(CUTOFF)
+    assert (first.archived, first.watermark) == (6, iso(CUTOFF))
+    [straggler] = seed(1, start=CUTOFF - timedelta(seconds=2))  # received before the cutoff, written after the run
+    before = stored_lines(aws, template)
+    second = archiver(aws, table, bucket, s3).run(CUTOFF)
+    assert (second.stragglers, second.archived) == (1, 1)
+    assert remaining_ids(aws, template) == set()
+    archived = [json.loads(line) for body in archived_lines(s3, bucket).values() for line in body]
+    assert Counter(line["alert_id"] for line in archived)[straggler] == 1
+    assert [line for body in archived_lines(s3, bucket).values() for line in body if straggler.encode() in line] == [
+        before[straggler]
+    ]
+    assert archiver(aws, table, bucket, s3).run(CUTOFF).stragglers == 0
+
+
+class _StaleIndex:
+    """A DynamoDB client whose ByDay index still lists alerts after they were deleted, as a GSI may."""
+
+    def __init__(self, client: Any, ghosts: list[dict[str, Any]]) -> None:
+        self._client = client
+        self._ghosts = ghosts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **arguments: Any) -> dict[str, Any]:
+        page = dict(self._client.query(**arguments))
+        if "sort_key <=" in arguments["KeyConditionExpression"]:
+            day = arguments["ExpressionAttributeValues"][":day"]["S"]
+            page["Items"] = [ghost for ghost in self._ghosts if ghost["day"]["S"] == day] + page.get("Items", [])
+        return page
+
+
+def test_the_sweep_never_archives_an_alert_the_index_lists_after_its_delete(
+    aws: DynamoDBClient, template: LocalTemplate, table: str, bucket: str, s3: Any, seed: Callable[..., list[str]]
+) -> None:
+    seed(4, spacing=timedelta(minutes=1))
+    ghosts = alert_items(aws, template)
+    archiver(aws, table, bucket, s3).run(CUTOFF)
+    again = archiver(_StaleIndex(aws, ghosts), table, bucket, s3).run(CUTOFF)
+    assert (again.status, again.stragglers, again.archived, again.objects) == ("complete", 0, 0, [])
 
 
 class _TamperedReads:
@@ -311,7 +482,11 @@ def test_an_object_that_does_not_read_back_deletes_nothing(
         Archiver(table, bucket, dynamodb=aws, s3=_TamperedReads(s3)).run(CUTOFF)
     assert len(remaining_ids(aws, template)) == 8
     state = aws.get_item(TableName=table, Key=STATE_KEY)["Item"]
-    assert "pending" not in state and "lease_until" not in state
+    assert "lease_until" not in state, "the failed run let go of its lease"
+    assert "sha256" not in state["pending"]["M"], "the batch stays planned, never journalled as written"
+    report = archiver(aws, table, bucket, s3).run(CUTOFF)
+    assert (report.status, report.resumed) == ("complete", 8), "the next run writes the planned batch again"
+    assert remaining_ids(aws, template) == set()
 
 
 class _Unprocessing:
@@ -338,7 +513,7 @@ def test_unprocessed_deletes_are_retried(
     aws: DynamoDBClient, template: LocalTemplate, table: str, bucket: str, s3: Any, seed: Callable[..., list[str]]
 ) -> None:
     seed(30)
-    report = Archiver(table, bucket, dynamodb=_Unprocessing(aws, 3), s3=s3, sleep=lambda _: None).run(CUTOFF)  # type: ignore[arg-type]
+    report = archiver(_Unprocessing(aws, 3), table, bucket, s3).run(CUTOFF)
     assert (report.archived, report.batches_retried) == (30, 3)
     assert remaining_ids(aws, template) == set()
 
@@ -349,7 +524,7 @@ def test_deletes_that_never_go_through_leave_the_journal_for_the_next_run(
     seed(10)
     stubborn = _Unprocessing(aws, 1_000)
     with pytest.raises(StoreUnavailableError):
-        Archiver(table, bucket, dynamodb=stubborn, s3=s3, sleep=lambda _: None).run(CUTOFF)  # type: ignore[arg-type]
+        archiver(stubborn, table, bucket, s3).run(CUTOFF)
     assert "pending" in aws.get_item(TableName=table, Key=STATE_KEY)["Item"]
     report = archiver(aws, table, bucket, s3).run(CUTOFF)
     assert report.resumed == 10 and remaining_ids(aws, template) == set()
@@ -360,7 +535,7 @@ def test_stops_taking_batches_before_the_timeout_and_the_next_run_continues(
 ) -> None:
     seed(50, spacing=timedelta(seconds=10))
     before = stored_lines(aws, template)
-    clock = iter([900.0, 900.0, 19.0])  # lease, first batch, then too close to the timeout
+    clock = iter([900.0, 19.0])  # the first batch, then too close to the timeout
     report = archiver(aws, table, bucket, s3, alerts_per_object=20).run(CUTOFF, remaining_seconds=lambda: next(clock))
     assert (report.status, report.archived) == ("incomplete", 20)
     assert "next run" in report.message

@@ -61,3 +61,8 @@ class BodyTooLargeError(RejectedRequestError):
 
 class ArchiveIntegrityError(ArrowhookError):
     """An archive object did not read back as written: nothing it holds is deleted; an operator must look."""
+
+
+class ArchiveLeaseLostError(StoreUnavailableError):
+    """This archive run stopped renewing its lease in time (or another run took it over): it stops
+    before its next write, and the lease's holder (or the next run) finishes its journalled batch."""

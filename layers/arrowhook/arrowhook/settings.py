@@ -26,7 +26,8 @@ class Settings(BaseModel):
     version: str = Field("dev", alias="ARROWHOOK_VERSION")
     archive_bucket_name: str | None = Field(None, alias="ARCHIVE_BUCKET_NAME")
     archive_retention_days: int = Field(90, alias="ARCHIVE_RETENTION_DAYS", ge=1, le=36_500)
-    archive_alerts_per_object: int = Field(1_000, alias="ARCHIVE_ALERTS_PER_OBJECT", ge=1, le=100_000)
+    #: A batch's alert ids are journalled in one DynamoDB item (400 KB at most): 5,000 ids take ~135 KB.
+    archive_alerts_per_object: int = Field(1_000, alias="ARCHIVE_ALERTS_PER_OBJECT", ge=1, le=5_000)
     allowed_source_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = Field(
         (), alias="ALLOWED_SOURCE_IPS"
     )
