@@ -90,9 +90,6 @@ def running_dev_stack(workdir: Path, config_home: Path) -> Iterator[DevStack]:
             "KeyCacheTtlSeconds=0 WebhookRateLimit=100000 WebhookBurstLimit=100000",
             "--parameter-overrides",
             "ApiRateLimit=100000 ApiBurstLimit=100000",
-            # moto in one process answers in seconds under the suites' 64-way bursts, DynamoDB in ms.
-            "--parameter-overrides",
-            "WebhookStoreTimeoutSeconds=5",
         ],
         cwd=PROJECT_ROOT,
         env={**environment, "ARROWHOOK_STATE_FILE": str(state_file)},

@@ -160,3 +160,35 @@ def test_invoke_without_a_running_stack_uses_a_temporary_one(tmp_path: Any) -> N
     )
     assert unknown.returncode == 2
     assert "WebhookFunction" in unknown.stderr
+
+
+def test_a_second_dev_stack_on_the_same_state_file_is_refused_and_the_first_kept(dev_stack: DevStack) -> None:
+    before = dev_stack.state_file.read_text()
+    second = dev_stack.cli("dev", "--port", "0", "--aws-port", "0")
+    assert second.returncode == 1
+    assert "another `arrowhook dev`" in second.stderr and "ARROWHOOK_STATE_FILE" in second.stderr
+    assert dev_stack.state_file.read_text() == before, "the running stack stays findable"
+
+
+@pytest.mark.parametrize(
+    ("override", "problem"),
+    [("MaxBodyBytes=10", "must be at least 1024"), ("NoSuchThing=1", "unknown parameter 'NoSuchThing'")],
+)
+def test_dev_refuses_parameter_overrides_cloudformation_would_refuse(
+    tmp_path: Any, override: str, problem: str
+) -> None:
+    import os
+    import subprocess
+
+    from tests.integration.conftest import ARROWHOOK
+
+    result = subprocess.run(
+        [ARROWHOOK, "dev", "--port", "0", "--aws-port", "0", "--parameter-overrides", override],
+        env={**os.environ, "ARROWHOOK_STATE_FILE": str(tmp_path / "dev.json"), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert problem in result.stderr

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import stat
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -15,9 +16,11 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from arrowhook.models import iso
 from arrowhook_tools import admin_client
-from arrowhook_tools.admin_client import AdminApiError, resolve_target
+from arrowhook_tools.admin_client import AdminApiError, resolve_target, save_login
 from arrowhook_tools.cli import app
+from arrowhook_tools.tail import AlertFollower
 
 STACK_TEMPLATE = {
     "Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}},
@@ -47,16 +50,48 @@ def test_login_saves_api_url_and_token_privately(config_file: Path) -> None:
         )
         result = CliRunner().invoke(app, ["login", "--stack", "arrowhook-test"])
     assert result.exit_code == 0, result.output
-    saved = json.loads(config_file.read_text())
+    saved = json.loads(config_file.read_text())["profiles"]["default"]
     assert saved == {
         "api_url": "https://abc123.execute-api.us-east-1.amazonaws.com",
         "token": "t0ken",
         "stack": "arrowhook-test",
     }
     assert stat.S_IMODE(config_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config_file.parent.stat().st_mode) == 0o700
     target = resolve_target(None, None)
     assert (target.api_url, target.token, target.source) == (saved["api_url"], "t0ken", "arrowhook login")
     assert resolve_target("http://x/", "y").api_url == "http://x"
+
+
+def test_a_saved_token_is_only_ever_sent_to_the_url_it_was_saved_for(config_file: Path) -> None:
+    save_login("https://prod.example", "prod-token", "arrowhook-prod", path=config_file)
+    assert resolve_target("https://prod.example/", None).token == "prod-token"
+    with pytest.raises(AdminApiError, match=re.escape("no admin token saved for http://127.0.0.1:9")):
+        resolve_target("http://127.0.0.1:9", None)
+    result = CliRunner().invoke(app, ["keys", "list", "--api-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "pass --token" in result.output
+
+
+def test_profiles_keep_dev_and_prod_logins_apart(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save_login("https://dev.example", "dev-token", "arrowhook-dev", path=config_file)
+    save_login("https://prod.example", "prod-token", "arrowhook-prod", path=config_file, profile="prod")
+    assert resolve_target(None, None).token == "dev-token"
+    assert (resolve_target(None, None, profile="prod").api_url, resolve_target(None, None, profile="prod").token) == (
+        "https://prod.example",
+        "prod-token",
+    )
+    monkeypatch.setenv("ARROWHOOK_PROFILE", "prod")
+    assert resolve_target(None, None).source == "profile prod"
+    with pytest.raises(AdminApiError, match="no saved login named 'staging'"):
+        resolve_target(None, None, profile="staging")
+
+
+def test_a_login_file_from_before_profiles_is_the_default_profile(config_file: Path) -> None:
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text(json.dumps({"api_url": "https://old.example", "token": "old", "stack": "s"}))
+    assert resolve_target(None, None).token == "old"
+    save_login("https://prod.example", "prod-token", "arrowhook-prod", path=config_file, profile="prod")
+    assert resolve_target(None, None).token == "old", "the old login survives as the default profile"
 
 
 def test_login_to_a_missing_stack_fails_clearly(config_file: Path) -> None:
@@ -141,3 +176,30 @@ def test_archive_run_reports_a_failed_deployed_run(config_file: Path, monkeypatc
     result = CliRunner().invoke(app, ["archive", "run", "--stack", "arrowhook-prod"])
     assert result.exit_code == 1
     assert "AccessDenied" in result.output and "resumes" in result.output
+
+
+def test_tail_shows_every_alert_after_it_starts_once_and_in_order_whatever_the_poll_interval() -> None:
+    started = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
+    follower = AlertFollower.starting("1s", now=lambda: started)
+
+    def alert(alert_id: str, second: float) -> dict[str, str]:
+        return {"alert_id": alert_id, "received_at": iso(started + timedelta(seconds=second))}
+
+    # A listing as the API answers `since=<what the follower asks>`: everything at or after it.
+    stored: list[dict[str, str]] = []
+
+    def poll() -> list[str]:
+        since = follower.query_since()
+        return [shown["alert_id"] for shown in follower.fresh(item for item in stored if item["received_at"] >= since)]
+
+    assert poll() == []
+    stored.append(alert("A", 0.5))  # arrives long before the next poll: the old tail lost it
+    assert poll() == ["A"]
+    stored.extend([alert("C", 40), alert("B", 39)])
+    assert poll() == ["B", "C"], "oldest first"
+    assert poll() == [], "nothing twice"
+    stored.append(alert("late", 38.5))  # a slow write behind what was already shown
+    assert poll() == ["late"]
+    stored.append(alert("D", 400))
+    assert poll() == ["D"]
+    assert follower.query_since() == iso(started + timedelta(seconds=370))

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import socket
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from arrowhook_tools.gateway import LocalHttpApi, RouteTable, build_event
+from arrowhook_tools.local import local_stack, remove_state_if_ours
+from arrowhook_tools.ports import PortInUseError, claim_port
 from arrowhook_tools.runtime import LocalFunctions
-from arrowhook_tools.template import LocalTemplate, Route, Throttle
+from arrowhook_tools.template import LocalTemplate, ParameterError, Route, Throttle
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -157,3 +163,90 @@ def test_cors_answers_preflights_for_allowed_origins_only(aws: DynamoDBClient) -
         assert "access-control-allow-origin" not in headers
     finally:
         api.stop()
+
+
+# -- starting and restarting the local stack -----------------------------------------------------------
+
+
+def _listener() -> socket.socket:
+    """A listening socket as our servers open theirs (http.server and werkzeug set SO_REUSEADDR)."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    return server
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_stack_can_be_claimed_at_once() -> None:
+    server = _listener()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first, so its end of the connection sits in TIME_WAIT
+    client.close()
+    server.close()
+    claim_port("127.0.0.1", port, grace_seconds=0)
+
+
+def test_a_stopping_listener_is_waited_for() -> None:
+    server = _listener()
+    port = server.getsockname()[1]
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:  # the previous stack finishes stopping during our first wait
+        naps.append(seconds)
+        server.close()
+
+    claim_port("127.0.0.1", port, grace_seconds=10, sleep=nap)
+    assert len(naps) == 1
+
+
+def test_a_port_really_taken_names_its_holder() -> None:
+    server = _listener()
+    port = server.getsockname()[1]
+    clock = iter([0.0, 5.0, 11.0])
+    try:
+        with pytest.raises(PortInUseError) as taken:
+            claim_port("127.0.0.1", port, grace_seconds=10, clock=lambda: next(clock), sleep=lambda _: None)
+    finally:
+        server.close()
+    assert f"port {port} on 127.0.0.1 is in use by pid {os.getpid()}" in str(taken.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "problem"),
+    [
+        ({"NoSuchParameter": "1"}, "unknown parameter 'NoSuchParameter'"),
+        ({"MaxBodyBytes": "10"}, "must be at least 1024"),
+        ({"MaxBodyBytes": "big"}, "must be a number"),
+        ({"DedupeWindowSeconds": "86401"}, "must be at most 86400"),
+        ({"LogLevel": "TRACE"}, "must be one of DEBUG"),
+        ({"LogRetentionDays": "2"}, "must be one of 1, 3"),
+        ({"CertificateArn": "not-an-arn"}, "must match"),
+    ],
+)
+def test_parameter_overrides_are_refused_as_cloudformation_would(override: dict[str, str], problem: str) -> None:
+    with pytest.raises(ParameterError, match=re.escape(problem)):
+        LocalTemplate(parameter_overrides=override)
+
+
+def test_valid_parameter_overrides_are_taken() -> None:
+    template = LocalTemplate(parameter_overrides={"MaxBodyBytes": "1024", "LogLevel": "DEBUG", "LogRetentionDays": "7"})
+    assert (template.parameters["MaxBodyBytes"], template.parameters["LogRetentionDays"]) == ("1024", "7")
+
+
+def test_the_local_stack_gives_the_webhook_a_timeout_that_fits_the_emulator() -> None:
+    deployed = LocalTemplate().parameters["WebhookStoreTimeoutSeconds"]
+    with local_stack(api_port=None) as stack:
+        assert stack.template.parameters["WebhookStoreTimeoutSeconds"] == "5" != deployed
+    with local_stack(api_port=None, parameter_overrides={"WebhookStoreTimeoutSeconds": "0.8"}) as stack:
+        assert stack.template.parameters["WebhookStoreTimeoutSeconds"] == "0.8", "an explicit override wins"
+
+
+def test_a_stopping_stack_removes_only_its_own_state_file(tmp_path: Path) -> None:
+    mine, theirs = tmp_path / "mine.json", tmp_path / "theirs.json"
+    mine.write_text(json.dumps({"pid": os.getpid()}))
+    theirs.write_text(json.dumps({"pid": os.getpid() + 1}))
+    remove_state_if_ours(mine)
+    remove_state_if_ours(theirs)
+    assert not mine.exists() and theirs.exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -29,38 +28,80 @@ class Target:
     source: str
 
 
-def save_login(api_url: str, token: str, stack: str, path: Path | None = None) -> Path:
-    path = path or CONFIG_FILE
+#: Named logins (`arrowhook login --profile prod`); `--profile` or ARROWHOOK_PROFILE picks one.
+PROFILE_ENV = "ARROWHOOK_PROFILE"
+DEFAULT_PROFILE = "default"
+
+
+def read_profiles(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Saved logins by profile name; a file from before profiles is the default profile."""
+    try:
+        saved = json.loads((path or CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(saved, dict):
+        return {}
+    if isinstance(saved.get("profiles"), dict):
+        return dict(saved["profiles"])
+    return {DEFAULT_PROFILE: saved} if "api_url" in saved else {}
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create the file 0600 (its directory 0700) from the start: it holds a token, never readable by others."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_text(json.dumps({"api_url": api_url, "token": token, "stack": stack}), encoding="utf-8")
-    path.chmod(0o600)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # an older file may have been created with other bits
+        handle.write(text)
+
+
+def save_login(api_url: str, token: str, stack: str, path: Path | None = None, profile: str = DEFAULT_PROFILE) -> Path:
+    path = path or CONFIG_FILE
+    profiles = read_profiles(path)
+    profiles[profile] = {"api_url": api_url.rstrip("/"), "token": token, "stack": stack}
+    write_private(path, json.dumps({"profiles": profiles}, indent=2))
     return path
 
 
-def resolve_target(api_url: str | None, token: str | None, config_file: Path | None = None) -> Target:
-    """Flags or ARROWHOOK_* variables first, then a running `make dev`, then `arrowhook login`'s file.
+def resolve_target(
+    api_url: str | None, token: str | None, config_file: Path | None = None, profile: str | None = None
+) -> Target:
+    """Flags or ARROWHOOK_* variables first; then the profile asked for (`--profile`, ARROWHOOK_PROFILE);
+    otherwise a running `make dev`, then the default profile.
 
     A running local stack wins over a saved login so that a command typed while developing never
-    reaches a deployed stack by surprise.
+    reaches a deployed stack by surprise. A saved token is only ever sent to the URL it was saved for:
+    `--api-url` without `--token` uses a saved login of that same URL, or fails.
     """
     if api_url and token:
         return Target(api_url.rstrip("/"), token, "options")
     from arrowhook_tools.local import read_state
 
+    profile = profile or os.environ.get(PROFILE_ENV) or None
+    profiles = read_profiles(config_file)
     candidates: list[tuple[str, dict[str, Any]]] = []
-    state = read_state()
-    if state is not None:
-        candidates.append(("make dev", state))
-    with contextlib.suppress(OSError, ValueError):
-        saved = (config_file or CONFIG_FILE).read_text(encoding="utf-8")
-        candidates.append(("arrowhook login", json.loads(saved)))
+    if profile is not None:
+        if profile not in profiles:
+            raise AdminApiError(0, f"no saved login named {profile!r}: run `arrowhook login --profile {profile} ...`")
+        candidates.append((f"profile {profile}", profiles[profile]))
+    else:
+        state = read_state()
+        if state is not None:
+            candidates.append(("make dev", state))
+        if DEFAULT_PROFILE in profiles:
+            candidates.append(("arrowhook login", profiles[DEFAULT_PROFILE]))
     for source, found in candidates:
-        if found.get("api_url") and found.get("token" if "token" in found else "admin_token"):
-            return Target(
-                (api_url or found["api_url"]).rstrip("/"),
-                token or found.get("token") or found["admin_token"],
-                source,
-            )
+        saved_url = str(found.get("api_url") or "").rstrip("/")
+        saved_token = found.get("token") or found.get("admin_token")
+        if not saved_url or not saved_token:
+            continue
+        if api_url and api_url.rstrip("/") != saved_url:
+            continue  # never send a token saved for one URL to another
+        return Target(saved_url, token or str(saved_token), source)
+    if api_url:
+        raise AdminApiError(
+            0, f"no admin token saved for {api_url}: pass --token, or `arrowhook login --profile NAME` for that stack"
+        )
     raise AdminApiError(
         0, "no admin API: pass --api-url and --token, run `arrowhook login --stack NAME`, or start `make dev`"
     )

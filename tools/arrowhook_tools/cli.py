@@ -27,6 +27,21 @@ app.add_typer(alerts_app, name="alerts")
 archive_app = typer.Typer(no_args_is_help=True, help="Move old alerts to the S3 archive.")
 app.add_typer(archive_app, name="archive")
 console = Console(stderr=True)
+#: Set by the global `--profile` option (or ARROWHOOK_PROFILE): which saved login commands use.
+_selected_profile: str | None = None
+
+
+@app.callback()
+def _global_options(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", envvar="ARROWHOOK_PROFILE", help="Saved login to use (see `arrowhook login --profile`)."
+        ),
+    ] = None,
+) -> None:
+    global _selected_profile  # noqa: PLW0603 - typer hands global options to a callback
+    _selected_profile = profile
 
 
 def _parameter_overrides(values: list[str]) -> dict[str, str]:
@@ -53,8 +68,9 @@ def _exit_if_stopping_hangs(state_file: Path | None) -> None:
         console.print(f"[yellow]a server thread did not stop within {SHUTDOWN_SECONDS:.0f} s; threads:[/]")
         faulthandler.dump_traceback(all_threads=True)
         if state_file is not None:
-            with contextlib.suppress(FileNotFoundError):
-                state_file.unlink()
+            from arrowhook_tools.local import remove_state_if_ours
+
+            remove_state_if_ours(state_file)
         console.print("stopped (forced)")
         os._exit(0)
 
@@ -68,6 +84,32 @@ def _stop_on_sigterm(_signal: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _refuse_a_second_stack_on_one_state_file(running: dict[str, Any] | None) -> None:
+    """The CLI finds a running stack through its state file: a second one there would hide the first."""
+    if running is not None:
+        console.print(
+            f"[red]another `arrowhook dev` (pid {running['pid']}) is running at {running['api_url']}[/]: stop it "
+            f"first, or give this one its own state file (ARROWHOOK_STATE_FILE) so the CLI keeps track of both"
+        )
+        raise typer.Exit(1)
+
+
+def _announce(stack: Any, key: Any) -> None:
+    from arrowhook_tools.local import DEMO_SECRET
+    from arrowhook_tools.samples import strategy_alert
+
+    url = stack.api.url
+    console.print(f"[bold green]Arrowhook local stack is up[/]  (embedded AWS at {stack.aws.endpoint})")
+    for route in stack.template.routes():
+        console.print(f"  {route.method:6} {url}{route.path}  -> {route.function_id}")
+    console.print(f"\nDemo strategy [bold]{key.name}[/] ({key.id}), secret: [bold]{DEMO_SECRET}[/]")
+    body = strategy_alert(DEMO_SECRET)
+    console.print(f"Admin token: [bold]{stack.admin_token}[/]  (admin routes need Authorization: Bearer ...)")
+    console.print("Try it:\n")
+    print(f"curl -s -X POST {url}/webhook -H 'Content-Type: application/json' -d '{body}'\n", flush=True)
+    print(f"curl -s {url}/keys -H 'Authorization: Bearer {stack.admin_token}'\n", flush=True)
+
+
 @app.command()
 def dev(
     port: Annotated[int, typer.Option(help="Port of the local HTTP API.")] = 3000,
@@ -79,9 +121,18 @@ def dev(
 ) -> None:
     """Run the stack locally: embedded AWS (moto) + template.yaml's HTTP API on 127.0.0.1. Ctrl-C stops."""
     from arrowhook_tools.embedded_aws import dynamodb
-    from arrowhook_tools.local import DEMO_SECRET, STATE_FILE, local_stack, seed_demo_key, write_state
-    from arrowhook_tools.samples import strategy_alert
+    from arrowhook_tools.local import (
+        STATE_FILE,
+        local_stack,
+        read_state,
+        remove_state_if_ours,
+        seed_demo_key,
+        write_state,
+    )
+    from arrowhook_tools.ports import PortInUseError
+    from arrowhook_tools.template import ParameterError
 
+    _refuse_a_second_stack_on_one_state_file(read_state())
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     announced = False
     try:
@@ -92,16 +143,7 @@ def dev(
             key = seed_demo_key(stack.template, dynamodb(stack.aws.endpoint))
             write_state(stack)
             announced = True
-            url = stack.api.url
-            console.print(f"[bold green]Arrowhook local stack is up[/]  (embedded AWS at {stack.aws.endpoint})")
-            for route in stack.template.routes():
-                console.print(f"  {route.method:6} {url}{route.path}  -> {route.function_id}")
-            console.print(f"\nDemo strategy [bold]{key.name}[/] ({key.id}), secret: [bold]{DEMO_SECRET}[/]")
-            body = strategy_alert(DEMO_SECRET)
-            console.print(f"Admin token: [bold]{stack.admin_token}[/]  (admin routes need Authorization: Bearer ...)")
-            console.print("Try it:\n")
-            print(f"curl -s -X POST {url}/webhook -H 'Content-Type: application/json' -d '{body}'\n", flush=True)
-            print(f"curl -s {url}/keys -H 'Authorization: Bearer {stack.admin_token}'\n", flush=True)
+            _announce(stack, key)
             console.print("Ctrl-C to stop.")
             try:
                 stack.api.serve_forever_until_interrupted()
@@ -109,13 +151,18 @@ def dev(
                 _exit_if_stopping_hangs(STATE_FILE if announced else None)
     except KeyboardInterrupt:
         pass
+    except ParameterError as error:
+        console.print(f"[red]invalid parameter override:[/] {error}")
+        raise typer.Exit(2) from None
+    except PortInUseError as error:
+        console.print(f"[red]cannot start the local stack:[/] {error.strerror}")
+        raise typer.Exit(1) from None
     except OSError as error:
-        console.print(f"[red]cannot start the local stack:[/] {error} (is another `make dev` running?)")
+        console.print(f"[red]cannot start the local stack:[/] {error}")
         raise typer.Exit(1) from None
     finally:
         if announced:
-            with contextlib.suppress(FileNotFoundError):
-                STATE_FILE.unlink()
+            remove_state_if_ours()
     console.print("stopped")
     # Our servers are down and the state file is gone. Skip interpreter finalization: after heavy use,
     # library worker threads (anyio, asyncio executors) have been seen to keep it waiting for minutes.
@@ -181,7 +228,7 @@ def _client(api_url: str | None, token: str | None) -> Any:
     from arrowhook_tools.admin_client import AdminClient, resolve_target
 
     with _api_errors():
-        target = resolve_target(api_url, token)
+        target = resolve_target(api_url, token, profile=_selected_profile)
     console.print(f"[dim]admin API {target.api_url} ({target.source})[/]")
     return AdminClient(target)
 
@@ -538,23 +585,28 @@ def alerts_tail(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Print new alerts as they arrive (Ctrl-C to stop)."""
+    """Print new alerts as they arrive (Ctrl-C to stop): each alert stored after it starts, once, in order."""
     import time
 
+    from arrowhook_tools.tail import AlertFollower
+
+    try:
+        follower = AlertFollower.starting(since)
+    except ValueError as error:
+        console.print(f"[red]invalid --since:[/] {error}")
+        raise typer.Exit(2) from None
     client = _client(api_url, token)
-    seen: set[str] = set()
-    cursor_time = since
     polls = 0
     try:
         while True:
-            params = {**_filters(strategy, key_id, ticker, side, cursor_time, None), "limit": 500, "order": "oldest"}
+            params = {
+                **_filters(strategy, key_id, ticker, side, follower.query_since(), None),
+                "limit": 500,
+                "order": "oldest",
+            }
             with _api_errors():
-                fresh = [
-                    alert for page in client.pages("/alerts", params) for alert in page if alert["alert_id"] not in seen
-                ]
-            for alert in fresh:
-                seen.add(alert["alert_id"])
-                cursor_time = alert["received_at"]
+                listed = [alert for page in client.pages("/alerts", params) for alert in page]
+            for alert in follower.fresh(listed):
                 if as_json:
                     print(json.dumps(alert), flush=True)
                 else:
@@ -660,12 +712,15 @@ def archive_run(
 def login(
     stack: Annotated[str, typer.Option(help="CloudFormation stack name, e.g. arrowhook-dev.")],
     region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration's).")] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Save under this name (default: the global --profile or 'default').")
+    ] = None,
 ) -> None:
     """Save a deployed stack's API URL and admin token (read with your AWS credentials) for later commands."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from arrowhook_tools.admin_client import save_login
+    from arrowhook_tools.admin_client import DEFAULT_PROFILE, save_login
 
     try:
         described = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)
@@ -678,8 +733,9 @@ def login(
     except (BotoCoreError, ClientError) as error:
         console.print(f"[red]cannot read stack {stack}:[/] {error}")
         raise typer.Exit(1) from None
-    saved = save_login(outputs["ApiUrl"], token["SecretString"], stack)
-    console.print(f"logged in to {outputs['ApiUrl']} (saved in {saved})")
+    name = profile or _selected_profile or DEFAULT_PROFILE
+    saved = save_login(outputs["ApiUrl"], token["SecretString"], stack, profile=name)
+    console.print(f"logged in to {outputs['ApiUrl']} as profile {name!r} (saved in {saved})")
 
 
 @app.command()

@@ -24,6 +24,7 @@ from arrowhook_tools.embedded_aws import (
     secretsmanager,
 )
 from arrowhook_tools.gateway import LocalHttpApi
+from arrowhook_tools.ports import claim_port
 from arrowhook_tools.runtime import LocalFunctions
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 
@@ -36,6 +37,10 @@ STATE_FILE = Path(os.environ.get("ARROWHOOK_STATE_FILE") or PROJECT_ROOT / ".arr
 #: Deployed keys are always random (arrowhook.credentials.generate_secret).
 DEMO_SECRET = "ahk_local-demo-secret-not-for-production-0000"  # noqa: S105 - local only  # nosec B105
 DEMO_KEY_NAME = "demo"
+#: Parameters the local stack sets unless told otherwise. The webhook's 0.8 s DynamoDB timeout is for
+#: DynamoDB, which answers in milliseconds; moto in one Python process takes seconds under a burst, and
+#: a timeout there would answer 503 for writes it then stores. Deployed stacks keep the template's default.
+LOCAL_PARAMETER_DEFAULTS = {"WebhookStoreTimeoutSeconds": "5"}
 
 
 @dataclass
@@ -88,6 +93,7 @@ def local_stack(
     pool_size: int = 4,
 ) -> Iterator[LocalStack]:
     """Start embedded AWS and (unless api_port is None) the HTTP API; stop both on exit."""
+    parameter_overrides = {**LOCAL_PARAMETER_DEFAULTS, **(parameter_overrides or {})}
     template = LocalTemplate(parameter_overrides=parameter_overrides)
     aws = EmbeddedAws(port=aws_port).start()
     api: LocalHttpApi | None = None
@@ -108,6 +114,8 @@ def local_stack(
         )
         os.environ.update(stack.environment)
         if api_port is not None:
+            if api_port:
+                claim_port("127.0.0.1", api_port)
             api = LocalHttpApi(functions, port=api_port).start()
             stack.api = api
         yield stack
@@ -117,8 +125,16 @@ def local_stack(
         aws.stop()
 
 
+def remove_state_if_ours(path: Path = STATE_FILE) -> None:
+    """On stop: remove the state file only if this process wrote it (never another stack's)."""
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        if int(json.loads(path.read_text(encoding="utf-8"))["pid"]) == os.getpid():
+            path.unlink()
+
+
 def write_state(stack: LocalStack, path: Path = STATE_FILE) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from arrowhook_tools.admin_client import write_private
+
     state = {
         "pid": os.getpid(),
         "aws_endpoint": stack.aws.endpoint,
@@ -126,8 +142,7 @@ def write_state(stack: LocalStack, path: Path = STATE_FILE) -> None:
         "admin_token": stack.admin_token,
         "parameter_overrides": dict(stack.parameter_overrides),
     }
-    path.write_text(json.dumps(state), encoding="utf-8")
-    path.chmod(0o600)  # it holds the local admin token
+    write_private(path, json.dumps(state))  # it holds the local admin token
 
 
 def running_stack_functions(state: Mapping[str, Any]) -> LocalFunctions:

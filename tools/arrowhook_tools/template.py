@@ -111,6 +111,34 @@ class FunctionSpec:
         return self.handler.rpartition(".")[2]
 
 
+class ParameterError(ValueError):
+    """A parameter override CloudFormation would refuse: unknown name or a value outside its constraints."""
+
+
+def check_parameter(name: str, value: str, spec: Mapping[str, Any]) -> None:
+    """Apply CloudFormation's parameter constraints (Type Number, Min/MaxValue, AllowedValues,
+    AllowedPattern, Min/MaxLength) to one override, as `sam deploy` would have the stack refuse it."""
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(option) for option in allowed]:
+        raise ParameterError(f"{name}={value!r}: must be one of {', '.join(str(option) for option in allowed)}")
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            raise ParameterError(f"{name}={value!r}: must be a number") from None
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            raise ParameterError(f"{name}={value}: must be at least {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            raise ParameterError(f"{name}={value}: must be at most {spec['MaxValue']}")
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(str(pattern), value) is None:
+        raise ParameterError(f"{name}={value!r}: must match {pattern}")
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        raise ParameterError(f"{name}={value!r}: must be at least {spec['MinLength']} characters")
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        raise ParameterError(f"{name}={value!r}: must be at most {spec['MaxLength']} characters")
+
+
 class LocalTemplate:
     """Resolves the template for local use: table names are `<prefix>-<LogicalId>`, ARNs are fabricated."""
 
@@ -126,7 +154,14 @@ class LocalTemplate:
         self.root = root
         self.stack_name = stack_name
         self.resources: dict[str, Any] = self.raw.get("Resources", {})
-        self.parameters = {name: str(spec.get("Default", "")) for name, spec in self.raw.get("Parameters", {}).items()}
+        declared: dict[str, Any] = self.raw.get("Parameters", {})
+        self.parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
+        for name, value in (parameter_overrides or {}).items():
+            if name not in declared:
+                raise ParameterError(
+                    f"unknown parameter {name!r}; template.yaml declares {', '.join(sorted(declared))}"
+                )
+            check_parameter(name, value, declared[name])
         self.parameters.update(parameter_overrides or {})
         self._conditions: dict[str, bool] = {}
 
