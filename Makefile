@@ -52,7 +52,7 @@ dev: $(VENV)/.installed ## run the whole stack locally: embedded AWS + HTTP API 
 	$(VENV)/bin/arrowhook dev
 
 test: lint typecheck security $(SAM_VENV)/.installed ## lint, type-check, security gates, then every test
-	SAM_BIN=$(abspath $(SAM)) $(PY) -m pytest
+	SAM_BIN=$(abspath $(SAM)) $(PY) -m pytest -n auto --dist loadscope
 
 lint: $(VENV)/.installed ## ruff lint and format check
 	$(VENV)/bin/ruff check .

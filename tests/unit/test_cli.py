@@ -200,6 +200,7 @@ def test_tail_shows_every_alert_after_it_starts_once_and_in_order_whatever_the_p
     assert poll() == [], "nothing twice"
     stored.append(alert("late", 38.5))  # a slow write behind what was already shown
     assert poll() == ["late"]
-    stored.append(alert("D", 400))
-    assert poll() == ["D"]
-    assert follower.query_since() == iso(started + timedelta(seconds=370))
+    stored.append(alert("D", 400.5))
+    stored.append({"alert_id": "E", "received_at": "2026-11-23T12:06:40Z"})  # no fraction, half a second before D
+    assert poll() == ["E", "D"], "ordered by time, not by the text of the timestamp"
+    assert follower.query_since() == iso(started + timedelta(seconds=370.5))

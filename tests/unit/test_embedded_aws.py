@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 def embedded() -> Iterator[tuple[EmbeddedAws, DynamoDBClient, str]]:
     aws = EmbeddedAws().start()
     client = dynamodb(aws.endpoint)
-    template = LocalTemplate()
-    provision(template, client)
+    template = LocalTemplate(stack_name="arrowhook-embedded-test")  # moto's state is per process: own tables
+    tables = provision(template, client)
     try:
         yield aws, client, template.physical_name("AlertsTable")
     finally:
+        for table in tables:
+            client.delete_table(TableName=table)
         aws.stop()
 
 

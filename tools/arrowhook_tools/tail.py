@@ -21,7 +21,7 @@ class AlertFollower:
     """Resolves `--since` once, then follows the newest alert shown, never the wall clock."""
 
     start: datetime
-    shown: dict[str, str] = field(default_factory=dict)  # alert id -> received_at
+    shown: dict[str, datetime] = field(default_factory=dict)  # alert id -> received_at
 
     @classmethod
     def starting(cls, since: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> AlertFollower:
@@ -30,18 +30,21 @@ class AlertFollower:
     def query_since(self) -> str:
         if not self.shown:
             return iso(self.start)
-        newest = parse_moment(max(self.shown.values()))
-        return iso(max(self.start, newest - LATE_WRITE_MARGIN))
+        return iso(self._floor())
+
+    def _floor(self) -> datetime:
+        if not self.shown:
+            return self.start
+        return max(self.start, max(self.shown.values()) - LATE_WRITE_MARGIN)
 
     def fresh(self, listed: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """The alerts of one poll not shown before, oldest first; forgets what fell behind the look-back."""
+        # Compared as times, not strings: a JSON timestamp omits its fraction when it is zero.
         new = sorted(
             (alert for alert in listed if alert["alert_id"] not in self.shown),
-            key=lambda alert: (alert["received_at"], alert["alert_id"]),
+            key=lambda alert: (parse_moment(alert["received_at"]), alert["alert_id"]),
         )
-        self.shown.update({alert["alert_id"]: alert["received_at"] for alert in new})
-        floor = self.query_since()
-        self.shown = {
-            alert_id: received for alert_id, received in self.shown.items() if iso(parse_moment(received)) >= floor
-        }
+        self.shown.update({alert["alert_id"]: parse_moment(alert["received_at"]) for alert in new})
+        floor = self._floor()
+        self.shown = {alert_id: received for alert_id, received in self.shown.items() if received >= floor}
         return new
