@@ -22,6 +22,9 @@ app = create_admin_app(
     version=settings.version,
 )
 NAME_TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "Another key has this name."}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Another change to this key landed first (e.g. a second rotation): read it again."}
+}
 
 
 @app.post(
@@ -71,7 +74,7 @@ async def update_key(key_id: str, body: KeyUpdate) -> KeyOut:
     "/keys/{key_id}/rotate",
     response_model=KeyWithSecret,
     tags=["keys"],
-    responses={**NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY},
+    responses={**NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY, **CONFLICT},
 )
 async def rotate_key(key_id: str, body: KeyRotate | None = None) -> KeyWithSecret:
     """Issue a new secret (shown once); the old one keeps working for `grace_seconds`."""

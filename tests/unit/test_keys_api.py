@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from arrowhook.ingest import KeyResolver
 from arrowhook.models import KeyStatus
+from arrowhook.store import KeyStore
 from arrowhook_tools.gateway import RouteTable
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import ApiResponse, all_items, call_route, load_module
@@ -219,6 +220,28 @@ def test_store_outage_is_503(api: Call, keys_app: ModuleType, monkeypatch: pytes
     monkeypatch.setattr(keys_app.store._client, "query", fail)
     response = api("GET", "/keys")
     assert (response.status, response.body["detail"]) == (503, "store temporarily unavailable, retry")
+
+
+def test_a_rotation_that_loses_a_race_is_409_and_stores_nothing(
+    api: Call, keys_app: ModuleType, monkeypatch: pytest.MonkeyPatch, resolver: KeyResolver
+) -> None:
+    """A change lands between the rotation's read and its write (as a second click's rotation would)."""
+    created = api("POST", "/keys", {"name": "raced"}).body
+    store = keys_app.store
+    real_record = store._record
+    someone_else = KeyStore(store.table_name, client=store._client)
+
+    def read_then_someone_else_writes(key_id: str) -> Any:
+        record = real_record(key_id)
+        someone_else.update(key_id, name=None, description="changed meanwhile", status=None)
+        return record
+
+    monkeypatch.setattr(store, "_record", read_then_someone_else_writes)
+    response = api("POST", f"/keys/{created['id']}/rotate", {"grace_seconds": 0})
+    assert response.status == 409 and "changed meanwhile" in response.body["detail"]
+    monkeypatch.setattr(store, "_record", real_record)
+    assert accepted(resolver, created["secret"]), "the losing rotation changed nothing"
+    assert api("GET", f"/keys/{created['id']}").body["description"] == "changed meanwhile"
 
 
 def test_secrets_never_logged(api: Call, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:

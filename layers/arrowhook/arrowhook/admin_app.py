@@ -12,7 +12,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
-from arrowhook.errors import InvalidCursorError, KeyNotFoundError, NameTakenError, StoreUnavailableError
+from arrowhook.errors import (
+    InvalidCursorError,
+    KeyConflictError,
+    KeyNotFoundError,
+    NameTakenError,
+    StoreUnavailableError,
+)
 from arrowhook.observability import logger, metrics, traced
 
 SECURITY_HEADERS = {
@@ -46,6 +52,10 @@ def create_admin_app(title: str, description: str, version: str) -> FastAPI:
 
     @app.exception_handler(NameTakenError)
     async def name_taken(_: Request, error: NameTakenError) -> JSONResponse:
+        return _error(409, str(error))
+
+    @app.exception_handler(KeyConflictError)
+    async def key_conflict(_: Request, error: KeyConflictError) -> JSONResponse:
         return _error(409, str(error))
 
     @app.exception_handler(InvalidCursorError)

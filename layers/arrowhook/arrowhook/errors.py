@@ -17,6 +17,10 @@ class KeyNotFoundError(ArrowhookError):
     """No strategy key has this id (or it was deleted meanwhile)."""
 
 
+class KeyConflictError(ArrowhookError):
+    """The key changed between reading and writing it (another request won): nothing was written."""
+
+
 class InvalidCursorError(ArrowhookError):
     """A pagination cursor that this API did not issue, or issued for another query."""
 

@@ -27,7 +27,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from arrowhook.errors import InvalidCursorError, KeyNotFoundError, NameTakenError, StoreUnavailableError
+from arrowhook.errors import (
+    InvalidCursorError,
+    KeyConflictError,
+    KeyNotFoundError,
+    NameTakenError,
+    StoreUnavailableError,
+)
 from arrowhook.models import KeyAuth, KeyStatus, StoredAlert, StrategyKey, iso, utc_now
 from arrowhook.tradingview import AlertFields, ParseIssue
 
@@ -76,6 +82,8 @@ def worst_case_seconds(config: Config | None = None) -> float:
 
 
 _TRANSACTION_CONFLICT_RETRIES = 3
+#: A key update or delete that lost a race to another change is applied again on top of it.
+_KEY_CONFLICT_RETRIES = 5
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -153,7 +161,7 @@ class KeyStore:
     # -- writes --------------------------------------------------------------------------------------
     def create(self, key: StrategyKey, secret_hash: str) -> None:
         """Key, name guard and secret record in one transaction: a name clash leaves nothing behind."""
-        record = _KeyRecord(key=key, secret_hash=secret_hash)
+        record = _KeyRecord(key=key, secret_hash=secret_hash, version=1)
         self._transact(
             [
                 {
@@ -173,8 +181,21 @@ class KeyStore:
     def update(
         self, key_id: str, *, name: str | None, description: str | None, status: KeyStatus | None
     ) -> StrategyKey:
-        """Rename, describe, enable or disable; the secret records follow in the same transaction."""
-        record = self._record(key_id)
+        """Rename, describe, enable or disable; the secret records follow in the same transaction.
+
+        Applied to the key as it is when the write lands: a concurrent change makes the write fail on
+        the version, and the change is applied again on top of the winner's."""
+        for attempt in range(_KEY_CONFLICT_RETRIES):
+            try:
+                return self._update_once(self._record(key_id), name=name, description=description, status=status)
+            except KeyConflictError:
+                if attempt == _KEY_CONFLICT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _update_once(
+        self, record: _KeyRecord, *, name: str | None, description: str | None, status: KeyStatus | None
+    ) -> StrategyKey:
         changes: dict[str, Any] = {"updated_at": utc_now()}
         if name is not None:
             changes["name"] = name
@@ -187,9 +208,10 @@ class KeyStore:
             secret_hash=record.secret_hash,
             previous_secret_hash=record.previous_secret_hash,
             previous_expires_at=record.previous_expires_at,
+            version=record.version + 1,
         )
         StrategyKey.model_validate(updated.key.model_dump())  # re-validate the merged key
-        items: list[Any] = [self._replace_key(updated)]
+        items: list[Any] = [self._replace_key(updated, record.version)]
         renamed = updated.key.name.lower() != record.key.name.lower()
         if renamed:
             items.append(self._name_guard_put(updated.key))
@@ -201,7 +223,11 @@ class KeyStore:
         return updated.key
 
     def rotate(self, key_id: str, new_secret_hash: str, new_prefix: str, grace_seconds: int) -> StrategyKey:
-        """The new secret works at once; the old one until now + grace (0: rejected at once)."""
+        """The new secret works at once; the old one until now + grace (0: rejected at once).
+
+        Never retried on a conflict (KeyConflictError, 409): of two rotations at once (a double click),
+        one wins and the other's secret is never stored, rather than the first secret, already shown
+        to its caller, being replaced behind its back."""
         record = self._record(key_id)
         now = utc_now()
         previous_expires_at = int(now.timestamp()) + grace_seconds if grace_seconds > 0 else None
@@ -210,8 +236,9 @@ class KeyStore:
             secret_hash=new_secret_hash,
             previous_secret_hash=record.secret_hash if previous_expires_at else None,
             previous_expires_at=previous_expires_at,
+            version=record.version + 1,
         )
-        items: list[Any] = [self._replace_key(updated), *self._secret_puts(updated)]
+        items: list[Any] = [self._replace_key(updated, record.version), *self._secret_puts(updated)]
         if record.previous_secret_hash and record.previous_secret_hash != updated.previous_secret_hash:
             items.append(self._secret_delete(record.previous_secret_hash))
         if previous_expires_at is None:
@@ -220,22 +247,29 @@ class KeyStore:
         return updated.key
 
     def delete(self, key_id: str) -> None:
-        """The key stops authenticating at once (within the webhook's cache TTL); its alerts are kept."""
-        record = self._record(key_id)
-        items: list[Any] = [
-            {
-                "Delete": {
-                    "TableName": self.table_name,
-                    "Key": {"pk": {"S": f"KEY#{key_id}"}},
-                    "ConditionExpression": "attribute_exists(pk)",
-                }
-            },
-            {"Delete": {"TableName": self.table_name, "Key": {"pk": {"S": f"NAME#{record.key.name.lower()}"}}}},
-            self._secret_delete(record.secret_hash),
-        ]
-        if record.previous_secret_hash:
-            items.append(self._secret_delete(record.previous_secret_hash))
-        self._transact(items)
+        """The key stops authenticating at once (within the webhook's cache TTL); its alerts are kept.
+        Every secret the key holds when the delete lands goes with it (a concurrent rotation included)."""
+        for attempt in range(_KEY_CONFLICT_RETRIES):
+            record = self._record(key_id)
+            items: list[Any] = [
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": {"pk": {"S": f"KEY#{key_id}"}},
+                        **self._unchanged_since(record.version),
+                    }
+                },
+                {"Delete": {"TableName": self.table_name, "Key": {"pk": {"S": f"NAME#{record.key.name.lower()}"}}}},
+                self._secret_delete(record.secret_hash),
+            ]
+            if record.previous_secret_hash:
+                items.append(self._secret_delete(record.previous_secret_hash))
+            try:
+                self._transact(items)
+                return
+            except KeyConflictError:
+                if attempt == _KEY_CONFLICT_RETRIES - 1:
+                    raise
 
     # -- reads ---------------------------------------------------------------------------------------
     def get(self, key_id: str) -> StrategyKey | None:
@@ -291,10 +325,24 @@ class KeyStore:
             raise KeyNotFoundError(f"no key {key_id}")
         return found
 
-    def _replace_key(self, record: _KeyRecord) -> dict[str, Any]:
-        return {
-            "Put": {"TableName": self.table_name, "Item": record.item(), "ConditionExpression": "attribute_exists(pk)"}
-        }
+    @staticmethod
+    def _unchanged_since(version: int) -> dict[str, Any]:
+        """Optimistic concurrency: the write applies only to the key as it was read (items written
+        before versions existed have none). On a conflict DynamoDB returns the item, telling a changed
+        key (409, or retried) from a deleted one (404)."""
+        if version == 0:
+            condition: dict[str, Any] = {
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(version)"
+            }
+        else:
+            condition = {
+                "ConditionExpression": "attribute_exists(pk) AND version = :version",
+                "ExpressionAttributeValues": {":version": {"N": str(version)}},
+            }
+        return {**condition, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+
+    def _replace_key(self, record: _KeyRecord, read_version: int) -> dict[str, Any]:
+        return {"Put": {"TableName": self.table_name, "Item": record.item(), **self._unchanged_since(read_version)}}
 
     def _name_guard_put(self, key: StrategyKey) -> dict[str, Any]:
         return {
@@ -336,6 +384,9 @@ class KeyStore:
                 ):
                     raise NameTakenError(f"a key named {name!r} already exists") from None
                 if reasons and reasons[0] == "ConditionalCheckFailed":
+                    cancelled: list[Any] = list(error.response.get("CancellationReasons", []))
+                    if cancelled[0].get("Item"):
+                        raise KeyConflictError("the key changed meanwhile; read it again and retry") from None
                     raise KeyNotFoundError("the key was deleted meanwhile") from None
             raise unavailable(error) from None
         except BotoCoreError as error:
@@ -350,6 +401,8 @@ class _KeyRecord:
     secret_hash: str
     previous_secret_hash: str | None = None
     previous_expires_at: int | None = None
+    #: Incremented by every change: the condition that makes concurrent changes safe.
+    version: int = 0
 
     def item(self) -> dict[str, Any]:
         return _to_item(
@@ -360,6 +413,7 @@ class _KeyRecord:
                 "secret_hash": self.secret_hash,
                 "previous_secret_hash": self.previous_secret_hash,
                 "previous_expires_at": self.previous_expires_at,
+                "version": self.version,
                 **{name: _plain(value) for name, value in self.key.model_dump().items()},
             }
         )
@@ -373,6 +427,7 @@ class _KeyRecord:
             secret_hash=values["secret_hash"],
             previous_secret_hash=values.get("previous_secret_hash"),
             previous_expires_at=int(expires) if expires is not None else None,
+            version=int(values.get("version", 0)),
         )
 
 
