@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -12,6 +13,7 @@ from arrowhook.admin_app import BAD_CURSOR, NOT_FOUND, UNAVAILABLE, create_admin
 from arrowhook.admin_auth import secret_value
 from arrowhook.alert_query import AlertFilter, AlertQuery, CursorSigner, alert_stats, parse_moment
 from arrowhook.errors import InvalidCursorError
+from arrowhook.models import iso, utc_now
 from arrowhook.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut
 from arrowhook.settings import get_settings
 from arrowhook.store import AlertStore, KeyStore
@@ -35,11 +37,35 @@ def signer() -> CursorSigner:
     return CursorSigner(secret_value(settings.cursor_key_secret_arn or "", max_age_seconds=3600).encode())
 
 
-def _moment(value: str | None, name: str) -> datetime | None:
+@dataclass(frozen=True)
+class FilterRequest:
+    """The filters as the request gave them: relative times (24h) are resolved once, against the first
+    page's clock, which the cursor carries, so page 2 covers the same range as page 1."""
+
+    key_id: str | None
+    ticker: str | None
+    side: str | None
+    since: str | None
+    until: str | None
+    newest_first: bool
+
+    def resolve(self, now: datetime) -> AlertFilter:
+        return AlertFilter(
+            key_id=self.key_id,
+            ticker=self.ticker,
+            side=self.side,
+            since=_moment(self.since, "since", now),
+            until=_moment(self.until, "until", now),
+            newest_first=self.newest_first,
+            now=now,
+        )
+
+
+def _moment(value: str | None, name: str, now: datetime) -> datetime | None:
     if value is None:
         return None
     try:
-        return parse_moment(value)
+        return parse_moment(value, now)
     except ValueError as error:
         raise HTTPException(status_code=400, detail=f"{name}: {error}") from None
 
@@ -52,55 +78,67 @@ def alert_filter(  # noqa: PLR0917 - FastAPI reads each query parameter from the
     since: Annotated[str | None, Query(max_length=64, description="From (inclusive). " + TIME_HELP)] = None,
     until: Annotated[str | None, Query(max_length=64, description="To (inclusive). " + TIME_HELP)] = None,
     order: Annotated[Literal["newest", "oldest"], Query(description="Newest first by default.")] = "newest",
-) -> AlertFilter | None:
+) -> FilterRequest | None:
     """The request's filters; None when a strategy name matches no key (the answer is then empty)."""
     if key_id and strategy:
         raise HTTPException(status_code=400, detail="pass key_id or strategy, not both")
+    for name, value in (("since", since), ("until", until)):
+        _moment(value, name, utc_now())  # a bad time is a 400 before anything is read
     if strategy:
         key_id = keys.id_for_name(strategy)
         if key_id is None:
             return None
-    return AlertFilter(
+    return FilterRequest(
         key_id=key_id,
         ticker=ticker.strip().upper() if ticker else None,
         side=side.value if side else None,
-        since=_moment(since, "since"),
-        until=_moment(until, "until"),
+        since=since,
+        until=until,
         newest_first=order == "newest",
     )
 
 
-Filters = Annotated[AlertFilter | None, Depends(alert_filter)]
+Filters = Annotated[FilterRequest | None, Depends(alert_filter)]
 
 
 @app.get("/alerts", response_model=AlertPage, tags=["alerts"], responses={**BAD_CURSOR, **UNAVAILABLE})
 async def list_alerts(
-    filters: Filters,
+    requested: Filters,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=4096, description="`next_cursor` of the previous page.")] = None,
 ) -> AlertPage:
-    """Alerts matching every filter given, a page at a time, in time order (newest first by default)."""
-    if filters is None:
+    """Alerts matching every filter given, a page at a time, in time order (newest first by default).
+    A page can hold fewer than `limit` alerts (even none) and still have a `next_cursor`: one request
+    reads at most a bounded number of day partitions; follow the cursor until it is null."""
+    if requested is None:
         return AlertPage(items=[], next_cursor=None)
-    state: dict[str, Any] | None = None
-    if cursor:
-        state = signer().load(cursor)
-        if state.get("f") != filters.fingerprint():
-            raise InvalidCursorError("cursor issued for other filters")
-        state = state.get("s")
+    loaded: dict[str, Any] = signer().load(cursor) if cursor else {}
+    now = _cursor_clock(loaded) if cursor else utc_now()
+    state: dict[str, Any] | None = loaded.get("s")
+    filters = requested.resolve(now)
+    if cursor and loaded.get("f") != filters.fingerprint():
+        raise InvalidCursorError("cursor issued for other filters")
     found, next_state = alerts.page(filters, limit, state)
-    next_cursor = signer().dump({"f": filters.fingerprint(), "s": next_state}) if next_state else None
+    next_cursor = signer().dump({"f": filters.fingerprint(), "s": next_state, "n": iso(now)}) if next_state else None
     return AlertPage(items=[AlertOut.of(alert) for alert in found], next_cursor=next_cursor)
 
 
+def _cursor_clock(loaded: dict[str, Any]) -> datetime:
+    try:
+        return datetime.fromisoformat(str(loaded["n"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        raise InvalidCursorError("invalid cursor") from None
+
+
 @app.get("/alerts/stats", response_model=AlertStatsOut, tags=["alerts"], responses={**BAD_CURSOR, **UNAVAILABLE})
-async def stats(filters: Filters) -> AlertStatsOut:
-    """Counts by strategy, ticker and side over the filtered range, with the first and last receive times."""
-    if filters is None:
+async def stats(requested: Filters) -> AlertStatsOut:
+    """Counts by strategy, ticker and side over the filtered range, with the first and last receive times.
+    Bounded: at most 20,000 alerts are counted (`truncated` is then true)."""
+    if requested is None:
         return AlertStatsOut(
             total=0, by_strategy={}, by_ticker={}, by_side={}, first_seen=None, last_seen=None, truncated=False
         )
-    return alert_stats(alerts, filters)
+    return alert_stats(alerts, requested.resolve(utc_now()))
 
 
 @app.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], responses={**NOT_FOUND, **UNAVAILABLE})

@@ -201,10 +201,60 @@ def test_stats(api: Call, seeded: list[StoredAlert]) -> None:
         ("limit=501", 422),
         ("side=hold", 422),
         ("order=random", 422),
+        # Times that used to overflow (500 after seconds) or run away (one Query per day for millennia):
+        ("until=9999-12-31", 400),
+        ("since=0001-01-01T00:00:00%2B05:00", 400),
+        ("since=999999999w", 400),
+        ("since=52000w", 400),
+        ("since=2001-01-01", 400),  # across all strategies: at most 366 days
+        ("since=2026-11-22&until=2026-11-21", 400),
     ],
 )
 def test_bad_parameters(api: Call, query: str, status: int) -> None:
-    assert api(f"/alerts?{query}").status == status
+    answer = api(f"/alerts?{query}")
+    assert answer.status == status
+    assert isinstance(answer.body["detail"], (str, list)) and answer.body["detail"]
+    if "since=" in query or "until=" in query:
+        assert api(f"/alerts/stats?{query}").status == 400, "stats is bounded the same way"
+
+
+def test_a_request_reads_a_bounded_number_of_day_partitions_and_the_cursor_continues(
+    api: Call, seeded: list[StoredAlert], alerts_app: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(alerts_app, "utc_now", lambda: START + timedelta(days=200))
+    calls: list[str] = []
+    alerts_app.alerts._client.meta.events.register("before-call.dynamodb.Query", lambda **_: calls.append("q"))
+    pages, cursor = 0, ""
+    found: list[str] = []
+    while True:
+        calls.clear()
+        answer = api(f"/alerts?since=2026-11-01&limit=500{cursor}")
+        assert answer.status == 200 and len(calls) <= 31
+        pages += 1
+        found.extend(item["alert_id"] for item in answer.body["items"])
+        if not answer.body["next_cursor"]:
+            break
+        cursor = f"&cursor={answer.body['next_cursor']}"
+    assert pages > 1, "an empty stretch of days ends a page early, with a cursor"
+    assert found == [alert.alert_id for alert in reversed(seeded)]
+
+
+def test_relative_times_are_resolved_once_and_page_two_follows_page_one(
+    api: Call, seeded: list[StoredAlert], alerts_app: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--since 72h` used to be re-resolved on every request: page 2's cursor no longer matched (400)."""
+    clock = iter(START + timedelta(hours=70, minutes=minutes) for minutes in range(0, 1000, 7))
+    monkeypatch.setattr(alerts_app, "utc_now", lambda: next(clock))
+    found: list[str] = []
+    cursor = ""
+    while True:
+        answer = api(f"/alerts?since=72h&limit=7{cursor}")
+        assert answer.status == 200, answer.body
+        found.extend(item["alert_id"] for item in answer.body["items"])
+        if not answer.body["next_cursor"]:
+            break
+        cursor = f"&cursor={answer.body['next_cursor']}"
+    assert found == [alert.alert_id for alert in reversed(seeded)], "every alert of the first page's range, once"
 
 
 def test_unknown_strategy_is_an_empty_page(api: Call, seeded: list[StoredAlert]) -> None:

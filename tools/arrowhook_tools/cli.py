@@ -133,6 +133,9 @@ def dev(
     from arrowhook_tools.template import ParameterError
 
     _refuse_a_second_stack_on_one_state_file(read_state())
+    # Ctrl-C stops the stack even when it was started from a background job, where the shell leaves
+    # SIGINT ignored (and Python then keeps it ignored): `make test` under `nohup ... &` hung here.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     announced = False
     try:

@@ -14,6 +14,7 @@ from mangum import Mangum
 
 from arrowhook.errors import (
     InvalidCursorError,
+    InvalidFilterError,
     KeyConflictError,
     KeyNotFoundError,
     NameTakenError,
@@ -57,6 +58,10 @@ def create_admin_app(title: str, description: str, version: str) -> FastAPI:
     @app.exception_handler(KeyConflictError)
     async def key_conflict(_: Request, error: KeyConflictError) -> JSONResponse:
         return _error(409, str(error))
+
+    @app.exception_handler(InvalidFilterError)
+    async def invalid_filter(_: Request, error: InvalidFilterError) -> JSONResponse:
+        return _error(400, str(error))
 
     @app.exception_handler(InvalidCursorError)
     async def invalid_cursor(_: Request, error: InvalidCursorError) -> JSONResponse:

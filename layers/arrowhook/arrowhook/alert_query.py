@@ -16,10 +16,10 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from arrowhook.errors import InvalidCursorError
+from arrowhook.errors import InvalidCursorError, InvalidFilterError
 from arrowhook.models import StoredAlert, iso, utc_now
 from arrowhook.schemas import AlertStatsOut
 from arrowhook.store import alert_from_item, dynamodb_client, query_page
@@ -29,22 +29,37 @@ if TYPE_CHECKING:
 
 #: Without a `since`, an all-strategies query looks this far back (the default archive retention).
 DEFAULT_WINDOW_DAYS = 90
+#: An all-strategies query reads one ByDay partition per day: its range is bounded, and so is the
+#: number of partitions one request reads (the cursor continues where it stopped).
+MAX_DAY_SPAN = 366
+MAX_QUERIES_PER_REQUEST = 31
+#: Times outside these bounds are refused (400), so no date arithmetic can overflow.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _AFTER_ANY_ID = "~"  # sorts after "#<ULID>", so `until` includes alerts received in its very millisecond
 
 
 def parse_moment(text: str, now: datetime | None = None) -> datetime:
-    """ISO 8601 (naive means UTC) or a duration back from now: 30m, 24h, 7d, 2w."""
+    """ISO 8601 (naive means UTC) or a duration back from now: 30m, 24h, 7d, 2w. Always UTC, and inside
+    EARLIEST..LATEST (ValueError otherwise)."""
     now = now or utc_now()
     relative = _RELATIVE.match(text)
-    if relative:
-        return now - timedelta(**{_UNITS[relative.group(2).lower()]: int(relative.group(1))})
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{text!r} is neither ISO 8601 nor a duration like 24h or 7d") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+        if relative:
+            moment = now - timedelta(**{_UNITS[relative.group(2).lower()]: int(relative.group(1))})
+        else:
+            try:
+                moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"{text!r} is neither ISO 8601 nor a duration like 24h or 7d") from None
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(f"{text!r} is outside {EARLIEST:%Y-%m-%d}..{LATEST:%Y-%m-%d}")
+    return moment
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,8 @@ class AlertFilter:
     since: datetime | None = None
     until: datetime | None = None
     newest_first: bool = True
+    #: When relative times were resolved (kept in the cursor, so every page sees the same range).
+    now: datetime | None = None
 
     def fingerprint(self) -> str:
         canonical = json.dumps(
@@ -118,11 +135,15 @@ class AlertQuery:
         self, alert_filter: AlertFilter, limit: int, state: dict[str, Any] | None = None
     ) -> tuple[list[StoredAlert], dict[str, Any] | None]:
         """Up to `limit` alerts in order, and the state that continues after the last one (None: done)."""
+        if alert_filter.since and alert_filter.until and alert_filter.since > alert_filter.until:
+            raise InvalidFilterError("since is after until")
         plan = self._plan(alert_filter)
         partition_index = int(state["p"]) if state else 0
         start: dict[str, Any] | None = state.get("k") if state else None
         items: list[dict[str, Any]] = []
-        while len(items) < limit and partition_index < len(plan.partitions):
+        queries = 0
+        while len(items) < limit and partition_index < len(plan.partitions) and queries < MAX_QUERIES_PER_REQUEST:
+            queries += 1
             remaining = limit - len(items)
             page = self._query(plan, plan.partitions[partition_index], alert_filter, remaining, start)
             found = page.get("Items", [])
@@ -143,8 +164,13 @@ class AlertQuery:
             return _Plan("ByStrategy", "key_id", (alert_filter.key_id,))
         if alert_filter.ticker:
             return _Plan("ByTicker", "ticker", (alert_filter.ticker,))
-        until = alert_filter.until or utc_now()
+        until = alert_filter.until or alert_filter.now or utc_now()
         since = alert_filter.since or until - timedelta(days=DEFAULT_WINDOW_DAYS)
+        if (until.date() - since.date()).days >= MAX_DAY_SPAN:
+            raise InvalidFilterError(
+                f"across all strategies a query spans at most {MAX_DAY_SPAN} days: narrow since/until, "
+                "or filter by strategy or ticker"
+            )
         days = []
         day = since.date()
         while day <= until.date():
@@ -201,8 +227,9 @@ def _start_key(item: dict[str, Any], plan: _Plan) -> dict[str, Any]:
     return {name: item[name] for name in ("pk", plan.hash_name, "sort_key")}
 
 
-def alert_stats(query: AlertQuery, alert_filter: AlertFilter, max_alerts: int = 100_000) -> AlertStatsOut:
-    """Counts over a time range, read page by page (bounded so one request cannot run away)."""
+def alert_stats(query: AlertQuery, alert_filter: AlertFilter, max_alerts: int = 20_000) -> AlertStatsOut:
+    """Counts over a time range, read page by page, bounded (at most MAX_DAY_SPAN partitions and
+    `max_alerts` alerts; `truncated` says when it stopped early) so one request cannot run away."""
     strategies: Counter[str] = Counter()
     tickers: Counter[str] = Counter()
     sides: Counter[str] = Counter()

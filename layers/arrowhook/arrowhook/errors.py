@@ -21,6 +21,10 @@ class KeyConflictError(ArrowhookError):
     """The key changed between reading and writing it (another request won): nothing was written."""
 
 
+class InvalidFilterError(ArrowhookError):
+    """A query's filters cannot be served as asked (a range too wide, since after until): a 400."""
+
+
 class InvalidCursorError(ArrowhookError):
     """A pagination cursor that this API did not issue, or issued for another query."""
 
