@@ -233,6 +233,22 @@ def test_invalid_utf8_is_stored_with_issue(
     assert any("UTF-8" in issue.problem for issue in alert.parse_issues)
 
 
+def test_lone_surrogates_are_stored_replaced_with_an_issue_never_a_503_forever(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    """`"ticker": "\\ud800"` used to answer 503 "retry" on every delivery while storing nothing."""
+    body = (
+        f'{{"key": "{strategy.secret}", "ticker": "\\ud800", "comment": "a\\udc00b", '
+        '"\\ud801name": ["\\ud802", 1], "ok": "\\ud83d\\ude80"}'
+    )
+    assert post(body.encode())["status"] == 200
+    [alert] = stored(aws, template)
+    assert alert.fields.ticker == "\ufffd" and alert.fields.comment == "a\ufffdb"
+    assert alert.extra == {"\ufffdname": ["\ufffd", 1], "ok": "\U0001f680"}, "a valid surrogate pair is kept"
+    assert any("surrogate" in issue.problem for issue in alert.parse_issues)
+    assert strategy.secret not in alert.payload
+
+
 def test_duplicate_delivery_is_stored_once(
     post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
 ) -> None:
@@ -399,6 +415,62 @@ def test_a_retried_write_of_the_same_alert_is_not_reported_as_a_duplicate(
     again = alert.model_copy(update={"alert_id": new_id()})
     assert store.put(again, "same-body", 60) == (alert.alert_id, True), "a second delivery"
     assert len(stored(aws, template)) == 1
+
+
+class _AppliedButTimedOut:
+    """A DynamoDB client whose writes are applied and then time out, as on a busy stack: every attempt."""
+
+    def __init__(self, client: Any, *, applied: bool = True) -> None:
+        self._client = client
+        self._applied = applied
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def _timed_out(self, operation: str, **arguments: Any) -> Any:
+        from botocore.exceptions import ReadTimeoutError
+
+        if self._applied:
+            getattr(self._client, operation)(**arguments)
+        raise ReadTimeoutError(endpoint_url="http://dynamodb")
+
+    def transact_write_items(self, **arguments: Any) -> Any:
+        return self._timed_out("transact_write_items", **arguments)
+
+    def put_item(self, **arguments: Any) -> Any:
+        return self._timed_out("put_item", **arguments)
+
+
+@pytest.mark.parametrize("window", [60, 0])
+def test_a_write_that_timed_out_but_was_applied_answers_stored_not_503(
+    aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy, window: int
+) -> None:
+    """On a busy local stack, 320 of 320 writes answered 503 "retry" had been applied; a retry after the
+    dedupe window then stored the alert twice. A consistent read now tells the two apart."""
+    from datetime import UTC, datetime
+
+    from arrowhook.errors import StoreUnavailableError
+    from arrowhook.models import StoredAlert, new_id
+    from arrowhook.store import AlertStore
+    from arrowhook.tradingview import AlertFields
+
+    table = template.physical_name("AlertsTable")
+    alert = StoredAlert(
+        alert_id=new_id(),
+        key_id=strategy.key.id,
+        strategy="s",
+        received_at=datetime.now(UTC),
+        body_format="text",
+        fields=AlertFields(),
+        payload="x",
+    )
+    applied = AlertStore(table, client=_AppliedButTimedOut(aws))  # type: ignore[arg-type]
+    assert applied.put(alert, f"body-{window}", window) == (alert.alert_id, False)
+    assert [item.alert_id for item in stored(aws, template)] == [alert.alert_id]
+    lost = AlertStore(table, client=_AppliedButTimedOut(aws, applied=False))  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailableError):
+        lost.put(alert.model_copy(update={"alert_id": new_id()}), f"other-{window}", window)
+    assert len(stored(aws, template)) == 1, "a write that really failed is still a 503"
 
 
 def _get(webhook: ModuleType, template: LocalTemplate, path: str) -> ApiResponse:

@@ -82,6 +82,24 @@ def worst_case_seconds(config: Config | None = None) -> float:
 
 
 _TRANSACTION_CONFLICT_RETRIES = 3
+#: DynamoDB errors that mean the request was refused before anything was written (no need to look).
+_REFUSED_BEFORE_APPLYING = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ValidationException",
+        "AccessDeniedException",
+        "ResourceNotFoundException",
+        "TransactionCanceledException",
+    }
+)
+
+
+class WriteAppliedError(Exception):
+    """Internal: a write that answered with an error had in fact been applied."""
+
+
 #: A key update or delete that lost a race to another change is applied again on top of it.
 _KEY_CONFLICT_RETRIES = 5
 
@@ -463,8 +481,15 @@ class AlertStore:
 
         Returns the stored alert's id and whether this delivery was a duplicate (then the id is the
         first delivery's). The alert and its dedupe marker commit together, so a retry can never
-        leave a marker without an alert or store the same delivery twice.
+        leave a marker without an alert or store the same delivery twice. A write that got no answer
+        is checked before StoreUnavailableError says it was not stored.
         """
+        try:
+            return self._put(alert, dedupe_hash, dedupe_window_seconds)
+        except WriteAppliedError:
+            return alert.alert_id, False
+
+    def _put(self, alert: StoredAlert, dedupe_hash: str, dedupe_window_seconds: int) -> tuple[str, bool]:
         alert_put: PutTypeDef = {
             "TableName": self.table_name,
             "Item": alert_item(alert),
@@ -474,7 +499,7 @@ class AlertStore:
             try:
                 self._client.put_item(**alert_put)
             except (ClientError, BotoCoreError) as error:
-                raise unavailable(error) from None
+                raise self._unless_applied(alert.alert_id, error) from None
             return alert.alert_id, False
         now = int(time.time())
         marker_put: PutTypeDef = {
@@ -497,7 +522,7 @@ class AlertStore:
                 return alert.alert_id, False
             except ClientError as error:
                 if error.response["Error"].get("Code") != "TransactionCanceledException":
-                    raise unavailable(error) from None
+                    raise self._unless_applied(alert.alert_id, error) from None
                 cancellations: list[Any] = list(error.response.get("CancellationReasons", []))
                 reasons = [reason.get("Code") for reason in cancellations]
                 if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
@@ -510,8 +535,27 @@ class AlertStore:
                     continue
                 raise unavailable(error) from None
             except BotoCoreError as error:
-                raise unavailable(error) from None
+                raise self._unless_applied(alert.alert_id, error) from None
         raise StoreUnavailableError("DynamoDB transaction kept conflicting")  # pragma: no cover - loop returns
+
+    def _unless_applied(self, alert_id: str, error: ClientError | BotoCoreError) -> StoreUnavailableError:
+        """Before answering "not stored" after a write that got no answer (a timeout, a 5xx), look: the
+        write may have been applied (on a busy stack, every such write was). One consistent read, only
+        on this path. Raises AlertAlreadyStored when it was applied; returns the error to raise if not."""
+        if isinstance(error, ClientError) and error_code(error) in _REFUSED_BEFORE_APPLYING:
+            return unavailable(error)
+        try:
+            response = self._client.get_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"ALERT#{alert_id}"}},
+                ConsistentRead=True,
+                ProjectionExpression="pk",
+            )
+        except (ClientError, BotoCoreError):
+            return unavailable(error)
+        if "Item" in response:
+            raise WriteAppliedError(alert_id)
+        return unavailable(error)
 
     def _marked_alert_id(self, dedupe_hash: str) -> str | None:
         """Fallback for endpoints that omit the old item from a cancelled transaction."""

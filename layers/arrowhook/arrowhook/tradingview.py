@@ -266,9 +266,13 @@ def decode_body(raw: bytes) -> DecodedBody:
         )
     text = text.removeprefix("\ufeff")
     duplicates: list[str] = []
+    replaced: list[str] = []
     try:
         document = json.loads(
-            text, parse_float=Decimal, parse_constant=str, object_pairs_hook=lambda pairs: _object(pairs, duplicates)
+            text,
+            parse_float=Decimal,
+            parse_constant=str,
+            object_pairs_hook=lambda pairs: _object(pairs, duplicates, replaced),
         )
     except (ValueError, RecursionError) as error:
         if text.lstrip().startswith(("{", "[")):
@@ -286,6 +290,14 @@ def decode_body(raw: bytes) -> DecodedBody:
         ParseIssue(field=name[:64], problem="key appears more than once; the last value is used")
         for name in dict.fromkeys(duplicates)
     )
+    if replaced:
+        issues.append(
+            ParseIssue(
+                field="body",
+                problem=f"{len(replaced)} string(s) held a lone UTF-16 surrogate escape (\\ud800-\\udfff), "
+                "which cannot be stored: replaced with U+FFFD",
+            )
+        )
     return DecodedBody(text=text, document=document, issues=tuple(issues))
 
 
@@ -303,13 +315,28 @@ def _deeper_than(document: Any, limit: int) -> bool:
     return False
 
 
-def _object(pairs: list[tuple[str, Any]], duplicates: list[str]) -> dict[str, Any]:
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(value: Any, replaced: list[str]) -> Any:
+    """JSON may escape a lone surrogate ("\\ud800"), which no UTF-8 store accepts: an authenticated alert
+    holding one would be refused forever. Replace it (U+FFFD) in every string, and note where."""
+    if isinstance(value, str) and _LONE_SURROGATE.search(value):
+        replaced.append(value)
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_storable(item, replaced) for item in value]
+    return value
+
+
+def _object(pairs: list[tuple[str, Any]], duplicates: list[str], replaced: list[str]) -> dict[str, Any]:
     """json's own last-wins rule, but a repeated key is reported rather than silently dropped."""
     document: dict[str, Any] = {}
-    for name, value in pairs:
+    for raw_name, value in pairs:
+        name = _storable(raw_name, replaced)
         if name in document:
             duplicates.append(name)
-        document[name] = value
+        document[name] = _storable(value, replaced)
     return document
 
 
