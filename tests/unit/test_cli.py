@@ -8,6 +8,7 @@ import re
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -204,3 +205,69 @@ def test_tail_shows_every_alert_after_it_starts_once_and_in_order_whatever_the_p
     stored.append({"alert_id": "E", "received_at": "2026-11-23T12:06:40Z"})  # no fraction, half a second before D
     assert poll() == ["E", "D"], "ordered by time, not by the text of the timestamp"
     assert follower.query_since() == iso(started + timedelta(seconds=370.5))
+
+
+HOSTILE = {
+    "alert_id": "01HOSTILE000000000000000000",
+    "received_at": "2026-11-23T12:00:00.000Z",
+    "strategy": "[bold]strat[/]",
+    "ticker": "[/]",
+    "side": "buy",
+    "price": "\x1b[2J\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\",
+    "quantity": "1",
+    "comment": "[link=http://evil.example]click me[/link] \u202eevil",
+    "parse_issues": [],
+}
+
+
+@pytest.fixture
+def hostile_api(monkeypatch: pytest.MonkeyPatch, config_file: Path) -> None:
+    def request(self: Any, method: str, path: str, **_: Any) -> Any:
+        if path == "/alerts":
+            return {"items": [HOSTILE], "next_cursor": None}
+        if path.startswith("/alerts/"):
+            return HOSTILE
+        if path == "/keys":
+            return {"items": [{**KEY_WITH_MARKUP}], "next_cursor": None}
+        raise AssertionError(path)
+
+    monkeypatch.setattr(admin_client.AdminClient, "request", request)
+
+
+KEY_WITH_MARKUP = {
+    "id": "01KEY00000000000000000000",
+    "name": "[/]",
+    "status": "disabled",
+    "secret_prefix": "ahk_abc",
+    "created_at": "2026-11-23T12:00:00Z",
+    "description": "\x1b[31mred[/red]",
+}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["alerts", "list"],
+        ["alerts", "show", "01HOSTILE000000000000000000"],
+        ["alerts", "tail", "--max-polls", "1", "--interval", "0"],
+        ["keys", "list"],
+    ],
+)
+def test_alert_and_key_content_is_printed_as_data_not_terminal_markup(hostile_api: None, command: list[str]) -> None:
+    """Any key holder controls tickers and comments: `[/]` crashed list/show/tail (MarkupError), link
+    markup became a terminal hyperlink, and raw escape codes reached the terminal."""
+    result = CliRunner().invoke(
+        app, [*command, "--api-url", "http://127.0.0.1:9", "--token", "t"], env={"COLUMNS": "250"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "[/]" in result.stdout, "the markup is shown literally"
+    if command[1] == "show":
+        assert "[link=http://evil.example]click me[/link]" in result.stdout
+
+
+def test_json_output_stays_exact(hostile_api: None) -> None:
+    result = CliRunner().invoke(
+        app, ["alerts", "show", "x", "--json", "--api-url", "http://127.0.0.1:9", "--token", "t"]
+    )
+    assert json.loads(result.stdout) == HOSTILE

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from arrowhook_tools.render import shown
+
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
@@ -49,7 +51,7 @@ def _parameter_overrides(values: list[str]) -> dict[str, str]:
     for pair in (part for value in values for part in value.split()):
         name, separator, setting = pair.partition("=")
         if not separator or not name:
-            console.print(f"[red]invalid parameter override {pair!r}[/]: use Name=Value")
+            console.print(f"[red]invalid parameter override {shown(repr(pair))}[/]: use Name=Value")
             raise typer.Exit(2)
         overrides[name] = setting
     return overrides
@@ -155,7 +157,7 @@ def dev(
     except KeyboardInterrupt:
         pass
     except ParameterError as error:
-        console.print(f"[red]invalid parameter override:[/] {error}")
+        console.print(f"[red]invalid parameter override:[/] {shown(error)}")
         raise typer.Exit(2) from None
     except PortInUseError as error:
         console.print(f"[red]cannot start the local stack:[/] {error.strerror}")
@@ -186,7 +188,7 @@ def invoke(
     try:
         payload: dict[str, Any] = json.loads(event.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        console.print(f"[red]cannot read event {event}:[/] {error}")
+        console.print(f"[red]cannot read event {shown(event)}:[/] {shown(error)}")
         raise typer.Exit(2) from None
     state = read_state()
     with contextlib.ExitStack() as stack:
@@ -199,7 +201,9 @@ def invoke(
             seed_demo_key(local.template, dynamodb(local.aws.endpoint))
             functions = local.functions
         if function_id not in functions:
-            console.print(f"[red]no function {function_id!r}[/]; template.yaml has: {', '.join(functions.names())}")
+            console.print(
+                f"[red]no function {shown(repr(function_id))}[/]; template.yaml has: {', '.join(functions.names())}"
+            )
             raise typer.Exit(2)
         with contextlib.redirect_stdout(sys.stderr):  # function logs to stderr, the result to stdout
             result = functions.invoke(function_id, payload)
@@ -223,7 +227,7 @@ def _api_errors() -> Iterator[None]:
     try:
         yield
     except AdminApiError as error:
-        console.print(f"[red]error:[/] {error.detail}")
+        console.print(f"[red]error:[/] {shown(error.detail)}")
         raise typer.Exit(1) from None
 
 
@@ -249,9 +253,14 @@ def _show_keys(keys: list[dict[str, Any]], title: str | None = None) -> None:
     for column in ("name", "status", "secret prefix", "created", "description"):
         table.add_column(column)
     for key in keys:
-        status = key["status"] if key["status"] == "active" else f"[yellow]{key['status']}[/]"
+        status = shown(key["status"]) if key["status"] == "active" else f"[yellow]{shown(key['status'])}[/]"
         table.add_row(
-            key["id"], key["name"], status, key["secret_prefix"] + "...", key["created_at"][:10], key["description"]
+            shown(key["id"]),
+            shown(key["name"]),
+            status,
+            shown(key["secret_prefix"]) + "...",
+            shown(key["created_at"][:10]),
+            shown(key["description"]),
         )
     out.print(table)
 
@@ -371,7 +380,7 @@ def _duration_seconds(text: str) -> int:
             return int(value[:-1]) * units[value[-1]]
         return int(value)
     except ValueError:
-        console.print(f"[red]invalid duration {text!r}[/]: use seconds or 90s, 30m, 12h, 7d")
+        console.print(f"[red]invalid duration {shown(repr(text))}[/]: use seconds or 90s, 30m, 12h, 7d")
         raise typer.Exit(2) from None
 
 
@@ -424,14 +433,14 @@ def _show_alerts(alerts: list[dict[str, Any]], title: str | None = None) -> None
     for alert in alerts:
         issues = len(alert.get("parse_issues") or [])
         table.add_row(
-            alert["received_at"][:23].replace("T", " "),
-            alert["strategy"],
-            alert.get("ticker") or "",
-            alert.get("side") or "",
-            alert.get("price") or "",
-            alert.get("quantity") or "",
+            shown(alert["received_at"][:23].replace("T", " ")),
+            shown(alert["strategy"]),
+            shown(alert.get("ticker") or ""),
+            shown(alert.get("side") or ""),
+            shown(alert.get("price") or ""),
+            shown(alert.get("quantity") or ""),
             f"[yellow]{issues}[/]" if issues else "",
-            alert["alert_id"],
+            shown(alert["alert_id"]),
         )
     out.print(table)
 
@@ -482,7 +491,7 @@ def alerts_show(
     table = Table(show_header=False, title=f"alert {alert_id}")
     for name, value in alert.items():
         if value not in (None, [], {}, ""):
-            table.add_row(name, value if isinstance(value, str) else json.dumps(value))
+            table.add_row(shown(name), shown(value if isinstance(value, str) else json.dumps(value)))
     out.print(table)
 
 
@@ -508,7 +517,7 @@ def alerts_stats(
     from rich.table import Table
 
     out.print(
-        f"{stats['total']} alert(s) from {stats['first_seen']} to {stats['last_seen']}"
+        f"{shown(stats['total'])} alert(s) from {shown(stats['first_seen'])} to {shown(stats['last_seen'])}"
         + (" (truncated)" if stats["truncated"] else "")
     )
     for group in ("by_strategy", "by_ticker", "by_side"):
@@ -516,7 +525,7 @@ def alerts_stats(
         table.add_column(group.removeprefix("by_"))
         table.add_column("alerts", justify="right")
         for name, count in sorted(stats[group].items(), key=lambda entry: -entry[1]):
-            table.add_row(name, str(count))
+            table.add_row(shown(name), shown(count))
         out.print(table)
 
 
@@ -541,7 +550,7 @@ def alerts_export(
     from arrowhook_tools.admin_client import AdminApiError
 
     if file_format not in ("csv", "ndjson"):
-        console.print(f"[red]unknown format {file_format!r}[/]: use csv or ndjson")
+        console.print(f"[red]unknown format {shown(repr(file_format))}[/]: use csv or ndjson")
         raise typer.Exit(2)
     client = _client(api_url, token)
     params = {**_filters(strategy, key_id, ticker, side, since, until), "limit": 500, "order": "oldest"}
@@ -569,7 +578,7 @@ def alerts_export(
                 progress.update(task, description=f"exported {written} alert(s)")
     except AdminApiError as error:
         temporary.unlink(missing_ok=True)
-        console.print(f"[red]error:[/] {error.detail}")
+        console.print(f"[red]error:[/] {shown(error.detail)}")
         raise typer.Exit(1) from None
     temporary.replace(output)
     console.print(f"wrote {written} alert(s) to {output}")
@@ -596,7 +605,7 @@ def alerts_tail(
     try:
         follower = AlertFollower.starting(since)
     except ValueError as error:
-        console.print(f"[red]invalid --since:[/] {error}")
+        console.print(f"[red]invalid --since:[/] {shown(error)}")
         raise typer.Exit(2) from None
     client = _client(api_url, token)
     polls = 0
@@ -614,9 +623,9 @@ def alerts_tail(
                     print(json.dumps(alert), flush=True)
                 else:
                     out.print(
-                        f"{alert['received_at'][:23].replace('T', ' ')}  {alert['strategy']:<16} "
-                        f"{alert.get('ticker') or '-':<10} {alert.get('side') or '-':<5} "
-                        f"{alert.get('price') or '-':>14}  {alert['alert_id']}"
+                        f"{shown(alert['received_at'][:23].replace('T', ' '))}  {shown(alert['strategy']):<16} "
+                        f"{shown(alert.get('ticker') or '-'):<10} {shown(alert.get('side') or '-'):<5} "
+                        f"{shown(alert.get('price') or '-'):>14}  {shown(alert['alert_id'])}"
                     )
             polls += 1
             if max_polls and polls >= max_polls:
@@ -662,7 +671,7 @@ def _invoke_deployed_archive(stack: str, region: str | None, event: dict[str, An
         raise typer.Exit(1) from None
     result: dict[str, Any] = json.loads(response["Payload"].read() or b"{}")
     if response.get("FunctionError"):
-        console.print(f"[red]the archive run failed:[/] {result.get('errorMessage', result)}")
+        console.print(f"[red]the archive run failed:[/] {shown(result.get('errorMessage', result))}")
         console.print("nothing is lost: the next run resumes from the journal (see README, Operations)")
         raise typer.Exit(1)
     return result
@@ -688,14 +697,14 @@ def archive_run(
         return
     status = result.get("status")
     if status == "rejected":
-        console.print(f"[red]rejected:[/] {'; '.join(result.get('errors', []))}")
+        console.print(f"[red]rejected:[/] {shown('; '.join(result.get('errors', [])))}")
         raise typer.Exit(2)
     bucket = result.get("bucket", "?")
     if status == "dry_run":
         out.print(f"would archive {result['would_archive']} alerts received before {result['cutoff']}")
         return
     if status == "busy":
-        out.print(f"[yellow]{result['message']}[/]")
+        out.print(f"[yellow]{shown(result['message'])}[/]")
         return
     objects = len(result["objects"])
     out.print(
@@ -706,9 +715,9 @@ def archive_run(
     if result.get("resumed"):
         out.print(f"finished {result['resumed']} alerts an interrupted run had left")
     for key in result["objects"]:
-        out.print(f"  s3://{bucket}/{key}", soft_wrap=True)
+        out.print(f"  s3://{shown(bucket)}/{shown(key)}", soft_wrap=True)
     if status == "incomplete":
-        out.print(f"[yellow]{result['message']}[/]")
+        out.print(f"[yellow]{shown(result['message'])}[/]")
 
 
 @app.command()
