@@ -6,7 +6,6 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import DynamoDBProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
@@ -21,6 +20,7 @@ from arrowhook.errors import (
 )
 from arrowhook.models import KeyAuth, StoredAlert, new_id
 from arrowhook.observability import MetricUnit, logger, metrics
+from arrowhook.scrub import Scrubber
 from arrowhook.settings import Settings
 from arrowhook.store import AlertStore, dynamodb_resource
 from arrowhook.tradingview import (
@@ -29,7 +29,6 @@ from arrowhook.tradingview import (
     decode_body,
     find_secret,
     parse_fields,
-    redact,
     secret_candidates,
 )
 
@@ -95,21 +94,22 @@ def ingest_alert(incoming: IncomingAlert, settings: Settings, keys: KeyResolver,
     auth = _authenticate(secret, keys)
 
     parsed = parse_fields(body)
-    known_secrets = secret_candidates(body) | ({incoming.path_token} if incoming.path_token else set())
+    scrubber = Scrubber(secret_candidates(body) | ({incoming.path_token} if incoming.path_token else set()))
     alert = StoredAlert(
         alert_id=new_id(int(incoming.received_at.timestamp() * 1000)),
         key_id=auth.key_id,
         strategy=auth.name,
         received_at=incoming.received_at,
         body_format="json" if body.document is not None else "text",
-        fields=AlertFields.model_construct(**_scrub(parsed.fields.model_dump(), known_secrets)),
-        extra=_scrub(parsed.extra, known_secrets),
-        payload=_scrub(body.text, known_secrets),
-        parse_issues=[ParseIssue.model_validate(_scrub(issue.model_dump(), known_secrets)) for issue in parsed.issues],
+        fields=AlertFields.model_construct(**scrubber.value(parsed.fields.model_dump())),
+        extra=scrubber.value(parsed.extra),
+        payload=scrubber.text(body.text),
+        parse_issues=[ParseIssue.model_validate(scrubber.value(issue.model_dump())) for issue in parsed.issues],
         source_ip=incoming.source_ip,
         request_id=incoming.request_id,
-        user_agent=incoming.user_agent,
-        content_type=incoming.content_type,
+        # Headers are the sender's too: a secret put there is scrubbed like one in the body.
+        user_agent=scrubber.text(incoming.user_agent) if incoming.user_agent is not None else None,
+        content_type=scrubber.text(incoming.content_type) if incoming.content_type is not None else None,
     )
     dedupe_hash = hashlib.sha256(auth.key_id.encode() + b"\n" + incoming.body).hexdigest()
     alert_id, duplicate = alerts.put(alert, dedupe_hash, settings.dedupe_window_seconds)
@@ -145,16 +145,3 @@ def _authenticate(secret: str | None, keys: KeyResolver) -> KeyAuth:
     if not auth.accepts(time.time()):
         raise UnauthorizedError(UNAUTHORIZED_MESSAGE, reason=f"key {auth.key_id} is {auth.status.value} or expired")
     return auth
-
-
-def _scrub(value: Any, secrets: set[str]) -> Any:
-    """Remove every occurrence of a secret from anything that will be stored."""
-    if isinstance(value, str):
-        for secret in secrets:
-            value = redact(value, secret)
-        return value
-    if isinstance(value, dict):
-        return {_scrub(name, secrets): _scrub(item, secrets) for name, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_scrub(item, secrets) for item in value]
-    return value

@@ -422,7 +422,3 @@ def _split_exchange_prefix(fields: AlertFields) -> AlertFields:
     if fields.exchange or "exchange" in update:
         update["exchange"] = (update.get("exchange") or fields.exchange or "").upper()
     return fields.model_copy(update=update) if update else fields
-
-
-def redact(text: str, secret: str | None, replacement: str = "***") -> str:
-    return text.replace(secret, replacement) if secret else text
