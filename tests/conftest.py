@@ -26,7 +26,7 @@ os.environ.update(
     }
 )
 
-from arrowhook import health
+from arrowhook import health, pagination
 from arrowhook.credentials import display_prefix, generate_secret, hash_secret
 from arrowhook.models import StrategyKey, new_id, utc_now
 from arrowhook.settings import get_settings
@@ -69,6 +69,7 @@ def _clear_caches() -> None:
     dynamodb_resource.cache_clear()
     health._probe_client.cache_clear()  # it keeps the endpoint it was built for
     health.build_info.cache_clear()
+    pagination.cursor_signer.cache_clear()  # its key lives in one test's Secrets Manager
 
 
 @pytest.fixture

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Query
 
 from arrowhook.admin_app import BAD_CURSOR, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
-from arrowhook.admin_auth import secret_value
-from arrowhook.alert_query import AlertFilter, AlertQuery, CursorSigner, alert_stats, parse_moment
+from arrowhook.alert_query import AlertFilter, AlertQuery, alert_stats, parse_moment
 from arrowhook.errors import InvalidCursorError
 from arrowhook.models import iso, utc_now
+from arrowhook.pagination import CursorSigner, cursor_signer
 from arrowhook.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut
 from arrowhook.settings import get_settings
 from arrowhook.store import AlertStore, KeyStore
@@ -31,10 +30,8 @@ app = create_admin_app(
 TIME_HELP = "ISO 8601 (UTC when no offset) or a duration back from now: 30m, 24h, 7d, 2w."
 
 
-@cache
 def signer() -> CursorSigner:
-    """The cursor key lives in Secrets Manager, read once per warm function through Powertools Parameters."""
-    return CursorSigner(secret_value(settings.cursor_key_secret_arn or "", max_age_seconds=3600).encode())
+    return cursor_signer(settings.cursor_key_secret_arn or "")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from fastapi import Query, Response, status
 
 from arrowhook import keys as use_cases
 from arrowhook.admin_app import MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.errors import InvalidCursorError
 from arrowhook.observability import logger
+from arrowhook.pagination import CursorSigner, cursor_signer
 from arrowhook.schemas import KeyCreate, KeyOut, KeyPage, KeyRotate, KeyUpdate, KeyWithSecret
 from arrowhook.settings import get_settings
 from arrowhook.store import KeyStore
@@ -48,8 +50,20 @@ async def list_keys(
     cursor: Annotated[str | None, Query(max_length=2048, description="`next_cursor` of the previous page.")] = None,
 ) -> KeyPage:
     """Keys ordered by name, a page at a time."""
-    keys, next_cursor = store.list_page(name_prefix=name, limit=limit, cursor=cursor)
+    scope = name.lower()
+    start_key = None
+    if cursor:
+        state = signer().load(cursor)
+        if state.get("s") != scope or not isinstance(state.get("k"), dict):
+            raise InvalidCursorError("cursor issued for another listing")
+        start_key = state["k"]
+    keys, last = store.list_page(name_prefix=name, limit=limit, start_key=start_key)
+    next_cursor = signer().dump({"k": last, "s": scope}) if last else None
     return KeyPage(items=[KeyOut.of(key) for key in keys], next_cursor=next_cursor)
+
+
+def signer() -> CursorSigner:
+    return cursor_signer(settings.cursor_key_secret_arn or "")
 
 
 @app.get("/keys/{key_id}", response_model=KeyOut, tags=["keys"], responses={**NOT_FOUND, **UNAVAILABLE})

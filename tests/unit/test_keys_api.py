@@ -25,7 +25,16 @@ Call = Callable[..., ApiResponse]
 
 
 @pytest.fixture
-def keys_app(aws: DynamoDBClient) -> ModuleType:
+def keys_app(aws: DynamoDBClient, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+
+    from arrowhook_tools.embedded_aws import provision_secrets
+
+    for name, value in template.function_spec("KeysFunction").environment.items():
+        monkeypatch.setenv(name, value)
+    provision_secrets(template, boto3.client("secretsmanager"))
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
     return load_module(PROJECT_ROOT / "functions/keys/app.py", "keys_app_under_test")
 
 
@@ -93,13 +102,21 @@ def test_names_are_unique_case_insensitively(api: Call) -> None:
         {"name": " lead"},
         {"name": "ok", "extra": 1},
         {"name": 5},
-        "not json",
     ],
 )
 def test_invalid_create_is_422(api: Call, body: Any) -> None:
-    response = api("POST", "/keys", body.encode() if isinstance(body, str) else body)
+    response = api("POST", "/keys", body)
     assert response.status == 422
     assert isinstance(response.body["detail"], list)
+
+
+@pytest.mark.parametrize("raw", [b"not json", b'{"name": "x",', b"\xff"])
+@pytest.mark.parametrize(("method", "path"), [("POST", "/keys"), ("PATCH", "/keys/01X"), ("POST", "/keys/01X/rotate")])
+def test_a_body_that_is_not_json_is_400_as_documented(api: Call, raw: bytes, method: str, path: str) -> None:
+    response = api(method, path, raw)
+    assert response.status == 400
+    assert response.body["detail"] in ("the body is not valid JSON", "There was an error parsing the body")
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 def test_unknown_id_is_404(api: Call) -> None:
@@ -138,6 +155,14 @@ def test_tampered_or_foreign_cursor_is_400(api: Call) -> None:
     assert api("GET", f"/keys?limit=1&cursor={cursor}").status == 200
     assert api("GET", f"/keys?name=s&limit=1&cursor={cursor}").status == 400, "a cursor of another query"
     assert api("GET", "/keys?cursor=garbage").status == 400
+    # A well-formed but unsigned cursor (what the API used to issue, and anyone could forge):
+    import base64
+
+    forged_key = {"pk": {"S": "KEY#x"}, "entity": {"S": "key"}, "name_lower": {"S": "a"}}
+    forged = base64.urlsafe_b64encode(json.dumps({"k": forged_key, "s": ""}).encode()).decode().rstrip("=")
+    assert api("GET", f"/keys?limit=1&cursor={forged}").status == 400
+    body, _, signature = cursor.partition(".")
+    assert signature and api("GET", f"/keys?limit=1&cursor={body}.{signature[::-1]}").status == 400
     assert api("GET", f"/keys?cursor={cursor[:-4]}").status == 400
 
 

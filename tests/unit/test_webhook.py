@@ -511,3 +511,24 @@ def test_version_reports_what_sam_build_stamped(
     finally:
         health.build_info.cache_clear()
     assert stamped.body == {"version": "0.1.0", "commit": "a01a9cac0be2", "built_at": "2026-11-23T01:07:31Z"}
+
+
+def test_a_flood_of_wrong_keys_costs_one_read_per_distinct_guess_per_ttl(
+    aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
+) -> None:
+    from arrowhook.ingest import KeyResolver
+    from arrowhook.store import dynamodb_resource
+
+    now = [1000.0]
+    resolver = KeyResolver(template.physical_name("KeysTable"), ttl_seconds=30, clock=lambda: now[0])
+    reads: list[str] = []
+    dynamodb_resource(0.8).meta.client.meta.events.register(
+        "before-call.dynamodb.GetItem", lambda **_: reads.append("r")
+    )
+    guess = "ahk_" + "guess" * 9
+    assert all(resolver.resolve(guess) is None for _ in range(50))
+    assert len(reads) == 1, "misses are remembered"
+    now[0] += 31
+    assert resolver.resolve(guess) is None and len(reads) == 2, "for the TTL only"
+    assert resolver.resolve(strategy.secret) is not None, "a real key still authenticates"
+    assert resolver.resolve("ahk_" + "other" * 9) is None and len(reads) == 4

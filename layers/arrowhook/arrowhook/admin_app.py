@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
@@ -44,6 +46,15 @@ def create_admin_app(title: str, description: str, version: str) -> FastAPI:
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        """A body that is not JSON at all is a 400 (as documented); a JSON body that breaks the rules, 422."""
+        if any(detail.get("type") == "json_invalid" for detail in error.errors()):
+            return _error(400, "the body is not valid JSON")
+        response: Response = await request_validation_exception_handler(request, error)
         response.headers.update(SECURITY_HEADERS)
         return response
 

@@ -9,9 +9,7 @@ one issued for other filters, is rejected.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import re
 from collections import Counter
@@ -19,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from arrowhook.errors import InvalidCursorError, InvalidFilterError
+from arrowhook.errors import InvalidFilterError
 from arrowhook.models import StoredAlert, iso, utc_now
 from arrowhook.schemas import AlertStatsOut
 from arrowhook.store import alert_from_item, dynamodb_client, query_page
@@ -85,33 +83,6 @@ class AlertFilter:
             ],
         )
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-class CursorSigner:
-    """HMAC-SHA256 over the cursor's JSON: opaque to clients, unforgeable without the key."""
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 32:
-            raise ValueError("cursor signing key too short")
-        self._key = key
-
-    def dump(self, state: dict[str, Any]) -> str:
-        body = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
-        return f"{body}.{self._sign(body)}"
-
-    def load(self, cursor: str) -> dict[str, Any]:
-        body, _, signature = cursor.partition(".")
-        if not body or not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
-            raise InvalidCursorError("invalid cursor")
-        try:
-            state: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        except ValueError:
-            raise InvalidCursorError("invalid cursor") from None
-        return state
-
-    def _sign(self, body: str) -> str:
-        digest = hmac.new(self._key, body.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,23 +63,58 @@ class KeyResolver:
     """secret -> KeyAuth: one strongly consistent GetItem, cached in the warm function for a short TTL.
 
     The cache is Powertools Parameters' DynamoDBProvider: a disabled, deleted or rotated key therefore
-    keeps authenticating in an already-warm function for at most `ttl_seconds`.
+    keeps authenticating in an already-warm function for at most `ttl_seconds`. Unknown secrets are
+    remembered for as long (a bounded negative cache), so a flood of guessed keys costs one read per
+    distinct guess per TTL, not one per request. That is safe: a secret is generated when its key is
+    created or rotated, so no one can have sent it, and been refused, before it existed.
     """
 
-    def __init__(self, table_name: str, ttl_seconds: int, read_timeout: float = 0.8) -> None:
+    #: Distinct unknown secrets remembered at once (about 100 bytes each).
+    MAX_REMEMBERED_MISSES = 10_000
+
+    def __init__(
+        self,
+        table_name: str,
+        ttl_seconds: int,
+        read_timeout: float = 0.8,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl_seconds = ttl_seconds
         self._provider = DynamoDBProvider(
             table_name=table_name, key_attr="pk", value_attr="auth", boto3_client=dynamodb_resource(read_timeout)
         )
+        self._clock = clock
+        self._misses: OrderedDict[str, float] = OrderedDict()
 
     def resolve(self, secret: str) -> KeyAuth | None:
+        secret_hash = hash_secret(secret)
+        if self._remembered_miss(secret_hash):
+            return None
         try:
-            raw = self._provider.get(f"SECRET#{hash_secret(secret)}", max_age=self.ttl_seconds, ConsistentRead=True)
+            raw = self._provider.get(f"SECRET#{secret_hash}", max_age=self.ttl_seconds, ConsistentRead=True)
         except GetParameterError as error:
             if isinstance(error.__context__, KeyError):  # no such item (Powertools chains implicitly)
+                self._remember_miss(secret_hash)
                 return None
             raise StoreUnavailableError("key lookup failed") from None
         return KeyAuth.model_validate_json(str(raw))
+
+    def _remembered_miss(self, secret_hash: str) -> bool:
+        expires = self._misses.get(secret_hash)
+        if expires is None:
+            return False
+        if self._clock() < expires:
+            return True
+        del self._misses[secret_hash]
+        return False
+
+    def _remember_miss(self, secret_hash: str) -> None:
+        if self.ttl_seconds <= 0:
+            return
+        self._misses[secret_hash] = self._clock() + self.ttl_seconds
+        self._misses.move_to_end(secret_hash)
+        while len(self._misses) > self.MAX_REMEMBERED_MISSES:
+            self._misses.popitem(last=False)
 
 
 def ingest_alert(incoming: IncomingAlert, settings: Settings, keys: KeyResolver, alerts: AlertStore) -> IngestResult:

@@ -12,7 +12,6 @@ Alerts table (hash key `pk`):
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from dataclasses import dataclass
@@ -306,9 +305,10 @@ class KeyStore:
         return str(value) if value else None
 
     def list_page(
-        self, *, name_prefix: str = "", limit: int = 50, cursor: str | None = None
-    ) -> tuple[list[StrategyKey], str | None]:
-        """Keys by name (case-insensitive prefix), one Query on the KeysByName index per page."""
+        self, *, name_prefix: str = "", limit: int = 50, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[StrategyKey], dict[str, Any] | None]:
+        """Keys by name (case-insensitive prefix), one Query on the KeysByName index per page; returns the
+        key to continue from (the caller signs it into a cursor: see arrowhook.pagination)."""
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": "KeysByName",
@@ -319,12 +319,17 @@ class KeyStore:
         if name_prefix:
             arguments["KeyConditionExpression"] += " AND begins_with(name_lower, :prefix)"
             arguments["ExpressionAttributeValues"][":prefix"] = {"S": name_prefix.lower()}
-        if cursor:
-            arguments["ExclusiveStartKey"] = _decode_cursor(cursor, name_prefix.lower())
+        if start_key:
+            if set(start_key) != {"pk", "entity", "name_lower"} or not all(
+                isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)
+                for value in start_key.values()
+            ):
+                raise InvalidCursorError("invalid cursor")
+            arguments["ExclusiveStartKey"] = start_key
         page = query_page(self._client, arguments)
         keys = [_KeyRecord.from_item(item).key for item in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
-        return keys, _encode_cursor(last, name_prefix.lower()) if last else None
+        return keys, dict(last) if last else None
 
     # -- helpers -------------------------------------------------------------------------------------
     def _find(self, key_id: str) -> _KeyRecord | None:
@@ -447,28 +452,6 @@ class _KeyRecord:
             previous_expires_at=int(expires) if expires is not None else None,
             version=int(values.get("version", 0)),
         )
-
-
-def _encode_cursor(last_key: dict[str, Any], scope: str) -> str:
-    payload = json.dumps({"k": last_key, "s": scope}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, scope: str) -> dict[str, Any]:
-    """Cursors are opaque to clients; one from another prefix or garbage is rejected, never passed on blindly."""
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        last_key = decoded["k"]
-        valid = (
-            decoded["s"] == scope
-            and set(last_key) == {"pk", "entity", "name_lower"}
-            and all(set(value) == {"S"} and isinstance(value["S"], str) for value in last_key.values())
-        )
-    except (ValueError, KeyError, TypeError, AttributeError):
-        valid = False
-    if not valid:
-        raise InvalidCursorError("invalid cursor")
-    return dict(last_key)
 
 
 class AlertStore:
