@@ -6,6 +6,8 @@ SHELL := /bin/bash
 # otherwise fall back to python3 (3.11+) with a warning.
 PYTHON_313 := $(shell PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null || command -v python3.13 2>/dev/null)
 BOOTSTRAP_PYTHON := $(or $(PYTHON_313),python3)
+# The layer and function Makefiles compile the Lambda runtime's bytecode with it (see layers/arrowhook/Makefile).
+export BYTECODE_PYTHON := $(PYTHON_313)
 VENV := .venv
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
@@ -83,6 +85,7 @@ load: $(VENV)/.installed ## concurrent webhooks + DynamoDB throttling + crashing
 	$(PY) tests/bench/load_webhook.py
 
 bench: $(VENV)/.installed ## benchmarks: print figures and ratios
+	$(PY) tests/bench/cold_start_lambda.py
 	$(PY) tests/bench/bench_webhook.py
 	$(PY) tests/bench/bench_alerts.py
 	$(PY) tests/bench/bench_archive.py

@@ -353,7 +353,10 @@ def main() -> None:
     cold = cold_start()
     base_import, base_total = cold["baseline"]
     floor = cold["boto3+client"][0]
-    print(f"Cold start, fresh process, best of {COLD_RUNS} (Python {sys.version.split()[0]}); ms and ratio to FastAPI")
+    print(
+        f"Cold start in the development virtual environment (every module's bytecode present; NOT how Lambda "
+        f"runs it: see cold_start_lambda.py), best of {COLD_RUNS} (Python {sys.version.split()[0]}); ms and ratio"
+    )
     print(f"  {'':38} {'import':>8} {'ratio':>6}   {'+1st alert':>10} {'ratio':>6}")
     for label, name in (
         ("webhook", "webhook (default: Tracer off)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -108,8 +109,39 @@ def test_sam_build_stamps_the_commit_for_get_version(built: Path) -> None:
 def test_sam_build_functions_ship_only_their_handlers(built: Path, raw: dict[str, Any]) -> None:
     for logical_id, resource in raw["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
-            shipped = sorted(path.name for path in (built / logical_id).iterdir())
-            assert shipped == ["app.py"], (logical_id, shipped)
+            shipped = sorted(str(path.relative_to(built / logical_id)) for path in (built / logical_id).rglob("*"))
+            assert shipped == ["__pycache__", "__pycache__/app.cpython-313.pyc", "app.py"], (logical_id, shipped)
+
+
+def _pyc_header(pyc: Path) -> tuple[bytes, int]:
+    header = pyc.read_bytes()[:8]
+    return header[:4], int.from_bytes(header[4:8], "little")
+
+
+#: PEP 552 flags: bit 0 hash-based, bit 1 check the source. Unchecked hash: 0b01.
+UNCHECKED_HASH = 0b01
+
+
+def test_every_artifact_ships_unchecked_bytecode_for_the_runtime(built: Path, raw: dict[str, Any]) -> None:
+    """Lambda's file system is read-only: a module without usable bytecode is compiled from source on
+    every cold start (2x the import). Timestamp-based .pyc never validate in SAM's zips (1980 dates)."""
+    if sys.version_info[:2] != (3, 13):
+        pytest.skip("the runtime's magic number is only known to a Python 3.13 interpreter")
+    artifacts = [built / "ArrowhookLayer" / "python"] + [
+        built / logical_id
+        for logical_id, resource in raw["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    ]
+    checked = 0
+    for artifact in artifacts:
+        for source in artifact.rglob("*.py"):
+            pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+            assert pyc.is_file(), f"{source.relative_to(built)} ships without its bytecode"
+            magic, flags = _pyc_header(pyc)
+            assert magic == importlib.util.MAGIC_NUMBER, f"{pyc} is not for Python 3.13"
+            assert flags == UNCHECKED_HASH, f"{pyc} is not an unchecked hash-based .pyc"
+            checked += 1
+    assert checked > 500, "the whole layer (boto3, pydantic, Powertools...) is compiled, not just our code"
 
 
 def test_runtime_and_architecture(raw: dict[str, Any]) -> None:
