@@ -30,7 +30,7 @@ from arrowhook import health, pagination
 from arrowhook.credentials import display_prefix, generate_secret, hash_secret
 from arrowhook.models import StrategyKey, new_id, utc_now
 from arrowhook.settings import get_settings
-from arrowhook.store import KeyStore, dynamodb_client, dynamodb_resource
+from arrowhook.store import KeyStore, dynamodb_client
 from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS, provision, provision_buckets
 from arrowhook_tools.gateway import RouteTable, build_event
 from arrowhook_tools.runtime import LocalContext
@@ -66,7 +66,6 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _clear_caches() -> None:
     get_settings.cache_clear()
     dynamodb_client.cache_clear()
-    dynamodb_resource.cache_clear()
     health._probe_client.cache_clear()  # it keeps the endpoint it was built for
     health.build_info.cache_clear()
     pagination.cursor_signer.cache_clear()  # its key lives in one test's Secrets Manager

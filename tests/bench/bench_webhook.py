@@ -137,7 +137,7 @@ def handler_for(module: Any, secret: str, calls: list[str]) -> Any:
             ).status_code
         )
     if hasattr(module, "lambda_handler"):
-        stub_dynamodb([module.alerts._client, module.keys._provider.table.meta.client], secret, calls)
+        stub_dynamodb([module.alerts._client], secret, calls)  # the key lookup shares the client
         handler = module.lambda_handler
     else:
         stub_dynamodb([module.dynamodb], secret, calls)

@@ -232,6 +232,9 @@ def hostile_api(monkeypatch: pytest.MonkeyPatch, config_file: Path) -> None:
         raise AssertionError(path)
 
     monkeypatch.setattr(admin_client.AdminClient, "request", request)
+    from arrowhook_tools import cli
+
+    monkeypatch.setattr(cli.out, "_width", 250)  # wide enough that no cell is cut: what is shown is what is checked
 
 
 KEY_WITH_MARKUP = {
@@ -256,9 +259,7 @@ KEY_WITH_MARKUP = {
 def test_alert_and_key_content_is_printed_as_data_not_terminal_markup(hostile_api: None, command: list[str]) -> None:
     """Any key holder controls tickers and comments: `[/]` crashed list/show/tail (MarkupError), link
     markup became a terminal hyperlink, and raw escape codes reached the terminal."""
-    result = CliRunner().invoke(
-        app, [*command, "--api-url", "http://127.0.0.1:9", "--token", "t"], env={"COLUMNS": "250"}
-    )
+    result = CliRunner().invoke(app, [*command, "--api-url", "http://127.0.0.1:9", "--token", "t"])
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
     assert "[/]" in result.stdout, "the markup is shown literally"

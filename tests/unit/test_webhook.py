@@ -370,8 +370,8 @@ def test_warm_alert_costs_one_aws_call(post: Invoke, strategy: Strategy, webhook
     def record(model: Any, **_: Any) -> None:
         calls.append(model.name)
 
-    for client in (webhook.alerts._client, webhook.keys._provider.table.meta.client):
-        client.meta.events.register("before-call.dynamodb", record)
+    assert webhook.keys._provider._client is webhook.alerts._client, "one DynamoDB client, no boto3 resource"
+    webhook.alerts._client.meta.events.register("before-call.dynamodb", record)
     post(strategy_alert(strategy.secret, n=1))
     assert calls == ["GetItem", "TransactWriteItems"]
     calls.clear()
@@ -517,14 +517,14 @@ def test_a_flood_of_wrong_keys_costs_one_read_per_distinct_guess_per_ttl(
     aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
 ) -> None:
     from arrowhook.ingest import KeyResolver
-    from arrowhook.store import dynamodb_resource
 
     now = [1000.0]
     resolver = KeyResolver(template.physical_name("KeysTable"), ttl_seconds=30, clock=lambda: now[0])
     reads: list[str] = []
-    dynamodb_resource(0.8).meta.client.meta.events.register(
-        "before-call.dynamodb.GetItem", lambda **_: reads.append("r")
-    )
+    from arrowhook.store import dynamodb_client
+
+    lookups = dynamodb_client(bounded_read_timeout=0.8)  # the webhook's key lookups go through this client
+    lookups.meta.events.register("before-call.dynamodb.GetItem", lambda **_: reads.append("r"))
     guess = "ahk_" + "guess" * 9
     assert all(resolver.resolve(guess) is None for _ in range(50))
     assert len(reads) == 1, "misses are remembered"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from arrowhook.credentials import display_prefix, hash_secret
 from arrowhook.models import StrategyKey, new_id, utc_now
-from arrowhook.store import KeyStore, dynamodb_client, dynamodb_resource
+from arrowhook.store import KeyStore, dynamodb_client
 from arrowhook_tools.embedded_aws import (
     EmbeddedAws,
     dynamodb,
@@ -100,7 +100,6 @@ def local_stack(
     try:
         point_sdk_at(aws.endpoint)
         dynamodb_client.cache_clear()
-        dynamodb_resource.cache_clear()
         provision(template, dynamodb(aws.endpoint))
         provision_buckets(template, s3(aws.endpoint))
         secret_values = provision_secrets(template, secretsmanager(aws.endpoint))

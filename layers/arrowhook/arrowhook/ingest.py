@@ -8,8 +8,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from aws_lambda_powertools.utilities.parameters import DynamoDBProvider
+from aws_lambda_powertools.utilities.parameters.base import BaseProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from arrowhook.credentials import hash_secret
@@ -24,7 +25,7 @@ from arrowhook.models import KeyAuth, StoredAlert, new_id
 from arrowhook.observability import MetricUnit, logger, metrics
 from arrowhook.scrub import Scrubber
 from arrowhook.settings import Settings
-from arrowhook.store import AlertStore, dynamodb_resource
+from arrowhook.store import AlertStore, dynamodb_client
 from arrowhook.tradingview import (
     AlertFields,
     ParseIssue,
@@ -59,10 +60,37 @@ class IngestResult:
     parse_issues: int
 
 
+class SecretRecords(BaseProvider):
+    """Powertools Parameters (its cache and max_age) over the webhook's one low-level DynamoDB client.
+
+    Powertools' own DynamoDBProvider builds a boto3 resource, which means a second client and the
+    resource model at every cold start (about 5 % of the webhook's import, measured with
+    tests/bench/cold_start_lambda.py); the webhook already has the client it needs.
+    """
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        super().__init__(client=client)  # type: ignore[no-untyped-call]
+        self._table_name = table_name
+        self._client = client
+
+    def _get(self, name: str, **sdk_options: Any) -> str:
+        response = self._client.get_item(
+            TableName=self._table_name,
+            Key={"pk": {"S": name}},
+            ProjectionExpression="#auth",  # AUTH is a DynamoDB reserved word
+            ExpressionAttributeNames={"#auth": "auth"},
+            **sdk_options,
+        )
+        return str(response["Item"]["auth"]["S"])  # KeyError when there is no such secret
+
+    def _get_multiple(self, path: str, **sdk_options: Any) -> dict[str, str]:
+        raise NotImplementedError("secrets are looked up one by one")
+
+
 class KeyResolver:
     """secret -> KeyAuth: one strongly consistent GetItem, cached in the warm function for a short TTL.
 
-    The cache is Powertools Parameters' DynamoDBProvider: a disabled, deleted or rotated key therefore
+    The cache is Powertools Parameters' (SecretRecords): a disabled, deleted or rotated key therefore
     keeps authenticating in an already-warm function for at most `ttl_seconds`. Unknown secrets are
     remembered for as long (a bounded negative cache), so a flood of guessed keys costs one read per
     distinct guess per TTL, not one per request. That is safe: a secret is generated when its key is
@@ -80,9 +108,7 @@ class KeyResolver:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl_seconds = ttl_seconds
-        self._provider = DynamoDBProvider(
-            table_name=table_name, key_attr="pk", value_attr="auth", boto3_client=dynamodb_resource(read_timeout)
-        )
+        self._provider = SecretRecords(table_name, dynamodb_client(bounded_read_timeout=read_timeout))
         self._clock = clock
         self._misses: OrderedDict[str, float] = OrderedDict()
 

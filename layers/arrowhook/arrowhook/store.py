@@ -37,7 +37,7 @@ from arrowhook.models import KeyAuth, KeyStatus, StoredAlert, StrategyKey, iso, 
 from arrowhook.tradingview import AlertFields, ParseIssue
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
 
@@ -113,13 +113,6 @@ def dynamodb_client(*, bounded_read_timeout: float | None = None) -> DynamoDBCli
     if bounded_read_timeout is None:
         return boto3.client("dynamodb", config=CLIENT_CONFIG)
     return boto3.client("dynamodb", config=webhook_client_config(bounded_read_timeout))
-
-
-@cache
-def dynamodb_resource(read_timeout: float = 0.8) -> DynamoDBServiceResource:
-    """For Powertools' DynamoDBProvider in the webhook only (so bounded): a resource's client
-    re-serializes items, so stores never use it."""
-    return boto3.resource("dynamodb", config=webhook_client_config(read_timeout))
 
 
 def _to_item(values: dict[str, Any]) -> dict[str, Any]:
