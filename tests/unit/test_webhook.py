@@ -390,26 +390,33 @@ def test_every_sample_event_is_covered() -> None:
     )
 
 
-def test_a_retried_write_of_the_same_alert_is_not_reported_as_a_duplicate(
-    aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
-) -> None:
-    """botocore retries a timed-out call that DynamoDB did apply: the retry must not call it a duplicate."""
+def _text_alert(strategy: Strategy) -> Any:
+    """A minimal stored alert, written straight to the store (no handler in between)."""
     from datetime import UTC, datetime
 
     from arrowhook.models import StoredAlert, new_id
-    from arrowhook.store import AlertStore
     from arrowhook.tradingview import AlertFields
 
-    store = AlertStore(template.physical_name("AlertsTable"), client=aws)
-    alert = StoredAlert(
+    return StoredAlert(
         alert_id=new_id(),
         key_id=strategy.key.id,
         strategy="s",
-        received_at=datetime.now(UTC),
+        received_at=datetime(2026, 11, 23, 12, tzinfo=UTC),
         body_format="text",
         fields=AlertFields(),
         payload="x",
     )
+
+
+def test_a_retried_write_of_the_same_alert_is_not_reported_as_a_duplicate(
+    aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
+) -> None:
+    """botocore retries a timed-out call that DynamoDB did apply: the retry must not call it a duplicate."""
+    from arrowhook.models import new_id
+    from arrowhook.store import AlertStore
+
+    store = AlertStore(template.physical_name("AlertsTable"), client=aws)
+    alert = _text_alert(strategy)
     assert store.put(alert, "same-body", 60) == (alert.alert_id, False)
     assert store.put(alert, "same-body", 60) == (alert.alert_id, False), "the same attempt, retried"
     again = alert.model_copy(update={"alert_id": new_id()})
@@ -447,23 +454,12 @@ def test_a_write_that_timed_out_but_was_applied_answers_stored_not_503(
 ) -> None:
     """On a busy local stack, 320 of 320 writes answered 503 "retry" had been applied; a retry after the
     dedupe window then stored the alert twice. A consistent read now tells the two apart."""
-    from datetime import UTC, datetime
-
     from arrowhook.errors import StoreUnavailableError
-    from arrowhook.models import StoredAlert, new_id
+    from arrowhook.models import new_id
     from arrowhook.store import AlertStore
-    from arrowhook.tradingview import AlertFields
 
     table = template.physical_name("AlertsTable")
-    alert = StoredAlert(
-        alert_id=new_id(),
-        key_id=strategy.key.id,
-        strategy="s",
-        received_at=datetime.now(UTC),
-        body_format="text",
-        fields=AlertFields(),
-        payload="x",
-    )
+    alert = _text_alert(strategy)
     applied = AlertStore(table, client=_AppliedButTimedOut(aws))  # type: ignore[arg-type]
     assert applied.put(alert, f"body-{window}", window) == (alert.alert_id, False)
     assert [item.alert_id for item in stored(aws, template)] == [alert.alert_id]
