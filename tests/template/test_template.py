@@ -113,6 +113,34 @@ def test_sam_build_functions_ship_only_their_handlers(built: Path, raw: dict[str
             assert shipped == ["__pycache__", "__pycache__/app.cpython-313.pyc", "app.py"], (logical_id, shipped)
 
 
+CLIENT_CREATED = re.compile(r"""\bclient\(\s*["']([a-z0-9-]+)["']""")
+#: Clients Powertools creates for the utilities the layer uses.
+POWERTOOLS_CLIENTS = {"parameters.get_secret": "secretsmanager", "parameters.get_parameter": "ssm"}
+
+
+def test_the_layer_keeps_the_botocore_data_of_every_client_the_code_creates(built: Path) -> None:
+    makefile = (PROJECT_ROOT / "layers/arrowhook/Makefile").read_text()
+    declared = re.search(r"^BOTOCORE_SERVICES \?= (.+)$", makefile, re.MULTILINE)
+    assert declared is not None
+    kept = set(declared.group(1).split())
+    created: set[str] = set()
+    for source in [
+        *(PROJECT_ROOT / "layers/arrowhook/arrowhook").rglob("*.py"),
+        *(PROJECT_ROOT / "functions").rglob("*.py"),
+    ]:
+        text = source.read_text()
+        created.update(CLIENT_CREATED.findall(text))
+        created.update(service for call, service in POWERTOOLS_CLIENTS.items() if call in text)
+    assert {"dynamodb", "s3", "secretsmanager"} <= created, "the scan finds the clients it should"
+    assert created <= kept, f"clients without their botocore data in the layer: {sorted(created - kept)}"
+    data = built / "ArrowhookLayer/python/botocore/data"
+    assert {path.name for path in data.iterdir() if path.is_dir()} == kept
+    endpoints = json.loads((data / "endpoints.json").read_text())
+    for partition in endpoints["partitions"]:
+        assert set(partition["services"]) <= kept
+    assert "dynamodb" in endpoints["partitions"][0]["services"]
+
+
 def _pyc_header(pyc: Path) -> tuple[bytes, int]:
     header = pyc.read_bytes()[:8]
     return header[:4], int.from_bytes(header[4:8], "little")
