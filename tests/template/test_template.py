@@ -172,6 +172,17 @@ def test_every_artifact_ships_unchecked_bytecode_for_the_runtime(built: Path, ra
     assert checked > 500, "the whole layer (boto3, pydantic, Powertools...) is compiled, not just our code"
 
 
+def test_the_webhook_memory_is_a_parameter_defaulting_to_256(raw: dict[str, Any]) -> None:
+    webhook = raw["Resources"]["WebhookFunction"]["Properties"]
+    assert webhook["MemorySize"] == {"Ref": "WebhookMemorySize"}
+    parameter = raw["Parameters"]["WebhookMemorySize"]
+    assert parameter["Default"] == 256 and 1769 in parameter["AllowedValues"]
+    assert (
+        LocalTemplate(parameter_overrides={"WebhookMemorySize": "512"}).function_spec("WebhookFunction").memory_mb
+        == 512
+    )
+
+
 def test_runtime_and_architecture(raw: dict[str, Any]) -> None:
     function_globals = raw["Globals"]["Function"]
     assert function_globals["Runtime"] == "python3.13"
