@@ -37,7 +37,7 @@ STACK_TEMPLATE = {
 def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "arrowhook" / "config.json"
     monkeypatch.setattr(admin_client, "CONFIG_FILE", path)
-    monkeypatch.setattr("arrowhook_tools.local.STATE_FILE", tmp_path / "no-dev.json")
+    monkeypatch.setattr("arrowhook_tools.state.STATE_FILE", tmp_path / "no-dev.json")
     return path
 
 

@@ -75,7 +75,7 @@ def resolve_target(
     """
     if api_url and token:
         return Target(api_url.rstrip("/"), token, "options")
-    from arrowhook_tools.local import read_state
+    from arrowhook_tools.state import read_state
 
     profile = profile or os.environ.get(PROFILE_ENV) or None
     profiles = read_profiles(config_file)

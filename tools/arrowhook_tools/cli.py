@@ -70,7 +70,7 @@ def _exit_if_stopping_hangs(state_file: Path | None) -> None:
         console.print(f"[yellow]a server thread did not stop within {SHUTDOWN_SECONDS:.0f} s; threads:[/]")
         faulthandler.dump_traceback(all_threads=True)
         if state_file is not None:
-            from arrowhook_tools.local import remove_state_if_ours
+            from arrowhook_tools.state import remove_state_if_ours
 
             remove_state_if_ours(state_file)
         console.print("stopped (forced)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from arrowhook.credentials import display_prefix, hash_secret
 from arrowhook.models import StrategyKey, new_id, utc_now
 from arrowhook.store import KeyStore, dynamodb_client
+from arrowhook_tools import state
 from arrowhook_tools.embedded_aws import (
     EmbeddedAws,
     dynamodb,
@@ -26,13 +26,12 @@ from arrowhook_tools.embedded_aws import (
 from arrowhook_tools.gateway import LocalHttpApi
 from arrowhook_tools.ports import claim_port
 from arrowhook_tools.runtime import LocalFunctions
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.state import STATE_FILE, read_state, remove_state_if_ours
+from arrowhook_tools.template import LocalTemplate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-#: Where a running `make dev` announces its endpoints to `arrowhook invoke` and `arrowhook keys`.
-STATE_FILE = Path(os.environ.get("ARROWHOOK_STATE_FILE") or PROJECT_ROOT / ".arrowhook" / "dev.json")
 #: The demo strategy's secret in the local stack only, so the samples in events/ authenticate.
 #: Deployed keys are always random (arrowhook.credentials.generate_secret).
 DEMO_SECRET = "ahk_local-demo-secret-not-for-production-0000"  # noqa: S105 - local only  # nosec B105
@@ -124,24 +123,16 @@ def local_stack(
         aws.stop()
 
 
-def remove_state_if_ours(path: Path = STATE_FILE) -> None:
-    """On stop: remove the state file only if this process wrote it (never another stack's)."""
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        if int(json.loads(path.read_text(encoding="utf-8"))["pid"]) == os.getpid():
-            path.unlink()
-
-
-def write_state(stack: LocalStack, path: Path = STATE_FILE) -> None:
-    from arrowhook_tools.admin_client import write_private
-
-    state = {
-        "pid": os.getpid(),
-        "aws_endpoint": stack.aws.endpoint,
-        "api_url": stack.api.url if stack.api else None,
-        "admin_token": stack.admin_token,
-        "parameter_overrides": dict(stack.parameter_overrides),
-    }
-    write_private(path, json.dumps(state))  # it holds the local admin token
+def write_state(stack: LocalStack, path: Path | None = None) -> None:
+    state.write_state(
+        {
+            "aws_endpoint": stack.aws.endpoint,
+            "api_url": stack.api.url if stack.api else None,
+            "admin_token": stack.admin_token,
+            "parameter_overrides": dict(stack.parameter_overrides),
+        },
+        path,
+    )
 
 
 def running_stack_functions(state: Mapping[str, Any]) -> LocalFunctions:
@@ -150,11 +141,4 @@ def running_stack_functions(state: Mapping[str, Any]) -> LocalFunctions:
     return LocalFunctions(LocalTemplate(parameter_overrides=state.get("parameter_overrides")), pool_size=1)
 
 
-def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
-    """The running `make dev` stack, if its process is still alive."""
-    try:
-        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        os.kill(int(state["pid"]), 0)
-    except (OSError, ValueError, KeyError):
-        return None
-    return state
+__all__ = ["STATE_FILE", "LocalStack", "local_stack", "read_state", "remove_state_if_ours", "write_state"]
