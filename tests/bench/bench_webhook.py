@@ -48,19 +48,21 @@ def lambda_environment(tracing: bool) -> dict[str, str]:
     spec = LocalTemplate(parameter_overrides={"WebhookTracing": "true" if tracing else "false"})
     environment = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "POWERTOOLS_"))}
     environment.update(spec.function_spec("WebhookFunction").environment)
-    environment.update(
-        {
-            "AWS_LAMBDA_FUNCTION_NAME": "WebhookFunction",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "_HANDLER": "app.lambda_handler",
-            "PYTHONPATH": str(ROOT / "layers/arrowhook"),
-        }
-    )
+    environment.update({**LAMBDA_VARIABLES, "PYTHONPATH": str(ROOT / "layers/arrowhook")})
     return environment
+
+
+#: What Lambda sets in a Python 3.13 function's environment (credentials are dummies: AWS is stubbed).
+LAMBDA_VARIABLES = {
+    "AWS_LAMBDA_FUNCTION_NAME": "WebhookFunction",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+    "_HANDLER": "app.lambda_handler",
+}
 
 
 class _StubResponse:

@@ -106,23 +106,11 @@ def build(workdir: Path, python: str) -> dict[str, tuple[Path, Path]]:
 
 def lambda_environment(task: Path, layer: Path) -> dict[str, str]:
     from arrowhook_tools.template import LocalTemplate
+    from tests.bench.bench_webhook import LAMBDA_VARIABLES
 
     environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     environment.update(LocalTemplate().function_spec("WebhookFunction").environment)
-    environment.update(
-        {
-            "AWS_LAMBDA_FUNCTION_NAME": "WebhookFunction",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "_HANDLER": "app.lambda_handler",
-            "PYTHONPATH": f"{task}:{layer}",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-    )
+    environment.update({**LAMBDA_VARIABLES, "PYTHONPATH": f"{task}:{layer}", "PYTHONDONTWRITEBYTECODE": "1"})
     return environment
 
 
