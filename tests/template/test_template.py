@@ -110,7 +110,11 @@ def test_sam_build_functions_ship_only_their_handlers(built: Path, raw: dict[str
     for logical_id, resource in raw["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
             shipped = sorted(str(path.relative_to(built / logical_id)) for path in (built / logical_id).rglob("*"))
-            assert shipped == ["__pycache__", "__pycache__/app.cpython-313.pyc", "app.py"], (logical_id, shipped)
+            # With Python 3.13 on the machine (the venv is then 3.13 too) the handler ships with its bytecode.
+            with_bytecode = (
+                ["__pycache__", "__pycache__/app.cpython-313.pyc"] if sys.version_info[:2] == (3, 13) else []
+            )
+            assert shipped == [*with_bytecode, "app.py"], (logical_id, shipped)
 
 
 CLIENT_CREATED = re.compile(r"""\bclient\(\s*["']([a-z0-9-]+)["']""")
