@@ -23,7 +23,7 @@ from arrowhook_tools.embedded_aws import provision_secrets
 from arrowhook_tools.gateway import RouteTable
 from arrowhook_tools.runtime import LocalContext
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
-from tests.conftest import ApiResponse, Invoke, Strategy, alert_items, call_route, load_module
+from tests.conftest import ApiResponse, Invoke, Strategy, alert_items, call_route, load_module, sample_event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -180,6 +180,7 @@ request_contexts = st.one_of(
         {},
         optional={
             "requestId": st.text(max_size=10) | st.none(),
+            "stage": st.sampled_from(["$default", "prod", ""]) | st.integers(),
             "http": st.fixed_dictionaries(
                 {},
                 optional={
@@ -220,6 +221,14 @@ def test_the_webhook_entry_point_answers_any_event(webhook: ModuleType, event: A
     assert isinstance(json.loads(text), dict)
     if int(response["statusCode"]) >= 500:
         assert int(response["statusCode"]) in (500, 503)
+
+
+def test_an_event_without_a_stage_is_400_not_an_exception(webhook: ModuleType) -> None:
+    """Found by the fuzzer above: the resolver reads requestContext.stage to strip it from the path."""
+    event = sample_event("webhook-strategy-alert.json")
+    del event["requestContext"]["stage"]
+    response = webhook.lambda_handler(event, LocalContext(function_name="WebhookFunction"))
+    assert response["statusCode"] == 400 and "Traceback" not in response["body"]
 
 
 # -- the admin API: injection strings, traversal, foreign cursors ---------------------------------------------

@@ -21,6 +21,7 @@ class _RequestContext(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     requestId: str  # noqa: N815
+    stage: str  # the resolver strips it from the path
     http: _Http
 
 
