@@ -334,9 +334,9 @@ class Archiver:
         try:
             watermark = str(state.get("watermark", {}).get("S", ""))
             if "pending" in state:
-                pending = Plan.from_journal(state["pending"])
-                report.resumed = self._finish(lease, pending, watermark, report)
-                watermark = max(watermark, pending.last_sort_key)
+                watermark, report.resumed = self._complete(
+                    lease, Plan.from_journal(state["pending"]), watermark, report
+                )
             report.watermark = watermark or None
             self._sweep(lease, watermark, report)
             self._archive(lease, watermark, report, remaining_seconds)
@@ -371,43 +371,47 @@ class Archiver:
         report.status = "complete"
 
     def _archive_batch(self, lease: _Lease, items: list[dict[str, Any]], watermark: str, report: ArchiveReport) -> str:
-        """Plan, write and verify, delete, commit: the order that makes a crash anywhere harmless."""
+        """Plan, then complete: the order that makes a crash anywhere harmless."""
         plan = Plan.of(items)
         lease.write({"pending": plan.journal()})
-        written = self._write(lease, plan, items)
-        plan = Plan(plan.key, plan.last_sort_key, plan.alert_ids, written)
-        lease.write({"pending": plan.journal()})
-        report.batches_retried += self._delete(lease, list(plan.alert_ids or ()))
-        watermark = max(watermark, plan.last_sort_key)
-        lease.write({"watermark": {"S": watermark}}, remove=("pending",))
+        watermark, archived = self._complete(lease, plan, watermark, report, items)
         report.watermark = watermark
-        report.archived += written.count
-        report.objects.append(plan.key)
-        report.bytes_written += written.size
+        report.archived += archived
         return watermark
 
-    def _finish(self, lease: _Lease, plan: Plan, watermark: str, report: ArchiveReport) -> int:
-        """Complete the batch an interrupted run journalled: write it if it was only planned, then
-        verify, delete and commit. Returns how many alerts it held."""
+    def _complete(
+        self,
+        lease: _Lease,
+        plan: Plan,
+        watermark: str,
+        report: ArchiveReport,
+        items: list[dict[str, Any]] | None = None,
+    ) -> tuple[str, int]:
+        """A journalled batch, this run's or one an interrupted run left: write it if it is only planned
+        (rebuilt from the table when `items` is not at hand), else verify what was written; then delete
+        and commit. Returns the new watermark and how many alerts the batch held."""
         if plan.written is None:
             assert plan.alert_ids is not None  # noqa: S101 - a plan without members is always written  # nosec B101
-            items = self._consistent_items(list(plan.alert_ids))
-            if len(items) != len(plan.alert_ids):
-                raise ArchiveIntegrityError(
-                    f"the planned batch for s3://{self.bucket}/{plan.key} lost alerts before it was written"
-                )
-            written = self._write(lease, plan, items)
+            ids = list(plan.alert_ids)
+            if items is None:
+                items = self._consistent_items(ids)
+                if len(items) != len(ids):
+                    raise ArchiveIntegrityError(
+                        f"the planned batch for s3://{self.bucket}/{plan.key} lost alerts before it was written"
+                    )
+            written = self._write(lease, plan, items)  # read back and checked there
             plan = Plan(plan.key, plan.last_sort_key, plan.alert_ids, written)
             lease.write({"pending": plan.journal()})
             report.objects.append(plan.key)
             report.bytes_written += written.size
-        assert plan.written is not None  # noqa: S101  # nosec B101
-        ids = self._verify(plan.key, plan.written)
-        if plan.alert_ids is not None and ids != list(plan.alert_ids):
-            raise ArchiveIntegrityError(f"s3://{self.bucket}/{plan.key} does not hold the planned alerts")
+        else:
+            ids = self._verify(plan.key, plan.written)
+            if plan.alert_ids is not None and ids != list(plan.alert_ids):
+                raise ArchiveIntegrityError(f"s3://{self.bucket}/{plan.key} does not hold the planned alerts")
         report.batches_retried += self._delete(lease, ids)
-        lease.write({"watermark": {"S": max(watermark, plan.last_sort_key)}}, remove=("pending",))
-        return len(ids)
+        watermark = max(watermark, plan.last_sort_key)
+        lease.write({"watermark": {"S": watermark}}, remove=("pending",))
+        return watermark, len(ids)
 
     def _sweep(self, lease: _Lease, watermark: str, report: ArchiveReport) -> None:
         """Archive stragglers: alerts behind the watermark on its day or the day before, which a run
