@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -81,6 +82,7 @@ def worst_case_seconds(config: Config | None = None) -> float:
 
 
 _TRANSACTION_CONFLICT_RETRIES = 3
+_T = TypeVar("_T")
 #: DynamoDB errors that mean the request was refused before anything was written (no need to look).
 _REFUSED_BEFORE_APPLYING = frozenset(
     {
@@ -93,10 +95,6 @@ _REFUSED_BEFORE_APPLYING = frozenset(
         "TransactionCanceledException",
     }
 )
-
-
-class WriteAppliedError(Exception):
-    """Internal: a write that answered with an error had in fact been applied."""
 
 
 #: A key update or delete that lost a race to another change is applied again on top of it.
@@ -195,9 +193,15 @@ class KeyStore:
 
         Applied to the key as it is when the write lands: a concurrent change makes the write fail on
         the version, and the change is applied again on top of the winner's."""
+        return self._on_the_latest(
+            key_id, lambda record: self._update_once(record, name=name, description=description, status=status)
+        )
+
+    def _on_the_latest(self, key_id: str, change: Callable[[_KeyRecord], _T]) -> _T:
+        """Apply `change` to the key as read now; when another change lands first, read it again and retry."""
         for attempt in range(_KEY_CONFLICT_RETRIES):
             try:
-                return self._update_once(self._record(key_id), name=name, description=description, status=status)
+                return change(self._record(key_id))
             except KeyConflictError:
                 if attempt == _KEY_CONFLICT_RETRIES - 1:
                     raise
@@ -259,27 +263,23 @@ class KeyStore:
     def delete(self, key_id: str) -> None:
         """The key stops authenticating at once (within the webhook's cache TTL); its alerts are kept.
         Every secret the key holds when the delete lands goes with it (a concurrent rotation included)."""
-        for attempt in range(_KEY_CONFLICT_RETRIES):
-            record = self._record(key_id)
-            items: list[Any] = [
-                {
-                    "Delete": {
-                        "TableName": self.table_name,
-                        "Key": {"pk": {"S": f"KEY#{key_id}"}},
-                        **self._unchanged_since(record.version),
-                    }
-                },
-                {"Delete": {"TableName": self.table_name, "Key": {"pk": {"S": f"NAME#{record.key.name.lower()}"}}}},
-                self._secret_delete(record.secret_hash),
-            ]
-            if record.previous_secret_hash:
-                items.append(self._secret_delete(record.previous_secret_hash))
-            try:
-                self._transact(items)
-                return
-            except KeyConflictError:
-                if attempt == _KEY_CONFLICT_RETRIES - 1:
-                    raise
+        self._on_the_latest(key_id, self._delete_once)
+
+    def _delete_once(self, record: _KeyRecord) -> None:
+        items: list[Any] = [
+            {
+                "Delete": {
+                    "TableName": self.table_name,
+                    "Key": {"pk": {"S": f"KEY#{record.key.id}"}},
+                    **self._unchanged_since(record.version),
+                }
+            },
+            {"Delete": {"TableName": self.table_name, "Key": {"pk": {"S": f"NAME#{record.key.name.lower()}"}}}},
+            self._secret_delete(record.secret_hash),
+        ]
+        if record.previous_secret_hash:
+            items.append(self._secret_delete(record.previous_secret_hash))
+        self._transact(items)
 
     # -- reads ---------------------------------------------------------------------------------------
     def get(self, key_id: str) -> StrategyKey | None:
@@ -460,12 +460,6 @@ class AlertStore:
         leave a marker without an alert or store the same delivery twice. A write that got no answer
         is checked before StoreUnavailableError says it was not stored.
         """
-        try:
-            return self._put(alert, dedupe_hash, dedupe_window_seconds)
-        except WriteAppliedError:
-            return alert.alert_id, False
-
-    def _put(self, alert: StoredAlert, dedupe_hash: str, dedupe_window_seconds: int) -> tuple[str, bool]:
         alert_put: PutTypeDef = {
             "TableName": self.table_name,
             "Item": alert_item(alert),
@@ -475,7 +469,9 @@ class AlertStore:
             try:
                 self._client.put_item(**alert_put)
             except (ClientError, BotoCoreError) as error:
-                raise self._unless_applied(alert.alert_id, error) from None
+                if self._applied(alert.alert_id, error):
+                    return alert.alert_id, False
+                raise unavailable(error) from None
             return alert.alert_id, False
         now = int(time.time())
         marker_put: PutTypeDef = {
@@ -498,7 +494,9 @@ class AlertStore:
                 return alert.alert_id, False
             except ClientError as error:
                 if error.response["Error"].get("Code") != "TransactionCanceledException":
-                    raise self._unless_applied(alert.alert_id, error) from None
+                    if self._applied(alert.alert_id, error):
+                        return alert.alert_id, False
+                    raise unavailable(error) from None
                 cancellations: list[Any] = list(error.response.get("CancellationReasons", []))
                 reasons = [reason.get("Code") for reason in cancellations]
                 if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
@@ -511,15 +509,17 @@ class AlertStore:
                     continue
                 raise unavailable(error) from None
             except BotoCoreError as error:
-                raise self._unless_applied(alert.alert_id, error) from None
+                if self._applied(alert.alert_id, error):
+                    return alert.alert_id, False
+                raise unavailable(error) from None
         raise StoreUnavailableError("DynamoDB transaction kept conflicting")  # pragma: no cover - loop returns
 
-    def _unless_applied(self, alert_id: str, error: ClientError | BotoCoreError) -> StoreUnavailableError:
+    def _applied(self, alert_id: str, error: ClientError | BotoCoreError) -> bool:
         """Before answering "not stored" after a write that got no answer (a timeout, a 5xx), look: the
         write may have been applied (on a busy stack, every such write was). One consistent read, only
-        on this path. Raises AlertAlreadyStored when it was applied; returns the error to raise if not."""
+        on this path; False when the error says nothing was written, or when the read fails too."""
         if isinstance(error, ClientError) and error_code(error) in _REFUSED_BEFORE_APPLYING:
-            return unavailable(error)
+            return False
         try:
             response = self._client.get_item(
                 TableName=self.table_name,
@@ -528,10 +528,8 @@ class AlertStore:
                 ProjectionExpression="pk",
             )
         except (ClientError, BotoCoreError):
-            return unavailable(error)
-        if "Item" in response:
-            raise WriteAppliedError(alert_id)
-        return unavailable(error)
+            return False
+        return "Item" in response
 
     def _marked_alert_id(self, dedupe_hash: str) -> str | None:
         """Fallback for endpoints that omit the old item from a cancelled transaction."""
