@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from arrowhook_tools.state import write_private
+
 CONFIG_FILE = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "arrowhook" / "config.json"
 
 
@@ -44,15 +46,6 @@ def read_profiles(path: Path | None = None) -> dict[str, dict[str, Any]]:
     if isinstance(saved.get("profiles"), dict):
         return dict(saved["profiles"])
     return {DEFAULT_PROFILE: saved} if "api_url" in saved else {}
-
-
-def write_private(path: Path, text: str) -> None:
-    """Create the file 0600 (its directory 0700) from the start: it holds a token, never readable by others."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)  # an older file may have been created with other bits
-        handle.write(text)
 
 
 def save_login(api_url: str, token: str, stack: str, path: Path | None = None, profile: str = DEFAULT_PROFILE) -> Path:

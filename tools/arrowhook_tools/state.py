@@ -1,5 +1,6 @@
-"""Where a running `make dev` announces itself: read by every CLI command, so it imports nothing heavy
-(the local stack itself pulls in moto, which alone made each CLI command a second slower)."""
+"""Where a running `make dev` announces itself, and how token files are written: read by every CLI
+command, so it imports nothing heavy (the local stack itself pulls in moto, which alone made each CLI
+command a second slower)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,16 @@ def read_state(path: Path | None = None) -> dict[str, Any] | None:
     return state
 
 
-def write_state(state: dict[str, Any], path: Path | None = None) -> None:
-    from arrowhook_tools.admin_client import write_private
+def write_private(path: Path, text: str) -> None:
+    """Create the file 0600 (its directory 0700) from the start: it holds a token, never readable by others."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # an older file may have been created with other bits
+        handle.write(text)
 
+
+def write_state(state: dict[str, Any], path: Path | None = None) -> None:
     write_private(path or STATE_FILE, json.dumps({"pid": os.getpid(), **state}))  # it holds the admin token
 
 
