@@ -68,7 +68,7 @@ def _clear_caches() -> None:
     dynamodb_client.cache_clear()
     health._probe_client.cache_clear()  # it keeps the endpoint it was built for
     health.build_info.cache_clear()
-    pagination.cursor_signer.cache_clear()  # its key lives in one test's Secrets Manager
+    pagination.cursor_signer.cache_clear()  # its key lives in one test's Parameter Store
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ TIME_HELP = "ISO 8601 (UTC when no offset) or a duration back from now: 30m, 24h
 
 
 def signer() -> CursorSigner:
-    return cursor_signer(settings.cursor_key_secret_arn or "")
+    return cursor_signer(settings.cursor_key_parameter or "")
 
 
 @dataclass(frozen=True)

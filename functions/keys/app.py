@@ -63,7 +63,7 @@ async def list_keys(
 
 
 def signer() -> CursorSigner:
-    return cursor_signer(settings.cursor_key_secret_arn or "")
+    return cursor_signer(settings.cursor_key_parameter or "")
 
 
 @app.get("/keys/{key_id}", response_model=KeyOut, tags=["keys"], responses={**NOT_FOUND, **UNAVAILABLE})

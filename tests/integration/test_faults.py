@@ -19,7 +19,7 @@ from tests.conftest import all_items
 
 OVERRIDES = {
     "KeyCacheTtlSeconds": "0",
-    "AuthorizerCacheSeconds": "0",  # no cached admin token: every admin call reads Secrets Manager
+    "AuthorizerCacheSeconds": "0",  # no cached admin token: every admin call reads the SSM SecureString
     "WebhookRateLimit": "100000",
     "WebhookBurstLimit": "100000",
 }
@@ -107,10 +107,10 @@ def test_a_key_lookup_outage_is_503_not_401(stack: LocalStack, http: httpx.Clien
     assert (response.status_code, response.json()["error"]) == (503, "unavailable")
 
 
-def test_secrets_manager_outage_makes_the_authorizer_fail_closed(stack: LocalStack, http: httpx.Client) -> None:
+def test_parameter_store_outage_makes_the_authorizer_fail_closed(stack: LocalStack, http: httpx.Client) -> None:
     headers = {"Authorization": f"Bearer {stack.admin_token}"}
     assert http.get("/keys", headers=headers).status_code == 200
-    fault = stack.aws.inject("GetSecretValue", error="InternalServiceError", status=500, times=-1)
+    fault = stack.aws.inject("GetParameter", error="InternalServerError", status=500, times=-1)
     denied = http.get("/keys", headers=headers)
     assert (denied.status_code, denied.json()) == (403, {"message": "Forbidden"})
     assert fault.served >= 1

@@ -135,7 +135,7 @@ def test_the_layer_keeps_the_botocore_data_of_every_client_the_code_creates(buil
         text = source.read_text()
         created.update(CLIENT_CREATED.findall(text))
         created.update(service for call, service in POWERTOOLS_CLIENTS.items() if call in text)
-    assert {"dynamodb", "s3", "secretsmanager"} <= created, "the scan finds the clients it should"
+    assert {"dynamodb", "s3", "ssm"} <= created, "the scan finds the clients it should"
     assert created <= kept, f"clients without their botocore data in the layer: {sorted(created - kept)}"
     data = built / "ArrowhookLayer/python/botocore/data"
     assert {path.name for path in data.iterdir() if path.is_dir()} == kept
@@ -185,6 +185,20 @@ def test_the_webhook_memory_is_a_parameter_defaulting_to_256(raw: dict[str, Any]
         LocalTemplate(parameter_overrides={"WebhookMemorySize": "512"}).function_spec("WebhookFunction").memory_mb
         == 512
     )
+
+
+def test_snapstart_is_an_opt_in_with_its_fixed_cost_stated(raw: dict[str, Any]) -> None:
+    """SnapStart caches a snapshot per published version, billed whether or not an alert arrives: it
+    would break the idle-cost promise, so it is off unless the operator asks."""
+    webhook = raw["Resources"]["WebhookFunction"]["Properties"]
+    assert webhook["AutoPublishAlias"] == "live"
+    assert webhook["SnapStart"] == {
+        "Fn::If": ["WebhookSnapStartOn", {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]
+    }
+    parameter = raw["Parameters"]["WebhookSnapStart"]
+    assert parameter["Default"] == "false" and "a month per published version" in parameter["Description"]
+    assert LocalTemplate().condition("WebhookSnapStartOn") is False
+    assert LocalTemplate(parameter_overrides={"WebhookSnapStart": "true"}).condition("WebhookSnapStartOn") is True
 
 
 def test_runtime_and_architecture(raw: dict[str, Any]) -> None:
@@ -259,8 +273,8 @@ def test_admin_authorizer_configuration(raw: dict[str, Any], template: LocalTemp
     assert config["AuthorizerPayloadFormatVersion"] == "2.0"
     assert config["Identity"] == {"Headers": ["Authorization"], "ReauthorizeEvery": {"Ref": "AuthorizerCacheSeconds"}}
     assert raw["Parameters"]["AuthorizerCacheSeconds"]["Default"] == 300
-    secret = raw["Resources"]["AdminTokenSecret"]["Properties"]
-    assert "SecretString" not in secret and secret["GenerateSecretString"]["PasswordLength"] >= 32
+    token = raw["Resources"]["AdminTokenParameter"]
+    assert token["Type"] == "Custom::SecureParameter" and int(token["Properties"]["EntropyBytes"]) >= 32
     spec = template.authorizers()["AdminAuthorizer"]
     assert (spec.function_id, spec.identity_headers, spec.ttl_seconds) == (
         "AuthorizerFunction",
@@ -295,16 +309,16 @@ def test_no_function_policy_grants_a_wildcard(raw: dict[str, Any]) -> None:
 
 def test_admin_policies_are_least_privilege(raw: dict[str, Any]) -> None:
     [read_token] = _statements(raw, "AuthorizerFunction")
-    assert (read_token["Action"], read_token["Resource"]) == (
-        "secretsmanager:GetSecretValue",
-        {"Ref": "AdminTokenSecret"},
-    )
+    assert (read_token["Action"], read_token["Resource"]) == ("ssm:GetParameter", _parameter_arn("AdminTokenParameter"))
     alerts = {statement["Sid"]: statement for statement in _statements(raw, "AlertsFunction")}
     assert {action for statement in alerts.values() for action in [statement["Action"]]} == {
         "dynamodb:GetItem",
         "dynamodb:Query",
-        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",
     }, "the alerts API is read-only"
+    for function in ("AlertsFunction", "KeysFunction"):
+        [read_key] = [statement for statement in _statements(raw, function) if statement["Sid"] == "ReadCursorKey"]
+        assert read_key["Resource"] == _parameter_arn("CursorKeyParameter"), function
     keys = {statement["Sid"]: statement for statement in _statements(raw, "KeysFunction")}
     assert keys["ManageKeys"]["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}
     assert "dynamodb:Scan" not in keys["ManageKeys"]["Action"]
@@ -314,6 +328,33 @@ def test_admin_policies_are_least_privilege(raw: dict[str, Any]) -> None:
         "Action": "dynamodb:Query",
         "Resource": {"Fn::Sub": "${KeysTable.Arn}/index/KeysByName"},
     }
+
+
+def _parameter_arn(logical_id: str) -> dict[str, str]:
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{logical_id}}}"}
+
+
+def test_the_stacks_secrets_are_secure_strings_its_deploy_time_function_alone_manages(
+    raw: dict[str, Any], template: LocalTemplate
+) -> None:
+    """No Secrets Manager secret ($0.40 a month each): SSM SecureStrings, made by a custom resource whose
+    function may write exactly the parameters the stack declares, and no other."""
+    assert not [
+        name for name, resource in raw["Resources"].items() if resource["Type"].startswith("AWS::SecretsManager")
+    ]
+    declared = {
+        template.resolve(resource["Properties"]["Name"])
+        for _, resource in template.resources_of_type("Custom::SecureParameter")
+    }
+    assert declared == {"/arrowhook/arrowhook-local/admin-token", "/arrowhook/arrowhook-local/cursor-key"}
+    [manage] = _statements(raw, "SecureParameterFunction")
+    assert manage["Action"] == ["ssm:PutParameter", "ssm:DeleteParameter"]
+    reachable = {template.resolve(arn).split(":parameter", 1)[1] for arn in manage["Resource"]}
+    assert reachable == declared
+    for logical_id, resource in template.resources_of_type("Custom::SecureParameter"):
+        assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["SecureParameterFunction", "Arn"]}
+        assert resource["DependsOn"] == "SecureParameterLogGroup", f"{logical_id}: its log group must exist first"
+    assert raw["Outputs"]["AdminTokenParameterName"]["Value"] == {"Ref": "AdminTokenParameter"}
 
 
 def test_access_logs_never_record_the_path(raw: dict[str, Any]) -> None:
@@ -558,6 +599,53 @@ def test_alarms_cover_what_an_operator_needs_and_notify_the_topic(raw: dict[str,
     assert {metric for _, metric, _ in dynamodb} == {"ReadThrottleEvents", "WriteThrottleEvents"}
     assert ("Arrowhook", "AuthorizerErrors", json.dumps("arrowhook")) in _alarm_metrics(alarms["AuthorizerErrorsAlarm"])
     assert ("AWS/Lambda", "Errors", _ref("ArchiveFunction")) in _alarm_metrics(alarms["ArchiveFailureAlarm"])
+
+
+FULL_MONITORING = {
+    "Api5xxRateAlarm",
+    "ArchiveFailureAlarm",
+    "FunctionErrorsAlarm",
+    "FunctionThrottlesAlarm",
+    "WebhookLatencyAlarm",
+    "DynamoDbThrottlesAlarm",
+    "AuthorizerErrorsAlarm",
+    "Dashboard",
+}
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [("essential", {"Api5xxRateAlarm", "ArchiveFailureAlarm"}), ("full", FULL_MONITORING), ("off", set())],
+)
+def test_the_monitoring_level_decides_which_alarms_and_dashboard_exist(level: str, expected: set[str]) -> None:
+    """essential keeps what says alerts are being lost (webhook 5xx) or piling up (archive failures)."""
+    template = LocalTemplate(parameter_overrides={"Monitoring": level})
+    present = {
+        name
+        for name, resource in template.resources.items()
+        if resource["Type"] in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard")
+        and ("Condition" not in resource or template.condition(resource["Condition"]))
+    }
+    assert present == expected
+
+
+def test_idle_cost_with_the_default_parameters_meets_the_target_and_the_description_says_what_each_level_costs(
+    raw: dict[str, Any],
+) -> None:
+    """The fixed monthly cost is computed from the template (arrowhook_tools.costs), so the parameter's
+    description and the README cannot drift from what a deploy creates."""
+    from arrowhook_tools.costs import IDLE_TARGET_MONTHLY, fixed_monthly_costs, idle_monthly
+
+    assert raw["Parameters"]["Monitoring"]["Default"] == "essential"
+    assert idle_monthly() <= IDLE_TARGET_MONTHLY
+    description = " ".join(raw["Parameters"]["Monitoring"]["Description"].split())
+    for level in ("essential", "full"):
+        metrics = next(
+            cost.count for cost in fixed_monthly_costs({"Monitoring": level}) if cost.item == "alarm metrics"
+        )
+        assert f"{metrics} " in description and f"${idle_monthly({'Monitoring': level}):.2f} a month" in description
+    assert idle_monthly({"Monitoring": "off"}) == 0
+    assert idle_monthly({"Monitoring": "off", "NoAlertsAlarmHours": "6"}) == 0.10, "an explicit opt-in, priced"
 
 
 def test_the_no_alerts_alarm_is_off_by_default_and_sized_by_its_parameter(raw: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from arrowhook.alert_query import parse_moment
 from arrowhook.models import StoredAlert, new_id
 from arrowhook.store import AlertStore
 from arrowhook.tradingview import AlertFields, Side
-from arrowhook_tools.embedded_aws import provision_secrets
+from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.gateway import RouteTable
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import ApiResponse, Strategy, call_route, load_module
@@ -34,7 +34,7 @@ def alerts_app(aws: DynamoDBClient, template: LocalTemplate, monkeypatch: pytest
 
     for name, value in template.function_spec("AlertsFunction").environment.items():
         monkeypatch.setenv(name, value)
-    provision_secrets(template, boto3.client("secretsmanager"))
+    provision_secure_parameters(template, boto3.client("ssm"))
     parameters.clear_caches()  # type: ignore[no-untyped-call]
     yield load_module(PROJECT_ROOT / "functions/alerts/app.py", "alerts_app_under_test")
 

@@ -1,7 +1,8 @@
-"""Admin authorizer: bearer token from Secrets Manager, constant-time compare, fail closed."""
+"""Admin authorizer: bearer token from an SSM SecureString, constant-time compare, fail closed."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -10,7 +11,7 @@ import boto3
 import pytest
 
 from arrowhook.admin_auth import bearer_token, token_matches
-from arrowhook_tools.embedded_aws import provision_secrets
+from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.runtime import LocalContext
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import load_module
@@ -23,7 +24,7 @@ def admin_token(aws: Any, template: LocalTemplate, monkeypatch: pytest.MonkeyPat
     for name, value in template.function_spec("AuthorizerFunction").environment.items():
         monkeypatch.setenv(name, value)
     parameters.clear_caches()  # type: ignore[no-untyped-call]  # each test's moto account generates a new token under the same name
-    yield provision_secrets(template, boto3.client("secretsmanager"))["AdminTokenSecret"]
+    yield provision_secure_parameters(template, boto3.client("ssm"))["AdminTokenParameter"]
 
 
 @pytest.fixture
@@ -45,8 +46,9 @@ def authorize(module: ModuleType, header: str | None) -> Any:
     return module.lambda_handler(event, LocalContext(function_name="AuthorizerFunction"))
 
 
-def test_generated_token_is_long_and_alphanumeric(admin_token: str) -> None:
-    assert len(admin_token) == 48 and admin_token.isalnum()
+def test_generated_token_is_long_and_safe_in_a_header_and_a_shell(admin_token: str) -> None:
+    """288 random bits in URL-safe base64: RFC 6750's b64token alphabet, nothing a shell would expand."""
+    assert re.fullmatch(r"[A-Za-z0-9_-]{48}", admin_token)
 
 
 @pytest.mark.parametrize("header_format", ["Bearer {t}", "bearer {t}", "BEARER   {t}  "])
@@ -83,9 +85,9 @@ def test_secrets_manager_outage_fails_closed(
     parameters.clear_caches()  # type: ignore[no-untyped-call]
 
     def unavailable(*_: Any, **__: Any) -> str:
-        raise parameters.exceptions.GetParameterError("secrets manager unavailable")
+        raise parameters.exceptions.GetParameterError("parameter store unavailable")
 
-    monkeypatch.setattr("arrowhook.admin_auth.parameters.get_secret", unavailable)
+    monkeypatch.setattr("arrowhook.secure_parameters.parameters.get_parameter", unavailable)
     assert authorize(authorizer, f"Bearer {admin_token}") == {"isAuthorized": False}
 
 

@@ -25,10 +25,10 @@ from arrowhook_tools.tail import AlertFollower
 
 STACK_TEMPLATE = {
     "Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}},
-    "Parameters": {"SecretArn": {"Type": "String"}},
+    "Parameters": {"TokenName": {"Type": "String"}},
     "Outputs": {
         "ApiUrl": {"Value": "https://abc123.execute-api.us-east-1.amazonaws.com"},
-        "AdminTokenSecretArn": {"Value": {"Ref": "SecretArn"}},
+        "AdminTokenParameterName": {"Value": {"Ref": "TokenName"}},
     },
 }
 
@@ -43,11 +43,11 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_login_saves_api_url_and_token_privately(config_file: Path) -> None:
     with mock_aws():
-        arn = boto3.client("secretsmanager").create_secret(Name="admin", SecretString="t0ken")["ARN"]
+        boto3.client("ssm").put_parameter(Name="/arrowhook/test/admin-token", Value="t0ken", Type="SecureString")
         boto3.client("cloudformation").create_stack(
             StackName="arrowhook-test",
             TemplateBody=json.dumps(STACK_TEMPLATE),
-            Parameters=[{"ParameterKey": "SecretArn", "ParameterValue": arn}],
+            Parameters=[{"ParameterKey": "TokenName", "ParameterValue": "/arrowhook/test/admin-token"}],
         )
         result = CliRunner().invoke(app, ["login", "--stack", "arrowhook-test"])
     assert result.exit_code == 0, result.output

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from arrowhook.store import alert_from_item
 from arrowhook.tradingview import decode_body, find_secret, parse_fields, secret_candidates
-from arrowhook_tools.embedded_aws import provision_secrets
+from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.gateway import RouteTable
 from arrowhook_tools.runtime import LocalContext
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
@@ -306,6 +306,6 @@ def alerts_app(aws: DynamoDBClient, template: LocalTemplate, monkeypatch: pytest
 
     for name, value in template.function_spec("AlertsFunction").environment.items():
         monkeypatch.setenv(name, value)
-    provision_secrets(template, boto3.client("secretsmanager"))
+    provision_secure_parameters(template, boto3.client("ssm"))
     parameters.clear_caches()  # type: ignore[no-untyped-call]
     return load_module(PROJECT_ROOT / "functions/alerts/app.py", "alerts_app_hostile")

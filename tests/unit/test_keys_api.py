@@ -29,11 +29,11 @@ def keys_app(aws: DynamoDBClient, template: LocalTemplate, monkeypatch: pytest.M
     import boto3
     from aws_lambda_powertools.utilities import parameters
 
-    from arrowhook_tools.embedded_aws import provision_secrets
+    from arrowhook_tools.embedded_aws import provision_secure_parameters
 
     for name, value in template.function_spec("KeysFunction").environment.items():
         monkeypatch.setenv(name, value)
-    provision_secrets(template, boto3.client("secretsmanager"))
+    provision_secure_parameters(template, boto3.client("ssm"))
     parameters.clear_caches()  # type: ignore[no-untyped-call]
     return load_module(PROJECT_ROOT / "functions/keys/app.py", "keys_app_under_test")
 

@@ -737,8 +737,9 @@ def login(
     try:
         described = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)
         outputs = {output["OutputKey"]: output["OutputValue"] for output in described["Stacks"][0].get("Outputs", [])}
-        secret_arn = outputs["AdminTokenSecretArn"]
-        token = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=secret_arn)
+        parameter = boto3.client("ssm", region_name=region).get_parameter(
+            Name=outputs["AdminTokenParameterName"], WithDecryption=True
+        )
     except KeyError as missing:
         console.print(f"[red]stack {stack} has no output {missing}[/]: is it an Arrowhook stack?")
         raise typer.Exit(1) from None
@@ -746,7 +747,7 @@ def login(
         console.print(f"[red]cannot read stack {stack}:[/] {error}")
         raise typer.Exit(1) from None
     name = profile or _selected_profile or DEFAULT_PROFILE
-    saved = save_login(outputs["ApiUrl"], token["SecretString"], stack, profile=name)
+    saved = save_login(outputs["ApiUrl"], parameter["Parameter"]["Value"], stack, profile=name)
     console.print(f"logged in to {outputs['ApiUrl']} as profile {name!r} (saved in {saved})")
 
 

@@ -7,8 +7,6 @@ import json
 import logging
 import os
 import random
-import secrets
-import string
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -20,6 +18,7 @@ import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from arrowhook import secure_parameters
 from arrowhook_tools.ports import claim_port
 from arrowhook_tools.template import LOCAL_REGION, LocalTemplate
 
@@ -50,7 +49,7 @@ _TABLE_ARGUMENTS = (
 class Fault:
     """An AWS error the embedded endpoint answers instead of running the call (which then never happens).
 
-    `operation` is the JSON-protocol target's action (`TransactWriteItems`, `GetSecretValue`, ...).
+    `operation` is the JSON-protocol target's action (`TransactWriteItems`, `GetParameter`, ...).
     `times` counts how many calls fail (-1: until cleared); `probability` picks calls at random.
     With `applied_then_slow`, the call does run, and only its answer is late (a client timeout on a
     write that happened): what an SDK retry must cope with.
@@ -268,28 +267,19 @@ def dynamodb(endpoint: str) -> DynamoDBClient:
     )
 
 
-def secretsmanager(endpoint: str) -> Any:
-    return boto3.client("secretsmanager", endpoint_url=endpoint, region_name=LOCAL_REGION)
+def ssm(endpoint: str) -> Any:
+    return boto3.client("ssm", endpoint_url=endpoint, region_name=LOCAL_REGION)
 
 
-def provision_secrets(template: LocalTemplate, client: Any) -> dict[str, str]:
-    """Create every AWS::SecretsManager::Secret (logical id -> value), generated as GenerateSecretString would."""
+def provision_secure_parameters(template: LocalTemplate, client: Any) -> dict[str, str]:
+    """Do what each Custom::SecureParameter does when deployed (the same layer code), so the local stack
+    holds the same SecureStrings; returns logical id -> value. An existing value is kept."""
     values: dict[str, str] = {}
-    for logical_id, resource in template.resources_of_type("AWS::SecretsManager::Secret"):
-        name = template.physical_name(logical_id)
-        try:
-            values[logical_id] = client.get_secret_value(SecretId=name)["SecretString"]
-            continue
-        except client.exceptions.ResourceNotFoundException:
-            pass
-        generate = resource.get("Properties", {}).get("GenerateSecretString", {})
-        length = int(generate.get("PasswordLength", 32))
-        alphabet = string.ascii_letters + string.digits
-        if not generate.get("ExcludePunctuation", False):
-            alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
-        value = "".join(secrets.choice(alphabet) for _ in range(length))
-        client.create_secret(Name=name, SecretString=value)
-        values[logical_id] = value
+    for logical_id, resource in template.resources_of_type("Custom::SecureParameter"):
+        properties = template.resolve(resource["Properties"])
+        entropy = int(properties.get("EntropyBytes", secure_parameters.DEFAULT_ENTROPY_BYTES))
+        secure_parameters.create(client, properties["Name"], str(properties.get("Description", "")), entropy)
+        values[logical_id] = client.get_parameter(Name=properties["Name"], WithDecryption=True)["Parameter"]["Value"]
     return values
 
 

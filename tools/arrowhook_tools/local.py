@@ -19,9 +19,9 @@ from arrowhook_tools.embedded_aws import (
     point_sdk_at,
     provision,
     provision_buckets,
-    provision_secrets,
+    provision_secure_parameters,
     s3,
-    secretsmanager,
+    ssm,
 )
 from arrowhook_tools.gateway import LocalHttpApi
 from arrowhook_tools.ports import claim_port
@@ -101,13 +101,13 @@ def local_stack(
         dynamodb_client.cache_clear()
         provision(template, dynamodb(aws.endpoint))
         provision_buckets(template, s3(aws.endpoint))
-        secret_values = provision_secrets(template, secretsmanager(aws.endpoint))
+        secret_values = provision_secure_parameters(template, ssm(aws.endpoint))
         functions = LocalFunctions(template, pool_size=pool_size)
         stack = LocalStack(
             template=template,
             aws=aws,
             functions=functions,
-            admin_token=secret_values["AdminTokenSecret"],
+            admin_token=secret_values["AdminTokenParameter"],
             parameter_overrides=dict(parameter_overrides or {}),
         )
         os.environ.update(stack.environment)

@@ -172,7 +172,7 @@ def build(template: LocalTemplate | None = None) -> dict[str, Any]:
                 "AdminToken": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "The admin token from Secrets Manager.",
+                    "description": "The admin token (an SSM SecureString; `arrowhook login --stack` reads it).",
                 }
             },
         },

@@ -197,6 +197,8 @@ class LocalTemplate:
             return self.parameters[name]
         if name in self.resources:
             kind = self.resources[name]["Type"]
+            if kind == "Custom::SecureParameter":  # its physical id is the parameter's name
+                return self.resolve(self.resources[name]["Properties"]["Name"])
             return name.lower() if kind == "AWS::Serverless::HttpApi" else self.physical_name(name)
         raise KeyError(f"Ref to unknown name {name!r}")
 

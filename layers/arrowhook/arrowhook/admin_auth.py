@@ -1,10 +1,8 @@
-"""Admin API authorization: one bearer token, kept in Secrets Manager, compared in constant time."""
+"""Admin API authorization: one bearer token, kept as an SSM SecureString, compared in constant time."""
 
 from __future__ import annotations
 
 import hmac
-
-from aws_lambda_powertools.utilities import parameters
 
 _SCHEME = "bearer"
 
@@ -24,9 +22,3 @@ def token_matches(presented: str | None, expected: str) -> bool:
     if presented is None or not expected:
         return False
     return hmac.compare_digest(presented.encode(), expected.encode())
-
-
-def secret_value(secret_id: str, max_age_seconds: int) -> str:
-    """A Secrets Manager string (the admin token, the cursor key) through Powertools Parameters, cached."""
-    value = parameters.get_secret(secret_id, max_age=max_age_seconds)
-    return value.decode() if isinstance(value, bytes) else str(value)

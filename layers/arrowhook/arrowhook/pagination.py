@@ -1,7 +1,7 @@
 """Pagination cursors for every admin listing: opaque to clients, signed, bound to the query they continue.
 
 A cursor carries DynamoDB's LastEvaluatedKey (and, for alerts, the query's resolved range). Signed with
-HMAC-SHA256 under a key kept in Secrets Manager, so a client can neither read it meaningfully nor forge
+HMAC-SHA256 under a key kept as an SSM SecureString, so a client can neither read it meaningfully nor forge
 one: a tampered cursor, or one issued for other filters, is a 400.
 """
 
@@ -14,8 +14,8 @@ import json
 from functools import cache
 from typing import Any
 
-from arrowhook.admin_auth import secret_value
 from arrowhook.errors import InvalidCursorError
+from arrowhook.secure_parameters import secure_value
 
 
 class CursorSigner:
@@ -46,6 +46,6 @@ class CursorSigner:
 
 
 @cache
-def cursor_signer(secret_arn: str) -> CursorSigner:
+def cursor_signer(parameter_name: str) -> CursorSigner:
     """The signing key, read once per warm function through Powertools Parameters (cached an hour)."""
-    return CursorSigner(secret_value(secret_arn, max_age_seconds=3600).encode())
+    return CursorSigner(secure_value(parameter_name, max_age_seconds=3600).encode())

@@ -1,0 +1,72 @@
+"""What a deployed stack costs, computed from template.yaml (the source of truth), not kept by hand.
+
+Prices are on-demand, us-east-1, as published in November 2026, without free tiers (check the AWS
+pricing pages before relying on them). The benchmarks print these figures beside their targets and a
+template test keeps the `Monitoring` parameter's description honest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from arrowhook_tools.template import LocalTemplate
+
+PRICES = {
+    "alarm_metric_month": 0.10,  # a standard-resolution alarm, per metric it evaluates
+    "dashboard_month": 3.00,
+    "secretsmanager_secret_month": 0.40,
+    "api_gateway_http_per_million": 1.00,
+    "lambda_requests_per_million": 0.20,
+    "lambda_arm_gb_second": 0.0000133334,
+    "dynamodb_write_units_per_million": 0.625,
+    "dynamodb_read_units_per_million": 0.125,
+    "cloudwatch_logs_ingest_per_gb": 0.50,
+}
+#: The promise: an idle stack with the default parameters costs at most this much a month.
+IDLE_TARGET_MONTHLY = 0.50
+
+
+@dataclass(frozen=True)
+class FixedCost:
+    item: str
+    count: int
+    monthly: float
+
+
+def _alarm_metrics(properties: Mapping[str, Any]) -> int:
+    """CloudWatch bills an alarm per metric it reads: one, or each MetricStat of a metric-math alarm."""
+    queries = properties.get("Metrics")
+    if not queries:
+        return 1
+    return sum(1 for query in queries if "MetricStat" in query)
+
+
+def fixed_monthly_costs(parameters: Mapping[str, str] | None = None) -> list[FixedCost]:
+    """Everything billed per month whether or not an alert ever arrives, with these parameter values.
+
+    Pay-per-use resources (HTTP API, Lambda, DynamoDB on demand, S3, SSM standard parameters under the
+    AWS-managed key, the SNS topic, EventBridge Scheduler) cost nothing while idle; storage is per GB."""
+    template = LocalTemplate(parameter_overrides=dict(parameters or {}))
+    alarm_metrics = dashboards = secrets = 0
+    for _, resource in template.resources.items():
+        condition = resource.get("Condition")
+        if condition and not template.condition(condition):
+            continue
+        kind = resource["Type"]
+        if kind == "AWS::CloudWatch::Alarm":
+            alarm_metrics += _alarm_metrics(resource["Properties"])
+        elif kind == "AWS::CloudWatch::Dashboard":
+            dashboards += 1
+        elif kind == "AWS::SecretsManager::Secret":
+            secrets += 1
+    return [
+        FixedCost("alarm metrics", alarm_metrics, alarm_metrics * PRICES["alarm_metric_month"]),
+        FixedCost("dashboards", dashboards, dashboards * PRICES["dashboard_month"]),
+        FixedCost("Secrets Manager secrets", secrets, secrets * PRICES["secretsmanager_secret_month"]),
+    ]
+
+
+def idle_monthly(parameters: Mapping[str, str] | None = None) -> float:
+    return round(sum(cost.monthly for cost in fixed_monthly_costs(parameters)), 2)
