@@ -16,7 +16,7 @@ from arrowhook_tools.template import LocalTemplate
 PRICES = {
     "alarm_metric_month": 0.10,  # a standard-resolution alarm, per metric it evaluates
     "dashboard_month": 3.00,
-    "secretsmanager_secret_month": 0.40,
+    "secrets_manager_month": 0.40,  # per stored entry
     "api_gateway_http_per_million": 1.00,
     "lambda_requests_per_million": 0.20,
     "lambda_arm_gb_second": 0.0000133334,
@@ -64,7 +64,7 @@ def fixed_monthly_costs(parameters: Mapping[str, str] | None = None) -> list[Fix
     return [
         FixedCost("alarm metrics", alarm_metrics, alarm_metrics * PRICES["alarm_metric_month"]),
         FixedCost("dashboards", dashboards, dashboards * PRICES["dashboard_month"]),
-        FixedCost("Secrets Manager secrets", secrets, secrets * PRICES["secretsmanager_secret_month"]),
+        FixedCost("Secrets Manager secrets", secrets, secrets * PRICES["secrets_manager_month"]),
     ]
 
 
