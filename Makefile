@@ -90,6 +90,7 @@ bench: $(VENV)/.installed ## benchmarks: print figures and ratios
 	$(PY) tests/bench/bench_alerts.py
 	$(PY) tests/bench/bench_archive.py
 	$(PY) tests/bench/bench_local_stack.py
+	$(PY) tests/bench/bench_cli.py
 
 build: $(SAM_VENV)/.installed ## sam build (python3.13 / arm64 artifacts, no Docker)
 	$(SAM) build

@@ -26,6 +26,8 @@ os.environ.update(
     }
 )
 
+from aws_lambda_powertools.utilities import parameters
+
 from arrowhook import health, pagination
 from arrowhook.credentials import display_prefix, generate_secret, hash_secret
 from arrowhook.models import StrategyKey, new_id, utc_now
@@ -69,6 +71,7 @@ def _clear_caches() -> None:
     health._probe_client.cache_clear()  # it keeps the endpoint it was built for
     health.build_info.cache_clear()
     pagination.cursor_signer.cache_clear()  # its key lives in one test's Parameter Store
+    parameters.clear_caches()  # type: ignore[no-untyped-call]  # drops the providers, whose clients keep an old endpoint
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Archive: EventBridge Scheduler (daily) or `arrowhook archive run` moves old alerts to S3.
+"""Daily housekeeping: EventBridge Scheduler (daily) or `arrowhook archive run` counts the days that
+closed (arrowhook.daily_counts, for fast stats), then moves old alerts to S3.
 
 Thin on purpose: validate the input, run the Archiver from the layer, publish its figures. A failed
 run raises, so Lambda's Errors metric (and the archive alarm) see it; the journal makes it resumable.
@@ -12,6 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from arrowhook.archive import Archiver, ArchiveRequest
+from arrowhook.daily_counts import DailyCounts
+from arrowhook.models import utc_now
 from arrowhook.observability import MetricUnit, logger, metrics, traced
 from arrowhook.settings import get_settings
 
@@ -21,6 +24,7 @@ archiver = Archiver(
     settings.archive_bucket_name or "",
     alerts_per_object=settings.archive_alerts_per_object,
 )
+daily_counts = DailyCounts(settings.alerts_table_name)
 
 
 @traced
@@ -38,6 +42,9 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     cutoff = request.cutoff(settings.archive_retention_days)
     logger.info("archive run", extra={"trigger": request.trigger, "cutoff": cutoff.isoformat(), "dry": request.dry_run})
     try:
+        if not request.dry_run:  # counted first: this run may archive the oldest uncounted day
+            counted = daily_counts.count_closed_days(utc_now().date(), not_before=cutoff.date())
+            metrics.add_metric(name="DaysCounted", unit=MetricUnit.Count, value=len(counted))
         report = archiver.run(
             cutoff,
             dry_run=request.dry_run,

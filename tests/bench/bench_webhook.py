@@ -20,6 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from arrowhook_tools.costs import IDLE_TARGET_MONTHLY, PRICES, idle_monthly  # noqa: E402
 from arrowhook_tools.template import LocalTemplate  # noqa: E402
 
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "10"))
@@ -281,15 +282,6 @@ def memory() -> dict[str, Any]:
     return measured
 
 
-#: On-demand prices, us-east-1, as published in November 2026 (check the AWS pricing pages before use).
-PRICES = {
-    "api_gateway_http_per_million": 1.00,
-    "lambda_requests_per_million": 0.20,
-    "lambda_arm_gb_second": 0.0000133334,
-    "dynamodb_write_units_per_million": 0.625,
-    "dynamodb_read_units_per_million": 0.125,
-    "cloudwatch_logs_ingest_per_gb": 0.50,
-}
 #: The always-on setup it replaces, per month: a small container behind a load balancer plus a database.
 ALWAYS_ON_MONTHLY = {
     "Fargate task, 0.25 vCPU + 0.5 GB, arm64, 730 h": 0.25 * 0.03238 * 730 + 0.5 * 0.00356 * 730,
@@ -298,28 +290,49 @@ ALWAYS_ON_MONTHLY = {
 }
 
 
-def cost_model(warm_mean_us: float, item_bytes: int) -> list[tuple[str, float]]:
-    """Per million alerts, from what one alert costs: one HTTP API request, one Lambda invocation of
-    about the measured CPU plus a DynamoDB round trip, one transaction writing the alert and its dedupe
-    marker (transactions cost two write units per KB per item), and its log lines."""
-    dynamodb_round_trip_ms = 10.0  # DynamoDB's typical in-region latency: the wall time Lambda bills
-    billed_ms = math.ceil(warm_mean_us / 1000 + dynamodb_round_trip_ms)
-    write_units = 2 * math.ceil(item_bytes / 1024) + 2 * 1  # alert item + marker item (< 1 KB)
-    log_bytes = 600  # one "alert stored" line plus the access log line
-    rows = []
-    for memory_mb in (128, 256):
-        lambda_compute = billed_ms / 1000 * memory_mb / 1024 * PRICES["lambda_arm_gb_second"] * 1_000_000
-        total = (
-            PRICES["api_gateway_http_per_million"]
-            + PRICES["lambda_requests_per_million"]
-            + lambda_compute
-            + write_units * PRICES["dynamodb_write_units_per_million"]
-            + log_bytes * 1_000_000 / 2**30 * PRICES["cloudwatch_logs_ingest_per_gb"]
-        )
-        rows.append(
-            (f"per million alerts, Lambda arm64 {memory_mb} MB ({billed_ms} ms billed, {write_units} WRU)", total)
-        )
-    return rows
+#: The per-alert cost target (issue 13), per million alerts.
+COST_TARGET_PER_MILLION = 3.00
+#: Global secondary indexes every alert is written to (ALL projection): ByStrategy, ByTicker, ByDay.
+ALERT_INDEXES = 3
+
+
+def write_units(item_bytes: int, *, transaction: bool, marker: bool) -> int:
+    """DynamoDB write units for one stored alert: a write costs one unit per KB of the item, a
+    transactional write two; each index the item appears in costs a standard write of its entry."""
+    per_item = 2 if transaction else 1
+    units = per_item * math.ceil(item_bytes / 1024) + ALERT_INDEXES * math.ceil(item_bytes / 1024)
+    return units + (per_item * 1 if marker else 0)  # the dedupe marker is < 1 KB
+
+
+def cost_per_million(warm_mean_us: float, units: int, memory_mb: int = 256, round_trips: int = 1) -> float:
+    """Per million alerts: one HTTP API request, one Lambda invocation billed for the measured CPU plus
+    the DynamoDB round trips (10 ms each: DynamoDB's typical in-region latency), the write units, and
+    ~600 bytes of logs (the "alert stored" line plus the access log line)."""
+    billed_ms = math.ceil(warm_mean_us / 1000 + 10.0 * round_trips)
+    lambda_compute = billed_ms / 1000 * memory_mb / 1024 * PRICES["lambda_arm_gb_second"] * 1_000_000
+    return (
+        PRICES["api_gateway_http_per_million"]
+        + PRICES["lambda_requests_per_million"]
+        + lambda_compute
+        + units * PRICES["dynamodb_write_units_per_million"]
+        + 600 * 1_000_000 / 2**30 * PRICES["cloudwatch_logs_ingest_per_gb"]
+    )
+
+
+def cost_model(warm_mean_us: float, item_bytes: int) -> list[tuple[str, int, float]]:
+    """The shipped design and the alternatives the per-alert target was weighed against (see README)."""
+    shipped = write_units(item_bytes, transaction=True, marker=True)
+    two_puts = write_units(item_bytes, transaction=False, marker=True)
+    no_dedupe = write_units(item_bytes, transaction=False, marker=False)
+    return [
+        ("shipped: alert + dedupe marker in one transaction", shipped, cost_per_million(warm_mean_us, shipped)),
+        (
+            "two conditional puts (marker, then alert): 2 round trips",
+            two_puts,
+            cost_per_million(warm_mean_us, two_puts, round_trips=2),
+        ),
+        ("floor: one put, no dedupe at all", no_dedupe, cost_per_million(warm_mean_us, no_dedupe)),
+    ]
 
 
 def alert_item_bytes() -> int:
@@ -403,14 +416,30 @@ def main() -> None:
         f"  RSS after 1st alert {samples[0]:.1f} MB, after 1,000 {samples[1]:.1f} MB, after {RSS_INVOCATIONS:,} "
         f"{samples[-1]:.1f} MB; peak {rss['peak']:.1f} MB; growth after warm-up {samples[-1] - samples[1]:+.1f} MB"
     )
-    print("\nCost model (on-demand prices, us-east-1; DynamoDB round trip assumed 10 ms)")
     item_bytes = alert_item_bytes()
-    for label, dollars in cost_model(mine["mean_us"], item_bytes):
-        print(f"  {label:70} ${dollars:7.2f}")
+    print(
+        f"\nCost per million alerts (on-demand, us-east-1, Lambda arm64 256 MB, DynamoDB round trip 10 ms; "
+        f"alert item {item_bytes} bytes, {ALERT_INDEXES} indexes)"
+    )
+    models = cost_model(mine["mean_us"], item_bytes)
+    for label, units, dollars in models:
+        print(f"  {label:62} {units} WRU  ${dollars:5.2f}")
+    shipped = models[0][2]
+    verdict = "meets" if shipped <= COST_TARGET_PER_MILLION else "MISSES"
+    print(
+        f"  shipped ${shipped:.2f}: {verdict} the target <= ${COST_TARGET_PER_MILLION:.2f} (the floor without dedupe "
+        f"is ${models[-1][2]:.2f}: API Gateway's $1.00 and the index writes alone exceed what the target leaves)"
+    )
+    print("\nFixed cost per month, idle (from template.yaml; target <= $0.50 with the default parameters)")
+    for level in ("essential", "full", "off"):
+        monthly = idle_monthly({"Monitoring": level})
+        mark = "meets" if monthly <= IDLE_TARGET_MONTHLY else "above"
+        default = " (default)" if level == "essential" else ""
+        print(f"  Monitoring={level:9}{default:10} ${monthly:5.2f}  {mark} the target")
     fixed = sum(ALWAYS_ON_MONTHLY.values())
     for label, dollars in ALWAYS_ON_MONTHLY.items():
         print(f"  always-on: {label:59} ${dollars:7.2f}/month")
-    per_million = cost_model(mine["mean_us"], item_bytes)[0][1]
+    per_million = shipped
     print(
         f"  always-on total ${fixed:.2f}/month, whatever the traffic; Arrowhook costs that much at "
         f"{fixed / per_million:.1f} million alerts a month, and $0 when idle (plus storage)"

@@ -313,9 +313,13 @@ def test_admin_policies_are_least_privilege(raw: dict[str, Any]) -> None:
     alerts = {statement["Sid"]: statement for statement in _statements(raw, "AlertsFunction")}
     assert {action for statement in alerts.values() for action in [statement["Action"]]} == {
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:Query",
         "ssm:GetParameter",
     }, "the alerts API is read-only"
+    assert alerts["ReadDailyCounts"]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["COUNTS#*"]}
+    }, "batch reads reach the daily counts, never the alerts"
     for function in ("AlertsFunction", "KeysFunction"):
         [read_key] = [statement for statement in _statements(raw, function) if statement["Sid"] == "ReadCursorKey"]
         assert read_key["Resource"] == _parameter_arn("CursorKeyParameter"), function
@@ -416,6 +420,11 @@ def test_archive_policy_reaches_only_old_alerts_its_state_and_its_prefix(raw: di
     state = grants["ArchiveStateAndLease"]
     assert state["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["ARCHIVE#state"]}}
     assert grants["WriteAndVerifyArchive"]["Resource"] == {"Fn::Sub": "${ArchiveBucket.Arn}/alerts/*"}
+    counts = grants.pop("CountClosedDays")
+    assert (counts["Action"], counts["Condition"]) == (
+        ["dynamodb:GetItem", "dynamodb:PutItem"],
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["COUNTS#*"]}},
+    ), "it writes its daily counts, and no alert"
     every_action = {action for statement in grants.values() for action in _as_list(statement["Action"])}
     assert not every_action & {"dynamodb:DeleteItem", "dynamodb:PutItem", "s3:DeleteObject", "s3:DeleteObjectVersion"}
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from arrowhook.errors import InvalidFilterError
 from arrowhook.models import StoredAlert, iso, utc_now
-from arrowhook.schemas import AlertStatsOut
 from arrowhook.store import alert_from_item, dynamodb_client, query_page
 
 if TYPE_CHECKING:
@@ -196,35 +194,3 @@ class AlertQuery:
 def _start_key(item: dict[str, Any], plan: _Plan) -> dict[str, Any]:
     """An index's ExclusiveStartKey: the table key plus the index keys of the last item returned."""
     return {name: item[name] for name in ("pk", plan.hash_name, "sort_key")}
-
-
-def alert_stats(query: AlertQuery, alert_filter: AlertFilter, max_alerts: int = 20_000) -> AlertStatsOut:
-    """Counts over a time range, read page by page, bounded (at most MAX_DAY_SPAN partitions and
-    `max_alerts` alerts; `truncated` says when it stopped early) so one request cannot run away."""
-    strategies: Counter[str] = Counter()
-    tickers: Counter[str] = Counter()
-    sides: Counter[str] = Counter()
-    first: datetime | None = None
-    last: datetime | None = None
-    total = 0
-    state: dict[str, Any] | None = None
-    while True:
-        alerts, state = query.page(alert_filter, 500, state)
-        for alert in alerts:
-            total += 1
-            strategies[alert.strategy] += 1
-            tickers[alert.fields.ticker or "(none)"] += 1
-            sides[str(alert.fields.side.value) if alert.fields.side else "(none)"] += 1
-            first = alert.received_at if first is None or alert.received_at < first else first
-            last = alert.received_at if last is None or alert.received_at > last else last
-        if state is None or total >= max_alerts:
-            break
-    return AlertStatsOut(
-        total=total,
-        by_strategy=dict(strategies),
-        by_ticker=dict(tickers),
-        by_side=dict(sides),
-        first_seen=first,
-        last_seen=last,
-        truncated=state is not None,
-    )
