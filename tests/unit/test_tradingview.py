@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -245,3 +246,27 @@ def test_no_secret() -> None:
 def test_issue_preview_is_bounded() -> None:
     parsed = parse({"price": "x" * 10_000})
     assert parsed.issues[0].value is not None and len(parsed.issues[0].value) <= 64
+
+
+@pytest.mark.parametrize("field", ["comment", "strategy.order.comment", "alert_message"])
+def test_an_empty_comment_is_nothing_not_a_parse_issue(field: str) -> None:
+    """{{strategy.order.comment}} is empty for every order placed without a comment: most alerts."""
+    parsed = parse({"ticker": "BTCUSDT", "price": "1", field: "  "})
+    assert (parsed.fields.comment, parsed.fields.alert_message, parsed.issues) == (None, None, ())
+
+
+def test_an_empty_price_is_still_a_parse_issue() -> None:
+    assert issue_fields(parse({"price": ""})) == {"price": "empty value"}
+
+
+def test_an_unreplaced_placeholder_in_an_extra_field_is_flagged_and_kept() -> None:
+    parsed = parse({"ticker": "ETHUSD", "rsi": "28.41", "volume": "{{volume}}"})
+    assert issue_fields(parsed) == {"volume": "unreplaced TradingView placeholder"}
+    assert parsed.extra == {"rsi": "28.41", "volume": "{{volume}}"}, "the value is kept as sent"
+
+
+def test_the_indicator_sample_has_the_parse_issue_the_docs_promise() -> None:
+    event = json.loads((Path(__file__).parents[2] / "events/webhook-indicator-alert.json").read_text())
+    assert issue_fields(parse_fields(decode_body(event["body"].encode()))) == {
+        "volume": "unreplaced TradingView placeholder"
+    }

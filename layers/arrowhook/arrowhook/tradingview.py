@@ -77,7 +77,7 @@ _SIDE_SYNONYMS = {
 
 
 class ParseIssue(BaseModel):
-    """Why one field of an alert was stored as null."""
+    """Why one field of an alert was stored as null, or (an extra field) looks wrong though kept."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -127,6 +127,12 @@ def _lenient(value: Any, handler: ValidatorFunctionWrapHandler, info: Validation
 
 
 Lenient = WrapValidator(_lenient)
+
+
+def _blank_is_none(value: Any) -> Any:
+    """Free text TradingView leaves empty when there is nothing to say ({{strategy.order.comment}} of
+    an order without a comment): nothing, not a parse issue on most alerts."""
+    return None if isinstance(value, str) and not value.strip() else value
 
 
 def _number_text(value: Any) -> Any:
@@ -188,7 +194,9 @@ def _utc_optional(value: datetime | None) -> datetime | None:
 
 Amount = Annotated[Decimal | None, BeforeValidator(_number_text), AfterValidator(_fits_dynamodb), Lenient]
 Text = Annotated[str | None, BeforeValidator(_text), Field(max_length=256), Lenient]
-LongText = Annotated[str | None, BeforeValidator(_text), Field(max_length=4096), Lenient]
+LongText = Annotated[
+    str | None, BeforeValidator(_text), Field(max_length=4096), Lenient, BeforeValidator(_blank_is_none)
+]
 Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp), AfterValidator(_utc_optional), Lenient]
 SideField = Annotated[Side | None, BeforeValidator(_side), Lenient]
 PositionField = Annotated[MarketPosition | None, BeforeValidator(_market_position), Lenient]
@@ -403,6 +411,13 @@ def parse_fields(body: DecodedBody) -> ParsedAlert:
     fields = AlertFields.model_validate(mapped, context={"issues": issues})
     fields = _split_exchange_prefix(fields)
     extra = {name: value for name, value in flat.items() if name not in consumed}
+    # Extra fields are kept as sent, but a placeholder TradingView did not replace (a typo, or one the
+    # alert type does not have) is flagged as for a known field.
+    issues.extend(
+        ParseIssue(field=name, problem="unreplaced TradingView placeholder", value=_preview(value))
+        for name, value in extra.items()
+        if isinstance(value, str) and _PLACEHOLDER.search(value)
+    )
     return ParsedAlert(fields=fields, extra=extra, issues=tuple(issues))
 
 
