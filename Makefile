@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Stamped into the layer by `sam build` and served by GET /version.
 export ARROWHOOK_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: help install dev test lint typecheck security unit integration template load bench build validate deploy clean openapi lock
+.PHONY: help install dev test lint typecheck security unit integration template load bench build validate deploy clean openapi docs lock
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -84,13 +84,11 @@ template: $(VENV)/.installed $(SAM_VENV)/.installed ## template checks only (cfn
 load: $(VENV)/.installed ## concurrent webhooks + DynamoDB throttling + crashing archive runs on the local stack, then audit: zero lost, zero duplicated
 	$(PY) tests/bench/load_webhook.py
 
-bench: $(VENV)/.installed ## benchmarks: print figures and ratios
-	$(PY) tests/bench/cold_start_lambda.py
-	$(PY) tests/bench/bench_webhook.py
-	$(PY) tests/bench/bench_alerts.py
-	$(PY) tests/bench/bench_archive.py
-	$(PY) tests/bench/bench_local_stack.py
-	$(PY) tests/bench/bench_cli.py
+bench: $(VENV)/.installed ## benchmarks: print figures and ratios, and write them to docs/benchmarks.md
+	set -o pipefail; log=$$(mktemp); \
+	{ for bench in cold_start_lambda bench_webhook bench_alerts bench_archive bench_local_stack bench_cli; do \
+		echo "$$ python tests/bench/$$bench.py"; $(PY) tests/bench/$$bench.py || exit 1; echo; done; } 2>&1 \
+		| tee "$$log" && $(PY) tests/bench/write_report.py < "$$log"; status=$$?; rm -f "$$log"; exit $$status
 
 build: $(SAM_VENV)/.installed ## sam build (python3.13 / arm64 artifacts, no Docker)
 	$(SAM) build
@@ -114,3 +112,6 @@ lock: $(VENV)/.installed ## re-resolve every lock (with hashes) after editing a 
 
 openapi: $(VENV)/.installed ## write openapi.json: the whole HTTP API in one OpenAPI document
 	$(VENV)/bin/arrowhook openapi --output openapi.json
+
+docs: $(VENV)/.installed ## write the generated pages in docs/ (template parameters) from their sources
+	$(PY) -m arrowhook_tools.docs

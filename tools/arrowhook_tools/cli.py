@@ -672,7 +672,7 @@ def _invoke_deployed_archive(stack: str, region: str | None, event: dict[str, An
     result: dict[str, Any] = json.loads(response["Payload"].read() or b"{}")
     if response.get("FunctionError"):
         console.print(f"[red]the archive run failed:[/] {shown(result.get('errorMessage', result))}")
-        console.print("nothing is lost: the next run resumes from the journal (see README, Operations)")
+        console.print("nothing is lost: the next run resumes from the journal (see docs/operations.md)")
         raise typer.Exit(1)
     return result
 
