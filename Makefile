@@ -113,5 +113,5 @@ lock: $(VENV)/.installed ## re-resolve every lock (with hashes) after editing a 
 openapi: $(VENV)/.installed ## write openapi.json: the whole HTTP API in one OpenAPI document
 	$(VENV)/bin/arrowhook openapi --output openapi.json
 
-docs: $(VENV)/.installed ## write the generated pages in docs/ (template parameters) from their sources
+docs: $(VENV)/.installed openapi ## write everything generated from a source: openapi.json and docs/parameters.md
 	$(PY) -m arrowhook_tools.docs
