@@ -30,9 +30,10 @@ from aws_lambda_powertools.utilities import parameters
 
 from arrowhook import health, pagination
 from arrowhook.credentials import display_prefix, generate_secret, hash_secret
+from arrowhook.dynamodb import dynamodb_client
+from arrowhook.keys_table import KeyStore
 from arrowhook.models import StrategyKey, new_id, utc_now
 from arrowhook.settings import get_settings
-from arrowhook.store import KeyStore, dynamodb_client
 from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS, provision, provision_buckets
 from arrowhook_tools.gateway import RouteTable, build_event
 from arrowhook_tools.runtime import LocalContext

@@ -11,13 +11,14 @@ from fastapi import Depends, HTTPException, Query
 from arrowhook.admin_app import BAD_CURSOR, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
 from arrowhook.alert_query import AlertFilter, AlertQuery, parse_moment
 from arrowhook.alert_stats import alert_stats
+from arrowhook.alerts_table import AlertStore
 from arrowhook.daily_counts import DailyCounts
 from arrowhook.errors import InvalidCursorError
+from arrowhook.keys_table import KeyStore
 from arrowhook.models import iso, utc_now
 from arrowhook.pagination import CursorSigner, cursor_signer
 from arrowhook.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut
 from arrowhook.settings import get_settings
-from arrowhook.store import AlertStore, KeyStore
 from arrowhook.tradingview import Side
 
 settings = get_settings()

@@ -9,11 +9,11 @@ from fastapi import Query, Response, status
 from arrowhook import keys as use_cases
 from arrowhook.admin_app import MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
 from arrowhook.errors import InvalidCursorError
+from arrowhook.keys_table import KeyStore
 from arrowhook.observability import logger
 from arrowhook.pagination import CursorSigner, cursor_signer
 from arrowhook.schemas import KeyCreate, KeyOut, KeyPage, KeyRotate, KeyUpdate, KeyWithSecret
 from arrowhook.settings import get_settings
-from arrowhook.store import KeyStore
 
 settings = get_settings()
 store = KeyStore(settings.keys_table_name)

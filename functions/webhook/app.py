@@ -15,14 +15,16 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from arrowhook.alerts_table import AlertStore
+from arrowhook.dynamodb import dynamodb_client
 from arrowhook.errors import BadEncodingError, RejectedRequestError, StoreUnavailableError
 from arrowhook.gateway_event import is_http_api_event
 from arrowhook.health import build_info, store_reachable
-from arrowhook.ingest import IncomingAlert, KeyResolver, ingest_alert
+from arrowhook.ingest import IncomingAlert, ingest_alert
+from arrowhook.keys_table import KeyResolver
 from arrowhook.models import utc_now
 from arrowhook.observability import MetricUnit, logger, metrics, traced
 from arrowhook.settings import get_settings
-from arrowhook.store import AlertStore, dynamodb_client
 
 settings = get_settings()
 keys = KeyResolver(settings.keys_table_name, settings.key_cache_ttl_seconds, settings.store_timeout_seconds)

@@ -25,8 +25,8 @@ def main() -> None:
     import httpx
 
     from arrowhook.alert_query import AlertFilter, AlertQuery
+    from arrowhook.alerts_table import AlertStore
     from arrowhook.models import StoredAlert, new_id
-    from arrowhook.store import AlertStore
     from arrowhook.tradingview import AlertFields, Side
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import local_stack

@@ -353,9 +353,9 @@ def cost_model(warm_mean_us: float, item_bytes: int) -> list[tuple[str, int, flo
 
 def alert_item_bytes() -> int:
     """Size of a typical stored alert as DynamoDB counts it (names plus values)."""
+    from arrowhook.alerts_table import alert_item
     from arrowhook.ingest import IncomingAlert  # noqa: F401 - ensures the layer is importable
     from arrowhook.models import StoredAlert, new_id, utc_now
-    from arrowhook.store import alert_item
     from arrowhook.tradingview import decode_body, parse_fields
     from arrowhook_tools.samples import strategy_alert
 

@@ -112,8 +112,8 @@ def run_load(
 
     from arrowhook.archive import LEASE_SECONDS, STATE_KEY, Archiver
     from arrowhook.credentials import display_prefix, generate_secret, hash_secret
+    from arrowhook.keys_table import KeyStore
     from arrowhook.models import StrategyKey, new_id, utc_now
-    from arrowhook.store import KeyStore
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import local_stack
     from arrowhook_tools.samples import strategy_alert

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from arrowhook.store import webhook_client_config, worst_case_seconds
+from arrowhook.dynamodb import webhook_client_config, worst_case_seconds
 from arrowhook_tools.embedded_aws import dynamodb, point_sdk_at
 from arrowhook_tools.local import DEMO_SECRET, LocalStack, local_stack, seed_demo_key
 from arrowhook_tools.samples import strategy_alert

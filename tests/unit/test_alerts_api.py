@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from arrowhook.alert_query import parse_moment
+from arrowhook.alerts_table import AlertStore
 from arrowhook.models import StoredAlert, new_id
-from arrowhook.store import AlertStore
 from arrowhook.tradingview import AlertFields, Side
 from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.gateway import RouteTable

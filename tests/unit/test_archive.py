@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+from arrowhook.alerts_table import AlertStore, alert_from_item
 from arrowhook.archive import (
     LEASE_SECONDS,
     STATE_KEY,
@@ -23,10 +24,10 @@ from arrowhook.archive import (
     read_archive,
 )
 from arrowhook.errors import ArchiveIntegrityError, ArchiveLeaseLostError, StoreUnavailableError
-from arrowhook.ingest import IncomingAlert, KeyResolver, ingest_alert
+from arrowhook.ingest import IncomingAlert, ingest_alert
+from arrowhook.keys_table import KeyResolver
 from arrowhook.models import iso
 from arrowhook.settings import get_settings
-from arrowhook.store import AlertStore, alert_from_item
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import Strategy, alert_items, load_module, sample_event

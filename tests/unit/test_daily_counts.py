@@ -12,9 +12,9 @@ import pytest
 
 from arrowhook.alert_query import AlertFilter, AlertQuery
 from arrowhook.alert_stats import alert_stats
+from arrowhook.alerts_table import AlertStore
 from arrowhook.daily_counts import DailyCounts
 from arrowhook.models import StoredAlert, new_id
-from arrowhook.store import AlertStore
 from arrowhook.tradingview import AlertFields, Side
 from arrowhook_tools.template import LocalTemplate
 

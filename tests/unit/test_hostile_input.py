@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrowhook.store import alert_from_item
+from arrowhook.alerts_table import alert_from_item
 from arrowhook.tradingview import decode_body, find_secret, parse_fields, secret_candidates
 from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.gateway import RouteTable

@@ -19,8 +19,8 @@ import pytest
 
 from arrowhook import keys as use_cases
 from arrowhook.errors import KeyConflictError, KeyNotFoundError, NameTakenError
+from arrowhook.keys_table import KeyStore
 from arrowhook.models import KeyAuth, KeyStatus
-from arrowhook.store import KeyStore
 from arrowhook_tools.embedded_aws import EmbeddedAws, dynamodb, provision
 from arrowhook_tools.template import LocalTemplate
 

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from arrowhook.ingest import KeyResolver
+from arrowhook.keys_table import KeyResolver, KeyStore
 from arrowhook.models import KeyStatus
-from arrowhook.store import KeyStore
 from arrowhook_tools.gateway import RouteTable
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import ApiResponse, all_items, call_route, load_module

@@ -15,8 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from arrowhook import health
+from arrowhook.alerts_table import alert_from_item
 from arrowhook.ingest import UNAUTHORIZED_MESSAGE
-from arrowhook.store import alert_from_item
 from arrowhook_tools.gateway import RouteTable
 from arrowhook_tools.local import seed_demo_key
 from arrowhook_tools.samples import strategy_alert
@@ -412,8 +412,8 @@ def test_a_retried_write_of_the_same_alert_is_not_reported_as_a_duplicate(
     aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
 ) -> None:
     """botocore retries a timed-out call that DynamoDB did apply: the retry must not call it a duplicate."""
+    from arrowhook.alerts_table import AlertStore
     from arrowhook.models import new_id
-    from arrowhook.store import AlertStore
 
     store = AlertStore(template.physical_name("AlertsTable"), client=aws)
     alert = _text_alert(strategy)
@@ -454,9 +454,9 @@ def test_a_write_that_timed_out_but_was_applied_answers_stored_not_503(
 ) -> None:
     """On a busy local stack, 320 of 320 writes answered 503 "retry" had been applied; a retry after the
     dedupe window then stored the alert twice. A consistent read now tells the two apart."""
+    from arrowhook.alerts_table import AlertStore
     from arrowhook.errors import StoreUnavailableError
     from arrowhook.models import new_id
-    from arrowhook.store import AlertStore
 
     table = template.physical_name("AlertsTable")
     alert = _text_alert(strategy)
@@ -512,12 +512,12 @@ def test_version_reports_what_sam_build_stamped(
 def test_a_flood_of_wrong_keys_costs_one_read_per_distinct_guess_per_ttl(
     aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
 ) -> None:
-    from arrowhook.ingest import KeyResolver
+    from arrowhook.keys_table import KeyResolver
 
     now = [1000.0]
     resolver = KeyResolver(template.physical_name("KeysTable"), ttl_seconds=30, clock=lambda: now[0])
     reads: list[str] = []
-    from arrowhook.store import dynamodb_client
+    from arrowhook.dynamodb import dynamodb_client
 
     lookups = dynamodb_client(bounded_read_timeout=0.8)  # the webhook's key lookups go through this client
     lookups.meta.events.register("before-call.dynamodb.GetItem", lambda **_: reads.append("r"))

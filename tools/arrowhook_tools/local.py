@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arrowhook.credentials import display_prefix, hash_secret
+from arrowhook.dynamodb import dynamodb_client
+from arrowhook.keys_table import KeyStore
 from arrowhook.models import StrategyKey, new_id, utc_now
-from arrowhook.store import KeyStore, dynamodb_client
 from arrowhook_tools import state
 from arrowhook_tools.embedded_aws import (
     EmbeddedAws,

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from arrowhook.alerts_table import alert_from_item
+from arrowhook.dynamodb import dynamodb_client, query_page
 from arrowhook.errors import InvalidFilterError
 from arrowhook.models import StoredAlert, iso, utc_now
-from arrowhook.store import alert_from_item, dynamodb_client, query_page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -37,10 +37,11 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
+from arrowhook.alerts_table import alert_from_item
+from arrowhook.dynamodb import dynamodb_client, error_code, unavailable
 from arrowhook.errors import ArchiveIntegrityError, ArchiveLeaseLostError, StoreUnavailableError
 from arrowhook.models import StoredAlert, iso, utc_now
 from arrowhook.schemas import AlertDetail
-from arrowhook.store import alert_from_item, dynamodb_client, error_code, unavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

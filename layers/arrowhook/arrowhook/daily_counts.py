@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from arrowhook.dynamodb import dynamodb_client, query_page, unavailable
 from arrowhook.models import iso, utc_now
-from arrowhook.store import dynamodb_client, query_page, unavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

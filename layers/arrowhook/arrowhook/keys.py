@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from arrowhook.credentials import display_prefix, generate_secret, hash_secret
 from arrowhook.errors import KeyNotFoundError
+from arrowhook.keys_table import KeyStore
 from arrowhook.models import KeyStatus, StrategyKey, new_id, utc_now
-from arrowhook.store import KeyStore
 
 
 def create_key(store: KeyStore, name: str, description: str = "") -> tuple[StrategyKey, str]:

@@ -1,0 +1,186 @@
+"""The alerts table: every item format of it is written and read here.
+
+  ALERT#<id>      one alert; GSIs ByStrategy (key_id), ByTicker (ticker), ByDay (day), all sorted by
+                  `sort_key` = received_at#id, so every query pattern is a Query, newest first
+  DEDUPE#<hash>   marks (key, body) as seen until `expires_at` (the table's TTL attribute)
+(COUNTS#... items belong to arrowhook.daily_counts, ARCHIVE#... to arrowhook.archive.)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from arrowhook.dynamodb import (
+    REFUSED_BEFORE_APPLYING,
+    dynamodb_client,
+    error_code,
+    from_item,
+    json_default,
+    plain,
+    to_item,
+    unavailable,
+)
+from arrowhook.errors import StoreUnavailableError
+from arrowhook.models import StoredAlert, iso
+from arrowhook.tradingview import AlertFields, ParseIssue
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef
+
+_TRANSACTION_CONFLICT_RETRIES = 3
+
+
+class AlertStore:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client or dynamodb_client()
+
+    def put(self, alert: StoredAlert, dedupe_hash: str, dedupe_window_seconds: int) -> tuple[str, bool]:
+        """Store the alert unless (key, body) was seen inside the window: one write call either way.
+
+        Returns the stored alert's id and whether this delivery was a duplicate (then the id is the
+        first delivery's). The alert and its dedupe marker commit together, so a retry can never
+        leave a marker without an alert or store the same delivery twice. A write that got no answer
+        is checked before StoreUnavailableError says it was not stored.
+        """
+        alert_put: PutTypeDef = {
+            "TableName": self.table_name,
+            "Item": alert_item(alert),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        if dedupe_window_seconds <= 0:
+            try:
+                self._client.put_item(**alert_put)
+            except (ClientError, BotoCoreError) as error:
+                if self._applied(alert.alert_id, error):
+                    return alert.alert_id, False
+                raise unavailable(error) from None
+            return alert.alert_id, False
+        now = int(time.time())
+        marker_put: PutTypeDef = {
+            "TableName": self.table_name,
+            "Item": to_item(
+                # Rounded up, so the window is never shorter than configured (the check truncates `now`).
+                {
+                    "pk": f"DEDUPE#{dedupe_hash}",
+                    "alert_id": alert.alert_id,
+                    "expires_at": now + 1 + dedupe_window_seconds,
+                }
+            ),
+            "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
+            "ExpressionAttributeValues": {":now": {"N": str(now)}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        for attempt in range(_TRANSACTION_CONFLICT_RETRIES + 1):
+            try:
+                self._client.transact_write_items(TransactItems=[{"Put": alert_put}, {"Put": marker_put}])
+                return alert.alert_id, False
+            except ClientError as error:
+                if error.response["Error"].get("Code") != "TransactionCanceledException":
+                    if self._applied(alert.alert_id, error):
+                        return alert.alert_id, False
+                    raise unavailable(error) from None
+                cancellations: list[Any] = list(error.response.get("CancellationReasons", []))
+                reasons = [reason.get("Code") for reason in cancellations]
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    original = cancellations[1].get("Item", {}).get("alert_id", {}).get("S")
+                    original = original or self._marked_alert_id(dedupe_hash) or alert.alert_id
+                    # Our own earlier attempt (the SDK retried after a timeout) is not a duplicate delivery.
+                    return original, original != alert.alert_id
+                if "TransactionConflict" in reasons and attempt < _TRANSACTION_CONFLICT_RETRIES:
+                    time.sleep(0.02 * (attempt + 1))
+                    continue
+                raise unavailable(error) from None
+            except BotoCoreError as error:
+                if self._applied(alert.alert_id, error):
+                    return alert.alert_id, False
+                raise unavailable(error) from None
+        raise StoreUnavailableError("DynamoDB transaction kept conflicting")  # pragma: no cover - loop returns
+
+    def _applied(self, alert_id: str, error: ClientError | BotoCoreError) -> bool:
+        """Before answering "not stored" after a write that got no answer (a timeout, a 5xx), look: the
+        write may have been applied (on a busy stack, every such write was). One consistent read, only
+        on this path; False when the error says nothing was written, or when the read fails too."""
+        if isinstance(error, ClientError) and error_code(error) in REFUSED_BEFORE_APPLYING:
+            return False
+        try:
+            response = self._client.get_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"ALERT#{alert_id}"}},
+                ConsistentRead=True,
+                ProjectionExpression="pk",
+            )
+        except (ClientError, BotoCoreError):
+            return False
+        return "Item" in response
+
+    def _marked_alert_id(self, dedupe_hash: str) -> str | None:
+        """Fallback for endpoints that omit the old item from a cancelled transaction."""
+        response = self._client.get_item(
+            TableName=self.table_name, Key={"pk": {"S": f"DEDUPE#{dedupe_hash}"}}, ConsistentRead=True
+        )
+        value = response.get("Item", {}).get("alert_id", {}).get("S")
+        return str(value) if value else None
+
+    def get(self, alert_id: str) -> StoredAlert | None:
+        try:
+            response = self._client.get_item(
+                TableName=self.table_name, Key={"pk": {"S": f"ALERT#{alert_id}"}}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise unavailable(error) from None
+        item = response.get("Item")
+        return alert_from_item(item) if item else None
+
+
+_FIELD_NAMES = tuple(AlertFields.model_fields)
+
+
+def alert_item(alert: StoredAlert) -> dict[str, Any]:
+    received = iso(alert.received_at)
+    values: dict[str, Any] = {
+        "pk": f"ALERT#{alert.alert_id}",
+        "entity": "alert",
+        "alert_id": alert.alert_id,
+        "key_id": alert.key_id,
+        "strategy": alert.strategy,
+        "received_at": received,
+        "sort_key": f"{received}#{alert.alert_id}",
+        "day": received[:10],
+        "body_format": alert.body_format,
+        "payload": alert.payload,
+        "extra_json": json.dumps(alert.extra, default=json_default, ensure_ascii=False) if alert.extra else None,
+        "parse_issues": [issue.model_dump(exclude_none=True) for issue in alert.parse_issues] or None,
+        "source_ip": alert.source_ip,
+        "request_id": alert.request_id,
+        "user_agent": alert.user_agent,
+        "content_type": alert.content_type,
+    }
+    for name in _FIELD_NAMES:
+        values[name] = plain(getattr(alert.fields, name))
+    return to_item(values)
+
+
+def alert_from_item(item: dict[str, Any]) -> StoredAlert:
+    values = from_item(item)
+    fields = AlertFields.model_validate({name: values[name] for name in _FIELD_NAMES if name in values})
+    return StoredAlert(
+        alert_id=values["alert_id"],
+        key_id=values["key_id"],
+        strategy=values["strategy"],
+        received_at=values["received_at"],
+        body_format=values["body_format"],
+        fields=fields,
+        extra=json.loads(values["extra_json"]) if values.get("extra_json") else {},
+        payload=values["payload"],
+        parse_issues=[ParseIssue.model_validate(issue) for issue in values.get("parse_issues", [])],
+        source_ip=values.get("source_ip"),
+        request_id=values.get("request_id"),
+        user_agent=values.get("user_agent"),
+        content_type=values.get("content_type"),
+    )

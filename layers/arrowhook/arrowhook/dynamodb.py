@@ -1,0 +1,135 @@
+"""DynamoDB plumbing every table module shares: clients and their timeouts, item conversion, and the one
+place botocore errors become domain errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from arrowhook.errors import InvalidCursorError, StoreUnavailableError
+from arrowhook.models import iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+#: The webhook's: bounded so its answer still leaves well inside TradingView's ~3 s when DynamoDB
+#: stalls or throttles: boto3's standard mode with one retry, and a short read timeout (a DynamoDB
+#: write takes milliseconds; the `WebhookStoreTimeoutSeconds` parameter, 0.8 s by default).
+#: `worst_case_seconds` gives the bound (1.8 s by default); tests/integration/test_faults.py shows the
+#: retry, the 503 when it is exhausted, and a late answer to an applied write.
+def webhook_client_config(read_timeout: float = 0.8) -> Config:
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 2},
+        connect_timeout=0.5,
+        read_timeout=read_timeout,
+        # botocore's client-side check of a 30-attribute item was 40 % of the warm webhook's CPU
+        # (tests/bench/bench_webhook.py); DynamoDB validates the request anyway, and our code builds it.
+        parameter_validation=False,
+    )
+
+
+#: Everyone else's (admin API, archive): a person or a batch job rather waits than sees a spurious 503.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=1,
+    read_timeout=5,
+)
+#: boto3 standard mode's backoff base for DynamoDB: 1 s after throttling, 25 ms after anything else.
+_THROTTLING_BACKOFF, _OTHER_BACKOFF = 1.0, 0.025
+
+
+def worst_case_seconds(config: Config | None = None) -> float:
+    """The longest one DynamoDB call can take: every attempt either times out or is throttled at once,
+    and every backoff draws its full jitter. Each retry costs the worse of the two."""
+    settings: Any = config or webhook_client_config()  # botocore's Config sets its attributes dynamically
+    attempts = int(settings.retries["total_max_attempts"])
+    per_attempt = max(float(settings.connect_timeout), float(settings.read_timeout))
+    retries: float = sum(
+        max(min(_THROTTLING_BACKOFF * 2**retry, 20.0), per_attempt + _OTHER_BACKOFF * 2**retry)
+        for retry in range(attempts - 1)
+    )
+    return retries + per_attempt
+
+
+#: DynamoDB errors that mean the request was refused before anything was written (no need to look).
+REFUSED_BEFORE_APPLYING = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ValidationException",
+        "AccessDeniedException",
+        "ResourceNotFoundException",
+        "TransactionCanceledException",
+    }
+)
+
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@cache
+def dynamodb_client(*, bounded_read_timeout: float | None = None) -> DynamoDBClient:
+    """One low-level client per process and config (bounded: the webhook's); the endpoint comes from
+    AWS_ENDPOINT_URL(_DYNAMODB), never code."""
+    if bounded_read_timeout is None:
+        return boto3.client("dynamodb", config=CLIENT_CONFIG)
+    return boto3.client("dynamodb", config=webhook_client_config(bounded_read_timeout))
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items() if value is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def plain(value: Any) -> Any:
+    """Python values DynamoDB accepts: Decimals stay exact, datetimes become sortable ISO strings."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def error_code(error: ClientError | BotoCoreError) -> str:
+    """AWS's error code, or the botocore exception's name when the call never got an answer."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "?"))
+    return type(error).__name__
+
+
+def unavailable(error: ClientError | BotoCoreError) -> StoreUnavailableError:
+    """The one translation of a botocore failure into the domain's 'retry later' error."""
+    return StoreUnavailableError(f"DynamoDB request failed: {error_code(error)}")
+
+
+def query_page(client: DynamoDBClient, arguments: dict[str, Any]) -> dict[str, Any]:
+    """One Query page. DynamoDB refuses an ExclusiveStartKey that does not fit the query as a
+    ValidationException: with a cursor in play that is the caller's bad cursor, not an outage."""
+    try:
+        return dict(client.query(**arguments))
+    except ClientError as error:
+        if error_code(error) == "ValidationException" and "ExclusiveStartKey" in arguments:
+            raise InvalidCursorError("invalid cursor") from None
+        raise unavailable(error) from None
+    except BotoCoreError as error:
+        raise unavailable(error) from None
