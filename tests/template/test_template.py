@@ -472,7 +472,7 @@ def test_archive_bucket_is_private_encrypted_versioned_tls_only_and_tiered(raw: 
 
 
 def test_glue_table_projects_the_hive_partitions_the_archiver_writes(raw: dict[str, Any]) -> None:
-    from arrowhook.schemas import AlertDetail
+    from arrowhook.archive_record import ArchivedAlertV1
 
     table = raw["Resources"]["ArchiveTable"]["Properties"]["TableInput"]
     parameters = table["Parameters"]
@@ -483,7 +483,7 @@ def test_glue_table_projects_the_hive_partitions_the_archiver_writes(raw: dict[s
     }
     assert (parameters["projection.month.digits"], parameters["projection.day.digits"]) == ("2", "2")
     columns = [column["Name"] for column in table["StorageDescriptor"]["Columns"]]
-    assert sorted(columns) == sorted(AlertDetail.model_fields), "one column per archived field"
+    assert sorted(columns) == sorted(ArchivedAlertV1.model_fields), "one column per archived field"
 
 
 def test_archive_failures_alarm_to_the_topic(raw: dict[str, Any]) -> None:

@@ -38,10 +38,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from arrowhook.alerts_table import alert_from_item
+from arrowhook.archive_record import ArchivedAlertV1
 from arrowhook.dynamodb import dynamodb_client, error_code, unavailable
 from arrowhook.errors import ArchiveIntegrityError, ArchiveLeaseLostError, StoreUnavailableError
 from arrowhook.models import StoredAlert, iso, utc_now
-from arrowhook.schemas import AlertDetail
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -161,12 +161,12 @@ def object_key(first: StoredAlert) -> str:
 
 
 def archive_line(alert: StoredAlert) -> bytes:
-    """One alert, every stored field, in the admin API's shape (decimals as strings, so exact)."""
-    return AlertDetail.of(alert).model_dump_json().encode("utf-8")
+    """One alert, every stored field, in the archive's own format (arrowhook.archive_record)."""
+    return ArchivedAlertV1.of(alert).model_dump_json().encode("utf-8")
 
 
-def read_archive(body: bytes) -> list[AlertDetail]:
-    return [AlertDetail.model_validate_json(line) for line in gzip.decompress(body).splitlines() if line]
+def read_archive(body: bytes) -> list[ArchivedAlertV1]:
+    return [ArchivedAlertV1.model_validate_json(line) for line in gzip.decompress(body).splitlines() if line]
 
 
 def s3_client() -> Any:
