@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -140,7 +140,7 @@ async def stats(requested: Filters) -> AlertStatsOut:
         return AlertStatsOut(
             total=0, by_strategy={}, by_ticker={}, by_side={}, first_seen=None, last_seen=None, truncated=False
         )
-    return alert_stats(alerts, requested.resolve(utc_now()), daily_counts)
+    return AlertStatsOut(**asdict(alert_stats(alerts, requested.resolve(utc_now()), daily_counts)))
 
 
 @app.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], responses={**NOT_FOUND, **UNAVAILABLE})

@@ -17,9 +17,20 @@ from arrowhook.alert_query import AlertFilter, AlertQuery
 from arrowhook.daily_counts import CountRow, DailyCounts
 from arrowhook.errors import InvalidFilterError
 from arrowhook.models import StoredAlert, utc_now
-from arrowhook.schemas import AlertStatsOut
 
 _MILLISECOND = timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True)
+class AlertStats:
+    total: int
+    by_strategy: dict[str, int]
+    by_ticker: dict[str, int]
+    by_side: dict[str, int]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    #: True when the range held more alerts than one request reads one by one.
+    truncated: bool
 
 
 @dataclass
@@ -76,7 +87,7 @@ def _uncovered(since: datetime, until: datetime, counted: list[date]) -> list[tu
 
 def alert_stats(
     query: AlertQuery, alert_filter: AlertFilter, counts: DailyCounts | None = None, max_alerts: int = 20_000
-) -> AlertStatsOut:
+) -> AlertStats:
     """Counts by strategy, ticker and side. Bounded: at most `max_alerts` alerts are read one by one
     (`truncated` says when it stopped early); counted days cost one item each, whatever they hold."""
     if alert_filter.since and alert_filter.until and alert_filter.since > alert_filter.until:
@@ -102,7 +113,7 @@ def alert_stats(
             if state is None:
                 break
         truncated = truncated or state is not None
-    return AlertStatsOut(
+    return AlertStats(
         total=tally.total,
         by_strategy=dict(tally.strategies),
         by_ticker=dict(tally.tickers),
