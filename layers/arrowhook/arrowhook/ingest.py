@@ -23,9 +23,7 @@ from arrowhook.tradingview import (
     AlertFields,
     ParseIssue,
     decode_body,
-    find_secret,
     parse_fields,
-    secret_candidates,
 )
 
 #: One message for every authentication failure, so a caller learns nothing about which keys exist.
@@ -61,13 +59,12 @@ def ingest_alert(incoming: IncomingAlert, settings: Settings, keys: KeyResolver,
     if not incoming.body.strip():
         raise EmptyBodyError("empty body: TradingView sends the alert message as the body")
 
+    # One straight line: decode once (the secret and every candidate to scrub come with it),
+    # authenticate, parse and scrub, store.
     body = decode_body(incoming.body)
-    body_secret = find_secret(body)
-    secret = incoming.path_token or body_secret
-    auth = _authenticate(secret, keys)
-
+    auth = _authenticate(incoming.path_token or body.secret, keys)
     parsed = parse_fields(body)
-    scrubber = Scrubber(secret_candidates(body) | ({incoming.path_token} if incoming.path_token else set()))
+    scrubber = Scrubber(body.secret_candidates | ({incoming.path_token} if incoming.path_token else set()))
     alert = StoredAlert(
         alert_id=new_id(int(incoming.received_at.timestamp() * 1000)),
         key_id=auth.key_id,

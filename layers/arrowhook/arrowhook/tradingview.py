@@ -253,6 +253,10 @@ class DecodedBody:
     text: str
     document: dict[str, Any] | None
     issues: tuple[ParseIssue, ...] = ()
+    #: The key field's value (of a JSON body, or of a broken JSON body's text), found once, here.
+    secret: str | None = None
+    #: Every value that may be a secret, to scrub from what is stored (the secret included).
+    secret_candidates: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -263,7 +267,16 @@ class ParsedAlert:
 
 
 def decode_body(raw: bytes) -> DecodedBody:
-    """Text first (never fails: invalid UTF-8 is replaced and noted), then JSON if it is an object."""
+    """The one pass over the body: text first (never fails: invalid UTF-8 is replaced and noted), then
+    JSON if it is an object, then the secret and every candidate to scrub."""
+    text, document, issues = _decode(raw)
+    secret = _find_secret(text, document)
+    return DecodedBody(
+        text=text, document=document, issues=issues, secret=secret, secret_candidates=_candidates(text, secret)
+    )
+
+
+def _decode(raw: bytes) -> tuple[str, dict[str, Any] | None, tuple[ParseIssue, ...]]:
     issues: list[ParseIssue] = []
     try:
         text = raw.decode("utf-8")
@@ -285,15 +298,15 @@ def decode_body(raw: bytes) -> DecodedBody:
     except (ValueError, RecursionError) as error:
         if text.lstrip().startswith(("{", "[")):
             issues.append(ParseIssue(field="body", problem=f"body is not valid JSON: {_json_error(error)}"))
-        return DecodedBody(text=text, document=None, issues=tuple(issues))
+        return text, None, tuple(issues)
     if not isinstance(document, dict):
         issues.append(ParseIssue(field="body", problem=f"JSON body is a {type(document).__name__}, not an object"))
-        return DecodedBody(text=text, document=None, issues=tuple(issues))
+        return text, None, tuple(issues)
     if _deeper_than(document, MAX_JSON_DEPTH):
         issues.append(
             ParseIssue(field="body", problem=f"JSON nested deeper than {MAX_JSON_DEPTH} levels: kept as text")
         )
-        return DecodedBody(text=text, document=None, issues=tuple(issues))
+        return text, None, tuple(issues)
     issues.extend(
         ParseIssue(field=name[:64], problem="key appears more than once; the last value is used")
         for name in dict.fromkeys(duplicates)
@@ -306,7 +319,7 @@ def decode_body(raw: bytes) -> DecodedBody:
                 "which cannot be stored: replaced with U+FFFD",
             )
         )
-    return DecodedBody(text=text, document=document, issues=tuple(issues))
+    return text, document, tuple(issues)
 
 
 def _deeper_than(document: Any, limit: int) -> bool:
@@ -349,16 +362,19 @@ def _object(pairs: list[tuple[str, Any]], duplicates: list[str], replaced: list[
 
 
 def secret_candidates(body: DecodedBody) -> set[str]:
-    """Every value that may be a secret, to scrub from what is stored: each `key`/`secret`/`passphrase`
-    value (a repeated key's earlier values included) and any token shaped like an Arrowhook secret."""
+    return set(body.secret_candidates)
+
+
+def _candidates(text: str, secret: str | None) -> frozenset[str]:
+    """Each `key`/`secret`/`passphrase` value (a repeated key's earlier values included) and any token
+    shaped like an Arrowhook secret."""
     # Short values are left alone: scrubbing "a" would mangle the payload, and such a key never authenticates.
-    found = {match.group(1).strip() for match in _SECRET_IN_TEXT.finditer(body.text)}
+    found = {match.group(1).strip() for match in _SECRET_IN_TEXT.finditer(text)}
     found = {candidate for candidate in found if len(candidate) >= _MIN_SCRUBBED_CHARS}
-    found.update(_SECRET_SHAPED.findall(body.text))
-    secret = find_secret(body)
+    found.update(_SECRET_SHAPED.findall(text))
     if secret:
         found.add(secret)
-    return found
+    return frozenset(found)
 
 
 def _json_error(error: ValueError | RecursionError) -> str:
@@ -370,14 +386,18 @@ def _json_error(error: ValueError | RecursionError) -> str:
 
 
 def find_secret(body: DecodedBody) -> str | None:
+    return body.secret
+
+
+def _find_secret(text: str, document: dict[str, Any] | None) -> str | None:
     """The key field of a JSON body, or of a body TradingView sent as text because its JSON was broken."""
-    if body.document is not None:
+    if document is not None:
         for name in SECRET_FIELDS:
-            value = body.document.get(name)
+            value = document.get(name)
             if isinstance(value, str) and value.strip():
                 return value.strip()
         return None
-    match = _SECRET_IN_TEXT.search(body.text)
+    match = _SECRET_IN_TEXT.search(text)
     return match.group(1).strip() if match else None
 
 
