@@ -17,7 +17,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrowhook.alerts_table import AlertStore
 from arrowhook.dynamodb import dynamodb_client
-from arrowhook.errors import BadEncodingError, RejectedRequestError, StoreUnavailableError
+from arrowhook.error_body import ErrorBody
+from arrowhook.errors import (
+    BadEncodingError,
+    BodyTooLargeError,
+    EmptyBodyError,
+    RejectedRequestError,
+    SourceNotAllowedError,
+    StoreUnavailableError,
+    UnauthorizedError,
+)
 from arrowhook.gateway_event import is_http_api_event
 from arrowhook.health import build_info, store_reachable
 from arrowhook.ingest import IncomingAlert, ingest_alert
@@ -32,10 +41,23 @@ alerts = AlertStore(
     settings.alerts_table_name, client=dynamodb_client(bounded_read_timeout=settings.store_timeout_seconds)
 )
 app = APIGatewayHttpResolver()
+#: How the webhook answers each refusal: the one place a domain error becomes an HTTP status and code.
+REJECTIONS: dict[type[RejectedRequestError], tuple[int, str]] = {
+    EmptyBodyError: (400, "empty_body"),
+    BadEncodingError: (400, "bad_encoding"),
+    UnauthorizedError: (401, "unauthorized"),
+    SourceNotAllowedError: (403, "forbidden"),
+    BodyTooLargeError: (413, "payload_too_large"),
+}
 
 
 def _json(status_code: int, body: dict[str, Any]) -> Response[str]:
     return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+def _error(status_code: int, code: str, message: str) -> Response[str]:
+    body = ErrorBody(error=code, message=message).json_text()
+    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 def _receive(token: str | None) -> Response[str]:
@@ -86,10 +108,11 @@ def webhook_with_token(token: str) -> Response[str]:
 
 @app.exception_handler(RejectedRequestError)
 def rejected(error: RejectedRequestError) -> Response[str]:
-    metric = "AuthFailures" if error.status_code == 401 else "RejectedRequests"
+    status, code = REJECTIONS.get(type(error), (400, "bad_request"))
+    metric = "AuthFailures" if status == 401 else "RejectedRequests"
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-    logger.warning("webhook rejected", extra={"status": error.status_code, "reason": error.reason})
-    return _json(error.status_code, {"error": error.code, "message": error.message})
+    logger.warning("webhook rejected", extra={"status": status, "reason": error.reason})
+    return _error(status, code, error.message)
 
 
 @app.exception_handler(StoreUnavailableError)
@@ -97,19 +120,19 @@ def store_unavailable(error: StoreUnavailableError) -> Response[str]:
     """503 rather than 500: nothing was stored, and TradingView's retry (or the trader's) is safe."""
     metrics.add_metric(name="StoreErrors", unit=MetricUnit.Count, value=1)
     logger.error("store unavailable", extra={"reason": str(error)})
-    return _json(503, {"error": "unavailable", "message": "alert store temporarily unavailable, retry"})
+    return _error(503, "unavailable", "alert store temporarily unavailable, retry")
 
 
 @app.not_found
 def not_found(_: Exception) -> Response[str]:
     metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
-    return _json(404, {"error": "not_found", "message": "no such route"})
+    return _error(404, "not_found", "no such route")
 
 
 @app.exception_handler(Exception)
 def unexpected(error: Exception) -> Response[str]:
     logger.exception("unexpected webhook error")
-    return _json(500, {"error": "internal", "message": "internal error"})
+    return _error(500, "internal", "internal error")
 
 
 @traced
@@ -119,6 +142,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not is_http_api_event(event):
         metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
         logger.warning("not an HTTP API event", extra={"event_type": type(event).__name__})
-        body = {"error": "bad_request", "message": "not an API Gateway HTTP API (payload 2.0) event"}
-        return {"statusCode": 400, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+        body = ErrorBody(error="bad_request", message="not an API Gateway HTTP API (payload 2.0) event")
+        return {"statusCode": 400, "headers": {"Content-Type": "application/json"}, "body": body.json_text()}
     return app.resolve(event, context)

@@ -99,7 +99,7 @@ def test_name_clash_and_validation(admin: httpx.Client) -> None:
     assert admin.post("/keys", json={"name": name.upper()}).status_code == 409
     invalid = admin.post("/keys", json={"name": ""})
     assert invalid.status_code == 422
-    assert invalid.json()["detail"][0]["loc"] == ["body", "name"]
+    assert invalid.json()["details"][0]["field"] == "body.name"
 
 
 def cli_json(dev_stack: DevStack, *args: str) -> Any:

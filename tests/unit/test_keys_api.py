@@ -88,7 +88,7 @@ def test_names_are_unique_case_insensitively(api: Call) -> None:
     assert api("POST", "/keys", {"name": "Alpha"}).status == 201
     clash = api("POST", "/keys", {"name": "alpha"})
     assert clash.status == 409
-    assert "already exists" in clash.body["detail"]
+    assert (clash.body["error"], "already exists" in clash.body["message"]) == ("name_taken", True)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_names_are_unique_case_insensitively(api: Call) -> None:
 def test_invalid_create_is_422(api: Call, body: Any) -> None:
     response = api("POST", "/keys", body)
     assert response.status == 422
-    assert isinstance(response.body["detail"], list)
+    assert response.body["error"] == "invalid_request" and isinstance(response.body["details"], list)
 
 
 @pytest.mark.parametrize("raw", [b"not json", b'{"name": "x",', b"\xff"])
@@ -114,7 +114,7 @@ def test_invalid_create_is_422(api: Call, body: Any) -> None:
 def test_a_body_that_is_not_json_is_400_as_documented(api: Call, raw: bytes, method: str, path: str) -> None:
     response = api(method, path, raw)
     assert response.status == 400
-    assert response.body["detail"] in ("the body is not valid JSON", "There was an error parsing the body")
+    assert response.body["message"] in ("the body is not valid JSON", "There was an error parsing the body")
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
@@ -126,7 +126,10 @@ def test_unknown_id_is_404(api: Call) -> None:
         ("DELETE", "/keys/nope", None),
     ):
         response = api(method, target, body)
-        assert (response.status, response.body) == (404, {"detail": "key not found"}), (method, target)
+        assert (response.status, response.body) == (404, {"error": "not_found", "message": "key not found"}), (
+            method,
+            target,
+        )
 
 
 def test_list_pages_by_name_without_gaps_or_duplicates(api: Call) -> None:
@@ -243,7 +246,10 @@ def test_store_outage_is_503(api: Call, keys_app: ModuleType, monkeypatch: pytes
 
     monkeypatch.setattr(keys_app.store._client, "query", fail)
     response = api("GET", "/keys")
-    assert (response.status, response.body["detail"]) == (503, "store temporarily unavailable, retry")
+    assert (response.status, response.body) == (
+        503,
+        {"error": "unavailable", "message": "store temporarily unavailable, retry"},
+    )
 
 
 def test_a_rotation_that_loses_a_race_is_409_and_stores_nothing(
@@ -262,7 +268,7 @@ def test_a_rotation_that_loses_a_race_is_409_and_stores_nothing(
 
     monkeypatch.setattr(store, "_record", read_then_someone_else_writes)
     response = api("POST", f"/keys/{created['id']}/rotate", {"grace_seconds": 0})
-    assert response.status == 409 and "changed meanwhile" in response.body["detail"]
+    assert response.status == 409 and "changed meanwhile" in response.body["message"]
     monkeypatch.setattr(store, "_record", real_record)
     assert accepted(resolver, created["secret"]), "the losing rotation changed nothing"
     assert api("GET", f"/keys/{created['id']}").body["description"] == "changed meanwhile"
@@ -277,3 +283,26 @@ def test_secrets_never_logged(api: Call, caplog: pytest.LogCaptureFixture, capfd
     for secret in (created["secret"], rotated["secret"]):
         for text in (records, output.out, output.err):
             assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body", "status", "code"),
+    [
+        ("GET", "/keys/01NOSUCHKEY0000000000000000", None, 404, "not_found"),
+        ("POST", "/keys", b"{not json", 400, "invalid_json"),
+        ("POST", "/keys", {"name": ""}, 422, "invalid_request"),
+        ("PATCH", "/keys/01NOSUCHKEY0000000000000000", {"enabled": "sometimes"}, 422, "invalid_request"),
+        ("GET", "/keys?limit=0", None, 422, "invalid_request"),
+    ],
+)
+def test_every_admin_error_has_the_one_envelope(
+    api: Call, method: str, target: str, body: Any, status: int, code: str
+) -> None:
+    """{"error", "message"} (+ "details" for a request that does not match the schema), as the webhook answers."""
+    response = api(method, target, body)
+    assert (response.status, response.body["error"]) == (status, code)
+    assert set(response.body) <= {"error", "message", "details"} and response.body["message"]
+    if code == "invalid_request":
+        assert response.body["details"] and all(
+            set(detail) == {"field", "problem"} for detail in response.body["details"]
+        )

@@ -139,9 +139,12 @@ def _detail(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return f"HTTP {response.status_code}"
-    detail = body.get("detail", body.get("message", body)) if isinstance(body, dict) else body
-    if isinstance(detail, list):  # FastAPI validation errors
+    if not isinstance(body, dict):
+        return f"{body} (HTTP {response.status_code})"
+    details = body.get("details")
+    if isinstance(details, list) and details:  # a request that did not match the schema
         return "; ".join(
-            f"{'.'.join(str(part) for part in item.get('loc', [])[1:])}: {item.get('msg')}" for item in detail
+            f"{item.get('field', '?')}: {item.get('problem')}" for item in details if isinstance(item, dict)
         )
-    return f"{detail} (HTTP {response.status_code})"
+    # Arrowhook's envelope has "message"; API Gateway's own answers (401, 403, 429) have only "message" too.
+    return f"{body.get('message', body)} (HTTP {response.status_code})"

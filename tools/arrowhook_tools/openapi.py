@@ -17,11 +17,6 @@ from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 
 OUTPUT = PROJECT_ROOT / "openapi.json"
 ADMIN_FUNCTIONS = ("KeysFunction", "AlertsFunction")
-_ERROR = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {"error": {"type": "string", "examples": ["unauthorized"]}, "message": {"type": "string"}},
-}
 _STORED = {
     "type": "object",
     "required": ["status", "alert_id", "duplicate"],
@@ -62,11 +57,11 @@ def _webhook_operation(with_token: bool) -> dict[str, Any]:
         },
         "responses": {
             "200": _json("#/components/schemas/AlertStored", "Stored (or a duplicate of a stored alert)."),
-            "400": _json("#/components/schemas/WebhookError", "Empty body or invalid base64."),
-            "401": _json("#/components/schemas/WebhookError", "Missing, unknown, disabled or rotated-out key."),
-            "403": _json("#/components/schemas/WebhookError", "Source IP outside the allowlist."),
-            "413": _json("#/components/schemas/WebhookError", "Body larger than the configured limit."),
-            "503": _json("#/components/schemas/WebhookError", "Store unavailable; nothing stored, retry is safe."),
+            "400": _json("#/components/schemas/ErrorBody", "Empty body or invalid base64."),
+            "401": _json("#/components/schemas/ErrorBody", "Missing, unknown, disabled or rotated-out key."),
+            "403": _json("#/components/schemas/ErrorBody", "Source IP outside the allowlist."),
+            "413": _json("#/components/schemas/ErrorBody", "Body larger than the configured limit."),
+            "503": _json("#/components/schemas/ErrorBody", "Store unavailable; nothing stored, retry is safe."),
         },
     }
     if with_token:
@@ -167,7 +162,7 @@ def build(template: LocalTemplate | None = None) -> dict[str, Any]:
             },
         },
         "components": {
-            "schemas": {"AlertStored": _STORED, "WebhookError": _ERROR, "GatewayError": _GATEWAY_ERROR},
+            "schemas": {"AlertStored": _STORED, "GatewayError": _GATEWAY_ERROR},
             "securitySchemes": {
                 "AdminToken": {
                     "type": "http",

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from fastapi import FastAPI, Request, Response
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from arrowhook.error_body import ErrorBody, ErrorDetail
 from arrowhook.errors import (
     InvalidCursorError,
     InvalidFilterError,
@@ -30,18 +31,47 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
 }
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found."}}
-UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: {"description": "The store is temporarily unavailable."}}
-MALFORMED_BODY: dict[int | str, dict[str, Any]] = {400: {"description": "The body is not valid JSON."}}
-BAD_CURSOR: dict[int | str, dict[str, Any]] = {400: {"description": "Invalid cursor or filter value."}}
+#: How the admin API answers each domain error: status, code, and a fixed message (None: the error's own).
+ERRORS: dict[type[Exception], tuple[int, str, str | None]] = {
+    KeyNotFoundError: (404, "not_found", "key not found"),
+    NameTakenError: (409, "name_taken", None),
+    KeyConflictError: (409, "conflict", None),
+    InvalidFilterError: (400, "invalid_filter", None),
+    InvalidCursorError: (400, "invalid_cursor", "invalid cursor"),
+    StoreUnavailableError: (503, "unavailable", "store temporarily unavailable, retry"),
+}
+_ERROR_CONTENT = {"model": ErrorBody}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found.", **_ERROR_CONTENT}}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The store is temporarily unavailable.", **_ERROR_CONTENT}
+}
+MALFORMED_BODY: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not valid JSON.", **_ERROR_CONTENT}
+}
+BAD_CURSOR: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Invalid cursor or filter value.", **_ERROR_CONTENT}
+}
+#: Every route answers a request that does not match its schema with 422 and the details.
+INVALID_REQUEST: dict[int | str, dict[str, Any]] = {
+    422: {"description": "The request does not match the schema: `details` says where.", **_ERROR_CONTENT}
+}
 
 
-def _error(status_code: int, detail: str) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status_code, headers=SECURITY_HEADERS)
+def error_response(status_code: int, code: str, message: str, details: list[ErrorDetail] | None = None) -> JSONResponse:
+    body = ErrorBody(error=code, message=message, details=details).model_dump(exclude_none=True)
+    return JSONResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def _mapped(error: Exception) -> tuple[int, str, str]:
+    for kind in type(error).__mro__:
+        if kind in ERRORS:
+            status, code, message = ERRORS[kind]
+            return status, code, message or str(error)
+    return 500, "internal", "internal error"  # pragma: no cover - only mapped types are registered
 
 
 def create_admin_app(title: str, description: str, version: str) -> FastAPI:
-    app = FastAPI(title=title, description=description, version=version)
+    app = FastAPI(title=title, description=description, version=version, responses=INVALID_REQUEST)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -50,39 +80,32 @@ def create_admin_app(title: str, description: str, version: str) -> FastAPI:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
-        """A body that is not JSON at all is a 400 (as documented); a JSON body that breaks the rules, 422."""
-        if any(detail.get("type") == "json_invalid" for detail in error.errors()):
-            return _error(400, "the body is not valid JSON")
-        response: Response = await request_validation_exception_handler(request, error)
-        response.headers.update(SECURITY_HEADERS)
-        return response
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        """A body that is not JSON at all is a 400 (as documented); a request that breaks the rules, 422.
+        The details name the field and the problem, never echo the input."""
+        problems = error.errors()
+        if any(problem.get("type") == "json_invalid" for problem in problems):
+            return error_response(400, "invalid_json", "the body is not valid JSON")
+        details = [
+            ErrorDetail(field=".".join(str(part) for part in problem.get("loc", ())), problem=str(problem.get("msg")))
+            for problem in problems
+        ]
+        return error_response(422, "invalid_request", "the request does not match the schema", details)
 
-    @app.exception_handler(KeyNotFoundError)
-    async def key_not_found(_: Request, error: KeyNotFoundError) -> JSONResponse:
-        return _error(404, "key not found")
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        """Routing's own answers (no such route, method not allowed) in the same envelope."""
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return error_response(error.status_code, codes.get(error.status_code, "http_error"), str(error.detail))
 
-    @app.exception_handler(NameTakenError)
-    async def name_taken(_: Request, error: NameTakenError) -> JSONResponse:
-        return _error(409, str(error))
+    async def domain_error(_: Request, error: Exception) -> JSONResponse:
+        status, code, message = _mapped(error)
+        if status == 503:
+            logger.error("store unavailable", extra={"reason": str(error)})
+        return error_response(status, code, message)
 
-    @app.exception_handler(KeyConflictError)
-    async def key_conflict(_: Request, error: KeyConflictError) -> JSONResponse:
-        return _error(409, str(error))
-
-    @app.exception_handler(InvalidFilterError)
-    async def invalid_filter(_: Request, error: InvalidFilterError) -> JSONResponse:
-        return _error(400, str(error))
-
-    @app.exception_handler(InvalidCursorError)
-    async def invalid_cursor(_: Request, error: InvalidCursorError) -> JSONResponse:
-        return _error(400, "invalid cursor")
-
-    @app.exception_handler(StoreUnavailableError)
-    async def store_unavailable(_: Request, error: StoreUnavailableError) -> JSONResponse:
-        logger.error("store unavailable", extra={"reason": str(error)})
-        return _error(503, "store temporarily unavailable, retry")
-
+    for kind in ERRORS:
+        app.add_exception_handler(kind, domain_error)
     return app
 
 

@@ -30,10 +30,8 @@ class InvalidCursorError(ArrowhookError):
 
 
 class RejectedRequestError(ArrowhookError):
-    """A webhook request refused before anything is stored; carries the HTTP status and a safe message."""
-
-    status_code = 400
-    code = "bad_request"
+    """A webhook request refused before anything is stored, with a message safe to send back (each API
+    maps its errors to HTTP statuses in its own table: functions/webhook/app.py)."""
 
     def __init__(self, message: str, *, reason: str | None = None) -> None:
         super().__init__(message)
@@ -43,28 +41,23 @@ class RejectedRequestError(ArrowhookError):
 
 
 class EmptyBodyError(RejectedRequestError):
-    status_code = 400
-    code = "empty_body"
+    """Nothing to store: TradingView sends the alert message as the body."""
 
 
 class BadEncodingError(RejectedRequestError):
-    status_code = 400
-    code = "bad_encoding"
+    """A base64-encoded body that does not decode."""
 
 
 class UnauthorizedError(RejectedRequestError):
-    status_code = 401
-    code = "unauthorized"
+    """No key, an unknown one, or one disabled or past its grace period (one message for all)."""
 
 
 class SourceNotAllowedError(RejectedRequestError):
-    status_code = 403
-    code = "forbidden"
+    """The caller's address is outside AllowedSourceIps."""
 
 
 class BodyTooLargeError(RejectedRequestError):
-    status_code = 413
-    code = "payload_too_large"
+    """A body larger than MaxBodyBytes."""
 
 
 class ArchiveIntegrityError(ArrowhookError):
