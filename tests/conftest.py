@@ -33,7 +33,6 @@ from arrowhook.credentials import display_prefix, generate_secret, hash_secret
 from arrowhook.dynamodb import dynamodb_client
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import StrategyKey, new_id, utc_now
-from arrowhook.settings import get_settings
 from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS, provision, provision_buckets
 from arrowhook_tools.gateway import RouteTable, build_event
 from arrowhook_tools.runtime import LocalContext
@@ -67,7 +66,6 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _clear_caches() -> None:
-    get_settings.cache_clear()
     dynamodb_client.cache_clear()
     health._probe_client.cache_clear()  # it keeps the endpoint it was built for
     health.build_info.cache_clear()
@@ -146,7 +144,6 @@ def cold_webhook(aws: DynamoDBClient, monkeypatch: pytest.MonkeyPatch) -> Callab
         count += 1
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
         return load_module(PROJECT_ROOT / "functions/webhook/app.py", f"webhook_app_variant_{count}")
 
     return start

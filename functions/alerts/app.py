@@ -18,10 +18,10 @@ from arrowhook.keys_table import KeyStore
 from arrowhook.models import iso, utc_now
 from arrowhook.pagination import CursorSigner, cursor_signer
 from arrowhook.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut
-from arrowhook.settings import get_settings
+from arrowhook.settings import AlertsApiSettings
 from arrowhook.tradingview import Side
 
-settings = get_settings()
+settings = AlertsApiSettings.from_environment()
 alerts = AlertQuery(settings.alerts_table_name)
 daily_counts = DailyCounts(settings.alerts_table_name)
 alert_store = AlertStore(settings.alerts_table_name)
@@ -35,7 +35,7 @@ TIME_HELP = "ISO 8601 (UTC when no offset) or a duration back from now: 30m, 24h
 
 
 def signer() -> CursorSigner:
-    return cursor_signer(settings.cursor_key_parameter or "")
+    return cursor_signer(settings.cursor_key_parameter)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from arrowhook.archive import Archiver, ArchiveRequest
 from arrowhook.daily_counts import DailyCounts
 from arrowhook.models import utc_now
 from arrowhook.observability import MetricUnit, logger, metrics, traced
-from arrowhook.settings import get_settings
+from arrowhook.settings import ArchiveSettings
 
-settings = get_settings()
+settings = ArchiveSettings.from_environment()
 archiver = Archiver(
     settings.alerts_table_name,
-    settings.archive_bucket_name or "",
+    settings.archive_bucket_name,
     alerts_per_object=settings.archive_alerts_per_object,
 )
 daily_counts = DailyCounts(settings.alerts_table_name)

@@ -14,9 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from arrowhook.admin_auth import bearer_token, token_matches
 from arrowhook.observability import MetricUnit, logger, metrics, traced
 from arrowhook.secure_parameters import secure_value
-from arrowhook.settings import get_settings
+from arrowhook.settings import AuthorizerSettings
 
-settings = get_settings()
+settings = AuthorizerSettings.from_environment()
 
 
 def _header(event: dict[str, Any]) -> str | None:
@@ -34,7 +34,7 @@ def _header(event: dict[str, Any]) -> str | None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, bool]:
     presented = bearer_token(_header(event))
     try:
-        expected = secure_value(settings.admin_token_parameter or "", settings.admin_token_cache_seconds)
+        expected = secure_value(settings.admin_token_parameter, settings.admin_token_cache_seconds)
     except Exception:  # fail closed: an unreadable token never lets anyone in
         logger.exception("admin token unavailable")
         metrics.add_metric(name="AuthorizerErrors", unit=MetricUnit.Count, value=1)

@@ -13,9 +13,9 @@ from arrowhook.keys_table import KeyStore
 from arrowhook.observability import logger
 from arrowhook.pagination import CursorSigner, cursor_signer
 from arrowhook.schemas import KeyCreate, KeyOut, KeyPage, KeyRotate, KeyUpdate, KeyWithSecret
-from arrowhook.settings import get_settings
+from arrowhook.settings import KeysApiSettings
 
-settings = get_settings()
+settings = KeysApiSettings.from_environment()
 store = KeyStore(settings.keys_table_name)
 app = create_admin_app(
     title="Arrowhook admin API: keys",
@@ -63,7 +63,7 @@ async def list_keys(
 
 
 def signer() -> CursorSigner:
-    return cursor_signer(settings.cursor_key_parameter or "")
+    return cursor_signer(settings.cursor_key_parameter)
 
 
 @app.get("/keys/{key_id}", response_model=KeyOut, tags=["keys"], responses={**NOT_FOUND, **UNAVAILABLE})

@@ -33,9 +33,9 @@ from arrowhook.ingest import IncomingAlert, ingest_alert
 from arrowhook.keys_table import KeyResolver
 from arrowhook.models import utc_now
 from arrowhook.observability import MetricUnit, logger, metrics, traced
-from arrowhook.settings import get_settings
+from arrowhook.settings import WebhookSettings
 
-settings = get_settings()
+settings = WebhookSettings.from_environment()
 keys = KeyResolver(settings.keys_table_name, settings.key_cache_ttl_seconds, settings.store_timeout_seconds)
 alerts = AlertStore(
     settings.alerts_table_name, client=dynamodb_client(bounded_read_timeout=settings.store_timeout_seconds)

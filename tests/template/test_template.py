@@ -13,8 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from arrowhook.settings import Settings
+from arrowhook.settings import (
+    AlertsApiSettings,
+    ArchiveSettings,
+    AuthorizerSettings,
+    FunctionSettings,
+    KeysApiSettings,
+    WebhookSettings,
+)
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate, load_template
 from tests.conftest import load_module
 
@@ -232,17 +240,35 @@ def _variables_read_by_code() -> set[str]:
     return found
 
 
-def test_every_environment_variable_the_code_reads_is_set(template: LocalTemplate) -> None:
-    read_by_code = _variables_read_by_code()
-    assert "POWERTOOLS_TRACE_DISABLED" in read_by_code, "the scan finds what the code reads"
-    settings_variables = {str(field.alias) for field in Settings.model_fields.values()}
-    required_settings = {str(field.alias) for field in Settings.model_fields.values() if field.is_required()}
+#: The settings model each function reads at init.
+FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
+    "WebhookFunction": WebhookSettings,
+    "AuthorizerFunction": AuthorizerSettings,
+    "KeysFunction": KeysApiSettings,
+    "AlertsFunction": AlertsApiSettings,
+    "ArchiveFunction": ArchiveSettings,
+    "SecureParameterFunction": FunctionSettings,
+}
+
+
+def test_each_function_gets_exactly_the_variables_its_settings_read(template: LocalTemplate) -> None:
+    """A missing variable fails a function at init, not mid-request; an extra one is a setting no code reads."""
+    read_directly = _variables_read_by_code()
+    assert "POWERTOOLS_TRACE_DISABLED" in read_directly, "the scan finds what the code reads"
+    assert set(FUNCTION_SETTINGS) == {spec.logical_id for spec in template.functions()}
     for spec in template.functions():
-        missing = (read_by_code | required_settings | POWERTOOLS_VARIABLES) - set(spec.environment)
-        assert not missing, f"{spec.logical_id} lacks {sorted(missing)}"
-        assert Settings.model_validate(spec.environment), spec.logical_id
-    configured = set().union(*(spec.environment for spec in template.functions()))
-    assert settings_variables <= configured, "every setting comes from the template, not a code default"
+        model = FUNCTION_SETTINGS[spec.logical_id]
+        aliases = {str(field.alias) for field in model.model_fields.values()}
+        required = {str(field.alias) for field in model.model_fields.values() if field.is_required()}
+        configured = set(spec.environment)
+        assert POWERTOOLS_VARIABLES | required <= configured, f"{spec.logical_id} lacks {sorted(required - configured)}"
+        unread = configured - aliases - POWERTOOLS_VARIABLES - read_directly
+        assert not unread, f"{spec.logical_id} is given {sorted(unread)}, which it never reads"
+        assert model.model_validate(spec.environment), spec.logical_id
+        for name in required:
+            without = {key: value for key, value in spec.environment.items() if key != name}
+            with pytest.raises(ValidationError):
+                model.model_validate(without)
 
 
 def test_routes_and_their_authorization(template: LocalTemplate) -> None:

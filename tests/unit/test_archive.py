@@ -27,7 +27,7 @@ from arrowhook.errors import ArchiveIntegrityError, ArchiveLeaseLostError, Store
 from arrowhook.ingest import IncomingAlert, ingest_alert
 from arrowhook.keys_table import KeyResolver
 from arrowhook.models import iso
-from arrowhook.settings import get_settings
+from arrowhook.settings import WebhookSettings
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import Strategy, alert_items, load_module, sample_event
@@ -77,7 +77,7 @@ def s3(aws: DynamoDBClient) -> Any:
 @pytest.fixture
 def seed(aws: DynamoDBClient, strategy: Strategy, table: str) -> Callable[..., list[str]]:
     """Store alerts through the real ingest path, `spacing` apart from `start`; returns their ids."""
-    settings = get_settings()
+    settings = WebhookSettings.from_environment()
     keys = KeyResolver(settings.keys_table_name, 0)
     store = AlertStore(table, client=aws)
     bodies = [
@@ -561,9 +561,7 @@ def test_object_key_is_hive_partitioned_by_the_day_received(
 def archive_app(aws: DynamoDBClient, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     for name, value in template.function_spec("ArchiveFunction").environment.items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
     yield load_module(PROJECT_ROOT / "functions/archive/app.py", "archive_app_under_test")
-    get_settings.cache_clear()
 
 
 def _invoke(module: Any, event: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from arrowhook.errors import UnauthorizedError
 from arrowhook.ingest import IncomingAlert, ingest_alert
 from arrowhook.models import KeyAuth, KeyStatus, StoredAlert
 from arrowhook.scrub import MIN_FRAGMENT, Scrubber
-from arrowhook.settings import Settings
+from arrowhook.settings import WebhookSettings
 
 TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 secrets_ = st.text(alphabet=TOKEN_CHARS, min_size=43, max_size=43).map(lambda tail: "ahk_" + tail)
@@ -115,7 +115,7 @@ def test_no_fragment_of_the_secret_survives_in_anything_stored(
             content_type=content_type,
         ),
     )[0]
-    settings_ = Settings.model_validate({"KEYS_TABLE_NAME": "keys", "ALERTS_TABLE_NAME": "alerts"})
+    settings_ = WebhookSettings.model_validate({"KEYS_TABLE_NAME": "keys", "ALERTS_TABLE_NAME": "alerts"})
     try:
         ingest_alert(incoming, settings_, _Keys(secret), store)  # type: ignore[arg-type]
     except UnauthorizedError:

@@ -79,12 +79,10 @@ def _webhook_operation(with_token: bool) -> dict[str, Any]:
 
 def _admin_schema(logical_id: str, template: LocalTemplate) -> dict[str, Any]:
     """Import the FastAPI app with its template environment (no AWS call happens at import)."""
-    from arrowhook.settings import get_settings
     from arrowhook_tools.runtime import _load_module
 
     spec = template.function_spec(logical_id)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    get_settings.cache_clear()
     module = _load_module(spec, 0)
     schema: dict[str, Any] = module.app.openapi()
     return schema

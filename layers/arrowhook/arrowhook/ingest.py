@@ -18,7 +18,7 @@ from arrowhook.keys_table import KeyResolver
 from arrowhook.models import KeyAuth, StoredAlert, new_id
 from arrowhook.observability import MetricUnit, logger, metrics
 from arrowhook.scrub import Scrubber
-from arrowhook.settings import Settings
+from arrowhook.settings import WebhookSettings
 from arrowhook.tradingview import (
     AlertFields,
     ParseIssue,
@@ -51,7 +51,7 @@ class IngestResult:
     parse_issues: int
 
 
-def ingest_alert(incoming: IncomingAlert, settings: Settings, keys: KeyResolver, alerts: AlertStore) -> IngestResult:
+def ingest_alert(incoming: IncomingAlert, settings: WebhookSettings, keys: KeyResolver, alerts: AlertStore) -> IngestResult:
     if incoming.source_ip is not None and not settings.source_ip_allowed(incoming.source_ip):
         raise SourceNotAllowedError("source address not allowed", reason=f"source ip {incoming.source_ip}")
     if len(incoming.body) > settings.max_body_bytes:
