@@ -49,8 +49,56 @@ def parameters_page(template_path: Path = PROJECT_ROOT / "template.yaml") -> str
     )
 
 
+#: What each kind of field (its annotation in AlertFields) becomes.
+_KINDS = {
+    "Text": "text, up to 256 characters",
+    "LongText": "text, up to 4,096 characters (empty is nothing, not a parse issue)",
+    "Amount": "exact decimal (38 significant digits at most; strings and JSON numbers alike)",
+    "Timestamp": "UTC timestamp (ISO 8601, or epoch seconds or milliseconds)",
+    "PositionField": "`long`, `short` or `flat`",
+}
+_NOTES = {
+    "ticker": "; upper-cased, and `BINANCE:BTCUSDT` also fills `exchange`",
+    "exchange": "; upper-cased",
+}
+
+
+def fields_page() -> str:
+    from arrowhook.tradingview import FIELD_ALIASES, SECRET_FIELDS, SIDE_SYNONYMS, AlertFields, Side
+
+    kinds = dict(_KINDS)
+    kinds["SideField"] = "; ".join(
+        f"`{side.value}` ({', '.join(word for word, meaning in SIDE_SYNONYMS.items() if meaning is side)})"
+        for side in Side
+    )
+    rows = []
+    for field, aliases in FIELD_ALIASES.items():
+        kind = kinds[str(AlertFields.__annotations__[field])]
+        rows.append(f"| `{field}` | {', '.join(f'`{alias}`' for alias in aliases)} | {kind}{_NOTES.get(field, '')} |")
+    return "\n".join(
+        [
+            "# Alert fields",
+            "",
+            "Generated from `arrowhook.tradingview` by `make docs` (do not edit). Keys are matched",
+            'case-insensitively, flat (`"strategy.order.action"`) or nested (`{"strategy": {"order": {...}}}`);',
+            "the first key present wins. Any other key is kept in `extra` (nested keys flattened with dots).",
+            f"The secret is read from {', '.join(f'`{name}`' for name in SECRET_FIELDS)} (or the URL); it is never"
+            " stored.",
+            "",
+            "| field | keys it is read from | what it becomes |",
+            "|---|---|---|",
+            *rows,
+            "",
+            "A value that cannot be read (an unreplaced `{{placeholder}}`, `NaN`, an empty string, a wrong type,",
+            "an unknown side) becomes null and is listed in the alert's `parse_issues`; the alert is still stored.",
+            "An unreplaced placeholder in an `extra` value is listed too (the value is kept as sent).",
+            "",
+        ]
+    )
+
+
 #: Every generated page and the function that generates it.
-GENERATED: dict[str, Callable[[], str]] = {"parameters.md": parameters_page}
+GENERATED: dict[str, Callable[[], str]] = {"parameters.md": parameters_page, "fields.md": fields_page}
 
 
 def write_all() -> list[Path]:

@@ -55,7 +55,7 @@ class MarketPosition(StrEnum):
     FLAT = "flat"
 
 
-_SIDE_SYNONYMS = {
+SIDE_SYNONYMS = {
     "buy": Side.BUY,
     "long": Side.BUY,
     "enter_long": Side.BUY,
@@ -167,8 +167,8 @@ def _text(value: Any) -> Any:
 def _side(value: Any) -> Any:
     if isinstance(value, str):
         normalized = re.sub(r"[\s\-]+", "_", value.strip().lower())
-        if normalized in _SIDE_SYNONYMS:
-            return _SIDE_SYNONYMS[normalized]
+        if normalized in SIDE_SYNONYMS:
+            return SIDE_SYNONYMS[normalized]
         raise ValueError(f"unrecognised side {value.strip()!r} (expected buy, sell, long, short, close or exit)")
     return value
 
