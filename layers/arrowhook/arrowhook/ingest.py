@@ -51,7 +51,9 @@ class IngestResult:
     parse_issues: int
 
 
-def ingest_alert(incoming: IncomingAlert, settings: WebhookSettings, keys: KeyResolver, alerts: AlertStore) -> IngestResult:
+def ingest_alert(
+    incoming: IncomingAlert, settings: WebhookSettings, keys: KeyResolver, alerts: AlertStore
+) -> IngestResult:
     if incoming.source_ip is not None and not settings.source_ip_allowed(incoming.source_ip):
         raise SourceNotAllowedError("source address not allowed", reason=f"source ip {incoming.source_ip}")
     if len(incoming.body) > settings.max_body_bytes:
