@@ -615,7 +615,7 @@ def test_a_failed_run_raises_and_counts_an_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     seed(2)
-    monkeypatch.setattr(archive_app.archiver, "bucket", "arrowhook-no-such-bucket")
+    monkeypatch.setattr(archive_app.archiver.objects, "bucket", "arrowhook-no-such-bucket")
     with pytest.raises(StoreUnavailableError):
         _invoke(archive_app, {"trigger": "schedule"})
     assert '"ArchiveErrors"' in capsys.readouterr().out

@@ -141,6 +141,11 @@ class AlertStore:
 _FIELD_NAMES = tuple(AlertFields.model_fields)
 
 
+def alert_sort_key(alert: StoredAlert) -> str:
+    """What every alerts index sorts by: time first, the id breaking ties."""
+    return f"{iso(alert.received_at)}#{alert.alert_id}"
+
+
 def alert_item(alert: StoredAlert) -> dict[str, Any]:
     received = iso(alert.received_at)
     values: dict[str, Any] = {
@@ -150,7 +155,7 @@ def alert_item(alert: StoredAlert) -> dict[str, Any]:
         "key_id": alert.key_id,
         "strategy": alert.strategy,
         "received_at": received,
-        "sort_key": f"{received}#{alert.alert_id}",
+        "sort_key": alert_sort_key(alert),
         "day": received[:10],
         "body_format": alert.body_format,
         "payload": alert.payload,

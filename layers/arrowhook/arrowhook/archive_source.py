@@ -1,0 +1,165 @@
+"""The archive's DynamoDB side: which alerts to archive next, and deleting them once they are in S3."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from arrowhook.alerts_table import alert_from_item
+from arrowhook.dynamodb import dynamodb_client, unavailable
+from arrowhook.errors import StoreUnavailableError
+from arrowhook.models import StoredAlert
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+#: DynamoDB's BatchWriteItem limit: 1,000 alerts cost 40 delete calls.
+DELETE_BATCH_SIZE = 25
+#: DynamoDB's BatchGetItem limit (straggler confirmation and rebuilding a planned batch).
+READ_BATCH_SIZE = 100
+_MAX_ATTEMPTS = 8
+
+
+class DynamoDBAlertSource:
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        alerts_per_object: int,
+        dynamodb: DynamoDBClient | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.table_name = table_name
+        self.alerts_per_object = alerts_per_object
+        self._dynamodb = dynamodb or dynamodb_client()
+        self._sleep = sleep
+
+    def days_with_alerts(self, last_day: str) -> list[str]:
+        """Only before the first run ever: one pass over the ByDay index for the days holding alerts."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "ByDay",
+            "ProjectionExpression": "#day",
+            "FilterExpression": "#day <= :last",
+            "ExpressionAttributeNames": {"#day": "day"},
+            "ExpressionAttributeValues": {":last": {"S": last_day}},
+        }
+        try:
+            pages = self._dynamodb.get_paginator("scan").paginate(**arguments)
+            return sorted({item["day"]["S"] for page in pages for item in page.get("Items", [])})
+        except (ClientError, BotoCoreError) as error:
+            raise unavailable(error) from None
+
+    def next_batch(self, watermark: str, cutoff_key: str, day: str) -> list[StoredAlert]:
+        """The oldest alerts of `day` after the watermark and up to the cutoff: at most one object's worth."""
+        return [alert_from_item(item) for item in self._query(self._day_query(watermark, cutoff_key, day))]
+
+    def listed_behind(self, day: str, watermark: str) -> list[str]:
+        """Ids the ByDay index lists on `day` at or before the watermark (possibly just deleted: confirm)."""
+        listed = self._query(
+            {
+                "TableName": self.table_name,
+                "IndexName": "ByDay",
+                "KeyConditionExpression": "#day = :day AND sort_key <= :watermark",
+                "ExpressionAttributeNames": {"#day": "day"},
+                "ExpressionAttributeValues": {":day": {"S": day}, ":watermark": {"S": watermark}},
+                "ScanIndexForward": True,
+            }
+        )
+        return [item["alert_id"]["S"] for item in listed]
+
+    def count(self, watermark: str, cutoff_key: str, day: str) -> int:
+        pages = self._dynamodb.get_paginator("query").paginate(
+            **self._day_query(watermark, cutoff_key, day), Select="COUNT"
+        )
+        try:
+            return sum(page.get("Count", 0) for page in pages)
+        except (ClientError, BotoCoreError) as error:
+            raise unavailable(error) from None
+
+    def consistent(self, alert_ids: list[str]) -> list[StoredAlert]:
+        """The alerts the table holds now (strongly consistent), oldest first."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(alert_ids), READ_BATCH_SIZE):
+            keys: list[Any] = [
+                {"pk": {"S": f"ALERT#{alert_id}"}} for alert_id in alert_ids[start : start + READ_BATCH_SIZE]
+            ]
+            attempt = 0
+            while keys:
+                try:
+                    response = self._dynamodb.batch_get_item(
+                        RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}}
+                    )
+                except (ClientError, BotoCoreError) as error:
+                    raise unavailable(error) from None
+                responses: dict[str, Any] = dict(response.get("Responses", {}))
+                found.extend(responses.get(self.table_name, []))
+                unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys", {}))
+                keys = list(unprocessed.get(self.table_name, {}).get("Keys", []))
+                if keys:
+                    attempt += 1
+                    if attempt >= _MAX_ATTEMPTS:
+                        raise StoreUnavailableError("DynamoDB kept leaving archive reads unprocessed")
+                    self._backoff(attempt)
+        return [alert_from_item(item) for item in sorted(found, key=lambda item: str(item["sort_key"]["S"]))]
+
+    def delete(self, alert_ids: list[str], before_each_call: Callable[[], None]) -> int:
+        """Delete in batches of 25, retrying unprocessed items with jittered backoff; returns the retries.
+
+        Not fenced (BatchWriteItem takes no condition), and it need not be: these alerts are in a
+        verified object, and any run that rewrites that key writes the same bytes."""
+        retries = 0
+        for start in range(0, len(alert_ids), DELETE_BATCH_SIZE):
+            before_each_call()
+            requests: list[Any] = [
+                {"DeleteRequest": {"Key": {"pk": {"S": f"ALERT#{alert_id}"}}}}
+                for alert_id in alert_ids[start : start + DELETE_BATCH_SIZE]
+            ]
+            attempt = 0
+            while requests:
+                try:
+                    response = self._dynamodb.batch_write_item(RequestItems={self.table_name: requests})
+                except (ClientError, BotoCoreError) as error:
+                    raise unavailable(error) from None
+                requests = list(response.get("UnprocessedItems", {}).get(self.table_name, []))
+                if requests:
+                    attempt += 1
+                    retries += 1
+                    if attempt >= _MAX_ATTEMPTS:
+                        raise StoreUnavailableError("DynamoDB kept leaving archived alerts unprocessed")
+                    self._backoff(attempt)
+        return retries
+
+    def _day_query(self, watermark: str, cutoff_key: str, day: str) -> dict[str, Any]:
+        # " " sorts below every character of a sort key, so `watermark + " "` excludes the watermark
+        # alert itself (an index can still list a just-deleted item) and nothing after it.
+        low = watermark + " " if watermark[:10] == day else day
+        return {
+            "TableName": self.table_name,
+            "IndexName": "ByDay",
+            "KeyConditionExpression": "#day = :day AND sort_key BETWEEN :low AND :high",
+            "ExpressionAttributeNames": {"#day": "day"},
+            "ExpressionAttributeValues": {":day": {"S": day}, ":low": {"S": low}, ":high": {"S": cutoff_key}},
+            "ScanIndexForward": True,
+        }
+
+    def _query(self, arguments: dict[str, Any]) -> list[dict[str, Any]]:
+        """The oldest matching items, at most one object's worth."""
+        items: list[dict[str, Any]] = []
+        try:
+            while len(items) < self.alerts_per_object:
+                page = self._dynamodb.query(**arguments, Limit=self.alerts_per_object - len(items))
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                arguments = {**arguments, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+        except (ClientError, BotoCoreError) as error:
+            raise unavailable(error) from None
+        return items
+
+    def _backoff(self, attempt: int) -> None:
+        self._sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter  # nosec B311
