@@ -373,14 +373,13 @@ def keys_delete(
 
 
 def _duration_seconds(text: str) -> int:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-    value = text.strip().lower()
+    """The API's duration grammar (arrowhook.durations), so `--grace 2w` means what `since=2w` does."""
+    from arrowhook.durations import HELP, parse_duration
+
     try:
-        if value and value[-1] in units:
-            return int(value[:-1]) * units[value[-1]]
-        return int(value)
+        return int(parse_duration(text).total_seconds())
     except ValueError:
-        console.print(f"[red]invalid duration {shown(repr(text))}[/]: use seconds or 90s, 30m, 12h, 7d")
+        console.print(f"[red]invalid duration {shown(repr(text))}[/]: use {HELP}")
         raise typer.Exit(2) from None
 
 

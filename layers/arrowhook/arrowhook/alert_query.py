@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from arrowhook.alerts_table import alert_from_item
+from arrowhook.durations import is_duration, parse_duration
 from arrowhook.dynamodb import dynamodb_client, query_page
 from arrowhook.errors import InvalidFilterError
 from arrowhook.models import StoredAlert, iso, utc_now
@@ -33,19 +33,16 @@ MAX_QUERIES_PER_REQUEST = 31
 #: Times outside these bounds are refused (400), so no date arithmetic can overflow.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-_RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _AFTER_ANY_ID = "~"  # sorts after "#<ULID>", so `until` includes alerts received in its very millisecond
 
 
 def parse_moment(text: str, now: datetime | None = None) -> datetime:
-    """ISO 8601 (naive means UTC) or a duration back from now: 30m, 24h, 7d, 2w. Always UTC, and inside
+    """ISO 8601 (naive means UTC) or a duration back from now (arrowhook.durations). Always UTC, and inside
     EARLIEST..LATEST (ValueError otherwise)."""
     now = now or utc_now()
-    relative = _RELATIVE.match(text)
     try:
-        if relative:
-            moment = now - timedelta(**{_UNITS[relative.group(2).lower()]: int(relative.group(1))})
+        if is_duration(text):
+            moment = now - parse_duration(text)
         else:
             try:
                 moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
