@@ -232,9 +232,9 @@ def hostile_api(monkeypatch: pytest.MonkeyPatch, config_file: Path) -> None:
         raise AssertionError(path)
 
     monkeypatch.setattr(admin_client.AdminClient, "request", request)
-    from arrowhook_tools import cli
+    from arrowhook_tools.cli import common
 
-    monkeypatch.setattr(cli.out, "_width", 250)  # wide enough that no cell is cut: what is shown is what is checked
+    monkeypatch.setattr(common.out, "_width", 250)  # wide enough that no cell is cut: what is shown is what is checked
 
 
 KEY_WITH_MARKUP = {

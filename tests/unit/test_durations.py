@@ -8,7 +8,7 @@ import pytest
 
 from arrowhook.alert_query import parse_moment
 from arrowhook.durations import parse_duration
-from arrowhook_tools.cli import _duration_seconds
+from arrowhook_tools.cli.common import duration_seconds
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 )
 def test_the_api_and_the_cli_read_a_duration_alike(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
-    assert _duration_seconds(text) == seconds, "the CLI's --grace"
+    assert duration_seconds(text) == seconds, "the CLI's --grace"
     assert parse_moment(text, NOW) == NOW - timedelta(seconds=seconds), "the API's since/until"
 
 

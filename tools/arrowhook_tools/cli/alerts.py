@@ -1,0 +1,277 @@
+"""`arrowhook alerts ...`: reading stored alerts through the admin API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from arrowhook_tools.cli.common import (
+    ApiUrl,
+    AsJson,
+    Token,
+    api_client,
+    api_errors,
+    call,
+    console,
+    out,
+)
+from arrowhook_tools.render import shown
+
+alerts_app = typer.Typer(no_args_is_help=True, help="Read stored alerts.")
+
+
+Strategy = Annotated[str | None, typer.Option(help="Strategy (key) name.")]
+KeyIdFilter = Annotated[str | None, typer.Option("--key-id", help="Strategy key id.")]
+Ticker = Annotated[str | None, typer.Option(help="Ticker, e.g. BTCUSDT.")]
+SideFilter = Annotated[str | None, typer.Option(help="buy, sell or close.")]
+Since = Annotated[str | None, typer.Option(help="From: ISO 8601 or a duration back from now (24h, 7d).")]
+Until = Annotated[str | None, typer.Option(help="To: ISO 8601 or a duration back from now.")]
+EXPORT_COLUMNS = (
+    "alert_id",
+    "received_at",
+    "strategy",
+    "key_id",
+    "ticker",
+    "exchange",
+    "side",
+    "price",
+    "quantity",
+    "position_size",
+    "market_position",
+    "market_position_size",
+    "prev_market_position",
+    "interval",
+    "order_id",
+    "comment",
+    "alert_message",
+    "tv_time",
+    "tv_timenow",
+    "body_format",
+    "parse_issues",
+    "extra",
+)
+
+
+def _filters(
+    strategy: str | None, key_id: str | None, ticker: str | None, side: str | None, since: str | None, until: str | None
+) -> dict[str, Any]:
+    return {"strategy": strategy, "key_id": key_id, "ticker": ticker, "side": side, "since": since, "until": until}
+
+
+def _show_alerts(alerts: list[dict[str, Any]], title: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("received (UTC)", no_wrap=True)
+    for column in ("strategy", "ticker", "side", "price", "qty", "issues"):
+        table.add_column(column)
+    table.add_column("id", no_wrap=True, min_width=26)
+    for alert in alerts:
+        issues = len(alert.get("parse_issues") or [])
+        table.add_row(
+            shown(alert["received_at"][:23].replace("T", " ")),
+            shown(alert["strategy"]),
+            shown(alert.get("ticker") or ""),
+            shown(alert.get("side") or ""),
+            shown(alert.get("price") or ""),
+            shown(alert.get("quantity") or ""),
+            f"[yellow]{issues}[/]" if issues else "",
+            shown(alert["alert_id"]),
+        )
+    out.print(table)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    strategy: Strategy = None,
+    key_id: KeyIdFilter = None,
+    ticker: Ticker = None,
+    side: SideFilter = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Annotated[int, typer.Option(help="Alerts per page (max 500).")] = 50,
+    order: Annotated[str, typer.Option(help="newest or oldest first.")] = "newest",
+    all_pages: Annotated[bool, typer.Option("--all", help="Follow every page.")] = False,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """List alerts matching the filters, newest first."""
+    client = api_client(api_url, token)
+    params = {**_filters(strategy, key_id, ticker, side, since, until), "limit": limit, "order": order}
+    with api_errors():
+        if all_pages:
+            alerts = [alert for page in client.pages("/alerts", params) for alert in page]
+        else:
+            alerts = client.request("GET", "/alerts", params=params)["items"]
+    if as_json:
+        print(json.dumps(alerts, indent=2))
+    else:
+        _show_alerts(alerts, title=f"{len(alerts)} alert(s)")
+
+
+@alerts_app.command("show")
+def alerts_show(
+    alert_id: Annotated[str, typer.Argument(help="Alert id.")],
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """One alert: parsed fields, raw payload (secret removed), parse issues, receive metadata."""
+    alert = call(api_client(api_url, token), "GET", f"/alerts/{alert_id}")
+    if as_json:
+        print(json.dumps(alert, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, title=f"alert {alert_id}")
+    for name, value in alert.items():
+        if value not in (None, [], {}, ""):
+            table.add_row(shown(name), shown(value if isinstance(value, str) else json.dumps(value)))
+    out.print(table)
+
+
+@alerts_app.command("stats")
+def alerts_stats(
+    strategy: Strategy = None,
+    key_id: KeyIdFilter = None,
+    ticker: Ticker = None,
+    side: SideFilter = None,
+    since: Since = None,
+    until: Until = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Counts by strategy, ticker and side, with the first and last alert times."""
+    stats = call(
+        api_client(api_url, token),
+        "GET",
+        "/alerts/stats",
+        params=_filters(strategy, key_id, ticker, side, since, until),
+    )
+    if as_json:
+        print(json.dumps(stats, indent=2))
+        return
+    from rich.table import Table
+
+    out.print(
+        f"{shown(stats['total'])} alert(s) from {shown(stats['first_seen'])} to {shown(stats['last_seen'])}"
+        + (" (truncated)" if stats["truncated"] else "")
+    )
+    for group in ("by_strategy", "by_ticker", "by_side"):
+        table = Table(title=group.replace("_", " "))
+        table.add_column(group.removeprefix("by_"))
+        table.add_column("alerts", justify="right")
+        for name, count in sorted(stats[group].items(), key=lambda entry: -entry[1]):
+            table.add_row(shown(name), shown(count))
+        out.print(table)
+
+
+@alerts_app.command("export")
+def alerts_export(
+    output: Annotated[Path, typer.Option("--out", help="File to write.")],
+    file_format: Annotated[str, typer.Option("--format", help="csv or ndjson.")] = "csv",
+    strategy: Strategy = None,
+    key_id: KeyIdFilter = None,
+    ticker: Ticker = None,
+    side: SideFilter = None,
+    since: Since = None,
+    until: Until = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Write every matching alert (oldest first) to CSV or NDJSON, following every page."""
+    import csv
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from arrowhook_tools.admin_client import AdminApiError
+
+    if file_format not in ("csv", "ndjson"):
+        console.print(f"[red]unknown format {shown(repr(file_format))}[/]: use csv or ndjson")
+        raise typer.Exit(2)
+    client = api_client(api_url, token)
+    params = {**_filters(strategy, key_id, ticker, side, since, until), "limit": 500, "order": "oldest"}
+    written = 0
+    temporary = output.with_name(output.name + ".partial")
+    try:
+        with (
+            temporary.open("w", newline="", encoding="utf-8") as handle,
+            Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as progress,
+        ):
+            task = progress.add_task("exporting", total=None)
+            writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
+            if file_format == "csv":
+                writer.writeheader()
+            for page in client.pages("/alerts", params):
+                for alert in page:
+                    if file_format == "ndjson":
+                        handle.write(json.dumps(alert) + "\n")
+                    else:
+                        row = {name: alert.get(name) for name in EXPORT_COLUMNS}
+                        row["parse_issues"] = json.dumps(alert.get("parse_issues") or [])
+                        row["extra"] = json.dumps(alert.get("extra") or {})
+                        writer.writerow(row)
+                written += len(page)
+                progress.update(task, description=f"exported {written} alert(s)")
+    except AdminApiError as error:
+        temporary.unlink(missing_ok=True)
+        console.print(f"[red]error:[/] {shown(error.detail)}")
+        raise typer.Exit(1) from None
+    temporary.replace(output)
+    console.print(f"wrote {written} alert(s) to {output}")
+
+
+@alerts_app.command("tail")
+def alerts_tail(
+    strategy: Strategy = None,
+    key_id: KeyIdFilter = None,
+    ticker: Ticker = None,
+    side: SideFilter = None,
+    since: Annotated[str, typer.Option(help="Start from (ISO 8601 or 10m, 1h...).")] = "1s",
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 2.0,
+    max_polls: Annotated[int, typer.Option(hidden=True, help="Stop after this many polls (0: never).")] = 0,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Print new alerts as they arrive (Ctrl-C to stop): each alert stored after it starts, once, in order."""
+    import time
+
+    from arrowhook_tools.tail import AlertFollower
+
+    try:
+        follower = AlertFollower.starting(since)
+    except ValueError as error:
+        console.print(f"[red]invalid --since:[/] {shown(error)}")
+        raise typer.Exit(2) from None
+    client = api_client(api_url, token)
+    polls = 0
+    try:
+        while True:
+            params = {
+                **_filters(strategy, key_id, ticker, side, follower.query_since(), None),
+                "limit": 500,
+                "order": "oldest",
+            }
+            with api_errors():
+                listed = [alert for page in client.pages("/alerts", params) for alert in page]
+            for alert in follower.fresh(listed):
+                if as_json:
+                    print(json.dumps(alert), flush=True)
+                else:
+                    out.print(
+                        f"{shown(alert['received_at'][:23].replace('T', ' '))}  {shown(alert['strategy']):<16} "
+                        f"{shown(alert.get('ticker') or '-'):<10} {shown(alert.get('side') or '-'):<5} "
+                        f"{shown(alert.get('price') or '-'):>14}  {shown(alert['alert_id'])}"
+                    )
+            polls += 1
+            if max_polls and polls >= max_polls:
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        console.print("stopped")

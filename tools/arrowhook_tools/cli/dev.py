@@ -1,0 +1,180 @@
+"""`arrowhook dev` and `arrowhook invoke`: the local stack and running one function in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from arrowhook_tools.cli.common import (
+    console,
+)
+from arrowhook_tools.render import shown
+
+
+def _parameter_overrides(values: list[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for pair in (part for value in values for part in value.split()):
+        name, separator, setting = pair.partition("=")
+        if not separator or not name:
+            console.print(f"[red]invalid parameter override {shown(repr(pair))}[/]: use Name=Value")
+            raise typer.Exit(2)
+        overrides[name] = setting
+    return overrides
+
+
+SHUTDOWN_SECONDS = 15.0
+
+
+def _exit_if_stopping_hangs(state_file: Path | None) -> None:
+    """Ctrl-C must stop `make dev`: if a server thread does not stop in time, report where it hangs and exit."""
+    import faulthandler
+    import os
+    import threading
+
+    def force() -> None:
+        console.print(f"[yellow]a server thread did not stop within {SHUTDOWN_SECONDS:.0f} s; threads:[/]")
+        faulthandler.dump_traceback(all_threads=True)
+        if state_file is not None:
+            from arrowhook_tools.state import remove_state_if_ours
+
+            remove_state_if_ours(state_file)
+        console.print("stopped (forced)")
+        os._exit(0)
+
+    timer = threading.Timer(SHUTDOWN_SECONDS, force)
+    timer.daemon = True
+    timer.start()
+
+
+def _stop_on_sigterm(_signal: int, _frame: object) -> None:
+    """`kill` stops the stack as cleanly as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def _refuse_a_second_stack_on_one_state_file(running: dict[str, Any] | None) -> None:
+    """The CLI finds a running stack through its state file: a second one there would hide the first."""
+    if running is not None:
+        console.print(
+            f"[red]another `arrowhook dev` (pid {running['pid']}) is running at {running['api_url']}[/]: stop it "
+            f"first, or give this one its own state file (ARROWHOOK_STATE_FILE) so the CLI keeps track of both"
+        )
+        raise typer.Exit(1)
+
+
+def _announce(stack: Any, key: Any) -> None:
+    from arrowhook_tools.local import DEMO_SECRET
+    from arrowhook_tools.samples import strategy_alert
+
+    url = stack.api.url
+    console.print(f"[bold green]Arrowhook local stack is up[/]  (embedded AWS at {stack.aws.endpoint})")
+    for route in stack.template.routes():
+        console.print(f"  {route.method:6} {url}{route.path}  -> {route.function_id}")
+    console.print(f"\nDemo strategy [bold]{key.name}[/] ({key.id}), secret: [bold]{DEMO_SECRET}[/]")
+    body = strategy_alert(DEMO_SECRET)
+    console.print(f"Admin token: [bold]{stack.admin_token}[/]  (admin routes need Authorization: Bearer ...)")
+    console.print("Try it:\n")
+    print(f"curl -s -X POST {url}/webhook -H 'Content-Type: application/json' -d '{body}'\n", flush=True)
+    print(f"curl -s {url}/keys -H 'Authorization: Bearer {stack.admin_token}'\n", flush=True)
+
+
+def dev(
+    port: Annotated[int, typer.Option(help="Port of the local HTTP API.")] = 3000,
+    aws_port: Annotated[int, typer.Option(help="Port of the embedded AWS endpoints (0: any free port).")] = 4566,
+    parameter_overrides: Annotated[
+        list[str] | None,
+        typer.Option(help="Template parameters, as for sam deploy: Name=Value (repeatable).", show_default=False),
+    ] = None,
+) -> None:
+    """Run the stack locally: embedded AWS (moto) + template.yaml's HTTP API on 127.0.0.1. Ctrl-C stops."""
+    from arrowhook_tools.embedded_aws import dynamodb
+    from arrowhook_tools.local import (
+        STATE_FILE,
+        local_stack,
+        read_state,
+        remove_state_if_ours,
+        seed_demo_key,
+        write_state,
+    )
+    from arrowhook_tools.ports import PortInUseError
+    from arrowhook_tools.template import ParameterError
+
+    _refuse_a_second_stack_on_one_state_file(read_state())
+    # Ctrl-C stops the stack even when it was started from a background job, where the shell leaves
+    # SIGINT ignored (and Python then keeps it ignored): `make test` under `nohup ... &` hung here.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    announced = False
+    try:
+        overrides = _parameter_overrides(parameter_overrides or [])
+        with local_stack(api_port=port, aws_port=aws_port, parameter_overrides=overrides) as stack:
+            if stack.api is None:
+                raise typer.Exit(1)
+            key = seed_demo_key(stack.template, dynamodb(stack.aws.endpoint))
+            write_state(stack)
+            announced = True
+            _announce(stack, key)
+            console.print("Ctrl-C to stop.")
+            try:
+                stack.api.serve_forever_until_interrupted()
+            except KeyboardInterrupt:
+                _exit_if_stopping_hangs(STATE_FILE if announced else None)
+    except KeyboardInterrupt:
+        pass
+    except ParameterError as error:
+        console.print(f"[red]invalid parameter override:[/] {shown(error)}")
+        raise typer.Exit(2) from None
+    except PortInUseError as error:
+        console.print(f"[red]cannot start the local stack:[/] {error.strerror}")
+        raise typer.Exit(1) from None
+    except OSError as error:
+        console.print(f"[red]cannot start the local stack:[/] {error}")
+        raise typer.Exit(1) from None
+    finally:
+        if announced:
+            remove_state_if_ours()
+    console.print("stopped")
+    # Our servers are down and the state file is gone. Skip interpreter finalization: after heavy use,
+    # library worker threads (anyio, asyncio executors) have been seen to keep it waiting for minutes.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def invoke(
+    function_id: Annotated[str, typer.Argument(help="Logical id of the function in template.yaml.")],
+    event: Annotated[Path, typer.Option("--event", "-e", help="Event JSON file (see events/).")],
+) -> None:
+    """Run one function in-process with an event, like `sam local invoke`, against the embedded endpoints."""
+    from arrowhook_tools.embedded_aws import dynamodb
+    from arrowhook_tools.local import local_stack, read_state, running_stack_functions, seed_demo_key
+
+    try:
+        payload: dict[str, Any] = json.loads(event.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        console.print(f"[red]cannot read event {shown(event)}:[/] {shown(error)}")
+        raise typer.Exit(2) from None
+    state = read_state()
+    with contextlib.ExitStack() as stack:
+        if state is not None:
+            console.print(f"using the running local stack at {state['aws_endpoint']}")
+            functions = running_stack_functions(state)
+        else:
+            console.print("no `make dev` running: using a temporary embedded AWS with the demo key")
+            local = stack.enter_context(local_stack(api_port=None, pool_size=1))
+            seed_demo_key(local.template, dynamodb(local.aws.endpoint))
+            functions = local.functions
+        if function_id not in functions:
+            console.print(
+                f"[red]no function {shown(repr(function_id))}[/]; template.yaml has: {', '.join(functions.names())}"
+            )
+            raise typer.Exit(2)
+        with contextlib.redirect_stdout(sys.stderr):  # function logs to stderr, the result to stdout
+            result = functions.invoke(function_id, payload)
+    print(json.dumps(result, indent=2))

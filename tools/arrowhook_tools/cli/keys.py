@@ -1,0 +1,152 @@
+"""`arrowhook keys ...`: strategy keys through the admin API."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from arrowhook_tools.cli.common import (
+    ApiUrl,
+    AsJson,
+    KeyId,
+    Token,
+    api_client,
+    api_errors,
+    call,
+    console,
+    duration_seconds,
+    out,
+)
+from arrowhook_tools.render import shown
+
+keys_app = typer.Typer(no_args_is_help=True, help="Manage strategy keys.")
+
+
+def _show_keys(keys: list[dict[str, Any]], title: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("id", no_wrap=True, min_width=26)
+    for column in ("name", "status", "secret prefix", "created", "description"):
+        table.add_column(column)
+    for key in keys:
+        status = shown(key["status"]) if key["status"] == "active" else f"[yellow]{shown(key['status'])}[/]"
+        table.add_row(
+            shown(key["id"]),
+            shown(key["name"]),
+            status,
+            shown(key["secret_prefix"]) + "...",
+            shown(key["created_at"][:10]),
+            shown(key["description"]),
+        )
+    out.print(table)
+
+
+def _emit(key: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(key, indent=2))
+        return
+    _show_keys([key])
+    if "secret" in key:
+        console.print(
+            '\nSecret, shown once: put it in the TradingView message as "key" (or end the webhook URL with it):'
+        )
+        print(key["secret"], flush=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Strategy name (unique).")],
+    description: Annotated[str, typer.Option(help="Free text.")] = "",
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Create a strategy key and print its secret (shown once)."""
+    _emit(
+        call(api_client(api_url, token), "POST", "/keys", json_body={"name": name, "description": description}), as_json
+    )
+
+
+@keys_app.command("list")
+def keys_list(
+    name: Annotated[str | None, typer.Option(help="Name prefix (case-insensitive).")] = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """List keys by name (every page)."""
+    client = api_client(api_url, token)
+    with api_errors():
+        keys = client.all_keys(name)
+    if as_json:
+        print(json.dumps(keys, indent=2))
+    else:
+        _show_keys(keys, title=f"{len(keys)} key(s)")
+
+
+@keys_app.command("show")
+def keys_show(key_id: KeyId, api_url: ApiUrl = None, token: Token = None, as_json: AsJson = False) -> None:
+    """Show one key."""
+    _emit(call(api_client(api_url, token), "GET", f"/keys/{key_id}"), as_json)
+
+
+@keys_app.command("update")
+def keys_update(
+    key_id: KeyId,
+    name: Annotated[str | None, typer.Option(help="New name (unique).")] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Rename a key or change its description."""
+    body = {field: value for field, value in (("name", name), ("description", description)) if value is not None}
+    if not body:
+        console.print("[red]nothing to update:[/] pass --name and/or --description")
+        raise typer.Exit(2)
+    _emit(call(api_client(api_url, token), "PATCH", f"/keys/{key_id}", json_body=body), as_json)
+
+
+@keys_app.command("disable")
+def keys_disable(key_id: KeyId, api_url: ApiUrl = None, token: Token = None, as_json: AsJson = False) -> None:
+    """Disable a key: its webhooks get 401 (within the webhook's key cache TTL)."""
+    _emit(call(api_client(api_url, token), "PATCH", f"/keys/{key_id}", json_body={"enabled": False}), as_json)
+
+
+@keys_app.command("enable")
+def keys_enable(key_id: KeyId, api_url: ApiUrl = None, token: Token = None, as_json: AsJson = False) -> None:
+    """Enable a disabled key."""
+    _emit(call(api_client(api_url, token), "PATCH", f"/keys/{key_id}", json_body={"enabled": True}), as_json)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    key_id: KeyId,
+    grace: Annotated[str, typer.Option(help="How long the old secret keeps working: 0, 90s, 30m, 12h, 7d.")] = "0",
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Issue a new secret (printed once); the old one works for the grace period."""
+    seconds = duration_seconds(grace)
+    _emit(
+        call(api_client(api_url, token), "POST", f"/keys/{key_id}/rotate", json_body={"grace_seconds": seconds}),
+        as_json,
+    )
+
+
+@keys_app.command("delete")
+def keys_delete(
+    key_id: KeyId,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Delete a key: it stops authenticating (within the key cache TTL); its alerts are kept."""
+    if not yes and not typer.confirm(f"Delete key {key_id}? Its webhooks will be rejected", default=False):
+        raise typer.Exit(1)
+    call(api_client(api_url, token), "DELETE", f"/keys/{key_id}")
+    console.print(f"deleted {key_id}")
