@@ -34,7 +34,8 @@ from arrowhook.dynamodb import dynamodb_client
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import StrategyKey, new_id, utc_now
 from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS, provision, provision_buckets
-from arrowhook_tools.gateway import RouteTable, build_event
+from arrowhook_tools.gateway_events import build_event
+from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.runtime import LocalContext
 
 if TYPE_CHECKING:

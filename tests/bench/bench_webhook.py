@@ -91,7 +91,7 @@ def stub_dynamodb(clients: list[Any], secret: str, calls: list[str]) -> None:
 
 @functools.cache
 def _webhook_route() -> Any:
-    from arrowhook_tools.gateway import RouteTable
+    from arrowhook_tools.gateway_routes import RouteTable
 
     matched = RouteTable(LocalTemplate().routes()).match("POST", "/webhook")
     assert matched is not None
@@ -99,7 +99,7 @@ def _webhook_route() -> Any:
 
 
 def alert_event(secret: str, number: int) -> dict[str, Any]:
-    from arrowhook_tools.gateway import build_event
+    from arrowhook_tools.gateway_events import build_event
     from arrowhook_tools.samples import strategy_alert
 
     matched = _webhook_route()

@@ -17,7 +17,7 @@ from arrowhook.alerts_table import AlertStore
 from arrowhook.models import StoredAlert, new_id
 from arrowhook.tradingview import AlertFields, Side
 from arrowhook_tools.embedded_aws import provision_secure_parameters
-from arrowhook_tools.gateway import RouteTable
+from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import ApiResponse, Strategy, call_route, load_module
 

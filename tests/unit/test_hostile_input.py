@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from arrowhook.alerts_table import alert_from_item
 from arrowhook.tradingview import decode_body, find_secret, parse_fields, secret_candidates
 from arrowhook_tools.embedded_aws import provision_secure_parameters
-from arrowhook_tools.gateway import RouteTable
+from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.runtime import LocalContext
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import ApiResponse, Invoke, Strategy, alert_items, call_route, load_module, sample_event

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from arrowhook.keys_table import KeyResolver, KeyStore
 from arrowhook.models import KeyStatus
-from arrowhook_tools.gateway import RouteTable
+from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import ApiResponse, all_items, call_route, load_module
 

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from arrowhook_tools.gateway import LocalHttpApi, RouteTable, build_event
+from arrowhook_tools.gateway import LocalHttpApi
+from arrowhook_tools.gateway_events import build_event
+from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.local import local_stack, remove_state_if_ours
 from arrowhook_tools.ports import PortInUseError, claim_port
 from arrowhook_tools.runtime import LocalFunctions

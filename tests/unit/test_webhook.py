@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from arrowhook import health
 from arrowhook.alerts_table import alert_from_item
 from arrowhook.ingest import UNAUTHORIZED_MESSAGE
-from arrowhook_tools.gateway import RouteTable
+from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.local import seed_demo_key
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import LocalTemplate

@@ -1,204 +1,22 @@
-"""A local API Gateway HTTP API: template routes -> payload format 2.0 events -> the same handlers."""
+"""A local API Gateway HTTP API: template routes -> payload format 2.0 events -> the same handlers.
+
+The server; routing, the event codec and the policies (throttling, CORS) are their own modules."""
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 import threading
 import time
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
+from arrowhook_tools.gateway_events import MAX_PAYLOAD_BYTES, build_event, normalize_response
+from arrowhook_tools.gateway_policies import JSON_HEADERS, Reply, TokenBucket, header_value, preflight
+from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.runtime import LocalFunctions
-from arrowhook_tools.template import LOCAL_ACCOUNT, CorsSpec, Route, Throttle
-
-#: API Gateway's own payload limit; the function applies its (smaller) configured limit itself.
-MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
-_TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))", re.I)
-
-
-@dataclass(frozen=True)
-class MatchedRoute:
-    route: Route
-    path_parameters: dict[str, str]
-
-
-class RouteTable:
-    """HTTP API matching: exact paths beat `{param}` paths, which beat `{proxy+}`; ANY matches every method."""
-
-    def __init__(self, routes: list[Route]) -> None:
-        compiled = []
-        for route in routes:
-            pattern, specificity = self._compile(route.path)
-            compiled.append((specificity, route.method == "ANY", pattern, route))
-        compiled.sort(key=lambda entry: (entry[0], entry[1]))
-        self._routes = compiled
-
-    @staticmethod
-    def _compile(path: str) -> tuple[re.Pattern[str], int]:
-        if path == "$default":
-            return re.compile(r"^/.*$"), 3
-        specificity = 0
-        parts = []
-        for segment in path.strip("/").split("/"):
-            greedy = re.fullmatch(r"\{(\w+)\+\}", segment)
-            param = re.fullmatch(r"\{(\w+)\}", segment)
-            if greedy:
-                parts.append(f"(?P<{greedy.group(1)}>.+)")
-                specificity = max(specificity, 2)
-            elif param:
-                parts.append(f"(?P<{param.group(1)}>[^/]+)")
-                specificity = max(specificity, 1)
-            else:
-                parts.append(re.escape(segment))
-        return re.compile("^/" + "/".join(parts) + "$"), specificity
-
-    def match(self, method: str, path: str) -> MatchedRoute | None:
-        for _, _, pattern, route in self._routes:
-            if route.method not in (method, "ANY"):
-                continue
-            found = pattern.match(path)
-            if found:
-                return MatchedRoute(route, {name: unquote(value) for name, value in found.groupdict().items()})
-        return None
-
-
-def build_event(
-    *,
-    method: str,
-    raw_path: str,
-    raw_query: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    source_ip: str,
-    matched: MatchedRoute,
-    api_id: str = "local",
-) -> dict[str, Any]:
-    """An API Gateway HTTP API payload format 2.0 event, as Lambda receives it."""
-    merged: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in headers:
-        lower = name.lower()
-        if lower == "cookie":
-            cookies.extend(part.strip() for part in value.split(";") if part.strip())
-            continue
-        merged[lower] = f"{merged[lower]},{value}" if lower in merged else value
-    query: dict[str, str] = {}
-    for name, value in parse_qsl(raw_query, keep_blank_values=True):
-        query[name] = f"{query[name]},{value}" if name in query else value
-    content_type = merged.get("content-type", "")
-    is_text = bool(_TEXT_TYPES.match(content_type))
-    if is_text:
-        try:
-            body_text = body.decode("utf-8")
-            encoded = False
-        except UnicodeDecodeError:
-            is_text = False
-    if not is_text:
-        body_text = base64.b64encode(body).decode("ascii")
-        encoded = True
-    now = datetime.now(UTC)
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": matched.route.route_key,
-        "rawPath": raw_path,
-        "rawQueryString": raw_query,
-        "headers": merged,
-        "requestContext": {
-            "accountId": LOCAL_ACCOUNT,
-            "apiId": api_id,
-            "domainName": merged.get("host", "127.0.0.1"),
-            "domainPrefix": api_id,
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": merged.get("user-agent", ""),
-            },
-            "requestId": base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=").lower(),
-            "routeKey": matched.route.route_key,
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "isBase64Encoded": encoded,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    if query:
-        event["queryStringParameters"] = query
-    if matched.path_parameters:
-        event["pathParameters"] = matched.path_parameters
-    if body:
-        event["body"] = body_text
-    return event
-
-
-def _normalize_response(result: Any) -> tuple[int, dict[str, str], list[str], bytes]:
-    """Payload format 2.0 responses: a dict with statusCode, or any JSON value meaning 200."""
-    if not (isinstance(result, dict) and "statusCode" in result):
-        return 200, {"content-type": "application/json"}, [], json.dumps(result).encode()
-    headers = {str(name).lower(): str(value) for name, value in (result.get("headers") or {}).items()}
-    for name, values in (result.get("multiValueHeaders") or {}).items():
-        headers[str(name).lower()] = ",".join(str(value) for value in values)
-    body = result.get("body") or ""
-    payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
-    return int(result["statusCode"]), headers, list(result.get("cookies") or []), payload
-
-
-class TokenBucket:
-    """API Gateway's throttling model: `burst` requests at once, refilled at `rate` per second."""
-
-    def __init__(self, throttle: Throttle) -> None:
-        self.rate = throttle.rate
-        self.capacity = float(throttle.burst)
-        self._tokens = self.capacity
-        self._updated = time.monotonic()
-        self._lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
-            if self._tokens < 1:
-                return False
-            self._tokens -= 1
-            return True
-
-
-Reply = tuple[int, dict[str, str], list[str], bytes]
-_JSON = {"content-type": "application/json"}
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    return next((value for key, value in headers if key.lower() == name), None)
-
-
-def _preflight(cors: CorsSpec, headers: list[tuple[str, str]]) -> Reply:
-    """API Gateway answers CORS preflights itself, before routes, authorizers and throttling."""
-    origin = _header(headers, "origin") or ""
-    if not cors.allows(origin):
-        return 204, {}, [], b""
-    return (
-        204,
-        {
-            "access-control-allow-origin": "*" if "*" in cors.allow_origins else origin,
-            "access-control-allow-methods": ",".join(cors.allow_methods),
-            "access-control-allow-headers": ",".join(cors.allow_headers),
-            "access-control-max-age": str(cors.max_age),
-            "vary": "origin",
-        },
-        [],
-        b"",
-    )
+from arrowhook_tools.template import LOCAL_ACCOUNT
 
 
 class _Server(ThreadingHTTPServer):
@@ -251,14 +69,14 @@ class LocalHttpApi:
             self._thread.join(timeout=5)
 
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str) -> Reply:
-        origin = _header(headers, "origin")
+        origin = header_value(headers, "origin")
         if (
             self.cors is not None
             and method == "OPTIONS"
             and origin
-            and _header(headers, "access-control-request-method")
+            and header_value(headers, "access-control-request-method")
         ):
-            return _preflight(self.cors, headers)
+            return preflight(self.cors, headers)
         path = urlsplit(target).path
         if method == "GET" and path in ("/openapi.json", "/docs"):
             status, response_headers, cookies, payload = self._documentation(path)
@@ -273,10 +91,10 @@ class LocalHttpApi:
         parts = urlsplit(target)
         matched = self.routes.match(method, parts.path or "/")
         if matched is None:
-            return 404, dict(_JSON), [], b'{"message":"Not Found"}'
+            return 404, dict(JSON_HEADERS), [], b'{"message":"Not Found"}'
         bucket = self._buckets.get(matched.route.route_key)
         if bucket is not None and not bucket.take():
-            return 429, dict(_JSON), [], b'{"message":"Too Many Requests"}'
+            return 429, dict(JSON_HEADERS), [], b'{"message":"Too Many Requests"}'
         event = build_event(
             method=method,
             raw_path=parts.path or "/",
@@ -294,7 +112,7 @@ class LocalHttpApi:
             result = self.functions.invoke(matched.route.function_id, event)
         except Exception:  # a crashed handler is API Gateway's 500, never a dropped connection
             return 500, {"content-type": "application/json"}, [], b'{"message":"Internal Server Error"}'
-        return _normalize_response(result)
+        return normalize_response(result)
 
     def _documentation(self, path: str) -> Reply:
         """Local-only: the merged OpenAPI document and an interactive page for it (not deployed)."""
@@ -307,8 +125,8 @@ class LocalHttpApi:
                 if self._openapi is None:
                     self._openapi = json.dumps(openapi.build(self.functions.template)).encode()
         except Exception:  # a broken document is a 500, never a dropped connection
-            return 500, dict(_JSON), [], b'{"message":"Internal Server Error"}'
-        return 200, dict(_JSON), [], self._openapi
+            return 500, dict(JSON_HEADERS), [], b'{"message":"Internal Server Error"}'
+        return 200, dict(JSON_HEADERS), [], self._openapi
 
     def _authorize(self, name: str, event: dict[str, Any]) -> Reply | None:
         """HTTP API Lambda authorizer semantics: 401 without the identity header, 403 when denied, cached."""
