@@ -113,5 +113,5 @@ lock: $(VENV)/.installed ## re-resolve every lock (with hashes) after editing a 
 openapi: $(VENV)/.installed ## write openapi.json: the whole HTTP API in one OpenAPI document
 	$(VENV)/bin/arrowhook openapi --output openapi.json
 
-docs: $(VENV)/.installed openapi ## write everything generated from a source: openapi.json, docs/parameters.md, docs/fields.md
+docs: $(VENV)/.installed openapi ## write everything generated from a source: openapi.json and the generated pages in docs/
 	$(PY) -m arrowhook_tools.docs

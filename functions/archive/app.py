@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from arrowhook.archive import Archiver, ArchiveRequest
 from arrowhook.daily_counts import DailyCounts
 from arrowhook.models import utc_now
-from arrowhook.observability import MetricUnit, logger, metrics, traced
+from arrowhook.observability import Metric, MetricUnit, logger, metrics, traced
 from arrowhook.settings import ArchiveSettings
 
 settings = ArchiveSettings.from_environment()
@@ -44,20 +44,20 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
         if not request.dry_run:  # counted first: this run may archive the oldest uncounted day
             counted = daily_counts.count_closed_days(utc_now().date(), not_before=cutoff.date())
-            metrics.add_metric(name="DaysCounted", unit=MetricUnit.Count, value=len(counted))
+            metrics.add_metric(name=Metric.DAYS_COUNTED, unit=MetricUnit.Count, value=len(counted))
         report = archiver.run(
             cutoff,
             dry_run=request.dry_run,
             remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
         )
     except Exception:
-        metrics.add_metric(name="ArchiveErrors", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.ARCHIVE_ERRORS, unit=MetricUnit.Count, value=1)
         logger.exception("archive run failed; the next run resumes from the journal")
         raise
-    metrics.add_metric(name="AlertsArchived", unit=MetricUnit.Count, value=report.archived + report.resumed)
-    metrics.add_metric(name="ArchiveObjectsWritten", unit=MetricUnit.Count, value=len(report.objects))
-    metrics.add_metric(name="ArchiveBytesWritten", unit=MetricUnit.Bytes, value=report.bytes_written)
-    metrics.add_metric(name="ArchiveBatchesRetried", unit=MetricUnit.Count, value=report.batches_retried)
-    metrics.add_metric(name="ArchiveIncomplete", unit=MetricUnit.Count, value=int(report.status == "incomplete"))
+    metrics.add_metric(name=Metric.ALERTS_ARCHIVED, unit=MetricUnit.Count, value=report.archived + report.resumed)
+    metrics.add_metric(name=Metric.ARCHIVE_OBJECTS_WRITTEN, unit=MetricUnit.Count, value=len(report.objects))
+    metrics.add_metric(name=Metric.ARCHIVE_BYTES_WRITTEN, unit=MetricUnit.Bytes, value=report.bytes_written)
+    metrics.add_metric(name=Metric.ARCHIVE_BATCHES_RETRIED, unit=MetricUnit.Count, value=report.batches_retried)
+    metrics.add_metric(name=Metric.ARCHIVE_INCOMPLETE, unit=MetricUnit.Count, value=int(report.status == "incomplete"))
     logger.info("archive run finished", extra={"report": report.model_dump(mode="json", exclude={"objects"})})
     return report.model_dump(mode="json")

@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrowhook.admin_auth import bearer_token, token_matches
-from arrowhook.observability import MetricUnit, logger, metrics, traced
+from arrowhook.observability import Metric, MetricUnit, logger, metrics, traced
 from arrowhook.secure_parameters import secure_value
 from arrowhook.settings import AuthorizerSettings
 
@@ -37,11 +37,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, b
         expected = secure_value(settings.admin_token_parameter, settings.admin_token_cache_seconds)
     except Exception:  # fail closed: an unreadable token never lets anyone in
         logger.exception("admin token unavailable")
-        metrics.add_metric(name="AuthorizerErrors", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.AUTHORIZER_ERRORS, unit=MetricUnit.Count, value=1)
         return {"isAuthorized": False}
     authorized = token_matches(presented, expected)
     if not authorized:
-        metrics.add_metric(name="AdminAuthFailures", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.ADMIN_AUTH_FAILURES, unit=MetricUnit.Count, value=1)
         logger.warning(
             "admin request denied", extra={"reason": "malformed header" if presented is None else "wrong token"}
         )

@@ -32,7 +32,7 @@ from arrowhook.health import build_info, store_reachable
 from arrowhook.ingest import IncomingAlert, ingest_alert
 from arrowhook.keys_table import KeyResolver
 from arrowhook.models import utc_now
-from arrowhook.observability import MetricUnit, logger, metrics, traced
+from arrowhook.observability import Metric, MetricUnit, logger, metrics, traced
 from arrowhook.settings import WebhookSettings
 
 settings = WebhookSettings.from_environment()
@@ -109,7 +109,7 @@ def webhook_with_token(token: str) -> Response[str]:
 @app.exception_handler(RejectedRequestError)
 def rejected(error: RejectedRequestError) -> Response[str]:
     status, code = REJECTIONS.get(type(error), (400, "bad_request"))
-    metric = "AuthFailures" if status == 401 else "RejectedRequests"
+    metric = Metric.AUTH_FAILURES if status == 401 else Metric.REJECTED_REQUESTS
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     logger.warning("webhook rejected", extra={"status": status, "reason": error.reason})
     return _error(status, code, error.message)
@@ -118,14 +118,14 @@ def rejected(error: RejectedRequestError) -> Response[str]:
 @app.exception_handler(StoreUnavailableError)
 def store_unavailable(error: StoreUnavailableError) -> Response[str]:
     """503 rather than 500: nothing was stored, and TradingView's retry (or the trader's) is safe."""
-    metrics.add_metric(name="StoreErrors", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.STORE_ERRORS, unit=MetricUnit.Count, value=1)
     logger.error("store unavailable", extra={"reason": str(error)})
     return _error(503, "unavailable", "alert store temporarily unavailable, retry")
 
 
 @app.not_found
 def not_found(_: Exception) -> Response[str]:
-    metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.REJECTED_REQUESTS, unit=MetricUnit.Count, value=1)
     return _error(404, "not_found", "no such route")
 
 
@@ -140,7 +140,7 @@ def unexpected(error: Exception) -> Response[str]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not is_http_api_event(event):
-        metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.REJECTED_REQUESTS, unit=MetricUnit.Count, value=1)
         logger.warning("not an HTTP API event", extra={"event_type": type(event).__name__})
         body = ErrorBody(error="bad_request", message="not an API Gateway HTTP API (payload 2.0) event")
         return {"statusCode": 400, "headers": {"Content-Type": "application/json"}, "body": body.json_text()}

@@ -731,3 +731,45 @@ def test_samconfig_has_dev_and_prod_and_make_deploy_builds_first() -> None:
     ).stdout.splitlines()
     sam_steps = [line for line in planned if ".venv-sam/bin/sam " in line]
     assert [step.split("sam ", 1)[1] for step in sam_steps] == ["build", "deploy --config-env prod"]
+
+
+def _dashboard_metrics(template: LocalTemplate, namespace: str) -> set[str]:
+    """Metric names of one namespace on the dashboard ("." in a row repeats the row above's value)."""
+    body = json.loads(template.resolve(template.resources["Dashboard"]["Properties"]["DashboardBody"]))
+    found: set[str] = set()
+    for widget in body["widgets"]:
+        previous: list[Any] = []
+        for row in widget["properties"].get("metrics", []):
+            values = [
+                previous[index] if value == "." and index < len(previous) else value for index, value in enumerate(row)
+            ]
+            if values and values[0] == namespace:
+                found.add(values[1])
+            previous = values
+    return found
+
+
+def test_alarms_and_dashboard_name_only_metrics_the_code_publishes(
+    raw: dict[str, Any], template: LocalTemplate
+) -> None:
+    """Metric names live in one list (arrowhook.observability.Metric): an alarm on a misspelt or retired
+    name would watch nothing, forever, and say all is well."""
+    from arrowhook.observability import METRIC_MEANINGS, Metric
+
+    text = json.dumps(raw["Resources"])
+    alarm_metrics = set(re.findall(r'"Namespace": "Arrowhook", "MetricName": "(\w+)"', text))
+    alarm_metrics |= {
+        metric["MetricStat"]["Metric"]["MetricName"]
+        for resource in raw["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+        for metric in resource["Properties"].get("Metrics", [])
+        if "MetricStat" in metric and metric["MetricStat"]["Metric"].get("Namespace") == "Arrowhook"
+    }
+    dashboard_metrics = _dashboard_metrics(template, "Arrowhook")
+    known = {metric.value for metric in Metric}
+    assert alarm_metrics and dashboard_metrics, "the scan finds the metrics the template names"
+    assert alarm_metrics | dashboard_metrics <= known | {"ColdStart"}
+    code = "".join(path.read_text() for directory in CODE_DIRS for path in directory.rglob("*.py"))
+    unpublished = {metric.value for metric in Metric if f"Metric.{metric.name}" not in code}
+    assert not unpublished, f"listed but never published: {sorted(unpublished)}"
+    assert set(METRIC_MEANINGS) == set(Metric), "every metric is documented"

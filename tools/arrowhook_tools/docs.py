@@ -97,8 +97,33 @@ def fields_page() -> str:
     )
 
 
+def metrics_page() -> str:
+    from arrowhook.observability import METRIC_MEANINGS
+
+    rows = [f"| `{metric.value}` | {who} | {meaning} |" for metric, (who, meaning) in METRIC_MEANINGS.items()]
+    return "\n".join(
+        [
+            "# Metrics",
+            "",
+            "Generated from `arrowhook.observability.Metric` by `make docs` (do not edit). CloudWatch namespace",
+            "`Arrowhook`, dimension `service` (`arrowhook`), published as embedded metric format log lines by",
+            "Powertools Metrics; every function also publishes `ColdStart` (dimension `function_name`). Alarms",
+            "and the dashboard: [operations.md](operations.md).",
+            "",
+            "| metric | published by | counts |",
+            "|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
 #: Every generated page and the function that generates it.
-GENERATED: dict[str, Callable[[], str]] = {"parameters.md": parameters_page, "fields.md": fields_page}
+GENERATED: dict[str, Callable[[], str]] = {
+    "parameters.md": parameters_page,
+    "fields.md": fields_page,
+    "metrics.md": metrics_page,
+}
 
 
 def write_all() -> list[Path]:

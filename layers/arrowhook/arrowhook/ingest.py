@@ -16,7 +16,7 @@ from arrowhook.errors import (
 )
 from arrowhook.keys_table import KeyResolver
 from arrowhook.models import KeyAuth, StoredAlert, new_id
-from arrowhook.observability import MetricUnit, logger, metrics
+from arrowhook.observability import Metric, MetricUnit, logger, metrics
 from arrowhook.scrub import Scrubber
 from arrowhook.settings import WebhookSettings
 from arrowhook.tradingview import (
@@ -87,11 +87,11 @@ def ingest_alert(
     alert_id, duplicate = alerts.put(alert, dedupe_hash, settings.dedupe_window_seconds)
 
     if duplicate:
-        metrics.add_metric(name="AlertsDuplicate", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.ALERTS_DUPLICATE, unit=MetricUnit.Count, value=1)
     else:
-        metrics.add_metric(name="AlertsStored", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.ALERTS_STORED, unit=MetricUnit.Count, value=1)
         if alert.parse_issues:
-            metrics.add_metric(name="ParseIssues", unit=MetricUnit.Count, value=len(alert.parse_issues))
+            metrics.add_metric(name=Metric.PARSE_ISSUES, unit=MetricUnit.Count, value=len(alert.parse_issues))
     logger.info(
         "alert duplicate" if duplicate else "alert stored",
         extra={

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
@@ -12,7 +13,51 @@ from aws_lambda_powertools.metrics import MetricUnit
 logger = Logger()
 metrics = Metrics()
 
-__all__ = ["MetricUnit", "logger", "metrics", "traced", "tracing_enabled"]
+
+class Metric(StrEnum):
+    """Every metric a function publishes (namespace Arrowhook, dimension `service`): the one list the
+    code, the alarms and dashboard, and docs/metrics.md (generated) take their names from."""
+
+    ALERTS_STORED = "AlertsStored"
+    ALERTS_DUPLICATE = "AlertsDuplicate"
+    PARSE_ISSUES = "ParseIssues"
+    AUTH_FAILURES = "AuthFailures"
+    REJECTED_REQUESTS = "RejectedRequests"
+    STORE_ERRORS = "StoreErrors"
+    ADMIN_AUTH_FAILURES = "AdminAuthFailures"
+    AUTHORIZER_ERRORS = "AuthorizerErrors"
+    DAYS_COUNTED = "DaysCounted"
+    ALERTS_ARCHIVED = "AlertsArchived"
+    ARCHIVE_OBJECTS_WRITTEN = "ArchiveObjectsWritten"
+    ARCHIVE_BYTES_WRITTEN = "ArchiveBytesWritten"
+    ARCHIVE_BATCHES_RETRIED = "ArchiveBatchesRetried"
+    ARCHIVE_INCOMPLETE = "ArchiveIncomplete"
+    ARCHIVE_ERRORS = "ArchiveErrors"
+
+
+#: What each metric counts, and who publishes it (docs/metrics.md is generated from this).
+METRIC_MEANINGS: dict[Metric, tuple[str, str]] = {
+    Metric.ALERTS_STORED: ("webhook", "alerts stored (a new alert, not a duplicate delivery)"),
+    Metric.ALERTS_DUPLICATE: ("webhook", "deliveries answered as duplicates inside the dedupe window"),
+    Metric.PARSE_ISSUES: ("webhook", "parse issues of stored alerts (fields that became null, or look wrong)"),
+    Metric.AUTH_FAILURES: ("webhook", "401s: no key, an unknown one, or a disabled or expired one"),
+    Metric.REJECTED_REQUESTS: (
+        "webhook",
+        "other refusals: empty or oversized body, bad encoding, source IP, unknown route",
+    ),
+    Metric.STORE_ERRORS: ("webhook", "503s: DynamoDB failed after the retry and the alert is not stored"),
+    Metric.ADMIN_AUTH_FAILURES: ("authorizer", "admin requests with a wrong token or a malformed header"),
+    Metric.AUTHORIZER_ERRORS: ("authorizer", "the admin token could not be read (everyone is refused meanwhile)"),
+    Metric.DAYS_COUNTED: ("archive", "closed days counted for stats in this run"),
+    Metric.ALERTS_ARCHIVED: ("archive", "alerts moved to S3 in this run (an interrupted run's batch included)"),
+    Metric.ARCHIVE_OBJECTS_WRITTEN: ("archive", "S3 objects written"),
+    Metric.ARCHIVE_BYTES_WRITTEN: ("archive", "bytes written to S3 (gzip)"),
+    Metric.ARCHIVE_BATCHES_RETRIED: ("archive", "delete calls retried for unprocessed items"),
+    Metric.ARCHIVE_INCOMPLETE: ("archive", "1 when a run stopped before the cutoff (the next run continues)"),
+    Metric.ARCHIVE_ERRORS: ("archive", "runs that failed (nothing is lost; the next run resumes)"),
+}
+
+__all__ = ["METRIC_MEANINGS", "Metric", "MetricUnit", "logger", "metrics", "traced", "tracing_enabled"]
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
