@@ -118,11 +118,52 @@ def metrics_page() -> str:
     )
 
 
+def _commands(command: Any, path: list[str]) -> list[tuple[list[str], Any]]:
+    if hasattr(command, "commands"):
+        found = [(path, command)] if path[1:] else []
+        for name, sub in command.commands.items():
+            found.extend(_commands(sub, [*path, name]))
+        return found
+    return [(path, command)]
+
+
+def cli_page() -> str:
+    import typer.main
+
+    from arrowhook_tools.cli import app
+
+    root = typer.main.get_command(app)
+    lines = [
+        "# CLI reference",
+        "",
+        "Generated from the `arrowhook` command's own definitions by `make docs` (do not edit); how to use",
+        "it: [cli.md](cli.md). `arrowhook COMMAND --help` prints the same.",
+        "",
+        "Global option: "
+        + ", ".join(f"`{' / '.join(param.opts)}` ({_cell(getattr(param, 'help', ''))})" for param in root.params),
+        "",
+    ]
+    for path, command in _commands(root, ["arrowhook"]):
+        if hasattr(command, "commands"):
+            lines += [f"## `{' '.join(path)}`", "", _cell(command.help or ""), ""]
+            continue
+        lines += [f"### `{' '.join(path)}`", "", _cell((command.help or "").strip()), ""]
+        rows = []
+        for param in command.params:
+            names = " / ".join(param.opts) if param.param_type_name == "option" else param.name.upper()
+            default = "" if param.default in (None, False, ()) or param.required else f"`{param.default}`"
+            rows.append(f"| `{names}` | {_cell(getattr(param, 'help', None) or '')} | {default} |")
+        if rows:
+            lines += ["| argument / option | meaning | default |", "|---|---|---|", *rows, ""]
+    return "\n".join(lines)
+
+
 #: Every generated page and the function that generates it.
 GENERATED: dict[str, Callable[[], str]] = {
     "parameters.md": parameters_page,
     "fields.md": fields_page,
     "metrics.md": metrics_page,
+    "cli-reference.md": cli_page,
 }
 
 
