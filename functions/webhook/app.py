@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from arrowhook.alerts_table import AlertStore
 from arrowhook.dynamodb import dynamodb_client
@@ -34,6 +35,10 @@ from arrowhook.keys_table import KeyResolver
 from arrowhook.models import utc_now
 from arrowhook.observability import Metric, MetricUnit, logger, metrics, traced
 from arrowhook.settings import WebhookSettings
+from arrowhook.webhook_responses import AlertStored, Health, HealthChecks, VersionInfo
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 settings = WebhookSettings.from_environment()
 keys = KeyResolver(settings.keys_table_name, settings.key_cache_ttl_seconds, settings.store_timeout_seconds)
@@ -51,13 +56,42 @@ REJECTIONS: dict[type[RejectedRequestError], tuple[int, str]] = {
 }
 
 
-def _json(status_code: int, body: dict[str, Any]) -> Response[str]:
-    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+def _json(status_code: int, body: BaseModel) -> Response[str]:
+    return Response(
+        status_code=status_code,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body.model_dump(mode="json", exclude_none=True)),
+    )
 
 
 def _error(status_code: int, code: str, message: str) -> Response[str]:
-    body = ErrorBody(error=code, message=message).json_text()
-    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=body)
+    return _json(status_code, ErrorBody(error=code, message=message))
+
+
+def _answers(**described: tuple[type[BaseModel], str]) -> dict[int, OpenAPIResponse]:
+    """Route documentation for the generated OpenAPI: status -> (model, description)."""
+    return {
+        int(status.removeprefix("s")): {
+            "description": text,
+            "content": {content_types.APPLICATION_JSON: {"model": model}},
+        }
+        for status, (model, text) in described.items()
+    }
+
+
+_WEBHOOK_ANSWERS = _answers(
+    s200=(AlertStored, "Stored (or a duplicate of a stored alert)."),
+    s400=(ErrorBody, "Empty body or invalid base64."),
+    s401=(ErrorBody, "Missing, unknown, disabled or rotated-out key."),
+    s403=(ErrorBody, "Source IP outside the allowlist."),
+    s413=(ErrorBody, "Body larger than the configured limit."),
+    s503=(ErrorBody, "Store unavailable; nothing stored, retry is safe."),
+)
+_WEBHOOK_DESCRIPTION = (
+    "TradingView's alert message after placeholder substitution: JSON (secret in `key`, `secret` or "
+    "`passphrase`) or any text. Fields that cannot be read are stored as null with a parse issue; an "
+    "authenticated alert is never dropped."
+)
 
 
 def _receive(token: str | None) -> Response[str]:
@@ -80,28 +114,52 @@ def _receive(token: str | None) -> Response[str]:
         content_type=event.headers.get("content-type"),
     )
     result = ingest_alert(incoming, settings, keys, alerts)
-    return _json(200, {"status": "stored", "alert_id": result.alert_id, "duplicate": result.duplicate})
+    return _json(200, AlertStored(alert_id=result.alert_id, duplicate=result.duplicate))
 
 
-@app.get("/health")
+@app.get(
+    "/health",
+    summary="Health: version and a cheap check that the alert store answers",
+    tags=["operations"],
+    responses=_answers(
+        s200=(Health, "Up: alerts can be stored"), s503=(Health, "The alert store is unreachable: webhooks would fail")
+    ),
+)
 def health() -> Response[str]:
     """For monitors and load balancers: 503 when the alert store cannot be reached, so alerts would fail."""
     if store_reachable(settings.keys_table_name):
-        return _json(200, {"status": "ok", "version": settings.version, "checks": {"store": "ok"}})
-    return _json(503, {"status": "unavailable", "version": settings.version, "checks": {"store": "unreachable"}})
+        return _json(200, Health(status="ok", version=settings.version, checks=HealthChecks(store="ok")))
+    return _json(503, Health(status="unavailable", version=settings.version, checks=HealthChecks(store="unreachable")))
 
 
-@app.get("/version")
+@app.get(
+    "/version",
+    summary="Build information stamped by `sam build`",
+    tags=["operations"],
+    responses=_answers(s200=(VersionInfo, "Version, commit and build time")),
+)
 def version() -> Response[str]:
-    return _json(200, {"version": settings.version, **build_info()})
+    return _json(200, VersionInfo(version=settings.version, **build_info()))
 
 
-@app.post("/webhook")
+@app.post(
+    "/webhook",
+    summary="Receive one TradingView alert",
+    description=_WEBHOOK_DESCRIPTION,
+    tags=["webhook"],
+    responses=_WEBHOOK_ANSWERS,
+)
 def webhook() -> Response[str]:
     return _receive(token=None)
 
 
-@app.post("/webhook/<token>")
+@app.post(
+    "/webhook/<token>",
+    summary="Receive one TradingView alert (secret in the path)",
+    description=_WEBHOOK_DESCRIPTION,
+    tags=["webhook"],
+    responses=_WEBHOOK_ANSWERS,
+)
 def webhook_with_token(token: str) -> Response[str]:
     return _receive(token=token)
 
