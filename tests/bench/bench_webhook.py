@@ -25,7 +25,6 @@ from arrowhook_tools.template import LocalTemplate  # noqa: E402
 
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "10"))
 WARM_ALERTS = int(os.environ.get("BENCH_WARM_ALERTS", "5000"))
-COLD_START_TARGET = 0.70
 RSS_INVOCATIONS = int(os.environ.get("BENCH_RSS_INVOCATIONS", "10000"))
 FASTAPI_BASELINE = ROOT / "tests/bench/baseline_fastapi_app.py"
 FLASK_BASELINE = ROOT / "tests/bench/baseline_flask_app.py"
@@ -402,10 +401,10 @@ def main() -> None:
         )
     print(f"  {'boto3 + DynamoDB client (in all)':38} {floor * 1000:8.1f} {floor / base_import:6.2f}")
     ratio = cold["webhook"][0] / base_import
-    verdict = "meets" if ratio <= COLD_START_TARGET else "MISSES"
     print(
-        f"  import ratio {ratio:.2f}: {verdict} the target <= {COLD_START_TARGET:.2f}; framework-only ratio "
-        f"(boto3 + client removed from both) {(cold['webhook'][0] - floor) / (base_import - floor):.2f}"
+        f"  import ratio {ratio:.2f} (kept to compare with earlier runs; the cold-start target applies to "
+        f"cold_start_lambda.py's figure); framework-only ratio (boto3 + client removed from both) "
+        f"{(cold['webhook'][0] - floor) / (base_import - floor):.2f}"
     )
     warm = warm_path()
     print(f"\nWarm path ({WARM_ALERTS} alerts, DynamoDB stubbed, handler CPU time; ratio of means to FastAPI)")
@@ -425,7 +424,7 @@ def main() -> None:
     floor_ratio = warm["floor"]["mean_us"] / warm["baseline"]["mean_us"]
     print(
         f"  webhook ratio {webhook_ratio:.2f}: {'meets' if webhook_ratio <= 1 else 'MISSES'} the target <= 1.00; "
-        f"the floor with the exactly-once transaction is {floor_ratio:.2f} (see README: Performance)"
+        f"the floor with the exactly-once transaction is {floor_ratio:.2f} (see docs/performance.md)"
     )
     print(f"  AWS calls, first alert: {len(mine['first_alert_calls'])} ({', '.join(mine['first_alert_calls'])})")
     print(
