@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from arrowhook.tradingview import MarketPosition, ParsedAlert, Side, decode_body, find_secret, parse_fields
+from arrowhook.tradingview import MarketPosition, ParsedAlert, Side, decode_body, parse_fields
 
 
 def parse(document: dict[str, Any] | str) -> ParsedAlert:
@@ -231,16 +231,16 @@ def test_byte_order_mark_is_ignored() -> None:
 
 @pytest.mark.parametrize("field", ["key", "secret", "passphrase"])
 def test_secret_found_under_each_alias(field: str) -> None:
-    assert find_secret(decode_body(json.dumps({field: " ahk_abc "}).encode())) == "ahk_abc"
+    assert decode_body(json.dumps({field: " ahk_abc "}).encode()).secret == "ahk_abc"
 
 
 def test_secret_found_in_malformed_json() -> None:
-    assert find_secret(decode_body(b'{"key": "ahk_abc", "price": {{close}}}')) == "ahk_abc"
+    assert decode_body(b'{"key": "ahk_abc", "price": {{close}}}').secret == "ahk_abc"
 
 
 def test_no_secret() -> None:
-    assert find_secret(decode_body(b'{"ticker": "X", "key": 5}')) is None
-    assert find_secret(decode_body(b"plain text alert")) is None
+    assert decode_body(b'{"ticker": "X", "key": 5}').secret is None
+    assert decode_body(b"plain text alert").secret is None
 
 
 def test_issue_preview_is_bounded() -> None:

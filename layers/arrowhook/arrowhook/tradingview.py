@@ -361,10 +361,6 @@ def _object(pairs: list[tuple[str, Any]], duplicates: list[str], replaced: list[
     return document
 
 
-def secret_candidates(body: DecodedBody) -> set[str]:
-    return set(body.secret_candidates)
-
-
 def _candidates(text: str, secret: str | None) -> frozenset[str]:
     """Each `key`/`secret`/`passphrase` value (a repeated key's earlier values included) and any token
     shaped like an Arrowhook secret."""
@@ -383,10 +379,6 @@ def _json_error(error: ValueError | RecursionError) -> str:
     if isinstance(error, RecursionError):
         return "nested too deeply"
     return str(error)
-
-
-def find_secret(body: DecodedBody) -> str | None:
-    return body.secret
 
 
 def _find_secret(text: str, document: dict[str, Any] | None) -> str | None:
