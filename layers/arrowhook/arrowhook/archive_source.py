@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.alerts_table import alert_from_item
-from arrowhook.dynamodb import dynamodb_client, unavailable
+from arrowhook.dynamodb import MAX_BATCH_ATTEMPTS, batch_get, dynamodb_client, retry_pause, unavailable
 from arrowhook.errors import StoreUnavailableError
 from arrowhook.models import StoredAlert
 
@@ -19,9 +18,6 @@ if TYPE_CHECKING:
 
 #: DynamoDB's BatchWriteItem limit: 1,000 alerts cost 40 delete calls.
 DELETE_BATCH_SIZE = 25
-#: DynamoDB's BatchGetItem limit (straggler confirmation and rebuilding a planned batch).
-READ_BATCH_SIZE = 100
-_MAX_ATTEMPTS = 8
 
 
 class DynamoDBAlertSource:
@@ -83,28 +79,8 @@ class DynamoDBAlertSource:
 
     def consistent(self, alert_ids: list[str]) -> list[StoredAlert]:
         """The alerts the table holds now (strongly consistent), oldest first."""
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(alert_ids), READ_BATCH_SIZE):
-            keys: list[Any] = [
-                {"pk": {"S": f"ALERT#{alert_id}"}} for alert_id in alert_ids[start : start + READ_BATCH_SIZE]
-            ]
-            attempt = 0
-            while keys:
-                try:
-                    response = self._dynamodb.batch_get_item(
-                        RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}}
-                    )
-                except (ClientError, BotoCoreError) as error:
-                    raise unavailable(error) from None
-                responses: dict[str, Any] = dict(response.get("Responses", {}))
-                found.extend(responses.get(self.table_name, []))
-                unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys", {}))
-                keys = list(unprocessed.get(self.table_name, {}).get("Keys", []))
-                if keys:
-                    attempt += 1
-                    if attempt >= _MAX_ATTEMPTS:
-                        raise StoreUnavailableError("DynamoDB kept leaving archive reads unprocessed")
-                    self._backoff(attempt)
+        keys = [{"pk": {"S": f"ALERT#{alert_id}"}} for alert_id in alert_ids]
+        found = batch_get(self._dynamodb, self.table_name, keys, sleep=self._sleep)
         return [alert_from_item(item) for item in sorted(found, key=lambda item: str(item["sort_key"]["S"]))]
 
     def delete(self, alert_ids: list[str], before_each_call: Callable[[], None]) -> int:
@@ -129,9 +105,9 @@ class DynamoDBAlertSource:
                 if requests:
                     attempt += 1
                     retries += 1
-                    if attempt >= _MAX_ATTEMPTS:
+                    if attempt >= MAX_BATCH_ATTEMPTS:
                         raise StoreUnavailableError("DynamoDB kept leaving archived alerts unprocessed")
-                    self._backoff(attempt)
+                    self._sleep(retry_pause(attempt))
         return retries
 
     def _day_query(self, watermark: str, cutoff_key: str, day: str) -> dict[str, Any]:
@@ -160,6 +136,3 @@ class DynamoDBAlertSource:
         except (ClientError, BotoCoreError) as error:
             raise unavailable(error) from None
         return items
-
-    def _backoff(self, attempt: int) -> None:
-        self._sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter  # nosec B311

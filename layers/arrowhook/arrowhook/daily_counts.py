@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from arrowhook.dynamodb import dynamodb_client, query_page, unavailable
+from arrowhook.dynamodb import batch_get, dynamodb_client, query_page, unavailable
 from arrowhook.models import iso, utc_now
 
 if TYPE_CHECKING:
@@ -33,8 +33,6 @@ _THROUGH = f"{PREFIX}through"
 #: Days one run counts at most (a day is one paginated query): a longer backlog continues next run,
 #: well ahead of the cutoff, which moves a day per run.
 MAX_DAYS_PER_RUN = 120
-#: BatchGetItem reads at most 100 keys per call.
-_BATCH_KEYS = 100
 
 
 @dataclass(frozen=True)
@@ -128,23 +126,13 @@ class DailyCounts:
     # -- reading (stats) ---------------------------------------------------------------------------------
     def read(self, days: Iterable[date]) -> dict[date, list[CountRow]]:
         """The counted days among `days` (a day without its item is absent: count it from its alerts)."""
-        wanted = sorted(set(days))
-        found: dict[date, list[CountRow]] = {}
-        for start in range(0, len(wanted), _BATCH_KEYS):
-            keys: list[Any] = [
-                {"pk": {"S": f"{PREFIX}{day.isoformat()}"}} for day in wanted[start : start + _BATCH_KEYS]
+        keys = [{"pk": {"S": f"{PREFIX}{day.isoformat()}"}} for day in sorted(set(days))]
+        return {
+            date.fromisoformat(item["pk"]["S"].removeprefix(PREFIX)): [
+                CountRow.from_json(row) for row in json.loads(item["rows"]["S"])
             ]
-            request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                try:
-                    response = self._client.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as error:
-                    raise unavailable(error) from None
-                for item in response.get("Responses", {}).get(self.table_name, []):
-                    day = date.fromisoformat(item["pk"]["S"].removeprefix(PREFIX))
-                    found[day] = [CountRow.from_json(row) for row in json.loads(item["rows"]["S"])]
-                request = dict(response.get("UnprocessedKeys") or {})
-        return found
+            for item in batch_get(self._client, self.table_name, keys)
+        }
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _through(self) -> date | None:

@@ -3,6 +3,9 @@ place botocore errors become domain errors."""
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -133,3 +136,43 @@ def query_page(client: DynamoDBClient, arguments: dict[str, Any]) -> dict[str, A
         raise unavailable(error) from None
     except BotoCoreError as error:
         raise unavailable(error) from None
+
+
+#: BatchGetItem reads at most 100 keys per call.
+BATCH_GET_KEYS = 100
+#: Calls one batch may take while DynamoDB keeps leaving part of it unprocessed (throttling).
+MAX_BATCH_ATTEMPTS = 8
+
+
+def retry_pause(attempt: int) -> float:
+    """Jittered exponential backoff for unprocessed batch items: up to 2 s, never in lockstep."""
+    return min(2.0, 0.05 * 2.0**attempt) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter  # nosec B311
+
+
+def batch_get(
+    client: DynamoDBClient,
+    table_name: str,
+    keys: list[dict[str, Any]],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[dict[str, Any]]:
+    """Strongly consistent BatchGetItem over any number of keys (absent items are left out): 100 keys per
+    call, unprocessed keys retried with backoff, StoreUnavailableError when they keep coming back."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_KEYS):
+        pending: list[Any] = keys[start : start + BATCH_GET_KEYS]
+        attempt = 0
+        while pending:
+            try:
+                response = client.batch_get_item(RequestItems={table_name: {"Keys": pending, "ConsistentRead": True}})
+            except (ClientError, BotoCoreError) as error:
+                raise unavailable(error) from None
+            found.extend(dict(response.get("Responses", {})).get(table_name, []))
+            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys", {}))
+            pending = list(unprocessed.get(table_name, {}).get("Keys", []))
+            if pending:
+                attempt += 1
+                if attempt >= MAX_BATCH_ATTEMPTS:
+                    raise StoreUnavailableError("DynamoDB kept leaving batch reads unprocessed")
+                sleep(retry_pause(attempt))
+    return found
