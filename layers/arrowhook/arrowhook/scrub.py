@@ -23,14 +23,14 @@ _JSON_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\.)*"')
 class Scrubber:
     def __init__(self, secrets: Iterable[str]) -> None:
         self._secrets = sorted({secret for secret in secrets if len(secret) >= MIN_FRAGMENT}, key=len, reverse=True)
-        self._grams = {
+        grams = {
             secret[start : start + MIN_FRAGMENT]
             for secret in self._secrets
             for start in range(len(secret) - MIN_FRAGMENT + 1)
         }
-        # One C-level search finds the first gram, if any: most texts (tickers, prices) hold none, and
-        # the character-by-character walk below was the webhook's largest cost of its own.
-        self._any_gram = re.compile("|".join(map(re.escape, sorted(self._grams)))) if self._grams else None
+        # Where a fragment may start is found by one C-level search (a character-by-character walk was
+        # the webhook's largest cost of its own): most texts (tickers, prices) hold none.
+        self._any_gram = re.compile("|".join(map(re.escape, sorted(grams)))) if grams else None
 
     def text(self, text: str) -> str:
         if not self._secrets:
@@ -68,21 +68,17 @@ class Scrubber:
 
     def _fragments(self, text: str) -> str:
         """Replace every maximal run (>= MIN_FRAGMENT) of `text` that is a substring of a secret."""
-        if self._any_gram is None or len(text) < MIN_FRAGMENT:
-            return text
-        first = self._any_gram.search(text)
-        if first is None:
+        if self._any_gram is None:
             return text
         pieces: list[str] = []
-        kept_from, start = 0, first.start()
-        while start <= len(text) - MIN_FRAGMENT:
-            if text[start : start + MIN_FRAGMENT] not in self._grams:
-                start += 1
-                continue
-            end = start + MIN_FRAGMENT
+        kept_from = 0
+        found = self._any_gram.search(text)
+        while found is not None:
+            start, end = found.start(), found.start() + MIN_FRAGMENT
             while end < len(text) and any(text[start : end + 1] in secret for secret in self._secrets):
                 end += 1
             pieces.extend((text[kept_from:start], REPLACEMENT))
-            kept_from = start = end
+            kept_from = end
+            found = self._any_gram.search(text, end)
         pieces.append(text[kept_from:])
         return "".join(pieces)
