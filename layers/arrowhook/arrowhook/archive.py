@@ -207,12 +207,11 @@ class Archiver:
     ) -> None:
         self.alerts_per_object = alerts_per_object
         self._clock = clock
-        client = dynamodb or (None if source and state else dynamodb_client())
         self.source: AlertSource = source or DynamoDBAlertSource(
-            table_name, alerts_per_object=alerts_per_object, dynamodb=client, sleep=sleep
+            table_name, alerts_per_object=alerts_per_object, dynamodb=dynamodb, sleep=sleep
         )
         self.objects: ArchiveObjects = objects or S3ArchiveObjects(bucket, s3)
-        self.state: StateItem = state or ArchiveState(client, table_name, clock)  # type: ignore[arg-type]
+        self.state: StateItem = state or ArchiveState(dynamodb or dynamodb_client(), table_name, clock)
 
     @property
     def bucket(self) -> str:
