@@ -68,24 +68,23 @@ def _error(status_code: int, code: str, message: str) -> Response[str]:
     return _json(status_code, ErrorBody(error=code, message=message))
 
 
-def _answers(**described: tuple[type[BaseModel], str]) -> dict[int, OpenAPIResponse]:
+def _answers(described: dict[int, tuple[type[BaseModel], str]]) -> dict[int, OpenAPIResponse]:
     """Route documentation for the generated OpenAPI: status -> (model, description)."""
     return {
-        int(status.removeprefix("s")): {
-            "description": text,
-            "content": {content_types.APPLICATION_JSON: {"model": model}},
-        }
+        status: {"description": text, "content": {content_types.APPLICATION_JSON: {"model": model}}}
         for status, (model, text) in described.items()
     }
 
 
 _WEBHOOK_ANSWERS = _answers(
-    s200=(AlertStored, "Stored (or a duplicate of a stored alert)."),
-    s400=(ErrorBody, "Empty body or invalid base64."),
-    s401=(ErrorBody, "Missing, unknown, disabled or rotated-out key."),
-    s403=(ErrorBody, "Source IP outside the allowlist."),
-    s413=(ErrorBody, "Body larger than the configured limit."),
-    s503=(ErrorBody, "Store unavailable; nothing stored, retry is safe."),
+    {
+        200: (AlertStored, "Stored (or a duplicate of a stored alert)."),
+        400: (ErrorBody, "Empty body or invalid base64."),
+        401: (ErrorBody, "Missing, unknown, disabled or rotated-out key."),
+        403: (ErrorBody, "Source IP outside the allowlist."),
+        413: (ErrorBody, "Body larger than the configured limit."),
+        503: (ErrorBody, "Store unavailable; nothing stored, retry is safe."),
+    }
 )
 _WEBHOOK_DESCRIPTION = (
     "TradingView's alert message after placeholder substitution: JSON (secret in `key`, `secret` or "
@@ -122,7 +121,10 @@ def _receive(token: str | None) -> Response[str]:
     summary="Health: version and a cheap check that the alert store answers",
     tags=["operations"],
     responses=_answers(
-        s200=(Health, "Up: alerts can be stored"), s503=(Health, "The alert store is unreachable: webhooks would fail")
+        {
+            200: (Health, "Up: alerts can be stored"),
+            503: (Health, "The alert store is unreachable: webhooks would fail"),
+        }
     ),
 )
 def health() -> Response[str]:
@@ -136,7 +138,7 @@ def health() -> Response[str]:
     "/version",
     summary="Build information stamped by `sam build`",
     tags=["operations"],
-    responses=_answers(s200=(VersionInfo, "Version, commit and build time")),
+    responses=_answers({200: (VersionInfo, "Version, commit and build time")}),
 )
 def version() -> Response[str]:
     return _json(200, VersionInfo(version=settings.version, **build_info()))
