@@ -178,6 +178,19 @@ def _alerts(count: int) -> list[StoredAlert]:
     return alerts
 
 
+def _archiver(killer: Killer, source: FakeSource, objects: FakeObjects, state: FakeState, clock: Clock) -> Archiver:
+    """The protocol over the fakes, every call to them counted (and the chosen one killed)."""
+    return Archiver(
+        "table",
+        "fake-bucket",
+        alerts_per_object=7,
+        source=killer.wrap(source),
+        objects=killer.wrap(objects),
+        state=killer.wrap(state),
+        clock=clock,
+    )
+
+
 def _run_until_complete(
     source: FakeSource, objects: FakeObjects, state: FakeState, clock: Clock, kill_at: int | None
 ) -> int:
@@ -185,18 +198,9 @@ def _run_until_complete(
     killed = 0
     for _ in range(20):
         killer = Killer(kill_at if killed == 0 and kill_at is not None else 0, state)
-        archiver = Archiver(
-            "table",
-            "fake-bucket",
-            alerts_per_object=7,
-            source=killer.wrap(source),
-            objects=killer.wrap(objects),
-            state=killer.wrap(state),
-            clock=clock,
-        )
         state.killed = False
         try:
-            report = archiver.run(CUTOFF)
+            report = _archiver(killer, source, objects, state, clock).run(CUTOFF)
         except KilledError:
             killed += 1
             clock.now += LEASE_SECONDS + 1  # the schedule's retry comes after the dead run's lease lapsed
@@ -211,16 +215,7 @@ def _calls_in_a_clean_run() -> int:
     clock = Clock()
     state = FakeState(clock)
     killer = Killer(0, state)
-    source = FakeSource(_alerts(100), 7)
-    Archiver(
-        "t",
-        "b",
-        alerts_per_object=7,
-        source=killer.wrap(source),
-        objects=killer.wrap(FakeObjects()),
-        state=killer.wrap(state),
-        clock=clock,
-    ).run(CUTOFF)
+    _archiver(killer, FakeSource(_alerts(100), 7), FakeObjects(), state, clock).run(CUTOFF)
     return killer.calls
 
 
