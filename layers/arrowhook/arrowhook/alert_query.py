@@ -67,6 +67,10 @@ class AlertFilter:
     #: When relative times were resolved (kept in the cursor, so every page sees the same range).
     now: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise InvalidFilterError("since is after until")
+
     def fingerprint(self) -> str:
         canonical = json.dumps(
             [
@@ -102,8 +106,6 @@ class AlertQuery:
         self, alert_filter: AlertFilter, limit: int, state: dict[str, Any] | None = None
     ) -> tuple[list[StoredAlert], dict[str, Any] | None]:
         """Up to `limit` alerts in order, and the state that continues after the last one (None: done)."""
-        if alert_filter.since and alert_filter.until and alert_filter.since > alert_filter.until:
-            raise InvalidFilterError("since is after until")
         plan = self._plan(alert_filter)
         partition_index = int(state["p"]) if state else 0
         start: dict[str, Any] | None = state.get("k") if state else None

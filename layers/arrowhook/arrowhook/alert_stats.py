@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from arrowhook.alert_query import AlertFilter, AlertQuery
 from arrowhook.daily_counts import CountRow, DailyCounts
-from arrowhook.errors import InvalidFilterError
 from arrowhook.models import StoredAlert, utc_now
 
 _MILLISECOND = timedelta(milliseconds=1)
@@ -90,8 +89,6 @@ def alert_stats(
 ) -> AlertStats:
     """Counts by strategy, ticker and side. Bounded: at most `max_alerts` alerts are read one by one
     (`truncated` says when it stopped early); counted days cost one item each, whatever they hold."""
-    if alert_filter.since and alert_filter.until and alert_filter.since > alert_filter.until:
-        raise InvalidFilterError("since is after until")
     tally = _Tally()
     ranges: list[tuple[datetime | None, datetime | None]] = [(alert_filter.since, alert_filter.until)]
     if counts is not None and alert_filter.since is not None:
