@@ -202,6 +202,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not is_http_api_event(event):
         metrics.add_metric(name=Metric.REJECTED_REQUESTS, unit=MetricUnit.Count, value=1)
         logger.warning("not an HTTP API event", extra={"event_type": type(event).__name__})
-        body = ErrorBody(error="bad_request", message="not an API Gateway HTTP API (payload 2.0) event")
-        return {"statusCode": 400, "headers": {"Content-Type": "application/json"}, "body": body.json_text()}
+        refusal = _error(400, "bad_request", "not an API Gateway HTTP API (payload 2.0) event")
+        return {
+            "statusCode": refusal.status_code,
+            "headers": {"Content-Type": "application/json"},
+            "body": refusal.body,
+        }
     return app.resolve(event, context)

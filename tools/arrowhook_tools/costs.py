@@ -50,7 +50,7 @@ def fixed_monthly_costs(parameters: Mapping[str, str] | None = None) -> list[Fix
     AWS-managed key, the SNS topic, EventBridge Scheduler) cost nothing while idle; storage is per GB."""
     template = LocalTemplate(parameter_overrides=dict(parameters or {}))
     alarm_metrics = dashboards = secrets = 0
-    for _, resource in template.resources.items():
+    for resource in template.resources.values():
         condition = resource.get("Condition")
         if condition and not template.condition(condition):
             continue

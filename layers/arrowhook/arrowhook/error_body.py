@@ -9,8 +9,6 @@ answers (401 without an Authorization header, 403 from the authorizer, 429 throt
 
 from __future__ import annotations
 
-import json
-
 from pydantic import BaseModel, Field
 
 
@@ -23,6 +21,3 @@ class ErrorBody(BaseModel):
     error: str = Field(description="Stable code, e.g. `unauthorized`, `not_found`, `invalid_request`.")
     message: str
     details: list[ErrorDetail] | None = Field(None, description="Only for requests that do not match the schema.")
-
-    def json_text(self) -> str:
-        return json.dumps(self.model_dump(exclude_none=True))
