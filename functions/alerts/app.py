@@ -13,6 +13,7 @@ from arrowhook.alert_query import AlertFilter, AlertQuery, parse_moment
 from arrowhook.alert_stats import alert_stats
 from arrowhook.alerts_table import AlertStore
 from arrowhook.daily_counts import DailyCounts
+from arrowhook.deliveries_table import DeliveryStore
 from arrowhook.errors import InvalidCursorError
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import iso, utc_now
@@ -25,6 +26,7 @@ settings = AlertsApiSettings.from_environment()
 alerts = AlertQuery(settings.alerts_table_name)
 daily_counts = DailyCounts(settings.alerts_table_name)
 alert_store = AlertStore(settings.alerts_table_name)
+deliveries = DeliveryStore(settings.deliveries_table_name)
 keys = KeyStore(settings.keys_table_name)
 app = create_admin_app(
     title="Arrowhook admin API: alerts",
@@ -145,11 +147,12 @@ async def stats(requested: Filters) -> AlertStatsOut:
 
 @app.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], responses={**NOT_FOUND, **UNAVAILABLE})
 async def get_alert(alert_id: str) -> AlertDetail:
-    """One alert: parsed fields, raw payload (secret removed), parse issues and receive metadata."""
+    """One alert: parsed fields, raw payload (secret removed), parse issues, receive metadata, and one
+    delivery record per destination it was forwarded to."""
     found = alert_store.get(alert_id)
     if found is None:
         raise HTTPException(status_code=404, detail="alert not found")
-    return AlertDetail.of(found)
+    return AlertDetail.of(found, deliveries.for_alert(alert_id))
 
 
 lambda_handler = lambda_entry(app)

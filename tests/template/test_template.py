@@ -19,6 +19,8 @@ from arrowhook.settings import (
     AlertsApiSettings,
     ArchiveSettings,
     AuthorizerSettings,
+    DeliverySettings,
+    DestinationsApiSettings,
     FunctionSettings,
     KeysApiSettings,
     WebhookSettings,
@@ -247,6 +249,8 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "KeysFunction": KeysApiSettings,
     "AlertsFunction": AlertsApiSettings,
     "ArchiveFunction": ArchiveSettings,
+    "DeliveryFunction": DeliverySettings,
+    "DestinationsFunction": DestinationsApiSettings,
     "SecureParameterFunction": FunctionSettings,
 }
 
@@ -314,8 +318,12 @@ def _statements(raw: dict[str, Any], function: str) -> list[dict[str, Any]]:
     return statements
 
 
-#: The only wildcard a function may hold: objects under a named prefix of the template's own bucket.
-BUCKET_PREFIX_RESOURCE = re.compile(r"^\$\{[A-Za-z]+Bucket\.Arn\}/[a-z-]+/\*$")
+#: The only wildcards a function may hold: objects under a named prefix of the template's own bucket, and
+#: the SSM parameters under a named folder of the stack's own /arrowhook/<stack>/ path.
+BUCKET_PREFIX_RESOURCE = re.compile(
+    r"^\$\{[A-Za-z]+Bucket\.Arn\}/[a-z-]+/\*$"
+    r"|^arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}:parameter/arrowhook/\$\{AWS::StackName\}/[a-z-]+/\*$"
+)
 
 
 def test_no_function_policy_grants_a_wildcard(raw: dict[str, Any]) -> None:
@@ -639,6 +647,7 @@ def test_alarms_cover_what_an_operator_needs_and_notify_the_topic(raw: dict[str,
 FULL_MONITORING = {
     "Api5xxRateAlarm",
     "ArchiveFailureAlarm",
+    "DeliveryFailureAlarm",
     "FunctionErrorsAlarm",
     "FunctionThrottlesAlarm",
     "WebhookLatencyAlarm",
@@ -650,10 +659,15 @@ FULL_MONITORING = {
 
 @pytest.mark.parametrize(
     ("level", "expected"),
-    [("essential", {"Api5xxRateAlarm", "ArchiveFailureAlarm"}), ("full", FULL_MONITORING), ("off", set())],
+    [
+        ("essential", {"Api5xxRateAlarm", "ArchiveFailureAlarm", "DeliveryFailureAlarm"}),
+        ("full", FULL_MONITORING),
+        ("off", set()),
+    ],
 )
 def test_the_monitoring_level_decides_which_alarms_and_dashboard_exist(level: str, expected: set[str]) -> None:
-    """essential keeps what says alerts are being lost (webhook 5xx) or piling up (archive failures)."""
+    """essential keeps what says alerts are being lost (webhook 5xx, deliveries given up on) or piling up
+    (archive failures)."""
     template = LocalTemplate(parameter_overrides={"Monitoring": level})
     present = {
         name

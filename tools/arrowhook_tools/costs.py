@@ -23,7 +23,12 @@ PRICES = {
     "dynamodb_write_units_per_million": 0.625,
     "dynamodb_read_units_per_million": 0.125,
     "cloudwatch_logs_ingest_per_gb": 0.50,
+    "dynamodb_streams_reads_per_100k": 0.02,  # free for Lambda triggers, billed for an EventBridge Pipe
 }
+#: An assumption, not a published figure: a Pipe polls each stream shard about as often as Lambda's
+#: event source mapping does (4 times a second), whether or not records arrive.
+PIPE_POLLS_PER_SECOND = 4
+_SECONDS_PER_MONTH = 30 * 86_400
 #: The promise: an idle stack with the default parameters costs at most this much a month.
 IDLE_TARGET_MONTHLY = 0.50
 
@@ -49,7 +54,7 @@ def fixed_monthly_costs(parameters: Mapping[str, str] | None = None) -> list[Fix
     Pay-per-use resources (HTTP API, Lambda, DynamoDB on demand, S3, SSM standard parameters under the
     AWS-managed key, the SNS topic, EventBridge Scheduler) cost nothing while idle; storage is per GB."""
     template = LocalTemplate(parameter_overrides=dict(parameters or {}))
-    alarm_metrics = dashboards = secrets = 0
+    alarm_metrics = dashboards = secrets = pipes = 0
     for resource in template.resources.values():
         condition = resource.get("Condition")
         if condition and not template.condition(condition):
@@ -61,10 +66,14 @@ def fixed_monthly_costs(parameters: Mapping[str, str] | None = None) -> list[Fix
             dashboards += 1
         elif kind == "AWS::SecretsManager::Secret":
             secrets += 1
+        elif kind == "AWS::Pipes::Pipe":
+            pipes += 1
+    pipe_polling = PIPE_POLLS_PER_SECOND * _SECONDS_PER_MONTH / 100_000 * PRICES["dynamodb_streams_reads_per_100k"]
     return [
         FixedCost("alarm metrics", alarm_metrics, alarm_metrics * PRICES["alarm_metric_month"]),
         FixedCost("dashboards", dashboards, dashboards * PRICES["dashboard_month"]),
         FixedCost("Secrets Manager secrets", secrets, secrets * PRICES["secrets_manager_month"]),
+        FixedCost("EventBridge Pipes polling a stream (estimate)", pipes, pipes * pipe_polling),
     ]
 
 

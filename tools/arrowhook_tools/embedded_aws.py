@@ -306,9 +306,34 @@ def provision(template: LocalTemplate, client: DynamoDBClient) -> list[str]:
     for name, properties in template.tables().items():
         if name not in existing:
             arguments = {key: properties[key] for key in _TABLE_ARGUMENTS if key in properties}
+            if "StreamSpecification" in arguments:  # CloudFormation's has no StreamEnabled; the API's needs it
+                arguments["StreamSpecification"] = {"StreamEnabled": True, **arguments["StreamSpecification"]}
             client.create_table(TableName=name, **arguments)
             ttl = properties.get("TimeToLiveSpecification")
             if ttl:
                 client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         created.append(name)
     return created
+
+
+def _present(template: LocalTemplate, resource: dict[str, Any]) -> bool:
+    condition = resource.get("Condition")
+    return not condition or template.condition(condition)
+
+
+def provision_messaging(template: LocalTemplate, endpoint: str) -> None:
+    """Create the template's SQS queues, SNS topics and EventBridge buses (those its conditions keep)."""
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=LOCAL_REGION)
+    sns = boto3.client("sns", endpoint_url=endpoint, region_name=LOCAL_REGION)
+    events = boto3.client("events", endpoint_url=endpoint, region_name=LOCAL_REGION)
+    for logical_id, resource in template.resources_of_type("AWS::SQS::Queue"):
+        if _present(template, resource):
+            sqs.create_queue(QueueName=template.physical_name(logical_id))
+    for logical_id, resource in template.resources_of_type("AWS::SNS::Topic"):
+        if _present(template, resource):
+            sns.create_topic(Name=template.physical_name(logical_id))
+    existing = {bus["Name"] for bus in events.list_event_buses().get("EventBuses", [])}
+    for _, resource in template.resources_of_type("AWS::Events::EventBus"):
+        name = str(template.resolve(resource["Properties"]["Name"]))
+        if _present(template, resource) and name not in existing:
+            events.create_event_bus(Name=name)

@@ -20,6 +20,7 @@ from arrowhook_tools.embedded_aws import (
     point_sdk_at,
     provision,
     provision_buckets,
+    provision_messaging,
     provision_secure_parameters,
     s3,
     ssm,
@@ -28,6 +29,7 @@ from arrowhook_tools.gateway import LocalHttpApi
 from arrowhook_tools.ports import claim_port
 from arrowhook_tools.runtime import LocalFunctions
 from arrowhook_tools.state import STATE_FILE, read_state, remove_state_if_ours
+from arrowhook_tools.streams import LocalStreams
 from arrowhook_tools.template import LocalTemplate
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ class LocalStack:
     functions: LocalFunctions
     admin_token: str
     api: LocalHttpApi | None = None
+    streams: LocalStreams | None = None
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -91,17 +94,21 @@ def local_stack(
     aws_port: int = 0,
     parameter_overrides: Mapping[str, str] | None = None,
     pool_size: int = 4,
+    streams: bool = True,
 ) -> Iterator[LocalStack]:
-    """Start embedded AWS and (unless api_port is None) the HTTP API; stop both on exit."""
+    """Start embedded AWS, the stream consumers (unless streams is False) and (unless api_port is None)
+    the HTTP API; stop them on exit."""
     parameter_overrides = {**LOCAL_PARAMETER_DEFAULTS, **(parameter_overrides or {})}
     template = LocalTemplate(parameter_overrides=parameter_overrides)
     aws = EmbeddedAws(port=aws_port).start()
     api: LocalHttpApi | None = None
+    consumers: LocalStreams | None = None
     try:
         point_sdk_at(aws.endpoint)
         dynamodb_client.cache_clear()
         provision(template, dynamodb(aws.endpoint))
         provision_buckets(template, s3(aws.endpoint))
+        provision_messaging(template, aws.endpoint)
         secret_values = provision_secure_parameters(template, ssm(aws.endpoint))
         functions = LocalFunctions(template, pool_size=pool_size)
         stack = LocalStack(
@@ -112,6 +119,9 @@ def local_stack(
             parameter_overrides=dict(parameter_overrides or {}),
         )
         os.environ.update(stack.environment)
+        if streams:
+            consumers = LocalStreams(template, functions, aws.endpoint).start()
+            stack.streams = consumers
         if api_port is not None:
             if api_port:
                 claim_port("127.0.0.1", api_port)
@@ -121,6 +131,8 @@ def local_stack(
     finally:
         if api is not None:
             api.stop()
+        if consumers is not None:
+            consumers.stop()
         aws.stop()
 
 

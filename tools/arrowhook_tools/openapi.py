@@ -16,7 +16,6 @@ from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 
 OUTPUT = PROJECT_ROOT / "openapi.json"
-ADMIN_FUNCTIONS = ("KeysFunction", "AlertsFunction")
 _GATEWAY_ERROR = {"type": "object", "properties": {"message": {"type": "string"}}}
 
 
@@ -98,7 +97,8 @@ def build(template: LocalTemplate | None = None) -> dict[str, Any]:
     webhook = _webhook_schema(template)
     document["paths"].update(webhook["paths"])
     document["components"]["schemas"].update(webhook["components"]["schemas"])
-    for logical_id in ADMIN_FUNCTIONS:
+    admin_functions = sorted({route.function_id for route in template.routes() if route.authorizer})
+    for logical_id in admin_functions:
         admin = _admin_schema(logical_id, template)
         document["components"]["schemas"].update(admin.get("components", {}).get("schemas", {}))
         for path, operations in admin["paths"].items():

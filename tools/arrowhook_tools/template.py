@@ -199,12 +199,18 @@ class LocalTemplate:
             kind = self.resources[name]["Type"]
             if kind == "Custom::SecureParameter":  # its physical id is the parameter's name
                 return self.resolve(self.resources[name]["Properties"]["Name"])
+            if kind == "AWS::SQS::Queue":  # a queue's Ref is its URL
+                return f"https://sqs.{LOCAL_REGION}.amazonaws.com/{LOCAL_ACCOUNT}/{self.physical_name(name)}"
+            if kind == "AWS::SNS::Topic":
+                return self.arn(name)
             return name.lower() if kind == "AWS::Serverless::HttpApi" else self.physical_name(name)
         raise KeyError(f"Ref to unknown name {name!r}")
 
     def _get_att(self, logical_id: str, attribute: str) -> str:
         if attribute == "Arn":
             return self.arn(logical_id)
+        if attribute in ("QueueName", "Name"):
+            return self.physical_name(logical_id)
         return f"{self.physical_name(logical_id)}.{attribute}"
 
     def condition(self, name: str) -> bool:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from mangum import Mangum
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from arrowhook.destinations import DestinationNotFoundError, InvalidDestinationError
 from arrowhook.error_body import ErrorBody, ErrorDetail
 from arrowhook.errors import (
     InvalidCursorError,
@@ -34,6 +35,8 @@ SECURITY_HEADERS = {
 #: How the admin API answers each domain error: status, code, and a fixed message (None: the error's own).
 ERRORS: dict[type[Exception], tuple[int, str, str | None]] = {
     KeyNotFoundError: (404, "not_found", "key not found"),
+    DestinationNotFoundError: (404, "not_found", "destination not found"),
+    InvalidDestinationError: (400, "invalid_destination", None),
     NameTakenError: (409, "name_taken", None),
     KeyConflictError: (409, "conflict", None),
     InvalidFilterError: (400, "invalid_filter", None),

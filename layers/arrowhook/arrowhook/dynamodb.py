@@ -104,6 +104,8 @@ def plain(value: Any) -> Any:
         return iso(value)
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, float):  # settings such as a timeout; DynamoDB numbers are exact decimals
+        return Decimal(str(value))
     return value
 
 

@@ -33,6 +33,11 @@ class Metric(StrEnum):
     ARCHIVE_BATCHES_RETRIED = "ArchiveBatchesRetried"
     ARCHIVE_INCOMPLETE = "ArchiveIncomplete"
     ARCHIVE_ERRORS = "ArchiveErrors"
+    DELIVERIES_SUCCEEDED = "DeliveriesSucceeded"
+    DELIVERIES_FAILED = "DeliveriesFailed"
+    DELIVERIES_PENDING = "DeliveriesPending"
+    DELIVERY_RETRIES = "DeliveryRetries"
+    DELIVERY_LATENCY = "DeliveryLatency"
 
 
 #: What each metric counts, and who publishes it (docs/metrics.md is generated from this).
@@ -55,6 +60,11 @@ METRIC_MEANINGS: dict[Metric, tuple[str, str]] = {
     Metric.ARCHIVE_BATCHES_RETRIED: ("archive", "delete calls retried for unprocessed items"),
     Metric.ARCHIVE_INCOMPLETE: ("archive", "1 when a run stopped before the cutoff (the next run continues)"),
     Metric.ARCHIVE_ERRORS: ("archive", "runs that failed (nothing is lost; the next run resumes)"),
+    Metric.DELIVERIES_SUCCEEDED: ("delivery", "messages a destination accepted"),
+    Metric.DELIVERIES_FAILED: ("delivery", "destinations given up on (reported to the failure queue)"),
+    Metric.DELIVERIES_PENDING: ("delivery", "deliveries left for the stream's retry (time ran out)"),
+    Metric.DELIVERY_RETRIES: ("delivery", "extra attempts after a 429, a 5xx or no answer"),
+    Metric.DELIVERY_LATENCY: ("delivery", "milliseconds from an alert's receipt to its acceptance"),
 }
 
 __all__ = ["METRIC_MEANINGS", "Metric", "MetricUnit", "logger", "metrics", "traced", "tracing_enabled"]

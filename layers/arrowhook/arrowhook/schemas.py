@@ -8,6 +8,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from arrowhook.delivery import DeliveryRecord
+from arrowhook.destinations import Destination, DestinationKind
 from arrowhook.models import KeyStatus, StoredAlert, StrategyKey
 from arrowhook.tradingview import MarketPosition, ParseIssue, Side
 
@@ -129,18 +131,25 @@ class AlertOut(BaseModel):
 
 
 class AlertDetail(AlertOut):
-    """One alert with its raw payload (secret removed) and how it was received."""
+    """One alert with its raw payload (secret removed), how it was received, and where it was forwarded."""
 
     payload: str = Field(description="The body as received, with the secret replaced by ***.")
     source_ip: str | None = None
     request_id: str | None = None
     user_agent: str | None = None
     content_type: str | None = None
+    deliveries: list[DeliveryRecord] = Field(
+        default_factory=list, description="One record per destination the alert was forwarded to."
+    )
 
     @classmethod
-    def of(cls, alert: StoredAlert) -> Self:
+    def of(cls, alert: StoredAlert, deliveries: list[DeliveryRecord] | None = None) -> Self:
         return cls.model_validate(
-            {**alert.model_dump(exclude={"fields"}), **alert.fields.model_dump(exclude_none=True)}
+            {
+                **alert.model_dump(exclude={"fields"}),
+                **alert.fields.model_dump(exclude_none=True),
+                "deliveries": deliveries or [],
+            }
         )
 
 
@@ -157,3 +166,106 @@ class AlertStatsOut(BaseModel):
     first_seen: datetime | None
     last_seen: datetime | None
     truncated: bool = Field(description="True when the range held more alerts than one request counts.")
+
+
+_DESTINATION_EXAMPLE: dict[str, JsonValue] = {
+    "id": "01JD9A0B1C2D3E4F5G6H7J8K9M",
+    "name": "trading-desk",
+    "kind": "discord",
+    "strategies": ["01JD8Z6V4X2M7Q9R3T5W8Y0B1C"],
+    "template": "**{strategy}** {side} {ticker} @ {price}",
+    "enabled": True,
+    "timeout_seconds": 5.0,
+    "chat_id": None,
+    "target": "https://discord.com/…AbCd…",
+    "created_at": "2026-11-23T10:00:00Z",
+    "updated_at": "2026-11-23T10:00:00Z",
+}
+_TEMPLATE_HELP = (
+    "Message text with placeholders such as {strategy} {side} {ticker} @ {price} (docs/destinations.md lists "
+    "them); an unknown placeholder is refused. Omitted: the kind's default."
+)
+
+
+class DestinationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "discord",
+                    "name": "trading-desk",
+                    "strategies": ["ema-cross"],
+                    "url": "https://discord.com/api/webhooks/1/x",
+                }
+            ]
+        },
+    )
+
+    kind: DestinationKind
+    name: str | None = Field(None, min_length=1, max_length=64, description="Defaults to the kind.")
+    strategies: list[str] = Field(
+        default_factory=list, max_length=100, description="Strategy names or key ids; empty: every strategy."
+    )
+    template: str | None = Field(None, max_length=2000, description=_TEMPLATE_HELP)
+    enabled: bool = True
+    timeout_seconds: float = Field(5.0, ge=1, le=10, description="Per request to the destination.")
+    url: str | None = Field(None, max_length=2048, description="discord, slack, webhook: the URL (a secret).")
+    bot_token: str | None = Field(None, max_length=256, description="telegram: the bot token (a secret).")
+    chat_id: str | None = Field(None, max_length=64, description="telegram: the chat id or @channel.")
+
+
+class DestinationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": False}]})
+
+    name: str | None = Field(None, min_length=1, max_length=64)
+    strategies: list[str] | None = Field(
+        None, max_length=100, description="Replaces the list; [] means every strategy."
+    )
+    template: str | None = Field(None, max_length=2000, description=_TEMPLATE_HELP)
+    enabled: bool | None = None
+    timeout_seconds: float | None = Field(None, ge=1, le=10)
+    url: str | None = Field(None, max_length=2048, description="A new URL (replaces the secret).")
+    bot_token: str | None = Field(None, max_length=256)
+    chat_id: str | None = Field(None, max_length=64)
+
+
+class DestinationOut(BaseModel):
+    """A destination as operators see it: `target` hints where it points; the URL or token is never shown."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_DESTINATION_EXAMPLE]})
+
+    id: str
+    name: str
+    kind: DestinationKind
+    strategies: list[str] = Field(description="Key ids; empty: every strategy.")
+    template: str
+    enabled: bool
+    timeout_seconds: float
+    chat_id: str | None = None
+    target: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, destination: Destination) -> Self:
+        return cls.model_validate(destination.model_dump())
+
+
+class DestinationCreated(DestinationOut):
+    signing_secret: str | None = Field(
+        None,
+        description="webhook destinations: the Standard Webhooks signing secret (whsec_...), shown this once.",
+    )
+
+
+class DestinationList(BaseModel):
+    items: list[DestinationOut]
+
+
+class DestinationTestResult(BaseModel):
+    """The destination's answer to one test message, sent now."""
+
+    ok: bool
+    status_code: int | None = Field(description="The destination's HTTP status; null when it did not answer.")
+    answer: str = Field(description="The start of its answer, or why there was none.")

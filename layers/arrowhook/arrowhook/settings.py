@@ -70,6 +70,8 @@ class AlertsApiSettings(FunctionSettings):
     alerts_table_name: str = Field(alias="ALERTS_TABLE_NAME", min_length=3)
     #: To resolve a strategy name given as a filter to its key id.
     keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
+    #: An alert's detail lists its deliveries.
+    deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
     cursor_key_parameter: str = Field(alias="CURSOR_KEY_PARAMETER", min_length=2)
 
 
@@ -79,3 +81,23 @@ class ArchiveSettings(FunctionSettings):
     archive_retention_days: int = Field(90, alias="ARCHIVE_RETENTION_DAYS", ge=1, le=36_500)
     #: A batch's alert ids are journalled in one DynamoDB item (400 KB at most): 5,000 ids take ~135 KB.
     archive_alerts_per_object: int = Field(1_000, alias="ARCHIVE_ALERTS_PER_OBJECT", ge=1, le=5_000)
+
+
+class DeliverySettings(FunctionSettings):
+    #: Destinations live in the keys table (DESTINATION# items).
+    keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
+    deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
+    destination_secrets_prefix: str = Field(alias="DESTINATION_SECRETS_PREFIX", pattern=r"^/arrowhook/.+/$")
+    failure_queue_url: str = Field(alias="DELIVERY_FAILURE_QUEUE_URL", min_length=8)
+    telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL", pattern=r"^https?://")
+    #: Empty: the stack has no AlertEmail topic, and email destinations answer so.
+    alert_email_topic_arn: str = Field("", alias="ALERT_EMAIL_TOPIC_ARN")
+
+
+class DestinationsApiSettings(FunctionSettings):
+    keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
+    destination_secrets_prefix: str = Field(alias="DESTINATION_SECRETS_PREFIX", pattern=r"^/arrowhook/.+/$")
+    telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL", pattern=r"^https?://")
+    alert_email_topic_arn: str = Field("", alias="ALERT_EMAIL_TOPIC_ARN")
+    #: Local development and tests only: destinations may be any http(s) URL (the local fakes).
+    allow_http_destinations: bool = Field(False, alias="ALLOW_HTTP_DESTINATIONS")

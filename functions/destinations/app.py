@@ -1,0 +1,125 @@
+"""Destinations admin API: FastAPI wrapped by Mangum. Routes validate, call the use case, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response, status
+
+from arrowhook.admin_app import MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.delivery import Sender
+from arrowhook.delivery_channels import HttpTransport, SnsEmail
+from arrowhook.destination_admin import DestinationAdmin, DestinationChanges
+from arrowhook.destinations_table import DestinationSecrets, DestinationStore
+from arrowhook.keys_table import KeyStore
+from arrowhook.observability import logger
+from arrowhook.schemas import (
+    DestinationCreate,
+    DestinationCreated,
+    DestinationList,
+    DestinationOut,
+    DestinationTestResult,
+    DestinationUpdate,
+)
+from arrowhook.settings import DestinationsApiSettings
+
+settings = DestinationsApiSettings.from_environment()
+admin = DestinationAdmin(
+    store=DestinationStore(settings.keys_table_name),
+    secrets=DestinationSecrets(settings.destination_secrets_prefix),
+    keys=KeyStore(settings.keys_table_name),
+    allow_http=settings.allow_http_destinations,
+)
+sender = Sender(
+    transport=HttpTransport(),
+    email=SnsEmail(settings.alert_email_topic_arn) if settings.alert_email_topic_arn else None,
+    telegram_api_url=settings.telegram_api_url,
+)
+app = create_admin_app(
+    title="Arrowhook admin API: destinations",
+    description="Where stored alerts are forwarded (Discord, Slack, Telegram, signed webhooks, email). "
+    "Every route needs `Authorization: Bearer <admin token>`.",
+    version=settings.version,
+)
+INVALID: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not valid JSON, or a destination that cannot work (URL, placeholder, strategy)."}
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "Changed meanwhile by another request."}}
+
+
+def _changes(body: DestinationCreate | DestinationUpdate) -> DestinationChanges:
+    return DestinationChanges(**body.model_dump(exclude={"kind"}, exclude_unset=True))
+
+
+@app.post(
+    "/destinations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DestinationCreated,
+    tags=["destinations"],
+    responses={**INVALID, **UNAVAILABLE, **MALFORMED_BODY},
+)
+async def create_destination(body: DestinationCreate) -> DestinationCreated:
+    """Create a destination. A `webhook` destination's `signing_secret` is in this response only."""
+    destination, signing_secret = admin.create(body.kind, _changes(body))
+    logger.info("destination created", extra={"destination_id": destination.id, "kind": destination.kind})
+    return DestinationCreated(**DestinationOut.of(destination).model_dump(), signing_secret=signing_secret)
+
+
+@app.get("/destinations", response_model=DestinationList, tags=["destinations"], responses={**UNAVAILABLE})
+async def list_destinations() -> DestinationList:
+    """Every destination, by name."""
+    return DestinationList(items=[DestinationOut.of(destination) for destination in admin.list()])
+
+
+@app.get(
+    "/destinations/{destination_id}",
+    response_model=DestinationOut,
+    tags=["destinations"],
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def get_destination(destination_id: str) -> DestinationOut:
+    return DestinationOut.of(admin.get(destination_id))
+
+
+@app.patch(
+    "/destinations/{destination_id}",
+    response_model=DestinationOut,
+    tags=["destinations"],
+    responses={**NOT_FOUND, **INVALID, **CONFLICT, **UNAVAILABLE},
+)
+async def update_destination(destination_id: str, body: DestinationUpdate) -> DestinationOut:
+    """Change any setting; a new `url` or `bot_token` replaces the secret."""
+    destination = admin.update(destination_id, _changes(body))
+    logger.info(
+        "destination updated", extra={"destination_id": destination_id, "fields": sorted(body.model_fields_set)}
+    )
+    return DestinationOut.of(destination)
+
+
+@app.delete(
+    "/destinations/{destination_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["destinations"],
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def delete_destination(destination_id: str) -> Response:
+    """Delete it and its secret; alerts on their way to it are recorded as skipped."""
+    admin.delete(destination_id)
+    logger.info("destination deleted", extra={"destination_id": destination_id})
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@app.post(
+    "/destinations/{destination_id}/test",
+    response_model=DestinationTestResult,
+    tags=["destinations"],
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def test_destination(destination_id: str) -> DestinationTestResult:
+    """Send a test message now (one attempt, nothing recorded) and return the destination's answer."""
+    answer = admin.test(destination_id, sender)
+    logger.info("destination tested", extra={"destination_id": destination_id, "status_code": answer.status})
+    return DestinationTestResult(ok=answer.ok, status_code=answer.status, answer=answer.body or answer.summary())
+
+
+lambda_handler = lambda_entry(app)

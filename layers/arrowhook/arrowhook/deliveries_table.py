@@ -1,0 +1,64 @@
+"""The deliveries table: one item per (alert, destination), `alert_id` + `destination_id`, so an alert's
+deliveries are one Query. Items expire (TTL `expires_at`) after DELIVERY_RECORD_DAYS."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from arrowhook.delivery import DeliveryRecord
+from arrowhook.dynamodb import dynamodb_client, from_item, plain, query_page, to_item, unavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+#: Records outlive the alert's stay in DynamoDB (ArchiveRetentionDays, 90 by default) a little.
+DELIVERY_RECORD_DAYS = 400
+
+
+class DeliveryStore:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client or dynamodb_client()
+
+    def get(self, alert_id: str, destination_id: str) -> DeliveryRecord | None:
+        """Strongly consistent: the record written by the invocation before this one must be seen."""
+        try:
+            response = self._client.get_item(
+                TableName=self.table_name,
+                Key={"alert_id": {"S": alert_id}, "destination_id": {"S": destination_id}},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise unavailable(error) from None
+        item = response.get("Item")
+        return _record(item) if item else None
+
+    def put(self, record: DeliveryRecord) -> None:
+        values: dict[str, Any] = {name: plain(value) for name, value in record.model_dump().items()}
+        values["expires_at"] = int(record.updated_at.timestamp()) + DELIVERY_RECORD_DAYS * 86_400
+        try:
+            self._client.put_item(TableName=self.table_name, Item=to_item(values))
+        except (ClientError, BotoCoreError) as error:
+            raise unavailable(error) from None
+
+    def for_alert(self, alert_id: str) -> list[DeliveryRecord]:
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "alert_id = :alert",
+            "ExpressionAttributeValues": {":alert": {"S": alert_id}},
+        }
+        records: list[DeliveryRecord] = []
+        while True:
+            page = query_page(self._client, arguments)
+            records.extend(_record(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return records
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _record(item: dict[str, Any]) -> DeliveryRecord:
+    values = from_item(item)
+    values.pop("expires_at", None)
+    return DeliveryRecord.model_validate(values)

@@ -1,0 +1,329 @@
+"""Forward one stored alert to each destination of its strategy, at least once, never again once delivered.
+
+The delivery record of (alert, destination) is read before sending and written after: a destination
+recorded as delivered (or given up on) is never sent to again, however often the stream re-delivers the
+alert. A crash between a send and its record can only repeat that one message, and every repeat carries
+the same `webhook-id` (signed webhooks) so receivers can drop it: a lost alert is worse than a repeat.
+
+Each send is retried here on 429, 5xx and network errors with backoff, honouring `Retry-After` and
+Telegram's `retry_after`; any other 4xx will not change and is not retried. When a destination is still
+failing after the last attempt it is recorded as failed and reported to the failure queue; when the
+function is running out of time first, the alert is left pending for the stream to retry.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+from standardwebhooks.webhooks import Webhook
+
+from arrowhook.destinations import Destination, DestinationKind, DestinationSecret
+from arrowhook.models import StoredAlert, iso
+
+USER_AGENT = "Arrowhook-Delivery/1"
+#: Attempts per destination in one invocation, and the longest pause between two.
+MAX_ATTEMPTS = 4
+MAX_PAUSE_SECONDS = 30.0
+#: Kept of a destination's answer in the record: enough to read an error, never a whole page.
+ANSWER_EXCERPT_CHARS = 300
+_DISCORD_LIMIT, _SLACK_LIMIT, _TELEGRAM_LIMIT = 2000, 3000, 4096
+
+
+class DeliveryStatus(StrEnum):
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    #: Not finished when the function ran out of time: the stream's retry continues it.
+    PENDING = "pending"
+
+    @property
+    def final(self) -> bool:
+        return self is not DeliveryStatus.PENDING
+
+
+class DeliveryRecord(BaseModel):
+    """What happened to one alert at one destination (shown in `GET /alerts/{id}`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    alert_id: str
+    destination_id: str
+    destination_name: str
+    kind: DestinationKind
+    status: DeliveryStatus
+    attempts: int
+    #: The destination's last HTTP status (None: no answer, e.g. a timeout).
+    last_status_code: int | None = None
+    last_error: str | None = None
+    #: Received by Arrowhook -> accepted by the destination, in milliseconds.
+    latency_ms: int | None = None
+    webhook_id: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboundRequest:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A destination's HTTP answer, or `error` when there was none (timeout, refused connection)."""
+
+    status: int | None
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is None or self.status == 429 or self.status >= 500
+
+    def summary(self) -> str:
+        if self.status is None:
+            return self.error or "no answer"
+        return f"HTTP {self.status}: {self.body[:ANSWER_EXCERPT_CHARS]}".rstrip(": ")
+
+    def retry_after(self, now: datetime) -> float | None:
+        """Seconds the destination asked us to wait: `Retry-After` (seconds or a date) or Telegram's
+        `parameters.retry_after` / Discord's `retry_after` in a JSON body."""
+        header = next((value for name, value in self.headers.items() if name.lower() == "retry-after"), None)
+        if header:
+            try:
+                return max(0.0, float(header))
+            except ValueError:
+                try:
+                    return max(0.0, (parsedate_to_datetime(header) - now).total_seconds())
+                except (TypeError, ValueError):
+                    pass
+        try:
+            parsed = json.loads(self.body)
+        except ValueError:
+            return None
+        if isinstance(parsed, dict):
+            for holder in (parsed.get("parameters"), parsed):
+                if isinstance(holder, dict) and isinstance(holder.get("retry_after"), int | float):
+                    return max(0.0, float(holder["retry_after"]))
+        return None
+
+
+class Transport(Protocol):
+    def post(self, request: OutboundRequest, timeout_seconds: float) -> Answer: ...
+
+
+class EmailSender(Protocol):
+    def publish(self, subject: str, message: str) -> Answer: ...
+
+
+class DeliveryRecords(Protocol):
+    def get(self, alert_id: str, destination_id: str) -> DeliveryRecord | None: ...
+
+    def put(self, record: DeliveryRecord) -> None: ...
+
+
+class FailureReports(Protocol):
+    def report(self, record: DeliveryRecord) -> None: ...
+
+
+class Secrets(Protocol):
+    def secret_for(self, destination: Destination) -> DestinationSecret | None: ...
+
+
+def webhook_id(alert_id: str, destination_id: str) -> str:
+    """Stable per (alert, destination): a repeat after a crash carries the same id (receivers dedupe)."""
+    return f"msg_{alert_id}_{destination_id}"
+
+
+def alert_document(alert: StoredAlert) -> dict[str, Any]:
+    """The alert as signed webhooks and the event bus carry it (schemas/alert-stored.schema.json)."""
+    fields = alert.fields.model_dump(mode="json", exclude_none=True)
+    return {
+        "alert_id": alert.alert_id,
+        "strategy_id": alert.key_id,
+        "strategy": alert.strategy,
+        "received_at": iso(alert.received_at),
+        "body_format": alert.body_format,
+        **fields,
+        "parse_issues": [issue.model_dump(mode="json", exclude_none=True) for issue in alert.parse_issues],
+    }
+
+
+def build_request(
+    destination: Destination,
+    secret: DestinationSecret,
+    alert: StoredAlert,
+    *,
+    message_id: str,
+    now: datetime,
+    telegram_api_url: str,
+) -> OutboundRequest:
+    """The HTTP request each kind's API expects, the message escaped for that kind."""
+    text = destination.message(alert)
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    kind = destination.kind
+    if kind is DestinationKind.DISCORD:
+        body: dict[str, Any] = {"content": text[:_DISCORD_LIMIT], "allowed_mentions": {"parse": []}}
+        return OutboundRequest(_with_query(str(secret.url), "wait=true"), _json(body), headers)
+    if kind is DestinationKind.SLACK:
+        body = {"text": text[:_SLACK_LIMIT], "mrkdwn": False}
+        return OutboundRequest(str(secret.url), _json(body), headers)
+    if kind is DestinationKind.TELEGRAM:
+        body = {
+            "chat_id": destination.chat_id,
+            "text": text[:_TELEGRAM_LIMIT],
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": True},
+        }
+        url = f"{telegram_api_url.rstrip('/')}/bot{secret.bot_token}/sendMessage"
+        return OutboundRequest(url, _json(body), headers)
+    if kind is DestinationKind.WEBHOOK:
+        payload = {"type": "alert.stored", "timestamp": iso(now), "data": {**alert_document(alert), "message": text}}
+        raw = _json(payload)
+        signature = Webhook(str(secret.signing_secret)).sign(message_id, now, raw.decode())
+        headers |= {
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature,
+        }
+        return OutboundRequest(str(secret.url), raw, headers)
+    raise ValueError(f"{kind} is not sent over HTTP")
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _with_query(url: str, query: str) -> str:
+    return url + ("&" if "?" in url else "?") + query
+
+
+@dataclass
+class Sender:
+    """One attempt to one destination, nothing recorded: the Deliverer's sends, and `POST /destinations/{id}/test`."""
+
+    transport: Transport
+    email: EmailSender | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def send(self, alert: StoredAlert, destination: Destination, secret: DestinationSecret) -> Answer:
+        if destination.kind is DestinationKind.EMAIL:
+            if self.email is None:
+                return Answer(status=None, error="no AlertEmail topic in this stack")
+            subject = f"Arrowhook: {alert.strategy} {alert.fields.side or ''} {alert.fields.ticker or ''}".strip()
+            return self.email.publish(subject[:100], destination.message(alert))
+        request = build_request(
+            destination,
+            secret,
+            alert,
+            message_id=webhook_id(alert.alert_id, destination.id),
+            now=self.now(),
+            telegram_api_url=self.telegram_api_url,
+        )
+        return self.transport.post(request, destination.timeout_seconds)
+
+
+@dataclass
+class Deliverer:
+    """Delivers alerts; every collaborator is injected (tests use fakes and their own clock and sleep)."""
+
+    records: DeliveryRecords
+    secrets: Secrets
+    sender: Sender
+    failures: FailureReports
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    sleep: Callable[[float], None] = time.sleep
+    #: Seconds this invocation has left (Lambda's context); a send is not started without enough.
+    seconds_left: Callable[[], float] = lambda: float("inf")
+
+    def deliver(self, alert: StoredAlert, destinations: Iterable[Destination]) -> list[DeliveryRecord]:
+        """One record per destination that applies to the alert's strategy; PENDING ones need a retry."""
+        return [
+            self._deliver_once(alert, destination)
+            for destination in destinations
+            if destination.applies_to(alert.key_id)
+        ]
+
+    def _deliver_once(self, alert: StoredAlert, destination: Destination) -> DeliveryRecord:
+        earlier = self.records.get(alert.alert_id, destination.id)
+        if earlier is not None and earlier.status.final:
+            return earlier  # delivered, failed or skipped: never sent again
+        previous_attempts = earlier.attempts if earlier else 0
+        secret = self.secrets.secret_for(destination)
+        if secret is None:  # deleted while the alert was on its way
+            record = self._record(
+                alert,
+                destination,
+                DeliveryStatus.SKIPPED,
+                attempts=previous_attempts,
+                answer=None,
+                error="destination deleted",
+            )
+        else:
+            answer, attempts, status = self._send_with_retries(alert, destination, secret)
+            record = self._record(alert, destination, status, attempts=previous_attempts + attempts, answer=answer)
+        if record.status is DeliveryStatus.FAILED:
+            self.failures.report(record)  # before the record: a failed report is retried, never lost
+        self.records.put(record)
+        return record
+
+    def _send_with_retries(
+        self, alert: StoredAlert, destination: Destination, secret: DestinationSecret
+    ) -> tuple[Answer | None, int, DeliveryStatus]:
+        answer: Answer | None = None
+        for attempt in range(MAX_ATTEMPTS):
+            if self.seconds_left() < destination.timeout_seconds + 1:
+                return answer, attempt, DeliveryStatus.PENDING
+            answer = self.sender.send(alert, destination, secret)
+            if answer.ok:
+                return answer, attempt + 1, DeliveryStatus.DELIVERED
+            if not answer.retryable or attempt == MAX_ATTEMPTS - 1:
+                return answer, attempt + 1, DeliveryStatus.FAILED
+            asked = answer.retry_after(self.now())
+            pause = asked if asked is not None else min(MAX_PAUSE_SECONDS, 0.5 * 2**attempt)
+            if pause > MAX_PAUSE_SECONDS:
+                return answer, attempt + 1, DeliveryStatus.FAILED
+            if self.seconds_left() < pause + destination.timeout_seconds + 1:
+                return answer, attempt + 1, DeliveryStatus.PENDING
+            self.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record(
+        self,
+        alert: StoredAlert,
+        destination: Destination,
+        status: DeliveryStatus,
+        *,
+        attempts: int,
+        answer: Answer | None,
+        error: str | None = None,
+    ) -> DeliveryRecord:
+        now = self.now()
+        latency = int((now - alert.received_at).total_seconds() * 1000) if status is DeliveryStatus.DELIVERED else None
+        return DeliveryRecord(
+            alert_id=alert.alert_id,
+            destination_id=destination.id,
+            destination_name=destination.name,
+            kind=destination.kind,
+            status=status,
+            attempts=attempts,
+            last_status_code=answer.status if answer else None,
+            last_error=error or (None if answer is None or answer.ok else answer.summary()),
+            latency_ms=max(0, latency) if latency is not None else None,
+            webhook_id=webhook_id(alert.alert_id, destination.id),
+            updated_at=now,
+        )

@@ -1,0 +1,184 @@
+"""Destination management use cases (the admin API's; the CLI calls the API)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from arrowhook.delivery import Answer, Sender
+from arrowhook.destinations import (
+    DEFAULT_TEMPLATES,
+    Destination,
+    DestinationKind,
+    DestinationSecret,
+    InvalidDestinationError,
+    check_template,
+    check_url,
+    masked,
+)
+from arrowhook.destinations_table import DestinationSecrets, DestinationStore
+from arrowhook.errors import KeyConflictError
+from arrowhook.keys_table import KeyStore
+from arrowhook.models import StoredAlert, new_id, utc_now
+from arrowhook.tradingview import AlertFields
+
+_CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class DestinationChanges:
+    """What a create or an update asks for; None leaves a value as it is (or takes the kind's default)."""
+
+    name: str | None = None
+    strategies: list[str] | None = None
+    template: str | None = None
+    enabled: bool | None = None
+    timeout_seconds: float | None = None
+    url: str | None = None
+    bot_token: str | None = None
+    chat_id: str | None = None
+
+
+@dataclass
+class DestinationAdmin:
+    store: DestinationStore
+    secrets: DestinationSecrets
+    keys: KeyStore
+    allow_http: bool = False
+    now: Callable[[], datetime] = utc_now
+
+    def create(self, kind: DestinationKind, changes: DestinationChanges) -> tuple[Destination, str | None]:
+        """The destination and, for a signed webhook, its signing secret: returned this once."""
+        secret, target = self._secret(kind, changes, DestinationSecret())
+        signing_secret = None
+        if kind is DestinationKind.WEBHOOK:
+            signing_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+            secret = secret.model_copy(update={"signing_secret": signing_secret})
+        now = self.now()
+        destination = Destination(
+            id=new_id(),
+            name=(changes.name or kind.value).strip(),
+            kind=kind,
+            strategies=self._strategy_ids(changes.strategies or []),
+            template=check_template(changes.template if changes.template is not None else DEFAULT_TEMPLATES[kind]),
+            enabled=True if changes.enabled is None else changes.enabled,
+            timeout_seconds=changes.timeout_seconds or 5.0,
+            chat_id=self._chat_id(kind, changes.chat_id),
+            target=target,
+            created_at=now,
+            updated_at=now,
+        )
+        self.secrets.put(destination.id, secret)  # first: a destination never exists without its secret
+        self.store.create(destination)
+        return destination, signing_secret
+
+    def get(self, destination_id: str) -> Destination:
+        return self.store.get(destination_id)[0]
+
+    def list(self) -> list[Destination]:
+        return self.store.all()
+
+    def update(self, destination_id: str, changes: DestinationChanges) -> Destination:
+        """Applied on top of the latest version (a concurrent update is re-read, never overwritten)."""
+        for attempt in range(_CONFLICT_RETRIES):
+            current, version = self.store.get(destination_id)
+            updated = self._updated(current, changes)
+            try:
+                self.store.replace(updated, version)
+            except KeyConflictError:
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                continue
+            return updated
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _updated(self, current: Destination, changes: DestinationChanges) -> Destination:
+        values: dict[str, object] = {"updated_at": self.now()}
+        if changes.name is not None:
+            values["name"] = changes.name.strip()
+        if changes.strategies is not None:
+            values["strategies"] = self._strategy_ids(changes.strategies)
+        if changes.template is not None:
+            values["template"] = check_template(changes.template)
+        if changes.enabled is not None:
+            values["enabled"] = changes.enabled
+        if changes.timeout_seconds is not None:
+            values["timeout_seconds"] = changes.timeout_seconds
+        if changes.chat_id is not None:
+            values["chat_id"] = self._chat_id(current.kind, changes.chat_id)
+        if changes.url is not None or changes.bot_token is not None:
+            kept = self.secrets.secret_for(current) or DestinationSecret()
+            secret, target = self._secret(current.kind, changes, kept)
+            self.secrets.put(current.id, secret)
+            values["target"] = target
+        return Destination.model_validate({**current.model_dump(), **values})
+
+    def delete(self, destination_id: str) -> None:
+        self.store.delete(destination_id)
+        self.secrets.delete(destination_id)
+
+    def test(self, destination_id: str, sender: Sender) -> Answer:
+        """Send a made-up alert now, once, and return the destination's answer (nothing is recorded)."""
+        destination = self.get(destination_id)
+        secret = self.secrets.secret_for(destination)
+        if secret is None:
+            raise InvalidDestinationError("the destination's secret is missing: set its url or bot token again")
+        return sender.send(sample_alert(self.now()), destination, secret)
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _secret(
+        self, kind: DestinationKind, changes: DestinationChanges, kept: DestinationSecret
+    ) -> tuple[DestinationSecret, str]:
+        if kind is DestinationKind.EMAIL:
+            return kept, "AlertEmail topic"
+        if kind is DestinationKind.TELEGRAM:
+            token = changes.bot_token or kept.bot_token
+            if not token or not _telegram_token_ok(token):
+                raise InvalidDestinationError("bot_token: expected a Telegram bot token (<digits>:<letters>)")
+            return kept.model_copy(update={"bot_token": token}), f"telegram bot {token.split(':', 1)[0]}"
+        url = check_url(kind, changes.url or kept.url, allow_http=self.allow_http)
+        return kept.model_copy(update={"url": url}), masked(url)
+
+    @staticmethod
+    def _chat_id(kind: DestinationKind, chat_id: str | None) -> str | None:
+        if kind is not DestinationKind.TELEGRAM:
+            if chat_id:
+                raise InvalidDestinationError("chat_id: only for telegram destinations")
+            return None
+        if not chat_id or not (chat_id.lstrip("-").isdigit() or chat_id.startswith("@")):
+            raise InvalidDestinationError("chat_id: a numeric chat id or an @channel name")
+        return chat_id
+
+    def _strategy_ids(self, strategies: Iterable[str]) -> tuple[str, ...]:
+        """Names or ids in, ids stored (a renamed strategy keeps its destinations)."""
+        ids: list[str] = []
+        for strategy in strategies:
+            key_id = strategy if self.keys.get(strategy) is not None else self.keys.id_for_name(strategy)
+            if key_id is None:
+                raise InvalidDestinationError(f"strategies: no strategy {strategy!r}")
+            if key_id not in ids:
+                ids.append(key_id)
+        return tuple(ids)
+
+
+def _telegram_token_ok(token: str) -> bool:
+    bot, _, rest = token.partition(":")
+    return bot.isdigit() and len(rest) >= 20 and all(char.isalnum() or char in "_-" for char in rest)
+
+
+def sample_alert(now: datetime) -> StoredAlert:
+    """What a test message carries: obviously a test, shaped like a strategy alert."""
+    return StoredAlert(
+        alert_id="TEST" + new_id()[4:],
+        key_id="test",
+        strategy="arrowhook-test",
+        received_at=now.astimezone(UTC),
+        body_format="json",
+        fields=AlertFields.model_validate(
+            {"ticker": "BTCUSDT", "side": "buy", "price": "50000", "quantity": "1", "alert_message": "test message"}
+        ),
+        payload='{"test": true}',
+    )

@@ -1,0 +1,222 @@
+"""Where stored alerts are forwarded: the destination kinds, their message templates, and how each kind
+escapes alert content (alert fields are hostile input: a ticker of `@everyone` must not ping a channel).
+
+A message template is operator text with `{placeholder}` fields from a fixed list: no attribute access,
+no indexing, no format specs, so a template can never reach anything but the alert's plain values.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import string
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from arrowhook.errors import ArrowhookError
+from arrowhook.models import StoredAlert, iso
+
+
+class InvalidDestinationError(ArrowhookError):
+    """A destination the API refuses to create: unknown placeholder, a URL of the wrong kind, ... (a 400)."""
+
+
+class DestinationNotFoundError(ArrowhookError):
+    """No destination has this id."""
+
+
+class DestinationKind(StrEnum):
+    DISCORD = "discord"
+    SLACK = "slack"
+    TELEGRAM = "telegram"
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
+#: Placeholder -> what it stands for (docs/destinations.md lists these).
+PLACEHOLDERS: dict[str, str] = {
+    "strategy": "the strategy's (key's) name",
+    "side": "buy / sell / ... (normalised)",
+    "ticker": "the symbol",
+    "exchange": "the exchange prefix",
+    "price": "the order or close price, exact",
+    "quantity": "contracts / quantity",
+    "position_size": "strategy.position_size",
+    "market_position": "long / short / flat",
+    "interval": "the chart's interval",
+    "order_id": "strategy.order.id",
+    "comment": "strategy.order.comment",
+    "message": "a text alert's message, or alert_message",
+    "received_at": "when Arrowhook stored it (UTC, ISO 8601)",
+    "alert_id": "the alert's id",
+}
+_MISSING = "-"
+
+DEFAULT_TEMPLATES: dict[DestinationKind, str] = {
+    DestinationKind.DISCORD: "**{strategy}** {side} {ticker} @ {price} (qty {quantity}) {message}",
+    DestinationKind.SLACK: "{strategy}: {side} {ticker} @ {price} (qty {quantity}) {message}",
+    DestinationKind.TELEGRAM: "<b>{strategy}</b> {side} {ticker} @ {price} (qty {quantity}) {message}",
+    DestinationKind.WEBHOOK: "{strategy} {side} {ticker} @ {price}",
+    DestinationKind.EMAIL: "{strategy}: {side} {ticker} @ {price} (qty {quantity})\n{message}\nalert {alert_id}",
+}
+
+
+def check_template(template: str) -> str:
+    """The template if every field is a known placeholder used plainly; else InvalidDestinationError."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise InvalidDestinationError(f"template: {error} (write {{{{ and }}}} for literal braces)") from None
+    for _, field, format_spec, conversion in parts:
+        if field is None:
+            continue
+        if field not in PLACEHOLDERS:
+            known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+            raise InvalidDestinationError(f"template: unknown placeholder {{{field}}}; known: {known}")
+        if format_spec or conversion:
+            raise InvalidDestinationError(f"template: {{{field}}} takes no format spec or conversion")
+    return template
+
+
+def placeholder_values(alert: StoredAlert) -> dict[str, str | None]:
+    fields = alert.fields
+    values: dict[str, object] = {
+        "strategy": alert.strategy,
+        "side": fields.side,
+        "ticker": fields.ticker,
+        "exchange": fields.exchange,
+        "price": fields.price,
+        "quantity": fields.quantity,
+        "position_size": fields.position_size,
+        "market_position": fields.market_position,
+        "interval": fields.interval,
+        "order_id": fields.order_id,
+        "comment": fields.comment,
+        "message": fields.alert_message or (alert.payload if alert.body_format == "text" else None),
+        "received_at": iso(alert.received_at),
+        "alert_id": alert.alert_id,
+    }
+    return {name: None if value is None else " ".join(str(value).split()) for name, value in values.items()}
+
+
+def render(template: str, values: Mapping[str, str | None], escape: Callable[[str], str]) -> str:
+    """The operator's literal text as written; every value on one line and through the target's `escape`
+    (a value can never start a Markdown heading or quote on a line of its own); a missing one as `-`."""
+    out: list[str] = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if field is not None:
+            value = values.get(field)
+            out.append(_MISSING if value is None else escape(value))
+    return "".join(out).strip()
+
+
+_DISCORD_MARKDOWN = re.compile(r"([\\*_~`|>#\-\[\]()<:])")
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
+def escape_discord(value: str) -> str:
+    """Markdown characters backslash-escaped and `@` broken, so `@everyone` or `<@id>` stays text (the
+    message also sets allowed_mentions to none: belt and braces)."""
+    return _DISCORD_MARKDOWN.sub(r"\\\1", value).replace("@", "@" + _ZERO_WIDTH_SPACE)
+
+
+def escape_slack(value: str) -> str:
+    """Slack's three control characters (messages are sent with mrkdwn off, so `*` and `_` stay text)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_telegram(value: str) -> str:
+    """Telegram messages are sent with parse_mode HTML: values are HTML-escaped."""
+    return html.escape(value, quote=False)
+
+
+def escape_nothing(value: str) -> str:
+    """Plain text (email) and structured JSON (webhook) need no escaping."""
+    return value
+
+
+ESCAPES: dict[DestinationKind, Callable[[str], str]] = {
+    DestinationKind.DISCORD: escape_discord,
+    DestinationKind.SLACK: escape_slack,
+    DestinationKind.TELEGRAM: escape_telegram,
+    DestinationKind.WEBHOOK: escape_nothing,
+    DestinationKind.EMAIL: escape_nothing,
+}
+
+
+class DestinationSecret(BaseModel):
+    """What is kept encrypted (SSM SecureString): never returned by the API after creation, never logged."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str | None = None
+    bot_token: str | None = None
+    signing_secret: str | None = None
+
+
+class Destination(BaseModel):
+    """A destination as stored and listed (no secret: `target` is a masked hint of where it points)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str = Field(min_length=1, max_length=64)
+    kind: DestinationKind
+    #: Key ids of the strategies it forwards; empty means every strategy.
+    strategies: tuple[str, ...] = ()
+    template: str
+    enabled: bool = True
+    timeout_seconds: float = Field(5.0, ge=1, le=10)
+    #: Telegram's chat id (not a secret: useless without the bot token).
+    chat_id: str | None = None
+    target: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+    def applies_to(self, key_id: str) -> bool:
+        return self.enabled and (not self.strategies or key_id in self.strategies)
+
+    @property
+    def escape(self) -> Callable[[str], str]:
+        return ESCAPES[self.kind]
+
+    def message(self, alert: StoredAlert) -> str:
+        return render(self.template, placeholder_values(alert), self.escape)
+
+
+def masked(url: str) -> str:
+    """`https://discord.com/api/webhooks/123/abcdef` -> `https://discord.com/…/abcd…` style hint."""
+    match = re.match(r"^(https?://[^/]+)(/.*)?$", url)
+    if not match:
+        return "…"
+    tail = (match.group(2) or "").rstrip("/").rsplit("/", 1)[-1]
+    return f"{match.group(1)}/…{tail[:4]}…" if tail else match.group(1)
+
+
+_URL_RULES: dict[DestinationKind, re.Pattern[str]] = {
+    DestinationKind.DISCORD: re.compile(
+        r"^https://(?:ptb\.|canary\.)?(?:discord|discordapp)\.com/api/(?:v\d+/)?webhooks/\d+/[\w-]+$"
+    ),
+    DestinationKind.SLACK: re.compile(r"^https://hooks\.slack\.com/(?:services|workflows|triggers)/[\w/-]+$"),
+    DestinationKind.WEBHOOK: re.compile(r"^https://[^\s/]+(?:/\S*)?$"),
+}
+_LOCAL_URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
+
+
+def check_url(kind: DestinationKind, url: str | None, *, allow_http: bool) -> str:
+    """A URL of the kind's service over HTTPS (any http(s) URL where the stack allows it: local tests)."""
+    if not url:
+        raise InvalidDestinationError(f"a {kind} destination needs a url")
+    rule = _LOCAL_URL if allow_http else _URL_RULES[kind]
+    if len(url) > 2048 or rule.fullmatch(url) is None:
+        expected = {
+            DestinationKind.DISCORD: "a Discord webhook URL (https://discord.com/api/webhooks/<id>/<token>)",
+            DestinationKind.SLACK: "a Slack incoming webhook URL (https://hooks.slack.com/services/...)",
+            DestinationKind.WEBHOOK: "an https:// URL",
+        }[kind]
+        raise InvalidDestinationError(f"url: expected {expected}")
+    return url

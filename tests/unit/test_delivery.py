@@ -1,0 +1,335 @@
+"""Delivery without AWS or a network: message templates, escaping per target, signing, retries and the
+one-delivery-per-(alert, destination) rule, with fake records, transport and clock."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from arrowhook.delivery import (
+    MAX_ATTEMPTS,
+    Answer,
+    Deliverer,
+    DeliveryRecord,
+    DeliveryStatus,
+    OutboundRequest,
+    Sender,
+    build_request,
+    webhook_id,
+)
+from arrowhook.destinations import (
+    DEFAULT_TEMPLATES,
+    Destination,
+    DestinationKind,
+    DestinationSecret,
+    InvalidDestinationError,
+    check_template,
+    check_url,
+    escape_discord,
+)
+from arrowhook.models import StoredAlert
+from arrowhook.tradingview import AlertFields
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SIGNING_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def alert(**fields: Any) -> StoredAlert:
+    values = {"ticker": "BTCUSDT", "side": "buy", "price": Decimal("65000.50"), "quantity": Decimal("0.01"), **fields}
+    return StoredAlert(
+        alert_id="01ALERT",
+        key_id="KEY1",
+        strategy="ema-cross",
+        received_at=NOW - timedelta(seconds=2),
+        body_format="json",
+        fields=AlertFields.model_validate(values),
+        payload="{}",
+    )
+
+
+def destination(kind: DestinationKind = DestinationKind.DISCORD, **values: Any) -> Destination:
+    return Destination.model_validate(
+        {
+            "id": f"D-{kind}",
+            "name": kind.value,
+            "kind": kind,
+            "template": DEFAULT_TEMPLATES[kind],
+            "chat_id": "42" if kind is DestinationKind.TELEGRAM else None,
+            "created_at": NOW,
+            "updated_at": NOW,
+            **values,
+        }
+    )
+
+
+SECRET = DestinationSecret(url="https://example.test/hook", bot_token="1:abc", signing_secret=SIGNING_SECRET)
+
+
+def request_for(kind: DestinationKind, stored: StoredAlert, **values: Any) -> OutboundRequest:
+    return build_request(
+        destination(kind, **values),
+        SECRET,
+        stored,
+        message_id=webhook_id(stored.alert_id, f"D-{kind}"),
+        now=NOW,
+        telegram_api_url="https://api.telegram.org",
+    )
+
+
+# -- templates -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{unknown}",
+        "{strategy.__class__}",
+        "{ticker[0]}",
+        "{price:>10}",
+        "{ticker!r}",
+        "unbalanced {",
+    ],
+)
+def test_a_template_may_only_name_known_placeholders_plainly(template: str) -> None:
+    with pytest.raises(InvalidDestinationError, match="template"):
+        check_template(template)
+
+
+def test_every_default_template_is_valid_and_renders_the_alert() -> None:
+    for kind, template in DEFAULT_TEMPLATES.items():
+        assert check_template(template) == template
+        assert "BTCUSDT" in destination(kind).message(alert())
+    assert destination(template="{ticker} @ {price} {order_id}").message(alert()) == "BTCUSDT @ 65000.50 -"
+
+
+def test_literal_braces_are_written_doubled() -> None:
+    assert destination(template="{{x}} {ticker}").message(alert()) == "{x} BTCUSDT"
+
+
+# -- hostile content per target ----------------------------------------------------------------------------
+HOSTILE = {"ticker": "@everyone", "comment": "<b>*boom*</b> <@123> [x](https://evil.test)\n# heading"}
+
+
+def test_discord_content_cannot_ping_or_format() -> None:
+    sent = json.loads(request_for(DestinationKind.DISCORD, alert(**HOSTILE), template="{ticker} {comment}").body)
+    assert sent["allowed_mentions"] == {"parse": []}
+    assert "@everyone" not in sent["content"] and "<@123>" not in sent["content"]
+    assert "\n" not in sent["content"], "a value never opens a line of its own (heading, quote)"
+    assert "\\*boom\\*" in sent["content"] and "\\[x\\]" in sent["content"]
+
+
+def test_discord_keeps_the_operators_own_markdown() -> None:
+    assert destination(template="**{ticker}**").message(alert(ticker="A*B")) == "**A\\*B**"
+    assert escape_discord("_") == "\\_"
+
+
+def test_slack_sends_plain_text_with_its_control_characters_escaped() -> None:
+    sent = json.loads(request_for(DestinationKind.SLACK, alert(**HOSTILE), template="{ticker} {comment}").body)
+    assert sent["mrkdwn"] is False
+    assert "<" not in sent["text"] and "&lt;@123&gt;" in sent["text"]
+
+
+def test_telegram_escapes_values_as_html_and_keeps_the_template_markup() -> None:
+    request = request_for(DestinationKind.TELEGRAM, alert(**HOSTILE), template="<b>{ticker}</b> {comment}")
+    sent = json.loads(request.body)
+    assert request.url == "https://api.telegram.org/bot1:abc/sendMessage"
+    assert sent["parse_mode"] == "HTML" and sent["chat_id"] == "42"
+    assert sent["text"].startswith("<b>@everyone</b> &lt;b&gt;*boom*&lt;/b&gt;")
+
+
+# -- signed webhooks ---------------------------------------------------------------------------------------
+def test_a_signed_webhook_verifies_with_the_standard_webhooks_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    request = request_for(DestinationKind.WEBHOOK, alert())
+    monkeypatch.setattr("standardwebhooks.webhooks.datetime", _FrozenDatetime)
+    payload = Webhook(SIGNING_SECRET).verify(request.body, request.headers)
+    assert payload["type"] == "alert.stored"
+    assert payload["data"]["ticker"] == "BTCUSDT" and payload["data"]["price"] == "65000.50", "decimals stay exact"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SIGNING_SECRET).verify(request.body.replace(b"BTCUSDT", b"ETHUSDT"), request.headers)
+
+
+class _FrozenDatetime(datetime):
+    @classmethod
+    def now(cls, tz: Any = None) -> _FrozenDatetime:
+        return cls.fromtimestamp(NOW.timestamp(), tz)
+
+
+def test_the_webhook_id_is_the_same_on_every_attempt_and_differs_per_destination() -> None:
+    first = request_for(DestinationKind.WEBHOOK, alert())
+    again = build_request(
+        destination(DestinationKind.WEBHOOK),
+        SECRET,
+        alert(),
+        message_id=webhook_id("01ALERT", "D-webhook"),
+        now=NOW + timedelta(minutes=5),
+        telegram_api_url="",
+    )
+    assert first.headers["webhook-id"] == again.headers["webhook-id"] == "msg_01ALERT_D-webhook"
+    assert first.headers["webhook-timestamp"] != again.headers["webhook-timestamp"]
+    assert webhook_id("01ALERT", "other") != first.headers["webhook-id"]
+
+
+# -- urls --------------------------------------------------------------------------------------------------
+def test_urls_must_be_the_services_own_over_https_unless_the_stack_allows_http() -> None:
+    assert check_url(DestinationKind.DISCORD, "https://discord.com/api/webhooks/1/abc-_", allow_http=False)
+    for kind, url in [
+        (DestinationKind.DISCORD, "http://discord.com/api/webhooks/1/abc"),
+        (DestinationKind.DISCORD, "https://evil.test/api/webhooks/1/abc"),
+        (DestinationKind.SLACK, "https://hooks.slack.com.evil.test/services/x"),
+        (DestinationKind.WEBHOOK, "http://example.test/hook"),
+    ]:
+        with pytest.raises(InvalidDestinationError):
+            check_url(kind, url, allow_http=False)
+    assert check_url(DestinationKind.WEBHOOK, "http://127.0.0.1:9/hook", allow_http=True)
+
+
+# -- answers -----------------------------------------------------------------------------------------------
+def test_retry_after_is_read_from_the_header_seconds_or_date_and_from_telegram_and_discord_bodies() -> None:
+    assert Answer(429, headers={"Retry-After": "3"}).retry_after(NOW) == 3
+    date = "Mon, 23 Nov 2026 12:00:07 GMT"
+    assert Answer(503, headers={"retry-after": date}).retry_after(NOW) == 7
+    assert Answer(429, body='{"ok":false,"parameters":{"retry_after":5}}').retry_after(NOW) == 5
+    assert Answer(429, body='{"retry_after": 1.5, "global": false}').retry_after(NOW) == 1.5
+    assert Answer(500, body="oops").retry_after(NOW) is None
+
+
+# -- the delivery rule -------------------------------------------------------------------------------------
+@dataclass
+class Fakes:
+    answers: list[Answer] = field(default_factory=list)
+    sent: list[OutboundRequest] = field(default_factory=list)
+    records: dict[tuple[str, str], DeliveryRecord] = field(default_factory=dict)
+    reported: list[DeliveryRecord] = field(default_factory=list)
+    slept: list[float] = field(default_factory=list)
+    secret: DestinationSecret | None = SECRET
+    seconds_left: float = 100.0
+    crash_on_send: int | None = None
+
+    # Transport
+    def post(self, request: OutboundRequest, timeout_seconds: float) -> Answer:
+        if self.crash_on_send is not None and len(self.sent) == self.crash_on_send:
+            self.crash_on_send = None
+            raise RuntimeError("the function died here")
+        self.sent.append(request)
+        return self.answers.pop(0) if self.answers else Answer(200)
+
+    # DeliveryRecords
+    def get(self, alert_id: str, destination_id: str) -> DeliveryRecord | None:
+        return self.records.get((alert_id, destination_id))
+
+    def put(self, record: DeliveryRecord) -> None:
+        self.records[(record.alert_id, record.destination_id)] = record
+
+    # FailureReports
+    def report(self, record: DeliveryRecord) -> None:
+        self.reported.append(record)
+
+    # Secrets
+    def secret_for(self, _: Destination) -> DestinationSecret | None:
+        return self.secret
+
+    def deliverer(self) -> Deliverer:
+        return Deliverer(
+            records=self,
+            secrets=self,
+            sender=Sender(transport=self, now=lambda: NOW),
+            failures=self,
+            now=lambda: NOW,
+            sleep=self.slept.append,
+            seconds_left=lambda: self.seconds_left,
+        )
+
+
+def test_a_500_then_a_200_is_delivered_once_after_one_backoff() -> None:
+    fakes = Fakes(answers=[Answer(500), Answer(200)])
+    (record,) = fakes.deliverer().deliver(alert(), [destination()])
+    assert (record.status, record.attempts, record.last_status_code) == (DeliveryStatus.DELIVERED, 2, 200)
+    assert record.latency_ms == 2000
+    assert len(fakes.sent) == 2 and fakes.slept == [0.5] and fakes.reported == []
+
+
+def test_retry_after_is_honoured_before_the_next_attempt() -> None:
+    fakes = Fakes(answers=[Answer(429, headers={"Retry-After": "3"}), Answer(200)])
+    fakes.deliverer().deliver(alert(), [destination()])
+    assert fakes.slept == [3.0]
+
+
+def test_a_4xx_that_will_not_change_is_not_retried_and_is_reported() -> None:
+    fakes = Fakes(answers=[Answer(404, body="Unknown Webhook")])
+    (record,) = fakes.deliverer().deliver(alert(), [destination()])
+    assert (record.status, record.attempts) == (DeliveryStatus.FAILED, 1)
+    assert record.last_error == "HTTP 404: Unknown Webhook"
+    assert fakes.reported == [record]
+
+
+def test_a_destination_down_for_good_fails_after_the_last_attempt_and_is_reported_once() -> None:
+    fakes = Fakes(answers=[Answer(503)] * MAX_ATTEMPTS)
+    (record,) = fakes.deliverer().deliver(alert(), [destination()])
+    assert (record.status, record.attempts) == (DeliveryStatus.FAILED, MAX_ATTEMPTS)
+    assert fakes.slept == [0.5, 1.0, 2.0]
+    assert fakes.reported == [record]
+    fakes.deliverer().deliver(alert(), [destination()])
+    assert len(fakes.sent) == MAX_ATTEMPTS and len(fakes.reported) == 1, "given up on: never sent again"
+
+
+def test_a_retry_after_longer_than_the_bound_gives_up_instead_of_holding_the_stream() -> None:
+    fakes = Fakes(answers=[Answer(429, headers={"Retry-After": "600"})])
+    (record,) = fakes.deliverer().deliver(alert(), [destination()])
+    assert record.status is DeliveryStatus.FAILED and fakes.slept == []
+
+
+def test_without_time_for_another_attempt_the_delivery_is_left_pending_for_the_streams_retry() -> None:
+    fakes = Fakes(answers=[Answer(500)], seconds_left=100)
+    deliverer = fakes.deliverer()
+    deliverer.seconds_left = lambda: 6.0  # enough for one 5 s attempt, not for a pause and another
+    (record,) = deliverer.deliver(alert(), [destination()])
+    assert (record.status, record.attempts) == (DeliveryStatus.PENDING, 1)
+    assert fakes.reported == []
+    (again,) = fakes.deliverer().deliver(alert(), [destination()])
+    assert (again.status, again.attempts) == (DeliveryStatus.DELIVERED, 2), "attempts add up across invocations"
+
+
+def test_a_redelivered_alert_resends_nothing_already_delivered() -> None:
+    """The stream retries a batch after a crash: what was recorded as delivered is not sent again."""
+    fakes = Fakes(crash_on_send=1)
+    targets = [destination(DestinationKind.DISCORD), destination(DestinationKind.SLACK)]
+    with pytest.raises(RuntimeError):
+        fakes.deliverer().deliver(alert(), targets)
+    assert [request.url for request in fakes.sent] == ["https://example.test/hook?wait=true"]
+    records = fakes.deliverer().deliver(alert(), targets)
+    assert [record.status for record in records] == [DeliveryStatus.DELIVERED] * 2
+    assert [request.url for request in fakes.sent] == [
+        "https://example.test/hook?wait=true",
+        "https://example.test/hook",
+    ]
+
+
+def test_only_enabled_destinations_of_the_alerts_strategy_are_used() -> None:
+    fakes = Fakes()
+    records = fakes.deliverer().deliver(
+        alert(),
+        [
+            destination(DestinationKind.DISCORD, strategies=("OTHER",)),
+            destination(DestinationKind.SLACK, enabled=False),
+            destination(DestinationKind.TELEGRAM, strategies=("KEY1",)),
+            destination(DestinationKind.WEBHOOK),
+        ],
+    )
+    assert [record.kind for record in records] == [DestinationKind.TELEGRAM, DestinationKind.WEBHOOK]
+
+
+def test_a_destination_deleted_on_the_way_is_recorded_as_skipped() -> None:
+    fakes = Fakes(secret=None)
+    (record,) = fakes.deliverer().deliver(alert(), [destination()])
+    assert (record.status, record.last_error) == (DeliveryStatus.SKIPPED, "destination deleted")
+    assert fakes.sent == []
+
+
+def test_no_answer_counts_as_retryable() -> None:
+    fakes = Fakes(answers=[Answer(None, error="no answer: ReadTimeoutError"), Answer(200)])
+    (record,) = fakes.deliverer().deliver(alert(), [destination()])
+    assert (record.status, record.attempts) == (DeliveryStatus.DELIVERED, 2)

@@ -1,0 +1,131 @@
+"""Local stand-ins for Discord, Slack, Telegram and a webhook receiver: they record what they get and
+answer like the real services (or as a test scripts them). The integration tests point destinations at
+them; `arrowhook sink` runs one to watch what `make dev` forwards.
+
+  /discord/api/webhooks/<id>/<token>   Discord (answers the message as JSON: the sender asks ?wait=true)
+  /slack/services/<path>               Slack incoming webhook (answers "ok")
+  /telegram/bot<token>/sendMessage     Telegram Bot API (set TelegramApiUrl=<sink>/telegram)
+  /hook/<anything>                     any webhook receiver (answers 204)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    #: time.monotonic() when it arrived (tests compare two of them, never the wall clock).
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class Scripted:
+    status: int
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _default_answer(path: str) -> Scripted:
+    if path.startswith("/discord/"):
+        return Scripted(200, json.dumps({"id": "1", "type": 0}), {"Content-Type": "application/json"})
+    if path.startswith("/slack/"):
+        return Scripted(200, "ok", {"Content-Type": "text/plain"})
+    if path.startswith("/telegram/"):
+        return Scripted(
+            200, json.dumps({"ok": True, "result": {"message_id": 1}}), {"Content-Type": "application/json"}
+        )
+    return Scripted(204)
+
+
+class Receivers:
+    """One HTTP server on loopback for every fake service."""
+
+    def __init__(self, port: int = 0, on_receive: Callable[[Received], None] | None = None) -> None:
+        self.received: list[Received] = []
+        self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._on_receive = on_receive
+        receivers = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                answer = receivers._record(Received(self.path, dict(self.headers.items()), body, time.monotonic()))
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                payload = answer.body.encode()
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if payload:
+                    self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: what arrived is in `received` (and printed by `arrowhook sink`)."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> Receivers:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="receivers", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def script(self, path_prefix: str, *answers: Scripted) -> None:
+        """The next requests under `path_prefix` get these answers, in order; then the default one."""
+        with self._lock:
+            self._scripts[path_prefix].extend(answers)
+
+    def _record(self, received: Received) -> Scripted:
+        with self._arrived:
+            self.received.append(received)
+            self._arrived.notify_all()
+            path = received.path.split("?", 1)[0]
+            answer = _default_answer(path)
+            for prefix, queued in self._scripts.items():
+                if path.startswith(prefix) and queued:
+                    answer = queued.popleft()
+                    break
+        if self._on_receive is not None:
+            self._on_receive(received)
+        return answer
+
+    def at(self, path_prefix: str) -> list[Received]:
+        with self._lock:
+            return [item for item in self.received if item.path.split("?", 1)[0].startswith(path_prefix)]
+
+    def wait_for(self, path_prefix: str, count: int = 1, timeout: float = 60.0) -> list[Received]:
+        """The first `count` requests under the prefix, waiting up to `timeout` seconds for them."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                found = [item for item in self.received if item.path.split("?", 1)[0].startswith(path_prefix)]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count or remaining <= 0:
+                    return found
+                self._arrived.wait(remaining)
