@@ -59,7 +59,7 @@ class Receivers:
         self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
-        self._on_receive = on_receive
+        self.on_receive = on_receive
         receivers = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -111,8 +111,8 @@ class Receivers:
                 if path.startswith(prefix) and queued:
                     answer = queued.popleft()
                     break
-        if self._on_receive is not None:
-            self._on_receive(received)
+        if self.on_receive is not None:
+            self.on_receive(received)
         return answer
 
     def at(self, path_prefix: str) -> list[Received]:

@@ -114,7 +114,8 @@ def render(template: str, values: Mapping[str, str | None], escape: Callable[[st
     return "".join(out).strip()
 
 
-_DISCORD_MARKDOWN = re.compile(r"([\\*_~`|>#\-\[\]()<:])")
+#: What Discord reads as Markdown inside a line (values never start one: they are kept on one line).
+_DISCORD_MARKDOWN = re.compile(r"([\\*_~`|>#\[\]<])")
 _ZERO_WIDTH_SPACE = "\u200b"
 
 

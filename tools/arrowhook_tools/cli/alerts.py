@@ -120,18 +120,38 @@ def alerts_show(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """One alert: parsed fields, raw payload (secret removed), parse issues, receive metadata."""
+    """One alert: parsed fields, raw payload (secret removed), parse issues, receive metadata, deliveries."""
     alert = call(api_client(api_url, token), "GET", f"/alerts/{alert_id}")
     if as_json:
         print(json.dumps(alert, indent=2))
         return
     from rich.table import Table
 
+    deliveries = alert.pop("deliveries", [])
     table = Table(show_header=False, title=f"alert {alert_id}")
     for name, value in alert.items():
         if value not in (None, [], {}, ""):
             table.add_row(shown(name), shown(value if isinstance(value, str) else json.dumps(value)))
     out.print(table)
+    if deliveries:
+        sent = Table(title="deliveries")
+        for column in ("destination", "kind", "status", "attempts", "last answer", "latency"):
+            sent.add_column(column)
+        for record in deliveries:
+            answer = record["last_error"] or (
+                f"HTTP {record['last_status_code']}" if record["last_status_code"] else ""
+            )
+            latency = f"{record['latency_ms']} ms" if record["latency_ms"] is not None else ""
+            status = record["status"] if record["status"] == "delivered" else f"[yellow]{record['status']}[/]"
+            sent.add_row(
+                shown(record["destination_name"]),
+                shown(record["kind"]),
+                status,
+                str(record["attempts"]),
+                shown(answer),
+                latency,
+            )
+        out.print(sent)
 
 
 @alerts_app.command("stats")

@@ -167,7 +167,7 @@ def invoke(
             functions = running_stack_functions(state)
         else:
             console.print("no `make dev` running: using a temporary embedded AWS with the demo key")
-            local = stack.enter_context(local_stack(api_port=None, pool_size=1))
+            local = stack.enter_context(local_stack(api_port=None, pool_size=1, streams=False))
             seed_demo_key(local.template, dynamodb(local.aws.endpoint))
             functions = local.functions
         if function_id not in functions:
@@ -178,3 +178,34 @@ def invoke(
         with contextlib.redirect_stdout(sys.stderr):  # function logs to stderr, the result to stdout
             result = functions.invoke(function_id, payload)
     print(json.dumps(result, indent=2))
+
+
+def sink(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 3001,
+) -> None:
+    """Local stand-ins for Discord, Slack, Telegram and webhook receivers that print what they get.
+
+    Point a destination at it under `make dev` (which allows http:// destinations), for example
+    `arrowhook destinations add webhook --url http://127.0.0.1:3001/hook/me`; Ctrl-C stops it."""
+    import threading
+
+    from arrowhook_tools.receivers import Received, Receivers
+
+    def show(received: Received) -> None:
+        body = received.body.decode("utf-8", "replace")
+        signed = f"  webhook-id {received.headers.get('webhook-id')}" if "webhook-id" in received.headers else ""
+        console.print(f"[bold]POST {shown(received.path)}[/]{signed}")
+        print(body, flush=True)
+
+    try:
+        receivers = Receivers(port=port, on_receive=show).start()
+    except OSError as error:
+        console.print(f"[red]cannot listen on 127.0.0.1:{port}:[/] {shown(error)}")
+        raise typer.Exit(1) from None
+    console.print(f"sink listening at {receivers.url}: /discord/api/webhooks/<id>/<token>, /slack/..., /hook/<name>")
+    console.print(f"  (Telegram: arrowhook dev --parameter-overrides TelegramApiUrl={receivers.url}/telegram)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        receivers.stop()
+        console.print("stopped")

@@ -13,7 +13,8 @@ from arrowhook_tools.cli.common import (
     console,
     selected,
 )
-from arrowhook_tools.cli.dev import dev, invoke
+from arrowhook_tools.cli.destinations import destinations_app
+from arrowhook_tools.cli.dev import dev, invoke, sink
 from arrowhook_tools.cli.keys import keys_app
 
 app = typer.Typer(
@@ -25,8 +26,10 @@ app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(archive_app, name="archive")
+app.add_typer(destinations_app, name="destinations")
 app.command()(dev)
 app.command()(invoke)
+app.command()(sink)
 
 
 @app.callback()

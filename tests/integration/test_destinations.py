@@ -1,0 +1,318 @@
+"""Alert destinations end to end over real HTTP: an alert posted to the local webhook is stored, flows on
+the alerts table's stream to the delivery function (the template's filter, batch and retry rules), and
+reaches local fakes of Discord, Slack, Telegram and a webhook receiver; the EventBridge bus gets its
+event. In-process, so tests can script the fakes' answers and inject AWS faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import jsonschema
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from arrowhook_tools.embedded_aws import point_sdk_at
+from arrowhook_tools.local import LocalStack, local_stack
+from arrowhook_tools.receivers import Receivers, Scripted
+from arrowhook_tools.samples import strategy_alert
+from arrowhook_tools.template import LOCAL_REGION, PROJECT_ROOT
+
+#: Generous: the stack shares two cores with the rest of the suite.
+ARRIVAL_SECONDS = 60.0
+
+
+@pytest.fixture(scope="module")
+def receivers() -> Iterator[Receivers]:
+    fakes = Receivers().start()
+    yield fakes
+    fakes.stop()
+
+
+@pytest.fixture(scope="module")
+def running(receivers: Receivers) -> Iterator[LocalStack]:
+    overrides = {
+        "AllowHttpDestinations": "true",
+        "TelegramApiUrl": f"{receivers.url}/telegram",
+        "EventBus": "on",
+        "AlertEmail": "ops@example.test",
+        "KeyCacheTtlSeconds": "0",
+        "WebhookRateLimit": "100000",
+        "WebhookBurstLimit": "100000",
+        "ApiRateLimit": "100000",
+        "ApiBurstLimit": "100000",
+    }
+    with local_stack(api_port=0, aws_port=0, parameter_overrides=overrides, pool_size=2) as stack:
+        yield stack
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> Iterator[LocalStack]:
+    point_sdk_at(running.aws.endpoint)  # the autouse isolation fixture reset the environment
+    os.environ.update(running.environment)
+    yield running
+    running.aws.clear_faults()
+
+
+@pytest.fixture
+def admin(stack: LocalStack) -> Iterator[httpx.Client]:
+    assert stack.api is not None
+    headers = {"Authorization": f"Bearer {stack.admin_token}"}
+    with httpx.Client(base_url=stack.api.url, headers=headers, timeout=30) as client:
+        yield client
+
+
+class Strategy:
+    """A strategy of its own per test, so destinations and counts never mix between tests."""
+
+    def __init__(self, admin: httpx.Client, receivers: Receivers) -> None:
+        self.admin, self.receivers = admin, receivers
+        created = admin.post("/keys", json={"name": f"s-{uuid.uuid4().hex[:10]}"})
+        assert created.status_code == 201, created.text
+        self.name, self.key_id, self.secret = created.json()["name"], created.json()["id"], created.json()["secret"]
+        self.tag = uuid.uuid4().hex[:8]
+
+    def destination(self, kind: str, **values: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": kind, "strategies": [self.name], "name": f"{kind}-{self.tag}", **values}
+        if kind in ("discord", "slack", "webhook") and "url" not in body:
+            body["url"] = self.url(kind)
+        if kind == "telegram":
+            body.setdefault("bot_token", f"777:{self.tag}AAAAAAAAAAAAAAAAAAAAAAAA")
+            body.setdefault("chat_id", "-100123")
+        created = self.admin.post("/destinations", json=body)
+        assert created.status_code == 201, created.text
+        return dict(created.json())
+
+    def url(self, kind: str) -> str:
+        return {
+            "discord": f"{self.receivers.url}/discord/api/webhooks/1/{self.tag}",
+            "slack": f"{self.receivers.url}/slack/services/T0/B0/{self.tag}",
+            "webhook": f"{self.receivers.url}/hook/{self.tag}",
+        }[kind]
+
+    def path(self, kind: str) -> str:
+        if kind == "telegram":
+            return f"/telegram/bot777:{self.tag}"
+        return self.url(kind).removeprefix(self.receivers.url)
+
+    def send(self, stack: LocalStack, **fields: Any) -> str:
+        assert stack.api is not None
+        body = json.loads(strategy_alert(self.secret))
+        body.update(fields)
+        answer = httpx.post(f"{stack.api.url}/webhook", json=body, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["alert_id"])
+
+    def deliveries(self, alert_id: str, until: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + ARRIVAL_SECONDS
+        while True:
+            found: list[dict[str, Any]] = self.admin.get(f"/alerts/{alert_id}").json()["deliveries"]
+            if until(found) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def strategy(admin: httpx.Client, receivers: Receivers) -> Strategy:
+    return Strategy(admin, receivers)
+
+
+def _settled(count: int) -> Callable[[list[dict[str, Any]]], bool]:
+    return lambda found: len(found) == count and all(item["status"] != "pending" for item in found)
+
+
+def test_each_kind_receives_one_correctly_formatted_and_signed_message(
+    stack: LocalStack, strategy: Strategy, receivers: Receivers
+) -> None:
+    strategy.destination("discord")
+    strategy.destination("slack")
+    strategy.destination("telegram")
+    signing_secret = strategy.destination("webhook")["signing_secret"]
+    alert_id = strategy.send(stack, ticker="ETHUSDT", price="3500.25")
+
+    records = strategy.deliveries(alert_id, _settled(4))
+    assert sorted((item["kind"], item["status"], item["attempts"]) for item in records) == [
+        ("discord", "delivered", 1),
+        ("slack", "delivered", 1),
+        ("telegram", "delivered", 1),
+        ("webhook", "delivered", 1),
+    ]
+    assert all(item["latency_ms"] >= 0 for item in records)
+    (discord,) = receivers.at(strategy.path("discord"))
+    (slack,) = receivers.at(strategy.path("slack"))
+    (telegram,) = receivers.at(strategy.path("telegram"))
+    (hook,) = receivers.at(strategy.path("webhook"))
+    assert discord.path.endswith("?wait=true")
+    assert f"**{strategy.name}** buy ETHUSDT @ 3500.25" in discord.json()["content"]
+    assert slack.json()["text"].startswith(f"{strategy.name}: buy ETHUSDT @ 3500.25")
+    assert telegram.json()["text"].startswith(f"<b>{strategy.name}</b> buy ETHUSDT @ 3500.25")
+    assert telegram.json()["chat_id"] == "-100123"
+    event = Webhook(signing_secret).verify(hook.body, hook.headers)
+    assert event["type"] == "alert.stored"
+    assert (event["data"]["alert_id"], event["data"]["price"]) == (alert_id, "3500.25")
+    hook_record = next(item for item in records if item["kind"] == "webhook")
+    assert hook.headers["webhook-id"] == f"msg_{alert_id}_{hook_record['destination_id']}"
+
+
+def test_a_destination_answering_500_then_200_gets_the_alert_once_delivered(
+    stack: LocalStack, strategy: Strategy, receivers: Receivers
+) -> None:
+    receivers.script(strategy.path("webhook"), Scripted(500, "try later"))
+    strategy.destination("webhook")
+    alert_id = strategy.send(stack)
+    (record,) = strategy.deliveries(alert_id, _settled(1))
+    assert (record["status"], record["attempts"], record["last_status_code"]) == ("delivered", 2, 204)
+    first, second = receivers.at(strategy.path("webhook"))
+    assert first.headers["webhook-id"] == second.headers["webhook-id"], "receivers can drop the repeat"
+
+
+def test_a_429_with_retry_after_is_retried_after_the_delay(
+    stack: LocalStack, strategy: Strategy, receivers: Receivers
+) -> None:
+    receivers.script(strategy.path("discord"), Scripted(429, '{"retry_after": 1.5}', {"Retry-After": "1.5"}))
+    strategy.destination("discord")
+    alert_id = strategy.send(stack)
+    (record,) = strategy.deliveries(alert_id, _settled(1))
+    assert (record["status"], record["attempts"]) == ("delivered", 2)
+    first, second = receivers.at(strategy.path("discord"))
+    assert second.at - first.at >= 1.5
+
+
+def test_a_destination_down_for_good_ends_failed_in_the_failure_queue(
+    stack: LocalStack, strategy: Strategy, receivers: Receivers
+) -> None:
+    receivers.script(strategy.path("slack"), *[Scripted(503, "down")] * 4)
+    destination = strategy.destination("slack")
+    alert_id = strategy.send(stack)
+    (record,) = strategy.deliveries(alert_id, _settled(1))
+    assert (record["status"], record["attempts"], record["last_error"]) == ("failed", 4, "HTTP 503: down")
+    sqs = boto3.client("sqs", endpoint_url=stack.aws.endpoint, region_name=LOCAL_REGION)
+    queue = sqs.get_queue_url(QueueName=stack.template.physical_name("DeliveryFailureQueue"))["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+    assert int(attributes["Attributes"]["ApproximateNumberOfMessages"]) >= 1, "the alarm's metric moves"
+    reports = []
+    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        reports += [json.loads(message["Body"]) for message in messages]
+    mine = [report for report in reports if report.get("alert_id") == alert_id]
+    assert len(mine) == 1 and mine[0]["destination_id"] == destination["id"] and mine[0]["status"] == "failed"
+
+
+def test_a_batch_retried_after_a_crash_resends_nothing_that_was_delivered(
+    stack: LocalStack, strategy: Strategy, receivers: Receivers
+) -> None:
+    """The first destination is delivered and recorded; the second is sent, then recording it fails
+    (DynamoDB refuses past the SDK's retries): the stream retries the alert. The first is not sent again;
+    the second is (at least once), with the same webhook-id."""
+    first = strategy.destination("webhook", name=f"a-{strategy.tag}", url=f"{receivers.url}/hook/a-{strategy.tag}")
+    second = strategy.destination("webhook", name=f"b-{strategy.tag}", url=f"{receivers.url}/hook/b-{strategy.tag}")
+    crashed: list[bool] = []
+
+    def crash_when_second_is_sent(received: Any) -> None:
+        if received.path.startswith(f"/hook/b-{strategy.tag}") and not crashed:
+            crashed.append(True)
+            stack.aws.inject("PutItem", error="InternalServerError", status=500, times=3)
+
+    receivers.on_receive = crash_when_second_is_sent
+    try:
+        alert_id = strategy.send(stack)
+        records = strategy.deliveries(alert_id, _settled(2))
+    finally:
+        receivers.on_receive = None
+    assert crashed and {item["destination_id"]: item["status"] for item in records} == {
+        first["id"]: "delivered",
+        second["id"]: "delivered",
+    }
+    assert len(receivers.at(f"/hook/a-{strategy.tag}")) == 1, "delivered and recorded: never sent again"
+    repeats = receivers.at(f"/hook/b-{strategy.tag}")
+    assert len(repeats) == 2 and len({item.headers["webhook-id"] for item in repeats}) == 1
+
+
+def test_hostile_alert_content_cannot_ping_or_break_formatting(
+    stack: LocalStack, strategy: Strategy, receivers: Receivers
+) -> None:
+    strategy.destination("discord", template="{ticker} {comment}")
+    strategy.destination("telegram", template="<b>{ticker}</b> {comment}")
+    comment = "@everyone <b>**bold**</b> <@&123> [x](https://evil.test)"
+    alert_id = strategy.send(stack, ticker="<i>X</i>", comment=comment)
+    strategy.deliveries(alert_id, _settled(2))
+    content = receivers.at(strategy.path("discord"))[0].json()
+    assert content["allowed_mentions"] == {"parse": []}
+    assert "@everyone" not in content["content"] and "<@&123>" not in content["content"]
+    assert "\\*\\*bold\\*\\*" in content["content"] and "\\[x\\]" in content["content"]
+    text = receivers.at(strategy.path("telegram"))[0].json()["text"]
+    assert (
+        text
+        == "<b>&lt;I&gt;X&lt;/I&gt;</b> @everyone &lt;b&gt;**bold**&lt;/b&gt; &lt;@&amp;123&gt; [x](https://evil.test)"
+    )
+
+
+def test_other_strategies_and_disabled_destinations_get_nothing(
+    stack: LocalStack, strategy: Strategy, admin: httpx.Client, receivers: Receivers
+) -> None:
+    other = Strategy(admin, receivers)
+    strategy.destination("slack")
+    disabled = other.destination("discord")
+    assert admin.patch(f"/destinations/{disabled['id']}", json={"enabled": False}).status_code == 200
+    strategy.deliveries(strategy.send(stack), _settled(1))
+    assert other.deliveries(other.send(stack), lambda found: True) == []
+    assert receivers.at(other.path("discord")) == []
+
+
+def test_email_goes_through_the_alert_email_topic(stack: LocalStack, strategy: Strategy) -> None:
+    strategy.destination("email")
+    (record,) = strategy.deliveries(strategy.send(stack), _settled(1))
+    assert (record["kind"], record["status"]) == ("email", "delivered")
+
+
+def test_the_event_bus_gets_an_alert_stored_event_matching_the_schema(stack: LocalStack, strategy: Strategy) -> None:
+    events = boto3.client("events", endpoint_url=stack.aws.endpoint, region_name=LOCAL_REGION)
+    sqs = boto3.client("sqs", endpoint_url=stack.aws.endpoint, region_name=LOCAL_REGION)
+    queue = sqs.create_queue(QueueName=f"rule-target-{strategy.tag}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = f"{stack.template.stack_name}-alerts"
+    rule = f"mine-{strategy.tag}"
+    pattern = {"source": ["arrowhook"], "detail-type": ["Alert Stored"], "detail": {"strategy": [strategy.name]}}
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    alert_id = strategy.send(stack, ticker="SOLUSDT")
+    deadline = time.monotonic() + ARRIVAL_SECONDS
+    received: list[dict[str, Any]] = []
+    while not received and time.monotonic() < deadline:
+        received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+    (message,) = received
+    event = json.loads(message["Body"])
+    schema = json.loads((PROJECT_ROOT / "docs/schemas/alert-stored.schema.json").read_text())
+    jsonschema.validate(event, schema)
+    assert (event["detail"]["alert_id"], event["detail"]["alert"]["ticker"]) == (alert_id, {"S": "SOLUSDT"})
+
+
+def test_destination_api_validates_masks_and_tests(
+    stack: LocalStack, strategy: Strategy, admin: httpx.Client, receivers: Receivers
+) -> None:
+    bad = admin.post("/destinations", json={"kind": "discord", "url": strategy.url("discord"), "template": "{x.y}"})
+    assert (bad.status_code, bad.json()["error"]) == (400, "invalid_destination")
+    unknown = admin.post("/destinations", json={"kind": "slack", "url": strategy.url("slack"), "strategies": ["nope"]})
+    assert unknown.status_code == 400 and "nope" in unknown.json()["message"]
+    created = strategy.destination("discord")
+    listed = admin.get("/destinations").json()["items"]
+    shown = json.dumps([created, admin.get(f"/destinations/{created['id']}").json(), listed])
+    assert strategy.tag not in shown.replace(created["name"], ""), "the URL's token is never returned"
+    tested = admin.post(f"/destinations/{created['id']}/test")
+    assert tested.status_code == 200 and tested.json()["ok"] is True and tested.json()["status_code"] == 200
+    assert "BTCUSDT" in receivers.at(strategy.path("discord"))[-1].json()["content"]
+    assert admin.delete(f"/destinations/{created['id']}").status_code == 204
+    assert admin.get(f"/destinations/{created['id']}").status_code == 404
+    assert admin.post(f"/destinations/{created['id']}/test").status_code == 404
+
+
+def test_the_schema_file_is_valid_json_schema() -> None:
+    schema = json.loads(Path(PROJECT_ROOT / "docs/schemas/alert-stored.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)

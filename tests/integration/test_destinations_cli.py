@@ -1,0 +1,58 @@
+"""`arrowhook destinations ...` and `arrowhook alerts show` against `arrowhook dev`, as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from arrowhook_tools.local import DEMO_SECRET
+from arrowhook_tools.receivers import Receivers
+from arrowhook_tools.samples import strategy_alert
+from tests.integration.conftest import DevStack
+
+
+@pytest.fixture(scope="module")
+def receivers() -> Iterator[Receivers]:
+    fakes = Receivers().start()
+    yield fakes
+    fakes.stop()
+
+
+def test_cli_adds_tests_lists_and_removes_a_destination_and_shows_deliveries(
+    dev_stack: DevStack, client: httpx.Client, receivers: Receivers
+) -> None:
+    path = f"/hook/{uuid.uuid4().hex[:8]}"
+    added = dev_stack.cli("destinations", "add", "webhook", "--strategy", "demo", "--url", receivers.url + path)
+    assert added.returncode == 0, added.stderr
+    assert "whsec_" in added.stdout, "the signing secret is printed once"
+    listed = json.loads(dev_stack.cli("destinations", "list", "--json").stdout)
+    (mine,) = [item for item in listed if item["target"].startswith(receivers.url)]
+    assert "whsec_" not in json.dumps(listed) and path not in json.dumps(listed)
+
+    tested = dev_stack.cli("destinations", "test", mine["id"])
+    assert (tested.returncode, "delivered (HTTP 204)" in tested.stdout + tested.stderr) == (0, True), tested.stderr
+    assert receivers.wait_for(path, 1, timeout=30)[0].json()["data"]["strategy"] == "arrowhook-test"
+
+    stored = client.post("/webhook", content=strategy_alert(DEMO_SECRET).replace("65000.50", "65001.25"))
+    alert_id = stored.json()["alert_id"]
+    assert len(receivers.wait_for(path, 2, timeout=60)) == 2
+    deadline = time.monotonic() + 60
+    while "delivered" not in (shown := dev_stack.cli("alerts", "show", alert_id)).stdout:
+        assert time.monotonic() < deadline, shown.stdout
+        time.sleep(0.2)
+    assert "deliveries" in shown.stdout and mine["name"] in shown.stdout
+
+    removed = dev_stack.cli("destinations", "remove", mine["id"], "--yes")
+    assert removed.returncode == 0
+    assert all(item["id"] != mine["id"] for item in json.loads(dev_stack.cli("destinations", "list", "--json").stdout))
+
+
+def test_cli_refuses_an_unknown_placeholder_with_the_apis_message(dev_stack: DevStack, receivers: Receivers) -> None:
+    result = dev_stack.cli("destinations", "add", "slack", "--url", receivers.url + "/slack/x", "--template", "{nope}")
+    assert result.returncode != 0
+    assert "unknown placeholder {nope}" in result.stdout + result.stderr

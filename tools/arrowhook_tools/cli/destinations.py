@@ -1,0 +1,161 @@
+"""`arrowhook destinations ...`: where alerts are forwarded, through the admin API."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from arrowhook_tools.cli.common import ApiUrl, AsJson, Token, api_client, call, console, out
+from arrowhook_tools.render import shown
+
+destinations_app = typer.Typer(
+    no_args_is_help=True, help="Forward alerts to Discord, Slack, Telegram, webhooks, email."
+)
+DestinationId = Annotated[str, typer.Argument(help="Destination id (see `arrowhook destinations list`).")]
+Strategies = Annotated[
+    list[str] | None,
+    typer.Option("--strategy", "-s", help="Strategy name or key id; repeat for several; omit for every strategy."),
+]
+Template = Annotated[
+    str | None, typer.Option(help="Message, e.g. '{strategy} {side} {ticker} @ {price}' (default: the kind's).")
+]
+
+
+class Kind(StrEnum):
+    DISCORD = "discord"
+    SLACK = "slack"
+    TELEGRAM = "telegram"
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
+def _show(destinations: list[dict[str, Any]], title: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("id", no_wrap=True, min_width=26)
+    for column in ("name", "kind", "strategies", "enabled", "target", "template"):
+        table.add_column(column)
+    for destination in destinations:
+        table.add_row(
+            shown(destination["id"]),
+            shown(destination["name"]),
+            shown(destination["kind"]),
+            shown(", ".join(destination["strategies"]) or "all"),
+            "yes" if destination["enabled"] else "[yellow]no[/]",
+            shown(destination["target"]),
+            shown(destination["template"]),
+        )
+    out.print(table)
+
+
+def _emit(destination: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(destination, indent=2))
+        return
+    _show([destination])
+    if destination.get("signing_secret"):
+        console.print("\nSigning secret, shown once: receivers verify webhook-signature with it (Standard Webhooks):")
+        print(destination["signing_secret"], flush=True)
+
+
+@destinations_app.command("add")
+def destinations_add(
+    kind: Annotated[Kind, typer.Argument(help="discord, slack, telegram, webhook or email.")],
+    strategy: Strategies = None,
+    url: Annotated[str | None, typer.Option(help="discord, slack, webhook: the URL (kept secret).")] = None,
+    bot_token: Annotated[str | None, typer.Option(help="telegram: the bot token (kept secret).")] = None,
+    chat_id: Annotated[str | None, typer.Option(help="telegram: the chat id or @channel.")] = None,
+    name: Annotated[str | None, typer.Option(help="A name to tell it apart (default: the kind).")] = None,
+    template: Template = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Add a destination; a webhook destination's signing secret is printed once."""
+    body: dict[str, Any] = {"kind": kind.value, "strategies": strategy or []}
+    for field, value in (
+        ("url", url),
+        ("bot_token", bot_token),
+        ("chat_id", chat_id),
+        ("name", name),
+        ("template", template),
+    ):
+        if value is not None:
+            body[field] = value
+    _emit(call(api_client(api_url, token), "POST", "/destinations", json_body=body), as_json)
+
+
+@destinations_app.command("list")
+def destinations_list(api_url: ApiUrl = None, token: Token = None, as_json: AsJson = False) -> None:
+    """Every destination (URLs and tokens are never shown, only a hint of where each points)."""
+    items = call(api_client(api_url, token), "GET", "/destinations")["items"]
+    if as_json:
+        print(json.dumps(items, indent=2))
+    else:
+        _show(items, title=f"{len(items)} destination(s)")
+
+
+@destinations_app.command("update")
+def destinations_update(
+    destination_id: DestinationId,
+    strategy: Strategies = None,
+    url: Annotated[str | None, typer.Option(help="A new URL (replaces the secret).")] = None,
+    bot_token: Annotated[str | None, typer.Option(help="A new bot token.")] = None,
+    template: Template = None,
+    enabled: Annotated[bool | None, typer.Option("--enable/--disable", help="Switch it on or off.")] = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Change a destination's strategies, URL, token, template, or switch it on or off."""
+    body: dict[str, Any] = {
+        field: value
+        for field, value in (
+            ("strategies", strategy),
+            ("url", url),
+            ("bot_token", bot_token),
+            ("template", template),
+            ("enabled", enabled),
+        )
+        if value is not None
+    }
+    if not body:
+        console.print(
+            "[red]nothing to update:[/] pass --strategy, --url, --bot-token, --template or --enable/--disable"
+        )
+        raise typer.Exit(2)
+    _emit(call(api_client(api_url, token), "PATCH", f"/destinations/{destination_id}", json_body=body), as_json)
+
+
+@destinations_app.command("test")
+def destinations_test(
+    destination_id: DestinationId, api_url: ApiUrl = None, token: Token = None, as_json: AsJson = False
+) -> None:
+    """Send a test message now and print the destination's answer (exit 1 when it refused)."""
+    result = call(api_client(api_url, token), "POST", f"/destinations/{destination_id}/test")
+    if as_json:
+        print(json.dumps(result, indent=2))
+    elif result["ok"]:
+        console.print(f"[green]delivered[/] (HTTP {result['status_code']})")
+    else:
+        console.print(f"[red]refused[/]: {shown(result['answer'])}")
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+@destinations_app.command("remove")
+def destinations_remove(
+    destination_id: DestinationId,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Remove a destination and its secret; alerts on their way to it are recorded as skipped."""
+    if not yes and not typer.confirm(f"Remove destination {destination_id}?", default=False):
+        raise typer.Exit(1)
+    call(api_client(api_url, token), "DELETE", f"/destinations/{destination_id}")
+    console.print(f"removed {destination_id}")
