@@ -26,7 +26,10 @@ from arrowhook.settings import DeliverySettings
 
 settings = DeliverySettings.from_environment()
 destinations = DestinationStore(settings.keys_table_name)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# A batch whose every record is pending is still a partial-failure answer, not a function error: the
+# mapping retries those records (bisecting is for the function crashing), and the Errors metric stays
+# for real crashes.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 deliverer = Deliverer(
     records=DeliveryStore(settings.deliveries_table_name),
     secrets=DestinationSecrets(settings.destination_secrets_prefix),

@@ -294,6 +294,21 @@ def test_the_event_bus_gets_an_alert_stored_event_matching_the_schema(stack: Loc
     assert (event["detail"]["alert_id"], event["detail"]["alert"]["ticker"]) == (alert_id, {"S": "SOLUSDT"})
 
 
+def test_destination_secrets_never_reach_a_log_line(
+    stack: LocalStack,
+    strategy: Strategy,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    strategy.destination("discord")
+    strategy.destination("telegram")
+    strategy.deliveries(strategy.send(stack), _settled(2))
+    printed = capfd.readouterr()
+    logged = [json.dumps(record.__dict__, default=str) for record in caplog.records]
+    assert any('"destination_id"' in line for line in logged), "the delivery function's log lines were captured"
+    assert strategy.tag not in printed.out + printed.err + "".join(logged), "URL and bot tokens stay out of logs"
+
+
 def test_destination_api_validates_masks_and_tests(
     stack: LocalStack, strategy: Strategy, admin: httpx.Client, receivers: Receivers
 ) -> None:

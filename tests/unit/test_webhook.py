@@ -384,9 +384,9 @@ def test_every_sample_event_is_covered() -> None:
 
     webhook_samples = sorted(path.name for path in EVENTS_DIR.glob("webhook-*.json"))
     assert webhook_samples == sorted(name for name, _ in SAMPLE_EVENT_STATUS)
-    # The archive's samples are run by tests/unit/test_archive.py.
+    # The archive's samples are run by tests/unit/test_archive.py, the delivery's by test_delivery_function.py.
     assert sorted(path.name for path in EVENTS_DIR.glob("*.json")) == sorted(
-        [*webhook_samples, "archive-schedule.json", "archive-dry-run.json"]
+        [*webhook_samples, "archive-schedule.json", "archive-dry-run.json", "delivery-alert-stored.json"]
     )
 
 

@@ -42,8 +42,9 @@ DEMO_KEY_NAME = "demo"
 #: Parameters the local stack sets unless told otherwise. The webhook's 0.8 s DynamoDB timeout is for
 #: DynamoDB, which answers in milliseconds; moto in one Python process takes seconds under a burst, and
 #: a timeout there would answer 503 for writes it then stores. Deployed stacks keep the template's default.
-#: Destinations may be plain http:// URLs locally, so they can point at `arrowhook sink` and the tests' fakes.
-LOCAL_PARAMETER_DEFAULTS = {"WebhookStoreTimeoutSeconds": "5", "AllowHttpDestinations": "true"}
+#: Destinations may be plain http:// URLs locally, so they can point at `arrowhook sink` and the tests' fakes;
+#: the event bus is on (its Pipe's polling is what costs when deployed, and locally it costs nothing).
+LOCAL_PARAMETER_DEFAULTS = {"WebhookStoreTimeoutSeconds": "5", "AllowHttpDestinations": "true", "EventBus": "on"}
 
 
 @dataclass
