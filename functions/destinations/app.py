@@ -26,7 +26,7 @@ from arrowhook.settings import DestinationsApiSettings
 settings = DestinationsApiSettings.from_environment()
 admin = DestinationAdmin(
     store=DestinationStore(settings.keys_table_name),
-    secrets=DestinationSecrets(settings.destination_secrets_prefix),
+    secrets=DestinationSecrets(settings.destination_secrets_prefix, cache_seconds=0),
     keys=KeyStore(settings.keys_table_name),
     allow_http=settings.allow_http_destinations,
 )

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from arrowhook_tools.embedded_aws import dynamodb
+from arrowhook_tools.embedded_aws import dynamodb, point_sdk_at
 from arrowhook_tools.template import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from arrowhook_tools.local import LocalStack
 
 ARROWHOOK = str(Path(sys.executable).with_name("arrowhook"))
 
@@ -137,3 +139,13 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 def client(dev_stack: DevStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=dev_stack.api_url, timeout=30) as http:
         yield http
+
+
+@contextlib.contextmanager
+def using(running: LocalStack) -> Iterator[LocalStack]:
+    """An in-process stack for one test: the SDK pointed at it again (the autouse isolation fixture reset
+    the environment), and the faults a test injected cleared after it."""
+    point_sdk_at(running.aws.endpoint)
+    os.environ.update(running.environment)
+    yield running
+    running.aws.clear_faults()

@@ -6,7 +6,6 @@ event. In-process, so tests can script the fakes' answers and inject AWS faults.
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,11 +18,11 @@ import jsonschema
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from arrowhook_tools.embedded_aws import point_sdk_at
 from arrowhook_tools.local import LocalStack, local_stack
 from arrowhook_tools.receivers import Receivers, Scripted
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import LOCAL_REGION, PROJECT_ROOT
+from tests.integration.conftest import using
 
 #: Generous: the stack shares two cores with the rest of the suite.
 ARRIVAL_SECONDS = 60.0
@@ -55,10 +54,8 @@ def running(receivers: Receivers) -> Iterator[LocalStack]:
 
 @pytest.fixture
 def stack(running: LocalStack) -> Iterator[LocalStack]:
-    point_sdk_at(running.aws.endpoint)  # the autouse isolation fixture reset the environment
-    os.environ.update(running.environment)
-    yield running
-    running.aws.clear_faults()
+    with using(running) as stack:
+        yield stack
 
 
 @pytest.fixture
@@ -331,3 +328,14 @@ def test_destination_api_validates_masks_and_tests(
 def test_the_schema_file_is_valid_json_schema() -> None:
     schema = json.loads(Path(PROJECT_ROOT / "docs/schemas/alert-stored.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_a_changed_url_is_used_by_the_next_test_at_once(
+    stack: LocalStack, strategy: Strategy, admin: httpx.Client, receivers: Receivers
+) -> None:
+    created = strategy.destination("webhook")
+    assert admin.post(f"/destinations/{created['id']}/test").json()["ok"] is True
+    moved = f"{receivers.url}/hook/moved-{strategy.tag}"
+    assert admin.patch(f"/destinations/{created['id']}", json={"url": moved}).status_code == 200
+    assert admin.post(f"/destinations/{created['id']}/test").json()["ok"] is True
+    assert len(receivers.at(strategy.path("webhook"))) == 1 and len(receivers.at(f"/hook/moved-{strategy.tag}")) == 1

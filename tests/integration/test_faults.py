@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,10 +11,11 @@ import httpx
 import pytest
 
 from arrowhook.dynamodb import webhook_client_config, worst_case_seconds
-from arrowhook_tools.embedded_aws import dynamodb, point_sdk_at
+from arrowhook_tools.embedded_aws import dynamodb
 from arrowhook_tools.local import DEMO_SECRET, LocalStack, local_stack, seed_demo_key
 from arrowhook_tools.samples import strategy_alert
 from tests.conftest import all_items
+from tests.integration.conftest import using
 
 OVERRIDES = {
     "KeyCacheTtlSeconds": "0",
@@ -35,10 +35,8 @@ def running() -> Iterator[LocalStack]:
 
 @pytest.fixture
 def stack(running: LocalStack) -> Iterator[LocalStack]:
-    point_sdk_at(running.aws.endpoint)  # the autouse isolation fixture reset the environment
-    os.environ.update(running.environment)
-    yield running
-    running.aws.clear_faults()
+    with using(running) as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.delivery import DeliveryRecord
-from arrowhook.dynamodb import dynamodb_client, from_item, plain, query_page, to_item, unavailable
+from arrowhook.dynamodb import dynamodb_client, from_item, plain, query_all, to_item, unavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -49,13 +49,7 @@ class DeliveryStore:
             "KeyConditionExpression": "alert_id = :alert",
             "ExpressionAttributeValues": {":alert": {"S": alert_id}},
         }
-        records: list[DeliveryRecord] = []
-        while True:
-            page = query_page(self._client, arguments)
-            records.extend(_record(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return records
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_record(item) for item in query_all(self._client, arguments)]
 
 
 def _record(item: dict[str, Any]) -> DeliveryRecord:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.destinations import Destination, DestinationNotFoundError, DestinationSecret
-from arrowhook.dynamodb import dynamodb_client, error_code, from_item, plain, query_page, to_item, unavailable
+from arrowhook.dynamodb import dynamodb_client, error_code, from_item, plain, query_all, to_item, unavailable
 from arrowhook.errors import KeyConflictError, StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -96,13 +96,7 @@ class DestinationStore:
             "KeyConditionExpression": "entity = :entity",
             "ExpressionAttributeValues": {":entity": {"S": _ENTITY}},
         }
-        found: list[Destination] = []
-        while True:
-            page = query_page(self._client, arguments)
-            found.extend(_destination(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return found
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_destination(item) for item in query_all(self._client, arguments)]
 
 
 def _destination(item: dict[str, Any]) -> Destination:
@@ -116,9 +110,11 @@ def _destination(item: dict[str, Any]) -> Destination:
 class DestinationSecrets:
     """Each destination's secret as one SecureString holding JSON (so a kind with two values is one read)."""
 
-    def __init__(self, prefix: str, client: Any = None) -> None:
+    def __init__(self, prefix: str, client: Any = None, cache_seconds: int = SECRET_CACHE_SECONDS) -> None:
         self.prefix = prefix.rstrip("/") + "/"
         self._client = client
+        #: The delivery function caches; the admin API reads fresh (it may have just changed the secret).
+        self.cache_seconds = cache_seconds
 
     def _ssm(self) -> Any:
         if self._client is None:
@@ -152,7 +148,7 @@ class DestinationSecrets:
     def secret_for(self, destination: Destination) -> DestinationSecret | None:
         """None when the parameter is gone (the destination was deleted); StoreUnavailableError otherwise."""
         try:
-            raw = parameters.get_parameter(self.name(destination.id), decrypt=True, max_age=SECRET_CACHE_SECONDS)
+            raw = parameters.get_parameter(self.name(destination.id), decrypt=True, max_age=self.cache_seconds)
         except GetParameterError as error:
             cause = error.__cause__
             if isinstance(cause, ClientError) and error_code(cause) == "ParameterNotFound":

@@ -140,6 +140,19 @@ def query_page(client: DynamoDBClient, arguments: dict[str, Any]) -> dict[str, A
         raise unavailable(error) from None
 
 
+def query_all(client: DynamoDBClient, arguments: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item a Query finds, page after page: for the small, bounded sets (an alert's deliveries,
+    the destinations); anything an API lists is paged with a cursor instead."""
+    items: list[dict[str, Any]] = []
+    page_arguments = dict(arguments)
+    while True:
+        page = query_page(client, page_arguments)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        page_arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 #: BatchGetItem reads at most 100 keys per call.
 BATCH_GET_KEYS = 100
 #: Calls one batch may take while DynamoDB keeps leaving part of it unprocessed (throttling).
