@@ -787,3 +787,43 @@ def test_alarms_and_dashboard_name_only_metrics_the_code_publishes(
     unpublished = {metric.value for metric in Metric if f"Metric.{metric.name}" not in code}
     assert not unpublished, f"listed but never published: {sorted(unpublished)}"
     assert set(METRIC_MEANINGS) == set(Metric), "every metric is documented"
+
+
+def test_only_new_alerts_reach_delivery_and_the_bus_with_bounded_retries(raw: dict[str, Any]) -> None:
+    """The delivery mapping and the Pipe read the alerts stream through the same filter: INSERTs of
+    ALERT# items, so dedupe markers, counts and archive deletes never invoke code."""
+    mapping = raw["Resources"]["DeliveryFunction"]["Properties"]["Events"]["AlertStream"]["Properties"]
+    assert mapping["Stream"] == {"Fn::GetAtt": ["AlertsTable", "StreamArn"]}
+    (only,) = mapping["FilterCriteria"]["Filters"]
+    assert json.loads(only["Pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "ALERT#"}]}}},
+    }
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert 1 <= mapping["MaximumRetryAttempts"] <= 10
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["DeliveryFailureQueue", "Arn"]}
+    pipe = raw["Resources"]["AlertEventPipe"]["Properties"]
+    assert pipe["SourceParameters"]["FilterCriteria"] == mapping["FilterCriteria"]
+    assert raw["Resources"]["AlertsTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+
+
+def test_the_delivery_failure_alarm_watches_the_failure_queue(raw: dict[str, Any]) -> None:
+    alarm = raw["Resources"]["DeliveryFailureAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        1,
+    )
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeliveryFailureQueue", "QueueName"]}}
+    ]
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_the_webhook_gains_nothing_from_delivery(raw: dict[str, Any]) -> None:
+    """Delivery is off the hot path: the webhook keeps its two permissions and its variables."""
+    statements = _statements(raw, "WebhookFunction")
+    assert [statement["Sid"] for statement in statements] == ["ResolveKeySecret", "StoreAlert"]
+    variables = raw["Resources"]["WebhookFunction"]["Properties"]["Environment"]["Variables"]
+    assert not {name for name in variables if "DELIVER" in name or "DESTINATION" in name}
