@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Stamped into the layer by `sam build` and served by GET /version.
 export ARROWHOOK_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: help install dev test lint typecheck security unit integration template load bench build validate deploy clean openapi docs lock
+.PHONY: help install dev test lint typecheck security unit integration template load bench build validate deploy clean openapi docs lock screenshots
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,12 +48,30 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/checkov.txt
 	@touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed ## create both virtual environments
+# The console's front-end libraries, from npm at the versions package-lock.json pins (never a CDN):
+# copied next to its own assets for `make dev` and the tests; `sam build` copies them into the artifact.
+CONSOLE_VENDOR := functions/console/static/vendor/.installed
+$(CONSOLE_VENDOR): functions/console/package.json functions/console/package-lock.json functions/console/Makefile
+	$(MAKE) -C functions/console vendor VENDOR_DIR=static/vendor
+	@touch $@
 
-dev: $(VENV)/.installed ## run the whole stack locally: embedded AWS + HTTP API on http://127.0.0.1:3000
+# The console's browser tests drive Debian's Chromium (a browser download by a test tool cannot work
+# here). Installed when missing, where apt-get exists; elsewhere the browser tests say they are skipped.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the console's browser tests"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends chromium fonts-dejavu-core >/dev/null; \
+	else echo "warning: no apt-get: install Chromium at $(CHROMIUM) (or set ARROWHOOK_CHROMIUM) for the browser tests"; fi
+
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(CONSOLE_VENDOR) ## create both virtual environments and the console's assets
+
+dev: $(VENV)/.installed $(CONSOLE_VENDOR) ## run the whole stack locally: embedded AWS + HTTP API on http://127.0.0.1:3000
 	$(VENV)/bin/arrowhook dev
 
-test: lint typecheck security $(SAM_VENV)/.installed ## lint, type-check, security gates, then every test
+test: lint typecheck security $(SAM_VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## lint, type-check, security gates, then every test
 	SAM_BIN=$(abspath $(SAM)) $(PY) -m pytest -n auto --dist loadscope
 
 lint: $(VENV)/.installed ## ruff lint and format check
@@ -75,7 +93,7 @@ security: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## checkov (template), b
 unit: $(VENV)/.installed ## unit tests only
 	$(PY) -m pytest tests/unit
 
-integration: $(VENV)/.installed ## integration tests only (local runtime over HTTP)
+integration: $(VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## integration tests only (local runtime over HTTP)
 	$(PY) -m pytest tests/integration
 
 template: $(VENV)/.installed $(SAM_VENV)/.installed ## template checks only (cfn-lint, sam validate, sam build)
@@ -90,6 +108,11 @@ bench: $(VENV)/.installed ## benchmarks: print figures and ratios, and write the
 		echo "$$ python tests/bench/$$bench.py"; $(PY) tests/bench/$$bench.py || exit 1; echo; done; } 2>&1 \
 		| tee "$$log" && $(PY) tests/bench/write_report.py < "$$log"; status=$$?; rm -f "$$log"; exit $$status
 
+screenshots: $(VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## refresh the README's console screenshots (runs the browser tests)
+	$(PY) -m pytest -q tests/integration/test_console.py
+	mkdir -p docs/images
+	for name in alerts-desktop alerts-phone; do cp .arrowhook/screenshots/$$name.png docs/images/console-$$name.png; done
+
 build: $(SAM_VENV)/.installed ## sam build (python3.13 / arm64 artifacts, no Docker)
 	$(SAM) build
 
@@ -100,7 +123,8 @@ deploy: build ## sam deploy --config-env $(ENV) (ENV=prod for production)
 	$(SAM) deploy --config-env $(ENV)
 
 clean: ## remove virtual environments and build output
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .arrowhook .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .arrowhook .pytest_cache .mypy_cache .ruff_cache \
+		functions/console/node_modules functions/console/static/vendor
 
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
 lock: $(VENV)/.installed ## re-resolve every lock (with hashes) after editing a *.in file or pyproject.toml

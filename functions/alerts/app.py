@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from dataclasses import asdict
+from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Query
 
 from arrowhook.admin_app import BAD_CURSOR, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
-from arrowhook.alert_query import AlertFilter, AlertQuery, parse_moment
+from arrowhook.alert_listing import TIME_HELP, AlertListing, FilterRequest
+from arrowhook.alert_query import AlertQuery
 from arrowhook.alert_stats import alert_stats
 from arrowhook.alerts_table import AlertStore
 from arrowhook.daily_counts import DailyCounts
 from arrowhook.deliveries_table import DeliveryStore
-from arrowhook.errors import InvalidCursorError
 from arrowhook.keys_table import KeyStore
-from arrowhook.models import iso, utc_now
+from arrowhook.models import utc_now
 from arrowhook.pagination import CursorSigner, cursor_signer
 from arrowhook.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut
 from arrowhook.settings import AlertsApiSettings
@@ -33,44 +32,13 @@ app = create_admin_app(
     description="Query stored TradingView alerts. Every route needs `Authorization: Bearer <admin token>`.",
     version=settings.version,
 )
-TIME_HELP = "ISO 8601 (UTC when no offset) or a duration back from now: 30m, 24h, 7d, 2w."
 
 
 def signer() -> CursorSigner:
     return cursor_signer(settings.cursor_key_parameter)
 
 
-@dataclass(frozen=True)
-class FilterRequest:
-    """The filters as the request gave them: relative times (24h) are resolved once, against the first
-    page's clock, which the cursor carries, so page 2 covers the same range as page 1."""
-
-    key_id: str | None
-    ticker: str | None
-    side: str | None
-    since: str | None
-    until: str | None
-    newest_first: bool
-
-    def resolve(self, now: datetime) -> AlertFilter:
-        return AlertFilter(
-            key_id=self.key_id,
-            ticker=self.ticker,
-            side=self.side,
-            since=_moment(self.since, "since", now),
-            until=_moment(self.until, "until", now),
-            newest_first=self.newest_first,
-            now=now,
-        )
-
-
-def _moment(value: str | None, name: str, now: datetime) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_moment(value, now)
-    except ValueError as error:
-        raise HTTPException(status_code=400, detail=f"{name}: {error}") from None
+listing = AlertListing(alerts, keys, signer)
 
 
 def alert_filter(  # noqa: PLR0917 - FastAPI reads each query parameter from the signature
@@ -81,23 +49,22 @@ def alert_filter(  # noqa: PLR0917 - FastAPI reads each query parameter from the
     since: Annotated[str | None, Query(max_length=64, description="From (inclusive). " + TIME_HELP)] = None,
     until: Annotated[str | None, Query(max_length=64, description="To (inclusive). " + TIME_HELP)] = None,
     order: Annotated[Literal["newest", "oldest"], Query(description="Newest first by default.")] = "newest",
+    has_issues: Annotated[bool, Query(description="Only alerts with parse issues.")] = False,
+    contains: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Only alerts whose body contains this text.")
+    ] = None,
 ) -> FilterRequest | None:
     """The request's filters; None when a strategy name matches no key (the answer is then empty)."""
-    if key_id and strategy:
-        raise HTTPException(status_code=400, detail="pass key_id or strategy, not both")
-    for name, value in (("since", since), ("until", until)):
-        _moment(value, name, utc_now())  # a bad time is a 400 before anything is read
-    if strategy:
-        key_id = keys.id_for_name(strategy)
-        if key_id is None:
-            return None
-    return FilterRequest(
+    return listing.request(
         key_id=key_id,
-        ticker=ticker.strip().upper() if ticker else None,
+        strategy=strategy,
+        ticker=ticker,
         side=side.value if side else None,
         since=since,
         until=until,
         newest_first=order == "newest",
+        has_issues=has_issues,
+        contains=contains,
     )
 
 
@@ -113,24 +80,8 @@ async def list_alerts(
     """Alerts matching every filter given, a page at a time, in time order (newest first by default).
     A page can hold fewer than `limit` alerts (even none) and still have a `next_cursor`: one request
     reads at most a bounded number of day partitions; follow the cursor until it is null."""
-    if requested is None:
-        return AlertPage(items=[], next_cursor=None)
-    loaded: dict[str, Any] = signer().load(cursor) if cursor else {}
-    now = _cursor_clock(loaded) if cursor else utc_now()
-    state: dict[str, Any] | None = loaded.get("s")
-    filters = requested.resolve(now)
-    if cursor and loaded.get("f") != filters.fingerprint():
-        raise InvalidCursorError("cursor issued for other filters")
-    found, next_state = alerts.page(filters, limit, state)
-    next_cursor = signer().dump({"f": filters.fingerprint(), "s": next_state, "n": iso(now)}) if next_state else None
+    found, next_cursor = listing.page(requested, limit, cursor)
     return AlertPage(items=[AlertOut.of(alert) for alert in found], next_cursor=next_cursor)
-
-
-def _cursor_clock(loaded: dict[str, Any]) -> datetime:
-    try:
-        return datetime.fromisoformat(str(loaded["n"]).replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        raise InvalidCursorError("invalid cursor") from None
 
 
 @app.get("/alerts/stats", response_model=AlertStatsOut, tags=["alerts"], responses={**BAD_CURSOR, **UNAVAILABLE})

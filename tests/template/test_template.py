@@ -19,6 +19,7 @@ from arrowhook.settings import (
     AlertsApiSettings,
     ArchiveSettings,
     AuthorizerSettings,
+    ConsoleSettings,
     DeliverySettings,
     DestinationsApiSettings,
     FunctionSettings,
@@ -124,6 +125,11 @@ def test_sam_build_functions_ship_only_their_handlers(built: Path, raw: dict[str
             with_bytecode = (
                 ["__pycache__", "__pycache__/app.cpython-313.pyc"] if sys.version_info[:2] == (3, 13) else []
             )
+            if logical_id == "ConsoleFunction":  # its pages and assets ship with it, never in the layer
+                pages = {path for path in shipped if path.startswith(("templates/", "static/"))}
+                assert {"templates/base.html", "static/console.js", "static/vendor/htmx.min.js"} <= pages
+                shipped = [path for path in shipped if path not in pages and path not in ("templates", "static")]
+                shipped = [path for path in shipped if path != "static/vendor"]
             assert shipped == [*with_bytecode, "app.py"], (logical_id, shipped)
 
 
@@ -251,6 +257,7 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "ArchiveFunction": ArchiveSettings,
     "DeliveryFunction": DeliverySettings,
     "DestinationsFunction": DestinationsApiSettings,
+    "ConsoleFunction": ConsoleSettings,
     "SecureParameterFunction": FunctionSettings,
 }
 
@@ -278,8 +285,11 @@ def test_each_function_gets_exactly_the_variables_its_settings_read(template: Lo
 def test_routes_and_their_authorization(template: LocalTemplate) -> None:
     routes = {route.route_key: (route.function_id, route.authorizer) for route in template.routes()}
     public = {"POST /webhook", "POST /webhook/{token}", "GET /health", "GET /version"}
-    assert {key for key, (_, authorizer) in routes.items() if authorizer is None} == public
+    #: The console authenticates its own session cookie (tests/integration/test_console.py).
+    console = {"GET /console", "ANY /console/{proxy+}"}
+    assert {key for key, (_, authorizer) in routes.items() if authorizer is None} == public | console
     assert all(routes[key][0] == "WebhookFunction" for key in public)
+    assert all(routes[key][0] == "ConsoleFunction" for key in console)
     admin = {key for key in routes if key.split(" ")[1].startswith("/keys")}
     assert admin == {
         "POST /keys",
@@ -384,7 +394,11 @@ def test_the_stacks_secrets_are_secure_strings_its_deploy_time_function_alone_ma
         template.resolve(resource["Properties"]["Name"])
         for _, resource in template.resources_of_type("Custom::SecureParameter")
     }
-    assert declared == {"/arrowhook/arrowhook-local/admin-token", "/arrowhook/arrowhook-local/cursor-key"}
+    assert declared == {
+        "/arrowhook/arrowhook-local/admin-token",
+        "/arrowhook/arrowhook-local/cursor-key",
+        "/arrowhook/arrowhook-local/console-session-key",
+    }
     [manage] = _statements(raw, "SecureParameterFunction")
     assert manage["Action"] == ["ssm:PutParameter", "ssm:DeleteParameter"]
     reachable = {template.resolve(arn).split(":parameter", 1)[1] for arn in manage["Resource"]}

@@ -39,6 +39,10 @@ def build_event(
             cookies.extend(part.strip() for part in value.split(";") if part.strip())
             continue
         merged[lower] = f"{merged[lower]},{value}" if lower in merged else value
+    # API Gateway adds these; its scheme is https, the local one serves plain http (a console cookie is
+    # Secure only where the scheme says https).
+    merged.setdefault("x-forwarded-for", source_ip)
+    merged.setdefault("x-forwarded-proto", "http")
     query: dict[str, str] = {}
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value

@@ -65,7 +65,8 @@ def error_response(status_code: int, code: str, message: str, details: list[Erro
     return JSONResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
 
 
-def _mapped(error: Exception) -> tuple[int, str, str]:
+def mapped_error(error: Exception) -> tuple[int, str, str]:
+    """A domain error's status, code and message as every admin surface (API, console) answers it."""
     for kind in type(error).__mro__:
         if kind in ERRORS:
             status, code, message = ERRORS[kind]
@@ -102,7 +103,7 @@ def create_admin_app(title: str, description: str, version: str) -> FastAPI:
         return error_response(error.status_code, codes.get(error.status_code, "http_error"), str(error.detail))
 
     async def domain_error(_: Request, error: Exception) -> JSONResponse:
-        status, code, message = _mapped(error)
+        status, code, message = mapped_error(error)
         if status == 503:
             logger.error("store unavailable", extra={"reason": str(error)})
         return error_response(status, code, message)

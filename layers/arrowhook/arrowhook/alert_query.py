@@ -66,6 +66,9 @@ class AlertFilter:
     newest_first: bool = True
     #: When relative times were resolved (kept in the cursor, so every page sees the same range).
     now: datetime | None = None
+    #: Only alerts with parse issues; only alerts whose body (secret removed) contains this text.
+    has_issues: bool = False
+    contains: str | None = None
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
@@ -80,6 +83,9 @@ class AlertFilter:
                 self.since and iso(self.since),
                 self.until and iso(self.until),
                 self.newest_first,
+                # Appended only when set, so cursors issued before these filters existed stay valid.
+                *([True] if self.has_issues else []),
+                *([["contains", self.contains]] if self.contains else []),
             ],
         )
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
@@ -170,6 +176,11 @@ class AlertQuery:
         if alert_filter.side:
             filters.append("side = :side")
             values[":side"] = {"S": alert_filter.side}
+        if alert_filter.has_issues:
+            filters.append("attribute_exists(parse_issues)")
+        if alert_filter.contains:
+            filters.append("contains(payload, :contains)")
+            values[":contains"] = {"S": alert_filter.contains}
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": plan.index,

@@ -101,3 +101,14 @@ class DestinationsApiSettings(FunctionSettings):
     alert_email_topic_arn: str = Field("", alias="ALERT_EMAIL_TOPIC_ARN")
     #: Local development and tests only: destinations may be any http(s) URL (the local fakes).
     allow_http_destinations: bool = Field(False, alias="ALLOW_HTTP_DESTINATIONS")
+
+
+class ConsoleSettings(FunctionSettings):
+    keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
+    alerts_table_name: str = Field(alias="ALERTS_TABLE_NAME", min_length=3)
+    deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
+    cursor_key_parameter: str = Field(alias="CURSOR_KEY_PARAMETER", min_length=2)
+    #: Signing in compares with the admin token; the session cookie is signed with its own key.
+    admin_token_parameter: str = Field(alias="ADMIN_TOKEN_PARAMETER", min_length=2)
+    session_key_parameter: str = Field(alias="CONSOLE_SESSION_KEY_PARAMETER", min_length=2)
+    session_seconds: int = Field(28_800, alias="CONSOLE_SESSION_SECONDS", ge=300, le=7 * 86_400)

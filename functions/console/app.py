@@ -1,0 +1,401 @@
+"""The web console at /console: server-rendered pages (Jinja2, autoescaped) enhanced by htmx, on the same
+use cases and stores as the admin API. Signing in exchanges the admin token for a signed session cookie;
+every state-changing request carries the session's CSRF token. Assets are served from this function,
+never a CDN, under a Content-Security-Policy that allows no inline script or style."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Form, Query, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from arrowhook import keys as key_cases
+from arrowhook.admin_app import lambda_entry, mapped_error
+from arrowhook.admin_auth import token_matches
+from arrowhook.alert_listing import AlertListing, FilterRequest
+from arrowhook.alert_query import AlertQuery
+from arrowhook.alerts_table import AlertStore
+from arrowhook.console_session import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, Session, SessionSigner
+from arrowhook.deliveries_table import DeliveryStore
+from arrowhook.errors import ArrowhookError, InvalidFilterError
+from arrowhook.keys_table import KeyStore
+from arrowhook.models import KeyStatus, StoredAlert, StrategyKey, iso, utc_now
+from arrowhook.observability import logger
+from arrowhook.pagination import CursorSigner, cursor_signer
+from arrowhook.secure_parameters import secure_value
+from arrowhook.settings import ConsoleSettings
+from arrowhook.tradingview_messages import indicator_message, strategy_message
+
+settings = ConsoleSettings.from_environment()
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+keys = KeyStore(settings.keys_table_name)
+alert_store = AlertStore(settings.alerts_table_name)
+alert_query = AlertQuery(settings.alerts_table_name)
+deliveries = DeliveryStore(settings.deliveries_table_name)
+PAGE_SIZE = 50
+#: The live view re-reads this far back each poll: a write that lands late (its received_at is taken
+#: before DynamoDB confirms it) is still shown; the page drops rows it already has, by id.
+LIVE_OVERLAP = timedelta(seconds=10)
+#: Nothing leaves the origin, no inline script or style, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+
+def signer() -> CursorSigner:
+    return cursor_signer(settings.cursor_key_parameter)
+
+
+listing = AlertListing(alert_query, keys, signer)
+app = FastAPI(title="Arrowhook console", docs_url=None, redoc_url=None, openapi_url=None)
+
+
+def session_signer() -> SessionSigner:
+    return SessionSigner(secure_value(settings.session_key_parameter, 3600).encode(), settings.session_seconds)
+
+
+class SignInRequiredError(Exception):
+    """No session, or an expired or forged one: pages send the browser to sign in."""
+
+
+class CsrfRefusedError(Exception):
+    """A state-changing request without this session's CSRF token."""
+
+
+def current_session(request: Request) -> Session:
+    session = session_signer().load(request.cookies.get(COOKIE_NAME))
+    if session is None:
+        raise SignInRequiredError
+    return session
+
+
+def checked_session(
+    request: Request,
+    session: Annotated[Session, Depends(current_session)],
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=128)] = None,
+) -> Session:
+    """For POSTs: the session, and the CSRF token from the form (or the htmx header) must match it."""
+    if not session.allows(request.headers.get(CSRF_HEADER) or csrf_token):
+        raise CsrfRefusedError
+    return session
+
+
+SignedIn = Annotated[Session, Depends(current_session)]
+Checked = Annotated[Session, Depends(checked_session)]
+
+
+@app.middleware("http")
+async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
+    response: Response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@app.exception_handler(SignInRequiredError)
+async def sign_in_first(request: Request, _: Exception) -> Response:
+    if request.headers.get("HX-Request"):
+        return Response(status_code=401, headers={"HX-Redirect": "/console/login"})
+    return RedirectResponse("/console/login", status_code=303)
+
+
+@app.exception_handler(CsrfRefusedError)
+async def csrf_refused(request: Request, _: Exception) -> Response:
+    logger.warning("console request without a valid CSRF token", extra={"path": request.url.path})
+    return _page(request, "error.html", {"message": "This form expired or did not come from the console."}, 403)
+
+
+@app.exception_handler(StarletteHTTPException)
+async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+    return _page(request, "error.html", {"message": str(error.detail)}, error.status_code)
+
+
+@app.exception_handler(ArrowhookError)
+async def domain_error(request: Request, error: Exception) -> Response:
+    """The admin API's mapping (admin_app.ERRORS), shown as a page."""
+    status, _, message = mapped_error(error)
+    return _page(request, "error.html", {"message": message}, status)
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    session = None
+    try:
+        session = session_signer().load(request.cookies.get(COOKIE_NAME))
+    except Exception:  # an error page must render even when SSM does not answer
+        logger.warning("session key unavailable while rendering an error page")
+    base = {"request": request, "csrf_token": session.csrf_token if session else "", "signed_in": bool(session)}
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+# -- signing in ----------------------------------------------------------------------------------------
+@app.get("/console", include_in_schema=False)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/console/alerts", status_code=303)
+
+
+@app.get("/console/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> HTMLResponse:
+    return _page(request, "login.html", {})
+
+
+@app.post("/console/login", response_class=HTMLResponse)
+async def login(request: Request, token: Annotated[str, Form(max_length=512)] = "") -> Response:
+    """The admin token, once, for a session cookie; a wrong token says so and sets nothing."""
+    if not token_matches(token.strip() or None, secure_value(settings.admin_token_parameter, 300)):
+        logger.warning("console sign-in refused")
+        return _page(request, "login.html", {"error": "That is not the admin token."}, 401)
+    cookie, _ = session_signer().issue()
+    response = RedirectResponse("/console/alerts", status_code=303)
+    response.set_cookie(
+        COOKIE_NAME,
+        cookie,
+        max_age=settings.session_seconds,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    logger.info("console signed in")
+    return response
+
+
+@app.post("/console/logout")
+async def logout(_: Checked) -> RedirectResponse:
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/console")
+    return response
+
+
+# -- alerts --------------------------------------------------------------------------------------------
+def _filters(  # noqa: PLR0917 - one query parameter each
+    strategy: Annotated[str | None, Query(max_length=64)] = None,
+    ticker: Annotated[str | None, Query(max_length=64)] = None,
+    side: Annotated[str | None, Query(pattern="^(|buy|sell|close)$")] = None,
+    since: Annotated[str | None, Query(max_length=64)] = None,
+    until: Annotated[str | None, Query(max_length=64)] = None,
+    issues: Annotated[bool, Query()] = False,
+    contains: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    return {
+        "strategy": strategy or "",
+        "ticker": ticker or "",
+        "side": side or "",
+        "since": since or "",
+        "until": until or "",
+        "issues": issues,
+        "contains": contains or "",
+    }
+
+
+Filters = Annotated[dict[str, Any], Depends(_filters)]
+
+
+def _requested(filters: dict[str, Any], *, since: str | None = None, newest_first: bool = True) -> FilterRequest | None:
+    return listing.request(
+        strategy=filters["strategy"] or None,
+        ticker=filters["ticker"] or None,
+        side=filters["side"] or None,
+        since=since or filters["since"] or None,
+        until=filters["until"] or None,
+        newest_first=newest_first,
+        has_issues=filters["issues"],
+        contains=filters["contains"] or None,
+    )
+
+
+def _query_string(filters: dict[str, Any], **extra: str) -> str:
+    values = {name: value for name, value in filters.items() if value not in ("", False, None)}
+    values = {name: "true" if value is True else value for name, value in values.items()}
+    return urlencode({**values, **extra})
+
+
+def _row(alert: StoredAlert) -> dict[str, Any]:
+    fields = alert.fields
+    text = fields.alert_message or fields.comment or (alert.payload if alert.body_format == "text" else "")
+    return {
+        "id": alert.alert_id,
+        "sort_key": f"{iso(alert.received_at)}#{alert.alert_id}",
+        "received_at": iso(alert.received_at),
+        "strategy": alert.strategy,
+        "side": fields.side or "",
+        "ticker": fields.ticker or "",
+        "price": "" if fields.price is None else str(fields.price),
+        "quantity": "" if fields.quantity is None else str(fields.quantity),
+        "text": (text or "")[:140],
+        "issues": len(alert.parse_issues),
+    }
+
+
+@app.get("/console/alerts", response_class=HTMLResponse)
+async def alerts_page(
+    request: Request, _: SignedIn, filters: Filters, cursor: Annotated[str | None, Query(max_length=4096)] = None
+) -> HTMLResponse:
+    found, next_cursor = listing.page(_requested(filters), PAGE_SIZE, cursor)
+    context = {
+        "filters": filters,
+        "rows": [_row(alert) for alert in found],
+        "next_url": f"/console/alerts?{_query_string(filters, cursor=next_cursor)}" if next_cursor else None,
+        "more_url": f"/console/alerts/rows?{_query_string(filters, cursor=next_cursor)}" if next_cursor else None,
+        "live_url": None if cursor else f"/console/alerts/live?{_query_string(filters)}",
+        "newest": iso(found[0].received_at) if found else iso(utc_now() - LIVE_OVERLAP),
+        "strategies": sorted(key.name for key in keys.list_page(limit=100)[0]),
+    }
+    return _page(request, "alerts.html", context)
+
+
+@app.get("/console/alerts/rows", response_class=HTMLResponse)
+async def more_rows(
+    request: Request, _: SignedIn, filters: Filters, cursor: Annotated[str | None, Query(max_length=4096)] = None
+) -> HTMLResponse:
+    """The next page's rows, for htmx's "load more" (the plain link loads the whole next page)."""
+    found, next_cursor = listing.page(_requested(filters), PAGE_SIZE, cursor)
+    more_url = f"/console/alerts/rows?{_query_string(filters, cursor=next_cursor)}" if next_cursor else None
+    return _page(request, "alert_rows.html", {"rows": [_row(alert) for alert in found], "more_url": more_url})
+
+
+@app.get("/console/alerts/live", response_class=HTMLResponse)
+async def live_rows(
+    request: Request, _: SignedIn, filters: Filters, after: Annotated[str, Query(max_length=64)]
+) -> HTMLResponse:
+    """Alerts received since `after` (less a margin), oldest first: the page adds those it lacks."""
+    try:
+        since = datetime.fromisoformat(after.replace("Z", "+00:00")).astimezone(UTC) - LIVE_OVERLAP
+    except ValueError:
+        raise InvalidFilterError("after: not an ISO 8601 time") from None
+    found, _next = listing.page(_requested(filters, since=iso(since), newest_first=False), 200, None)
+    return _page(request, "alert_rows.html", {"rows": [_row(alert) for alert in found], "more_url": None})
+
+
+@app.get("/console/alerts/{alert_id}", response_class=HTMLResponse)
+async def alert_page(request: Request, _: SignedIn, alert_id: str) -> HTMLResponse:
+    alert = alert_store.get(alert_id)
+    if alert is None:
+        raise StarletteHTTPException(status_code=404, detail="No alert has this id (archived alerts are in S3).")
+    fields = [(name, value) for name, value in alert.fields.model_dump().items() if value is not None]
+    context = {"alert": alert, "fields": fields, "deliveries": deliveries.for_alert(alert_id), "row": _row(alert)}
+    return _page(request, "alert.html", context)
+
+
+# -- strategies ----------------------------------------------------------------------------------------
+def _strategy_rows() -> list[dict[str, Any]]:
+    today = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = []
+    for key in keys.list_page(limit=100)[0]:
+        latest, _ = alert_query.page(FilterRequest(key_id=key.id).resolve(utc_now()), 1)
+        today_filter = FilterRequest(key_id=key.id, since=iso(today)).resolve(utc_now())
+        counted, more = alert_query.page(today_filter, 1000)
+        rows.append(
+            {
+                "key": key,
+                "last_alert": iso(latest[0].received_at) if latest else "",
+                "today": f"{len(counted)}{'+' if more else ''}",
+            }
+        )
+    return rows
+
+
+def _webhook_url(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}/webhook"
+
+
+@app.get("/console/strategies", response_class=HTMLResponse)
+async def strategies_page(request: Request, _: SignedIn) -> HTMLResponse:
+    return _page(request, "strategies.html", {"rows": _strategy_rows(), "webhook_url": _webhook_url(request)})
+
+
+def _secret_page(request: Request, key: StrategyKey, secret: str, what: str) -> HTMLResponse:
+    context = {
+        "key": key,
+        "secret": secret,
+        "what": what,
+        "webhook_url": _webhook_url(request),
+        "strategy_message": strategy_message(secret),
+        "indicator_message": indicator_message(secret),
+    }
+    return _page(request, "secret.html", context, 201 if what == "created" else 200)
+
+
+@app.post("/console/strategies", response_class=HTMLResponse)
+async def create_strategy(
+    request: Request,
+    _: Checked,
+    name: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._\-]*$")],
+    description: Annotated[str, Form(max_length=512)] = "",
+) -> HTMLResponse:
+    key, secret = key_cases.create_key(keys, name, description)
+    logger.info("key created from the console", extra={"key_id": key.id})
+    return _secret_page(request, key, secret, "created")
+
+
+@app.post("/console/strategies/{key_id}/rotate", response_class=HTMLResponse)
+async def rotate_strategy(
+    request: Request, _: Checked, key_id: str, grace_seconds: Annotated[int, Form(ge=0, le=30 * 86_400)] = 0
+) -> HTMLResponse:
+    key, secret = key_cases.rotate_key(keys, key_id, grace_seconds)
+    logger.info("key rotated from the console", extra={"key_id": key.id, "grace_seconds": grace_seconds})
+    return _secret_page(request, key, secret, "rotated")
+
+
+@app.post("/console/strategies/{key_id}/status")
+async def set_status(_: Checked, key_id: str, enabled: Annotated[bool, Form()]) -> RedirectResponse:
+    key_cases.update_key(keys, key_id, enabled=enabled)
+    return RedirectResponse("/console/strategies", status_code=303)
+
+
+@app.post("/console/strategies/{key_id}/rename")
+async def rename_strategy(
+    _: Checked,
+    key_id: str,
+    name: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._\-]*$")],
+) -> RedirectResponse:
+    key_cases.update_key(keys, key_id, name=name)
+    return RedirectResponse("/console/strategies", status_code=303)
+
+
+@app.post("/console/strategies/{key_id}/delete")
+async def delete_strategy(
+    request: Request, _: Checked, key_id: str, confirm: Annotated[str, Form(max_length=64)] = ""
+) -> Response:
+    """Deleting needs the strategy's name typed again: a slip of the finger cannot stop a live strategy."""
+    key = key_cases.get_key(keys, key_id)
+    if confirm.strip().lower() != key.name.lower():
+        return _page(request, "error.html", {"message": f"Type {key.name} to delete it."}, 400)
+    key_cases.delete_key(keys, key_id)
+    logger.info("key deleted from the console", extra={"key_id": key_id})
+    return RedirectResponse("/console/strategies", status_code=303)
+
+
+# -- assets ---------------------------------------------------------------------------------------------
+_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
+
+
+@app.get("/console/static/{path:path}")
+async def static(path: str) -> Response:
+    """Files under static/ only (vendor/ is copied from npm packages pinned in package-lock.json)."""
+    target = (STATIC / path).resolve()
+    if not target.is_relative_to(STATIC) or not target.is_file() or target.suffix not in _TYPES:
+        raise StarletteHTTPException(status_code=404, detail="Not found.")
+    return FileResponse(target, media_type=_TYPES[target.suffix], headers={"Cache-Control": "public, max-age=3600"})
+
+
+templates.env.globals["KeyStatus"] = KeyStatus
+lambda_handler = lambda_entry(app)

@@ -1,0 +1,66 @@
+// Arrowhook console: the few behaviours htmx does not cover. No inline script anywhere (the
+// Content-Security-Policy forbids it); everything here is bound to data attributes.
+"use strict";
+
+(function () {
+  // Live alerts: poll for alerts received since the newest shown (the server re-reads a margin before
+  // it), add those not on the page yet, newest on top. An alert is never shown twice: rows carry ids.
+  function followLiveAlerts(body) {
+    var url = body.getAttribute("data-live-url");
+    var newest = body.getAttribute("data-newest");
+    var busy = false;
+    function tick() {
+      if (busy || document.hidden) { return; }
+      busy = true;
+      fetch(url + "&after=" + encodeURIComponent(newest), { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status === 401) { window.location.assign("/console/login"); return ""; }
+          return response.ok ? response.text() : "";
+        })
+        .then(function (html) {
+          if (!html) { return; }
+          var holder = document.createElement("template");
+          holder.innerHTML = html;
+          var rows = holder.content.querySelectorAll("tr[data-id]");
+          rows.forEach(function (row) {
+            if (document.getElementById(row.id)) { return; }
+            row.classList.add("fresh");
+            body.insertBefore(row, body.firstChild);
+            var received = row.getAttribute("data-received");
+            if (received > newest) { newest = received; }
+          });
+          var empty = document.querySelector(".empty");
+          if (rows.length && empty) { empty.remove(); }
+        })
+        .catch(function () { /* the next tick retries */ })
+        .finally(function () { busy = false; });
+    }
+    window.setInterval(tick, 1000);
+  }
+
+  // Copy buttons: data-copy names the element whose text is copied.
+  function copyOnClick(button) {
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      if (!source) { return; }
+      var done = function () { button.textContent = "Copied"; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(source.textContent).then(done);
+      } else {
+        var range = document.createRange();
+        range.selectNodeContents(source);
+        var selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        document.execCommand("copy");
+        done();
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var live = document.querySelector("[data-live-url]");
+    if (live) { followLiveAlerts(live); }
+    document.querySelectorAll("[data-copy]").forEach(copyOnClick);
+  });
+})();

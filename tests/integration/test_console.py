@@ -1,0 +1,351 @@
+"""The web console in a real browser: Debian's Chromium, driven by Playwright, against the local stack
+over HTTP. Each page is also saved as a screenshot (desktop and phone) under .arrowhook/screenshots."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from arrowhook.console_session import COOKIE_NAME, SessionSigner
+from arrowhook_tools.embedded_aws import dynamodb, ssm
+from arrowhook_tools.local import DEMO_SECRET, LocalStack, local_stack, seed_demo_key
+from arrowhook_tools.samples import strategy_alert
+from arrowhook_tools.template import PROJECT_ROOT
+from tests.integration.conftest import using
+
+CHROMIUM = os.environ.get("ARROWHOOK_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = PROJECT_ROOT / ".arrowhook" / "screenshots"
+#: Chromium's own background traffic is off: this machine's network is closed, and nothing may leave.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Generous: the stack and the browser share two cores with the rest of the suite.
+WAIT_MS = 30_000
+
+if not Path(CHROMIUM).exists():  # make test installs Debian's package; CI must have it, a laptop may not
+    if os.environ.get("CI"):
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium package", pytrace=False)
+    pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium package", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[LocalStack]:
+    overrides = {"KeyCacheTtlSeconds": "0", "WebhookRateLimit": "100000", "WebhookBurstLimit": "100000",
+                 "ApiRateLimit": "100000", "ApiBurstLimit": "100000"}  # fmt: skip
+    with local_stack(api_port=0, aws_port=0, parameter_overrides=overrides, pool_size=2) as stack:
+        seed_demo_key(stack.template, dynamodb(stack.aws.endpoint))
+        yield stack
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> Iterator[LocalStack]:
+    with using(running) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+class Console:
+    """One browser context (its own cookies), recording every request the pages make."""
+
+    def __init__(self, browser: Browser, stack: LocalStack, *, phone: bool = False) -> None:
+        assert stack.api is not None
+        self.base = stack.api.url
+        self.stack = stack
+        viewport: ViewportSize = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
+        self.context = browser.new_context(viewport=viewport, base_url=self.base, is_mobile=phone)
+        self.requests: list[str] = []
+        self.context.on("request", lambda request: self.requests.append(request.url))
+        self.page: Page = self.context.new_page()
+        self.console_errors: list[str] = []
+        self.page.on("console", lambda message: self._console(message.type, message.text))
+        self.page.on("response", lambda response: self._answered(response.url, response.status))
+
+    def _console(self, kind: str, text: str) -> None:
+        """Script errors and CSP violations; an HTTP error answer is checked where it is expected."""
+        if kind == "error" and not text.startswith("Failed to load resource"):
+            self.console_errors.append(text)
+
+    def _answered(self, url: str, status: int) -> None:
+        if "/console/static/" in url and status != 200:
+            self.console_errors.append(f"asset {url}: HTTP {status}")
+
+    def sign_in(self, token: str | None = None) -> None:
+        self.page.goto("/console/alerts")
+        expect(self.page).to_have_url(re.compile(r"/console/login$"))
+        self.page.fill("#token", token or self.stack.admin_token)
+        self.page.click("button[type=submit]")
+
+    def shot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path))  # the viewport: what a person sees first, at a fixed size
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def console(browser: Browser, stack: LocalStack) -> Iterator[Console]:
+    opened = Console(browser, stack)
+    yield opened
+    opened.close()
+    assert all(url.startswith(opened.base) for url in opened.requests), "no request leaves the stack"
+    assert not opened.console_errors, opened.console_errors
+
+
+def post_alert(stack: LocalStack, **fields: Any) -> str:
+    assert stack.api is not None
+    answer = httpx.post(f"{stack.api.url}/webhook", content=strategy_alert(DEMO_SECRET, **fields), timeout=30)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["alert_id"])
+
+
+def test_sign_in_sets_a_session_cookie_and_a_wrong_token_is_refused(console: Console) -> None:
+    console.sign_in("not-the-token")
+    expect(console.page.locator(".error")).to_contain_text("not the admin token")
+    assert not console.context.cookies()
+    console.shot("login-refused")
+    console.sign_in()
+    expect(console.page).to_have_url(re.compile(r"/console/alerts$"))
+    (cookie,) = console.context.cookies()
+    assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (
+        COOKIE_NAME,
+        True,
+        "Strict",
+        "/console",
+    )
+    assert console.page.evaluate("() => document.cookie") == "", "HttpOnly: no script can read the session"
+    assert console.page.evaluate("() => Object.keys(localStorage).length") == 0
+
+
+def test_a_webhook_sent_while_the_page_is_open_appears_once(console: Console, stack: LocalStack) -> None:
+    console.sign_in()
+    nonce = uuid.uuid4().hex[:8]
+    first = post_alert(stack, comment=f"before-{nonce}")
+    console.page.reload()
+    expect(console.page.locator(f"#alert-{first}")).to_be_visible()
+    arrived = post_alert(stack, comment=f"live-{nonce}", ticker="ETHUSDT")
+    row = console.page.locator(f"#alert-{arrived}")
+    expect(row).to_be_visible(timeout=WAIT_MS)
+    expect(row).to_contain_text(f"live-{nonce}")
+    console.page.wait_for_timeout(2500)  # a few more polls: the overlap re-reads it, the page keeps one
+    assert console.page.locator(f"#alert-{arrived}").count() == 1
+    assert console.page.locator(f"#alert-{first}").count() == 1
+    console.shot("alerts-desktop")
+
+
+def test_filters_narrow_the_table(console: Console, stack: LocalStack) -> None:
+    nonce = uuid.uuid4().hex[:8]
+    sell = post_alert(stack, action="sell", ticker="SOLUSDT", comment=f"f-{nonce}")
+    buy = post_alert(stack, action="buy", ticker="ADAUSDT", comment=f"f-{nonce}")
+    broken = post_alert(stack, price="not-a-price", comment=f"f-{nonce}")
+    console.sign_in()
+    page = console.page
+    page.fill("input[name=contains]", f"f-{nonce}")
+    page.click("form.filters button[type=submit]")
+    for alert_id in (sell, buy, broken):
+        expect(page.locator(f"#alert-{alert_id}")).to_be_visible()
+    page.select_option("select[name=side]", "sell")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator(f"#alert-{sell}")).to_be_visible()
+    assert page.locator(f"#alert-{buy}").count() == 0
+    page.goto(f"/console/alerts?contains=f-{nonce}&ticker=adausdt")
+    expect(page.locator(f"#alert-{buy}")).to_be_visible()
+    assert page.locator("tr[data-id]").count() == 1
+    page.goto(f"/console/alerts?contains=f-{nonce}&issues=true")
+    expect(page.locator(f"#alert-{broken}")).to_be_visible()
+    assert page.locator("tr[data-id]").count() == 1
+    page.goto(f"/console/alerts?contains=f-{nonce}&strategy=demo&since=1h")
+    assert page.locator("tr[data-id]").count() == 3
+    page.goto("/console/alerts?since=not-a-time")
+    expect(page.locator(".error")).to_contain_text("since")
+
+
+def test_paging_through_more_alerts_than_a_page(console: Console, stack: LocalStack) -> None:
+    nonce = uuid.uuid4().hex[:8]
+    posted = [post_alert(stack, comment=f"p-{nonce}-{number}") for number in range(60)]
+    console.sign_in()
+    page = console.page
+    page.goto(f"/console/alerts?contains=p-{nonce}")
+    assert page.locator("tr[data-id]").count() == 50
+    page.click("tr.more button")  # htmx: the next page appended
+    expect(page.locator("tr[data-id]")).to_have_count(60, timeout=WAIT_MS)
+    shown = page.locator("tr[data-id]").evaluate_all("rows => rows.map(row => row.dataset.id)")
+    assert sorted(shown) == sorted(posted) and len(set(shown)) == 60
+    page.goto(f"/console/alerts?contains=p-{nonce}")
+    page.click("a[rel=next]")  # without script: the plain link to the next page
+    assert page.locator("tr[data-id]").count() == 10
+
+
+def test_alert_detail_shows_fields_payload_issues_and_how_it_arrived(console: Console, stack: LocalStack) -> None:
+    alert_id = post_alert(stack, price="oops", comment="detail check")
+    console.sign_in()
+    console.page.goto(f"/console/alerts/{alert_id}")
+    page = console.page
+    expect(page.locator("h1")).to_contain_text("demo")
+    expect(page.locator("pre.payload")).to_contain_text('"key": "***"')
+    assert DEMO_SECRET not in page.content()
+    expect(page.locator("ul.issues")).to_contain_text("price")
+    expect(page.locator("dl.fields").nth(1)).to_contain_text("127.0.0.1")
+    console.shot("alert-detail-desktop")
+
+
+def test_hostile_alert_content_renders_as_text(console: Console, stack: LocalStack) -> None:
+    hostile = "<img src=x onerror=alert(1)> <script>alert(2)</script>"
+    alert_id = post_alert(stack, comment=hostile, note="{{7*7}}")
+    dialogs: list[str] = []
+    console.page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    console.sign_in()
+    row = console.page.locator(f"#alert-{alert_id}")
+    expect(row).to_contain_text("<img src=x onerror=alert(1)>")
+    assert console.page.locator("img").count() == 0
+    console.page.goto(f"/console/alerts/{alert_id}")
+    fields = console.page.locator("dl.fields").first
+    expect(fields).to_contain_text("<script>alert(2)</script>")
+    expect(fields).to_contain_text("{{7*7}}")
+    assert "49" not in fields.inner_text()
+    assert console.page.locator("img, main script").count() == 0
+    assert dialogs == []
+
+
+def test_strategies_create_shows_the_secret_once_then_rotate_disable_rename_delete(
+    console: Console, stack: LocalStack
+) -> None:
+    console.sign_in()
+    page = console.page
+    page.goto("/console/strategies")
+    name = f"ui-{uuid.uuid4().hex[:6]}"
+    page.fill("form.inline input[name=name]", name)
+    page.click("form.inline button[type=submit]")
+    secret = page.locator("#secret").inner_text().strip()
+    assert secret.startswith("ahk_")
+    expect(page.locator("#webhook-url")).to_have_text(f"{console.base}/webhook")
+    assert json.loads(page.locator("#strategy-message").inner_text())["key"] == secret
+    assert json.loads(page.locator("#indicator-message").inner_text())["side"] == "buy"
+    console.shot("strategy-created")
+    stored = httpx.post(f"{console.base}/webhook", content=strategy_alert(secret), timeout=30)
+    assert stored.status_code == 200, "the secret shown works"
+
+    page.goto("/console/strategies")
+    assert secret not in page.content(), "never shown again"
+    row = page.locator("tr", has_text=name)
+    row.locator("summary").click()
+    row.locator("button", has_text="Rotate secret").click()
+    rotated = page.locator("#secret").inner_text().strip()
+    assert rotated != secret
+    assert httpx.post(f"{console.base}/webhook", content=strategy_alert(secret), timeout=30).status_code == 401
+
+    page.goto("/console/strategies")
+    row = page.locator("tr", has_text=name)
+    row.locator("summary").click()
+    row.locator("button", has_text="Disable").click()
+    expect(page.locator("tr", has_text=name).locator(".status-disabled")).to_be_visible()
+    assert httpx.post(f"{console.base}/webhook", content=strategy_alert(rotated), timeout=30).status_code == 401
+
+    row = page.locator("tr", has_text=name)
+    row.locator("summary").click()
+    row.locator("form[action$=rename] input[name=name]").fill(f"{name}-b")
+    row.locator("button", has_text="Rename").click()
+    row = page.locator("tr", has_text=f"{name}-b")
+    expect(row).to_be_visible()
+    row.locator("summary").click()
+    row.locator("input[name=confirm]").fill("wrong name")
+    row.locator("button", has_text="Delete").click()
+    expect(page.locator(".error")).to_contain_text(f"Type {name}-b")
+    page.goto("/console/strategies")
+    row = page.locator("tr", has_text=f"{name}-b")
+    row.locator("summary").click()
+    row.locator("input[name=confirm]").fill(f"{name}-b")
+    row.locator("button", has_text="Delete").click()
+    expect(page.locator("tr", has_text=f"{name}-b")).to_have_count(0)
+    console.shot("strategies-desktop")
+
+
+def test_a_post_without_the_csrf_token_is_refused(console: Console) -> None:
+    console.sign_in()
+    answer = console.page.request.post(
+        "/console/strategies", form={"name": f"csrf-{uuid.uuid4().hex[:6]}"}, max_redirects=0
+    )
+    assert answer.status == 403
+    forged = console.page.request.post(
+        "/console/strategies", form={"name": "x", "csrf_token": "forged"}, max_redirects=0
+    )
+    assert forged.status == 403
+
+
+def test_an_expired_or_forged_session_is_sent_back_to_sign_in(console: Console, stack: LocalStack) -> None:
+    key = ssm(stack.aws.endpoint).get_parameter(
+        Name=stack.template.resolve({"Fn::Sub": "/arrowhook/${AWS::StackName}/console-session-key"}),
+        WithDecryption=True,
+    )["Parameter"]["Value"]
+    max_age = int(stack.template.function_spec("ConsoleFunction").environment.get("CONSOLE_SESSION_SECONDS", 28_800))
+    issued_long_ago, _ = SessionSigner(key.encode(), max_age, clock=lambda: time.time() - max_age - 60).issue()
+    host = console.base.removeprefix("http://").split(":")[0]
+    for value in (issued_long_ago, "forged.value.here"):
+        console.context.clear_cookies()
+        console.context.add_cookies([{"name": COOKIE_NAME, "value": value, "domain": host, "path": "/console"}])
+        console.page.goto("/console/alerts")
+        expect(console.page).to_have_url(re.compile(r"/console/login$"))
+
+
+def test_every_page_sends_a_strict_content_security_policy(console: Console) -> None:
+    console.sign_in()
+    for path in ("/console/login", "/console/alerts", "/console/strategies"):
+        answer = console.page.goto(path)
+        assert answer is not None
+        headers = answer.headers
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert "unsafe-inline" not in headers["content-security-policy"]
+        assert (headers["x-frame-options"], headers["x-content-type-options"]) == ("DENY", "nosniff")
+    assert not console.page.locator("script:not([src])").count(), "no inline script"
+    assert not console.page.locator("[style]").count(), "no inline style"
+
+
+def test_on_a_phone_the_alerts_table_and_detail_fit(browser: Browser, stack: LocalStack) -> None:
+    phone = Console(browser, stack, phone=True)
+    try:
+        alert_id = post_alert(stack, comment="on a phone")
+        phone.sign_in()
+        page = phone.page
+        expect(page.locator(f"#alert-{alert_id}")).to_be_visible()
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390 + 1, f"no sideways scrolling on the alerts page ({width}px)"
+        phone.shot("alerts-phone")
+        page.goto(f"/console/alerts/{alert_id}")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 391
+        phone.shot("alert-detail-phone")
+    finally:
+        phone.close()
+
+
+def test_screenshots_for_the_readme_can_be_refreshed() -> None:
+    """`make screenshots` copies two of the shots into docs/images for the README."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for name in ("alerts-desktop", "alerts-phone"):
+        assert f"docs/images/console-{name}.png" in readme
+        assert (PROJECT_ROOT / f"docs/images/console-{name}.png").is_file()
