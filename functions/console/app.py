@@ -20,9 +20,11 @@ from arrowhook import keys as key_cases
 from arrowhook.admin_app import lambda_entry, mapped_error
 from arrowhook.admin_auth import token_matches
 from arrowhook.alert_listing import AlertListing, FilterRequest
+from arrowhook.alert_overview import overview
 from arrowhook.alert_query import AlertQuery
 from arrowhook.alerts_table import AlertStore
 from arrowhook.console_session import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, Session, SessionSigner
+from arrowhook.daily_counts import DailyCounts
 from arrowhook.deliveries_table import DeliveryStore
 from arrowhook.errors import ArrowhookError, InvalidFilterError
 from arrowhook.keys_table import KeyStore
@@ -41,6 +43,7 @@ keys = KeyStore(settings.keys_table_name)
 alert_store = AlertStore(settings.alerts_table_name)
 alert_query = AlertQuery(settings.alerts_table_name)
 deliveries = DeliveryStore(settings.deliveries_table_name)
+daily_counts = DailyCounts(settings.alerts_table_name)
 PAGE_SIZE = 50
 #: The live view re-reads this far back each poll: a write that lands late (its received_at is taken
 #: before DynamoDB confirms it) is still shown; the page drops rows it already has, by id.
@@ -293,6 +296,16 @@ async def alert_page(request: Request, _: SignedIn, alert_id: str) -> HTMLRespon
     fields = [(name, value) for name, value in alert.fields.model_dump().items() if value is not None]
     context = {"alert": alert, "fields": fields, "deliveries": deliveries.for_alert(alert_id), "row": _row(alert)}
     return _page(request, "alert.html", context)
+
+
+# -- overview ------------------------------------------------------------------------------------------
+@app.get("/console/overview", response_class=HTMLResponse)
+async def overview_page(request: Request, _: SignedIn) -> HTMLResponse:
+    """Alerts per hour and per day by strategy (charts drawn by uPlot from a JSON block, no inline script)."""
+    summary = overview(alert_query, daily_counts, utc_now())
+    latest = {row["key"].name: row["last_alert"] for row in _strategy_rows()}
+    context = {"summary": summary, "chart_data": summary.chart_data(), "latest": latest}
+    return _page(request, "overview.html", context)
 
 
 # -- strategies ----------------------------------------------------------------------------------------

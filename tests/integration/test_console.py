@@ -349,3 +349,26 @@ def test_screenshots_for_the_readme_can_be_refreshed() -> None:
     for name in ("alerts-desktop", "alerts-phone"):
         assert f"docs/images/console-{name}.png" in readme
         assert (PROJECT_ROOT / f"docs/images/console-{name}.png").is_file()
+
+
+def test_the_local_docs_page_renders_swagger_ui_from_the_stacks_own_assets(console: Console) -> None:
+    """/docs was blank without internet (Swagger UI came from a CDN): now every file is served locally."""
+    console.page.goto("/docs")
+    expect(console.page.locator(".swagger-ui .info")).to_contain_text("Arrowhook", timeout=WAIT_MS)
+    expect(console.page.locator(".opblock-summary-path", has_text="/destinations").first).to_be_visible()
+    console.shot("api-docs")
+
+
+def test_the_overview_charts_alerts_per_hour_and_day_by_strategy(console: Console, stack: LocalStack) -> None:
+    post_alert(stack, comment="overview")
+    post_alert(stack, price="bad", comment="overview with an issue")
+    console.sign_in()
+    console.page.goto("/console/overview")
+    page = console.page
+    expect(page.locator("[data-chart=hours] canvas")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("[data-chart=days] canvas")).to_be_visible()
+    expect(page.locator(".u-legend").first).to_contain_text("demo")
+    figures = page.locator(".figure").all_inner_texts()
+    assert int(figures[0].split()[0].rstrip("+")) >= 2
+    assert float(figures[1].split()[0]) > 0, "the parse-issue rate counts the alert with a bad price"
+    console.shot("overview-desktop")

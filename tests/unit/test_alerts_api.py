@@ -221,7 +221,7 @@ def test_bad_parameters(api: Call, query: str, status: int) -> None:
 def test_a_request_reads_a_bounded_number_of_day_partitions_and_the_cursor_continues(
     api: Call, seeded: list[StoredAlert], alerts_app: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(alerts_app, "utc_now", lambda: START + timedelta(days=200))
+    monkeypatch.setattr(alerts_app.listing, "now", lambda: START + timedelta(days=200))
     calls: list[str] = []
     alerts_app.alerts._client.meta.events.register("before-call.dynamodb.Query", lambda **_: calls.append("q"))
     pages, cursor = 0, ""
@@ -244,7 +244,7 @@ def test_relative_times_are_resolved_once_and_page_two_follows_page_one(
 ) -> None:
     """`--since 72h` used to be re-resolved on every request: page 2's cursor no longer matched (400)."""
     clock = iter(START + timedelta(hours=70, minutes=minutes) for minutes in range(0, 1000, 7))
-    monkeypatch.setattr(alerts_app, "utc_now", lambda: next(clock))
+    monkeypatch.setattr(alerts_app.listing, "now", lambda: next(clock))
     found: list[str] = []
     cursor = ""
     while True:

@@ -131,7 +131,7 @@ def test_the_local_stack_provisions_the_same_parameters_and_keeps_them(aws: Any,
 
     client = boto3.client("ssm")
     first = provision_secure_parameters(template, client)
-    assert set(first) == {"AdminTokenParameter", "CursorKeyParameter"}
+    assert set(first) == {"AdminTokenParameter", "CursorKeyParameter", "ConsoleSessionKeyParameter"}
     assert len(first["CursorKeyParameter"]) == 64  # 48 random bytes
     assert provision_secure_parameters(template, client) == first, "a restart keeps the admin token"
     assert secure_parameters.secure_value(NAME, max_age_seconds=0) == first["AdminTokenParameter"]

@@ -78,7 +78,7 @@ class LocalHttpApi:
         ):
             return preflight(self.cors, headers)
         path = urlsplit(target).path
-        if method == "GET" and path in ("/openapi.json", "/docs"):
+        if method == "GET" and (path in ("/openapi.json", "/docs") or path.startswith("/docs/")):
             status, response_headers, cookies, payload = self._documentation(path)
         else:
             status, response_headers, cookies, payload = self._route(method, target, headers, body, source_ip)
@@ -120,6 +120,8 @@ class LocalHttpApi:
 
         if path == "/docs":
             return 200, {"content-type": "text/html; charset=utf-8"}, [], openapi.DOCS_PAGE.encode()
+        if path.startswith("/docs/"):
+            return self._docs_asset(path)
         try:
             with self._auth_lock:
                 if self._openapi is None:
@@ -127,6 +129,21 @@ class LocalHttpApi:
         except Exception:  # a broken document is a 500, never a dropped connection
             return 500, dict(JSON_HEADERS), [], b'{"message":"Internal Server Error"}'
         return 200, dict(JSON_HEADERS), [], self._openapi
+
+    @staticmethod
+    def _docs_asset(path: str) -> Reply:
+        """Swagger UI's files from npm (functions/console/node_modules), and the page's own init script."""
+        from arrowhook_tools import openapi
+
+        if path == "/docs/init.js":
+            return 200, {"content-type": "text/javascript"}, [], openapi.DOCS_INIT.encode()
+        if path not in openapi.DOCS_ASSETS:
+            return 404, dict(JSON_HEADERS), [], b'{"message":"Not Found"}'
+        asset = openapi.SWAGGER_UI / path.removeprefix("/docs/")
+        if not asset.is_file():
+            message = b"Swagger UI is not installed: run `make dev` (it runs npm ci in functions/console)"
+            return 503, {"content-type": "text/plain"}, [], message
+        return 200, {"content-type": openapi.DOCS_ASSETS[path]}, [], asset.read_bytes()
 
     def _authorize(self, name: str, event: dict[str, Any]) -> Reply | None:
         """HTTP API Lambda authorizer semantics: 401 without the identity header, 403 when denied, cached."""

@@ -122,14 +122,19 @@ def build(template: LocalTemplate | None = None) -> dict[str, Any]:
     return document
 
 
+#: The local /docs page: Swagger UI from swagger-ui-dist (npm, pinned in functions/console/package-lock.json,
+#: a devDependency: never shipped), served by the local gateway itself, so it works with no internet.
 DOCS_PAGE = """<!doctype html>
 <html><head><title>Arrowhook API</title><meta charset="utf-8">
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
 <body><div id="ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui", persistAuthorization: true});</script>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
 </body></html>
 """
+DOCS_INIT = 'SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui", persistAuthorization: true});\n'
+SWAGGER_UI = PROJECT_ROOT / "functions/console/node_modules/swagger-ui-dist"
+DOCS_ASSETS = {"/docs/swagger-ui.css": "text/css", "/docs/swagger-ui-bundle.js": "text/javascript"}
 
 
 def write(path: Path = OUTPUT) -> Path:

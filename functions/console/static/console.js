@@ -58,7 +58,35 @@
     });
   }
 
+  // Overview charts: the data is a JSON block on the page (not a script), drawn with uPlot.
+  var PALETTE = ["#1f6feb", "#b3261e", "#137333", "#8a5a00", "#6f42c1", "#0b7285", "#c2255c", "#5c940d"];
+  function drawCharts() {
+    var block = document.getElementById("overview-data");
+    if (!block || typeof uPlot === "undefined") { return; }
+    var data = JSON.parse(block.textContent);
+    document.querySelectorAll("[data-chart]").forEach(function (element) {
+      var kind = element.getAttribute("data-chart");
+      var labels = kind === "hours" ? data.hours : data.days;
+      var series = kind === "hours" ? data.per_hour : data.per_day;
+      var names = Object.keys(series);
+      var xs = labels.map(function (label) { return Date.parse(kind === "hours" ? label : label + "T00:00:00Z") / 1000; });
+      var options = {
+        width: Math.max(280, element.clientWidth),
+        height: 220,
+        scales: { x: { time: true } },
+        series: [{}].concat(names.map(function (name, index) {
+          return { label: name, stroke: PALETTE[index % PALETTE.length], width: 2, points: { show: kind === "days" } };
+        })),
+        axes: [{}, { size: 40 }]
+      };
+      var rows = [xs].concat(names.map(function (name) { return series[name]; }));
+      if (!names.length) { element.textContent = "No alerts in this period."; return; }
+      new uPlot(options, rows, element);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    drawCharts();
     var live = document.querySelector("[data-live-url]");
     if (live) { followLiveAlerts(live); }
     document.querySelectorAll("[data-copy]").forEach(copyOnClick);

@@ -60,6 +60,8 @@ class AlertListing:
     keys: KeyStore
     #: Called when a cursor is read or written (the key is read from SSM then, not at cold start).
     signer: Callable[[], CursorSigner]
+    #: The clock relative times are resolved against (tests give their own).
+    now: Callable[[], datetime] = utc_now
 
     def request(
         self,
@@ -78,7 +80,7 @@ class AlertListing:
         if key_id and strategy:
             raise InvalidFilterError("pass key_id or strategy, not both")
         for name, value in (("since", since), ("until", until)):
-            moment(value, name, utc_now())  # a bad time is a 400 before anything is read
+            moment(value, name, self.now())  # a bad time is a 400 before anything is read
         if strategy:
             key_id = self.keys.id_for_name(strategy)
             if key_id is None:
@@ -101,7 +103,7 @@ class AlertListing:
         if requested is None:
             return [], None
         loaded: dict[str, Any] = self.signer().load(cursor) if cursor else {}
-        now = _cursor_clock(loaded) if cursor else utc_now()
+        now = _cursor_clock(loaded) if cursor else self.now()
         filters = requested.resolve(now)
         if cursor and loaded.get("f") != filters.fingerprint():
             raise InvalidCursorError("cursor issued for other filters")

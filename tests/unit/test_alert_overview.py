@@ -1,0 +1,61 @@
+"""The console's overview counts: hours from the alerts read, closed days from their daily counts when
+they exist and from the alerts otherwise; the same answer either way."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from arrowhook.alert_overview import DAYS, HOURS, overview
+from arrowhook.alert_query import AlertQuery
+from arrowhook.daily_counts import DailyCounts
+from arrowhook.tradingview import ParseIssue
+from arrowhook_tools.template import LocalTemplate
+from tests.unit.test_daily_counts import NOW, TODAY, _seed
+
+
+def test_per_day_and_per_hour_counts_match_the_alerts_whether_days_are_counted_or_not(
+    aws: Any, template: LocalTemplate
+) -> None:
+    table = template.physical_name("AlertsTable")
+    alerts = _seed(aws, table, 300, seed=11)
+    counts = DailyCounts(table, client=aws)
+    query = AlertQuery(table, client=aws)
+    expected_days: Counter[tuple[str, str]] = Counter((a.strategy, a.received_at.date().isoformat()) for a in alerts)
+    hour_zero = NOW.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS - 1)
+    expected_hours = Counter(a.strategy for a in alerts if a.received_at >= hour_zero)
+
+    before = overview(query, counts, NOW)
+    counts.count_day(TODAY - timedelta(days=3))  # one closed day counted, the others not
+    counts.count_day(TODAY - timedelta(days=5))
+    after = overview(query, counts, NOW)
+
+    for summary in (before, after):
+        assert len(summary.days) == DAYS and len(summary.hours) == HOURS
+        got = {
+            (strategy, day): count
+            for strategy, values in summary.per_day.items()
+            for day, count in zip(summary.days, values, strict=True)
+            if count
+        }
+        assert got == dict(expected_days)
+        assert {strategy: sum(values) for strategy, values in summary.per_hour.items()} == dict(expected_hours)
+        assert summary.alerts_48h == sum(expected_hours.values()) and not summary.truncated
+
+
+def test_the_parse_issue_rate_is_over_the_48_hours(aws: Any, template: LocalTemplate) -> None:
+    from arrowhook.alerts_table import AlertStore
+
+    table = template.physical_name("AlertsTable")
+    alerts = _seed(aws, table, 40, seed=3)
+    recent = [alert for alert in alerts if alert.received_at >= NOW - timedelta(hours=HOURS - 1)][:4]
+    store = AlertStore(table, client=aws)
+    for alert in recent:  # the same alerts again, now with an issue (a put replaces nothing: new ids)
+        flagged = alert.model_copy(
+            update={"alert_id": alert.alert_id[:-1] + "Z", "parse_issues": [ParseIssue(field="price", problem="x")]}
+        )
+        store.put(flagged, f"issue-{flagged.alert_id}", 0)
+    summary = overview(AlertQuery(table, client=aws), DailyCounts(table, client=aws), NOW)
+    assert summary.with_issues_48h == len(recent)
+    assert summary.issue_rate == len(recent) / summary.alerts_48h
