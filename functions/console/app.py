@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -73,7 +74,13 @@ app = FastAPI(title="Arrowhook console", docs_url=None, redoc_url=None, openapi_
 
 
 def session_signer() -> SessionSigner:
-    return SessionSigner(secure_value(settings.session_key_parameter, 3600).encode(), settings.session_seconds)
+    return _signer_for(secure_value(settings.session_key_parameter, 3600))
+
+
+@cache
+def _signer_for(key: str) -> SessionSigner:
+    """One signer per key (a replaced key, read again after the parameter cache expires, gets its own)."""
+    return SessionSigner(key.encode(), settings.session_seconds)
 
 
 class SignInRequiredError(Exception):
@@ -88,6 +95,7 @@ def current_session(request: Request) -> Session:
     session = session_signer().load(request.cookies.get(COOKIE_NAME))
     if session is None:
         raise SignInRequiredError
+    request.state.session = session  # the page it renders reuses it (one signature check per request)
     return session
 
 
@@ -140,11 +148,12 @@ async def domain_error(request: Request, error: Exception) -> Response:
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    session = None
-    try:
-        session = session_signer().load(request.cookies.get(COOKIE_NAME))
-    except Exception:  # an error page must render even when SSM does not answer
-        logger.warning("session key unavailable while rendering an error page")
+    session: Session | None = getattr(request.state, "session", None)
+    if session is None and COOKIE_NAME in request.cookies:
+        try:
+            session = session_signer().load(request.cookies.get(COOKIE_NAME))
+        except Exception:  # an error page must render even when SSM does not answer
+            logger.warning("session key unavailable while rendering an error page")
     base = {"request": request, "csrf_token": session.csrf_token if session else "", "signed_in": bool(session)}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
@@ -314,15 +323,8 @@ def _strategy_rows() -> list[dict[str, Any]]:
     rows = []
     for key in keys.list_page(limit=100)[0]:
         latest, _ = alert_query.page(FilterRequest(key_id=key.id).resolve(utc_now()), 1)
-        today_filter = FilterRequest(key_id=key.id, since=iso(today)).resolve(utc_now())
-        counted, more = alert_query.page(today_filter, 1000)
-        rows.append(
-            {
-                "key": key,
-                "last_alert": iso(latest[0].received_at) if latest else "",
-                "today": f"{len(counted)}{'+' if more else ''}",
-            }
-        )
+        today_count = alert_query.count(FilterRequest(key_id=key.id, since=iso(today)).resolve(utc_now()))
+        rows.append({"key": key, "last_alert": iso(latest[0].received_at) if latest else "", "today": today_count})
     return rows
 
 

@@ -134,6 +134,21 @@ class AlertQuery:
         next_state = None if done else {"p": partition_index, "k": start}
         return [alert_from_item(item) for item in items], next_state
 
+    def count(self, alert_filter: AlertFilter) -> int:
+        """How many alerts match, with Select=COUNT: DynamoDB still reads them, but answers only numbers
+        (no item crosses the wire or is decoded). For narrow filters: a strategy's day, say."""
+        plan = self._plan(alert_filter)
+        total = 0
+        for partition in plan.partitions:
+            start: dict[str, Any] | None = None
+            while True:
+                page = self._query(plan, partition, alert_filter, 1000, start, select_count=True)
+                total += int(page.get("Count", 0))
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    break
+        return total
+
     def _plan(self, alert_filter: AlertFilter) -> _Plan:
         if alert_filter.key_id:
             return _Plan("ByStrategy", "key_id", (alert_filter.key_id,))
@@ -154,7 +169,14 @@ class AlertQuery:
         return _Plan("ByDay", "day", tuple(reversed(days)) if alert_filter.newest_first else tuple(days))
 
     def _query(
-        self, plan: _Plan, partition: str, alert_filter: AlertFilter, limit: int, start: dict[str, Any] | None
+        self,
+        plan: _Plan,
+        partition: str,
+        alert_filter: AlertFilter,
+        limit: int,
+        start: dict[str, Any] | None,
+        *,
+        select_count: bool = False,
     ) -> dict[str, Any]:
         names = {"#h": plan.hash_name}
         values: dict[str, Any] = {":h": {"S": partition}}
@@ -193,6 +215,8 @@ class AlertQuery:
         }
         if filters:
             arguments["FilterExpression"] = " AND ".join(filters)
+        if select_count:
+            arguments["Select"] = "COUNT"
         if start:
             arguments["ExclusiveStartKey"] = start
         if self._measure_capacity:

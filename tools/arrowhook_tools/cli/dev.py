@@ -76,6 +76,8 @@ def _announce(stack: Any, key: Any) -> None:
     console.print(f"[bold green]Arrowhook local stack is up[/]  (embedded AWS at {stack.aws.endpoint})")
     for route in stack.template.routes():
         console.print(f"  {route.method:6} {url}{route.path}  -> {route.function_id}")
+    console.print(f"\nWeb console: [bold]{url}/console[/] (sign in with the admin token below)")
+    console.print(f"API docs:    {url}/docs")
     console.print(f"\nDemo strategy [bold]{key.name}[/] ({key.id}), secret: [bold]{DEMO_SECRET}[/]")
     body = strategy_alert(DEMO_SECRET)
     console.print(f"Admin token: [bold]{stack.admin_token}[/]  (admin routes need Authorization: Bearer ...)")
