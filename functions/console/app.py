@@ -242,7 +242,6 @@ def _query_string(filters: dict[str, Any], **extra: str) -> str:
 
 def _row(alert: StoredAlert) -> dict[str, Any]:
     fields = alert.fields
-    text = fields.alert_message or fields.comment or (alert.payload if alert.body_format == "text" else "")
     return {
         "id": alert.alert_id,
         "sort_key": f"{iso(alert.received_at)}#{alert.alert_id}",
@@ -252,7 +251,7 @@ def _row(alert: StoredAlert) -> dict[str, Any]:
         "ticker": fields.ticker or "",
         "price": "" if fields.price is None else str(fields.price),
         "quantity": "" if fields.quantity is None else str(fields.quantity),
-        "text": (text or "")[:140],
+        "text": alert.message or "",
         "issues": len(alert.parse_issues),
     }
 

@@ -15,7 +15,7 @@ import pytest
 from arrowhook.alert_query import parse_moment
 from arrowhook.alerts_table import AlertStore
 from arrowhook.models import StoredAlert, new_id
-from arrowhook.tradingview import AlertFields, Side
+from arrowhook.tradingview import AlertFields, ParseIssue, Side
 from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
@@ -269,3 +269,35 @@ def test_relative_times() -> None:
     assert parse_moment("2026-11-01T00:00:00", now) == datetime(2026, 11, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match="neither ISO"):
         parse_moment("soon", now)
+
+
+def test_the_list_shows_what_to_read_first_and_filters_by_body_and_issues(
+    api: Call, make_strategy: Callable[[str], Strategy], aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    """A text alert's row used to be empty: `message` is its body (or alert_message, or the comment)."""
+    strategy = make_strategy("texts")
+    store = AlertStore(template.physical_name("AlertsTable"), client=aws)
+    texts = [
+        ("BTCUSDT crossed 65000", AlertFields(), []),
+        ("{}", AlertFields(comment="EMA cross"), []),
+        ("{}", AlertFields(), [ParseIssue(field="price", problem="not a number")]),
+    ]
+    for number, (payload, fields, issues) in enumerate(texts):
+        received = START + timedelta(minutes=number)
+        alert = StoredAlert(
+            alert_id=new_id(int(received.timestamp() * 1000)),
+            key_id=strategy.key.id,
+            strategy=strategy.key.name,
+            received_at=received,
+            body_format="text" if number == 0 else "json",
+            payload=payload,
+            fields=fields,
+            parse_issues=issues,
+        )
+        store.put(alert, f"text-{number}", 0)
+    items = api("/alerts?strategy=texts&order=oldest").body["items"]
+    assert [item.get("message") for item in items] == ["BTCUSDT crossed 65000", "EMA cross", None]
+    assert len(api("/alerts?strategy=texts&contains=crossed").body["items"]) == 1
+    assert [
+        item["parse_issues"][0]["field"] for item in api("/alerts?strategy=texts&has_issues=true").body["items"]
+    ] == ["price"]

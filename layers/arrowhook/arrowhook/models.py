@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from arrowhook.tradingview import AlertFields, ParseIssue
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: How much of a message a list shows (the detail has all of it).
+MESSAGE_PREVIEW_CHARS = 140
 
 
 def new_id(now_ms: int | None = None) -> str:
@@ -85,3 +87,11 @@ class StoredAlert(BaseModel):
     request_id: str | None = None
     user_agent: str | None = None
     content_type: str | None = None
+
+    @property
+    def message(self) -> str | None:
+        """What a person reads first: the alert message, the order comment, or a text alert's body."""
+        text = (
+            self.fields.alert_message or self.fields.comment or (self.payload if self.body_format == "text" else None)
+        )
+        return text[:MESSAGE_PREVIEW_CHARS] if text else None

@@ -122,11 +122,18 @@ class AlertOut(BaseModel):
     tv_timenow: datetime | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
     parse_issues: list[ParseIssue] = Field(default_factory=list)
+    message: str | None = Field(
+        None, description="What to read first: alert_message, the comment, or a text alert's body (140 chars)."
+    )
 
     @classmethod
     def of(cls, alert: StoredAlert) -> Self:
         return cls.model_validate(
-            {**alert.model_dump(exclude={"fields", "payload"}), **alert.fields.model_dump(exclude_none=True)}
+            {
+                **alert.model_dump(exclude={"fields", "payload"}),
+                **alert.fields.model_dump(exclude_none=True),
+                "message": alert.message,
+            }
         )
 
 
@@ -148,6 +155,7 @@ class AlertDetail(AlertOut):
             {
                 **alert.model_dump(exclude={"fields"}),
                 **alert.fields.model_dump(exclude_none=True),
+                "message": alert.message,
                 "deliveries": deliveries or [],
             }
         )

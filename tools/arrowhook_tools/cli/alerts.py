@@ -66,7 +66,7 @@ def _show_alerts(alerts: list[dict[str, Any]], title: str | None = None) -> None
 
     table = Table(title=title)
     table.add_column("received (UTC)", no_wrap=True)
-    for column in ("strategy", "ticker", "side", "price", "qty", "issues"):
+    for column in ("strategy", "ticker", "side", "price", "qty", "message", "issues"):
         table.add_column(column)
     table.add_column("id", no_wrap=True, min_width=26)
     for alert in alerts:
@@ -78,6 +78,7 @@ def _show_alerts(alerts: list[dict[str, Any]], title: str | None = None) -> None
             shown(alert.get("side") or ""),
             shown(alert.get("price") or ""),
             shown(alert.get("quantity") or ""),
+            shown(alert.get("message") or ""),
             f"[yellow]{issues}[/]" if issues else "",
             shown(alert["alert_id"]),
         )
