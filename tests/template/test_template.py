@@ -841,3 +841,25 @@ def test_the_webhook_gains_nothing_from_delivery(raw: dict[str, Any]) -> None:
     assert [statement["Sid"] for statement in statements] == ["ResolveKeySecret", "StoreAlert"]
     variables = raw["Resources"]["WebhookFunction"]["Properties"]["Environment"]["Variables"]
     assert not {name for name in variables if "DELIVER" in name or "DESTINATION" in name}
+
+
+def test_the_console_reads_only_its_three_secrets_and_writes_only_keys(raw: dict[str, Any]) -> None:
+    """The console is its own function (never the webhook): it changes keys, reads alerts, deliveries and
+    daily counts, and reads exactly the admin token, the cursor key and its session key."""
+    statements = {statement["Sid"]: statement for statement in _statements(raw, "ConsoleFunction")}
+    writes = {
+        action
+        for statement in statements.values()
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        if action.split(":")[1].startswith(("Put", "Update", "Delete"))
+    }
+    assert writes == {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert statements["ManageKeys"]["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}
+    secrets = statements["ReadConsoleSecrets"]
+    assert secrets["Action"] == "ssm:GetParameter"
+    assert [resource["Fn::Sub"].rsplit("}", 1)[0].rsplit("{", 1)[1] for resource in secrets["Resource"]] == [
+        "AdminTokenParameter",
+        "CursorKeyParameter",
+        "ConsoleSessionKeyParameter",
+    ]
+    assert raw["Resources"]["ConsoleFunction"]["Properties"]["CodeUri"] == "functions/console/"

@@ -10,6 +10,7 @@ from typing import Any
 from arrowhook.alert_overview import DAYS, HOURS, overview
 from arrowhook.alert_query import AlertQuery
 from arrowhook.daily_counts import DailyCounts
+from arrowhook.models import new_id
 from arrowhook.tradingview import ParseIssue
 from arrowhook_tools.template import LocalTemplate
 from tests.unit.test_daily_counts import NOW, TODAY, _seed
@@ -51,9 +52,12 @@ def test_the_parse_issue_rate_is_over_the_48_hours(aws: Any, template: LocalTemp
     alerts = _seed(aws, table, 40, seed=3)
     recent = [alert for alert in alerts if alert.received_at >= NOW - timedelta(hours=HOURS - 1)][:4]
     store = AlertStore(table, client=aws)
-    for alert in recent:  # the same alerts again, now with an issue (a put replaces nothing: new ids)
+    for alert in recent:  # the same moments again, as new alerts with an issue
         flagged = alert.model_copy(
-            update={"alert_id": alert.alert_id[:-1] + "Z", "parse_issues": [ParseIssue(field="price", problem="x")]}
+            update={
+                "alert_id": new_id(int(alert.received_at.timestamp() * 1000)),
+                "parse_issues": [ParseIssue(field="price", problem="x")],
+            }
         )
         store.put(flagged, f"issue-{flagged.alert_id}", 0)
     summary = overview(AlertQuery(table, client=aws), DailyCounts(table, client=aws), NOW)
