@@ -141,6 +141,36 @@ def client(dev_stack: DevStack) -> Iterator[httpx.Client]:
         yield http
 
 
+#: In-process stacks: the key cache off (a change shows in the next webhook), throttles far above what a
+#: suite sends at once (tests/unit covers the 429 itself).
+UNTHROTTLED = {
+    "KeyCacheTtlSeconds": "0",
+    "WebhookRateLimit": "100000",
+    "WebhookBurstLimit": "100000",
+    "ApiRateLimit": "100000",
+    "ApiBurstLimit": "100000",
+}
+
+
+@contextlib.contextmanager
+def in_process_stack(overrides: dict[str, str] | None = None) -> Iterator[LocalStack]:
+    """The local stack in the test's own process (so tests can script fakes and inject AWS faults), with
+    the demo key. A module provides it as its `running` fixture; `stack` below wraps each test."""
+    from arrowhook_tools.local import local_stack, seed_demo_key
+
+    with local_stack(
+        api_port=0, aws_port=0, parameter_overrides={**UNTHROTTLED, **(overrides or {})}, pool_size=2
+    ) as stack:
+        seed_demo_key(stack.template, dynamodb(stack.aws.endpoint))
+        yield stack
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> Iterator[LocalStack]:
+    with using(running) as stack:
+        yield stack
+
+
 @contextlib.contextmanager
 def using(running: LocalStack) -> Iterator[LocalStack]:
     """An in-process stack for one test: the SDK pointed at it again (the autouse isolation fixture reset

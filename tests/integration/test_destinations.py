@@ -18,11 +18,11 @@ import jsonschema
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from arrowhook_tools.local import LocalStack, local_stack
+from arrowhook_tools.local import LocalStack
 from arrowhook_tools.receivers import Receivers, Scripted
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import LOCAL_REGION, PROJECT_ROOT
-from tests.integration.conftest import using
+from tests.integration.conftest import in_process_stack
 
 #: Generous: the stack shares two cores with the rest of the suite.
 ARRIVAL_SECONDS = 60.0
@@ -42,19 +42,8 @@ def running(receivers: Receivers) -> Iterator[LocalStack]:
         "TelegramApiUrl": f"{receivers.url}/telegram",
         "EventBus": "on",
         "AlertEmail": "ops@example.test",
-        "KeyCacheTtlSeconds": "0",
-        "WebhookRateLimit": "100000",
-        "WebhookBurstLimit": "100000",
-        "ApiRateLimit": "100000",
-        "ApiBurstLimit": "100000",
     }
-    with local_stack(api_port=0, aws_port=0, parameter_overrides=overrides, pool_size=2) as stack:
-        yield stack
-
-
-@pytest.fixture
-def stack(running: LocalStack) -> Iterator[LocalStack]:
-    with using(running) as stack:
+    with in_process_stack(overrides) as stack:
         yield stack
 
 

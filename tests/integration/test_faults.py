@@ -12,30 +12,20 @@ import pytest
 
 from arrowhook.dynamodb import webhook_client_config, worst_case_seconds
 from arrowhook_tools.embedded_aws import dynamodb
-from arrowhook_tools.local import DEMO_SECRET, LocalStack, local_stack, seed_demo_key
+from arrowhook_tools.local import DEMO_SECRET, LocalStack
 from arrowhook_tools.samples import strategy_alert
 from tests.conftest import all_items
-from tests.integration.conftest import using
+from tests.integration.conftest import in_process_stack
 
 OVERRIDES = {
-    "KeyCacheTtlSeconds": "0",
     "AuthorizerCacheSeconds": "0",  # no cached admin token: every admin call reads the SSM SecureString
-    "WebhookRateLimit": "100000",
-    "WebhookBurstLimit": "100000",
 }
 
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[LocalStack]:
     """In-process, so that tests can reach the embedded endpoint's fault switch."""
-    with local_stack(api_port=0, aws_port=0, parameter_overrides=OVERRIDES, pool_size=2) as stack:
-        seed_demo_key(stack.template, dynamodb(stack.aws.endpoint))
-        yield stack
-
-
-@pytest.fixture
-def stack(running: LocalStack) -> Iterator[LocalStack]:
-    with using(running) as stack:
+    with in_process_stack(OVERRIDES) as stack:
         yield stack
 
 
