@@ -47,8 +47,11 @@ deliveries = DeliveryStore(settings.deliveries_table_name)
 daily_counts = DailyCounts(settings.alerts_table_name)
 PAGE_SIZE = 50
 #: The live view re-reads this far back each poll: a write that lands late (its received_at is taken
-#: before DynamoDB confirms it) is still shown; the page drops rows it already has, by id.
-LIVE_OVERLAP = timedelta(seconds=10)
+#: before DynamoDB confirms it, at most ~1.8 s later: dynamodb.worst_case_seconds) is still shown; the
+#: page drops rows it already has, by id.
+LIVE_OVERLAP = timedelta(seconds=5)
+#: At most this many rows per poll (a burst beyond it shows on the next polls, oldest first).
+LIVE_MAX_ROWS = 1000
 #: Nothing leaves the origin, no inline script or style, no framing, forms post only here.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -292,7 +295,14 @@ async def live_rows(
         since = datetime.fromisoformat(after.replace("Z", "+00:00")).astimezone(UTC) - LIVE_OVERLAP
     except ValueError:
         raise InvalidFilterError("after: not an ISO 8601 time") from None
-    found, _next = listing.page(_requested(filters, since=iso(since), newest_first=False), 200, None)
+    requested = _requested(filters, since=iso(since), newest_first=False)
+    found: list[StoredAlert] = []
+    cursor: str | None = None
+    while len(found) < LIVE_MAX_ROWS:  # every page of the margin: a burst must not hide the newest
+        page, cursor = listing.page(requested, LIVE_MAX_ROWS - len(found), cursor)
+        found.extend(page)
+        if cursor is None:
+            break
     return _page(request, "alert_rows.html", {"rows": [_row(alert) for alert in found], "more_url": None})
 
 
