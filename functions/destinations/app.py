@@ -29,6 +29,7 @@ admin = DestinationAdmin(
     secrets=DestinationSecrets(settings.destination_secrets_prefix, cache_seconds=0),
     keys=KeyStore(settings.keys_table_name),
     allow_http=settings.allow_http_destinations,
+    email_enabled=bool(settings.alert_email_topic_arn),
 )
 sender = Sender(
     transport=HttpTransport(),

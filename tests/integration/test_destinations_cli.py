@@ -56,3 +56,9 @@ def test_cli_refuses_an_unknown_placeholder_with_the_apis_message(dev_stack: Dev
     result = dev_stack.cli("destinations", "add", "slack", "--url", receivers.url + "/slack/x", "--template", "{nope}")
     assert result.returncode != 0
     assert "unknown placeholder {nope}" in result.stdout + result.stderr
+
+
+def test_an_email_destination_needs_the_stacks_alert_email_address(dev_stack: DevStack) -> None:
+    result = dev_stack.cli("destinations", "add", "email")
+    assert result.returncode != 0
+    assert "no AlertEmail address" in result.stdout + result.stderr

@@ -333,3 +333,14 @@ def test_no_answer_counts_as_retryable() -> None:
     fakes = Fakes(answers=[Answer(None, error="no answer: ReadTimeoutError"), Answer(200)])
     (record,) = fakes.deliverer().deliver(alert(), [destination()])
     assert (record.status, record.attempts) == (DeliveryStatus.DELIVERED, 2)
+
+
+def test_email_without_a_topic_fails_at_once_instead_of_retrying() -> None:
+    fakes = Fakes()
+    (record,) = fakes.deliverer().deliver(alert(), [destination(DestinationKind.EMAIL)])
+    assert (record.status, record.attempts, record.last_error) == (
+        DeliveryStatus.FAILED,
+        1,
+        "no AlertEmail topic in this stack",
+    )
+    assert fakes.slept == []

@@ -84,6 +84,8 @@ class Answer:
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    #: Nothing was sent and trying again cannot help (the stack is missing what the destination needs).
+    permanent: bool = False
 
     @property
     def ok(self) -> bool:
@@ -91,6 +93,8 @@ class Answer:
 
     @property
     def retryable(self) -> bool:
+        if self.permanent:
+            return False
         return self.status is None or self.status == 429 or self.status >= 500
 
     def summary(self) -> str:
@@ -223,7 +227,7 @@ class Sender:
     def send(self, alert: StoredAlert, destination: Destination, secret: DestinationSecret) -> Answer:
         if destination.kind is DestinationKind.EMAIL:
             if self.email is None:
-                return Answer(status=None, error="no AlertEmail topic in this stack")
+                return Answer(status=None, error="no AlertEmail topic in this stack", permanent=True)
             subject = f"Arrowhook: {alert.strategy} {alert.fields.side or ''} {alert.fields.ticker or ''}".strip()
             return self.email.publish(subject[:100], destination.message(alert))
         request = build_request(

@@ -48,6 +48,8 @@ class DestinationAdmin:
     secrets: DestinationSecrets
     keys: KeyStore
     allow_http: bool = False
+    #: Whether the stack has an AlertEmail topic (email destinations need one).
+    email_enabled: bool = False
     now: Callable[[], datetime] = utc_now
 
     def create(self, kind: DestinationKind, changes: DestinationChanges) -> tuple[Destination, str | None]:
@@ -133,6 +135,8 @@ class DestinationAdmin:
         self, kind: DestinationKind, changes: DestinationChanges, kept: DestinationSecret
     ) -> tuple[DestinationSecret, str]:
         if kind is DestinationKind.EMAIL:
+            if not self.email_enabled:
+                raise InvalidDestinationError("email: this stack has no AlertEmail address (set the parameter)")
             return kept, "AlertEmail topic"
         if kind is DestinationKind.TELEGRAM:
             token = changes.bot_token or kept.bot_token
