@@ -14,10 +14,12 @@ from arrowhook.alert_stats import alert_stats
 from arrowhook.alerts_table import AlertStore
 from arrowhook.daily_counts import DailyCounts
 from arrowhook.deliveries_table import DeliveryStore
+from arrowhook.errors import KeyNotFoundError
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import utc_now
 from arrowhook.pagination import CursorSigner, cursor_signer
-from arrowhook.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut
+from arrowhook.positions import positions
+from arrowhook.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut, PositionOut, PositionsOut
 from arrowhook.settings import AlertsApiSettings
 from arrowhook.tradingview import Side
 
@@ -94,6 +96,28 @@ async def stats(requested: Filters) -> AlertStatsOut:
             total=0, by_strategy={}, by_ticker={}, by_side={}, first_seen=None, last_seen=None, truncated=False
         )
     return AlertStatsOut(**asdict(alert_stats(alerts, requested.resolve(utc_now()), daily_counts)))
+
+
+@app.get(
+    "/strategies/{strategy}/positions",
+    response_model=PositionsOut,
+    tags=["strategies"],
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def strategy_positions(strategy: str) -> PositionsOut:
+    """The position each ticker's newest alert implies (`market_position`, or the sign of
+    `position_size`), with when it was last confirmed. `strategy` is a key id or a strategy name."""
+    key = keys.get(strategy) or (keys.get(key_id) if (key_id := keys.id_for_name(strategy)) else None)
+    if key is None:
+        raise KeyNotFoundError(f"no strategy {strategy}")
+    found, read, complete = positions(alerts, key.id)
+    return PositionsOut(
+        key_id=key.id,
+        strategy=key.name,
+        positions=[PositionOut.model_validate(asdict(position)) for position in found],
+        alerts_read=read,
+        complete=complete,
+    )
 
 
 @app.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], responses={**NOT_FOUND, **UNAVAILABLE})

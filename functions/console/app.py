@@ -32,6 +32,7 @@ from arrowhook.keys_table import KeyStore
 from arrowhook.models import KeyStatus, StoredAlert, StrategyKey, iso, utc_now
 from arrowhook.observability import logger
 from arrowhook.pagination import CursorSigner, cursor_signer
+from arrowhook.positions import positions
 from arrowhook.secure_parameters import secure_value
 from arrowhook.settings import ConsoleSettings
 from arrowhook.tradingview_messages import indicator_message, strategy_message
@@ -335,6 +336,14 @@ def _strategy_rows() -> list[dict[str, Any]]:
         today_count = alert_query.count(FilterRequest(key_id=key.id, since=iso(today)).resolve(utc_now()))
         rows.append({"key": key, "last_alert": iso(latest[0].received_at) if latest else "", "today": today_count})
     return rows
+
+
+@app.get("/console/strategies/{key_id}/positions", response_class=HTMLResponse)
+async def positions_page(request: Request, _: SignedIn, key_id: str) -> HTMLResponse:
+    key = key_cases.get_key(keys, key_id)
+    found, read, complete = positions(alert_query, key.id)
+    context = {"key": key, "positions": found, "alerts_read": read, "complete": complete}
+    return _page(request, "positions.html", context)
 
 
 def _webhook_url(request: Request) -> str:

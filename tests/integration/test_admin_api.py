@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from arrowhook_tools.local import DEMO_SECRET
 from arrowhook_tools.samples import strategy_alert
 from tests.integration.conftest import DevStack
 
@@ -165,3 +166,15 @@ def test_secrets_never_reach_the_local_stack_logs(
     assert "key rotated" in log and "alert stored" in log, "the function logs were captured"
     for secret in (key["secret"], rotated["secret"], dev_stack.admin_token):
         assert secret not in log
+
+
+def test_cli_shows_the_positions_a_strategys_alerts_imply(dev_stack: DevStack, client: httpx.Client) -> None:
+    body = strategy_alert(DEMO_SECRET, ticker="LTCUSDT", market_position="long", market_position_size="3")
+    assert client.post("/webhook", content=body).status_code == 200
+    shown = dev_stack.cli("keys", "positions", "demo")
+    assert shown.returncode == 0, shown.stderr
+    assert "LTCUSDT" in shown.stdout and "long" in shown.stdout
+    as_json = json.loads(dev_stack.cli("keys", "positions", "demo", "--json").stdout)
+    assert {"ticker": "LTCUSDT", "position": "long", "size": "3"}.items() <= next(
+        position for position in as_json["positions"] if position["ticker"] == "LTCUSDT"
+    ).items()

@@ -362,3 +362,13 @@ def test_the_overview_charts_alerts_per_hour_and_day_by_strategy(console: Consol
     assert int(figures[0].split()[0].rstrip("+")) >= 2
     assert float(figures[1].split()[0]) > 0, "the parse-issue rate counts the alert with a bad price"
     console.shot("overview-desktop")
+
+
+def test_a_strategys_positions_page(console: Console, stack: LocalStack) -> None:
+    post_alert(stack, ticker="XRPUSDT", market_position="short", market_position_size="40")
+    console.sign_in()
+    console.page.goto("/console/strategies")
+    console.page.locator("tr", has_text="demo").locator("a", has_text="positions").click()
+    row = console.page.locator("table.positions tr", has_text="XRPUSDT")
+    expect(row).to_contain_text("short")
+    expect(row).to_contain_text("40")

@@ -290,6 +290,7 @@ def test_routes_and_their_authorization(template: LocalTemplate) -> None:
     assert {key for key, (_, authorizer) in routes.items() if authorizer is None} == public | console
     assert all(routes[key][0] == "WebhookFunction" for key in public)
     assert all(routes[key][0] == "ConsoleFunction" for key in console)
+    assert routes["GET /strategies/{strategy}/positions"] == ("AlertsFunction", "AdminAuthorizer")
     admin = {key for key in routes if key.split(" ")[1].startswith("/keys")}
     assert admin == {
         "POST /keys",

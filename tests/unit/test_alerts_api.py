@@ -301,3 +301,30 @@ def test_the_list_shows_what_to_read_first_and_filters_by_body_and_issues(
     assert [
         item["parse_issues"][0]["field"] for item in api("/alerts?strategy=texts&has_issues=true").body["items"]
     ] == ["price"]
+
+
+def test_the_api_answers_by_name_or_id_and_404s_an_unknown_strategy(
+    api: Call, aws: DynamoDBClient, template: LocalTemplate, make_strategy: Callable[[str], Strategy]
+) -> None:
+    key = make_strategy("api-pos").key
+    received = START + timedelta(minutes=1)
+    alert = StoredAlert(
+        alert_id=new_id(int(received.timestamp() * 1000)),
+        key_id=key.id,
+        strategy=key.name,
+        received_at=received,
+        body_format="json",
+        payload="{}",
+        fields=AlertFields.model_validate(
+            {"ticker": "BTCUSDT", "market_position": "long", "market_position_size": "0.5"}
+        ),
+    )
+    AlertStore(template.physical_name("AlertsTable"), client=aws).put(alert, "api-pos", 0)
+    for reference in (key.id, "api-pos"):
+        answer = api(f"/strategies/{reference}/positions")
+        assert answer.status == 200, answer.body
+        assert answer.body["strategy"] == "api-pos"
+        assert [(p["ticker"], p["position"], p["size"]) for p in answer.body["positions"]] == [
+            ("BTCUSDT", "long", "0.5")
+        ]
+    assert api("/strategies/nope/positions").status == 404

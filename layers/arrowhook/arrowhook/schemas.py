@@ -277,3 +277,21 @@ class DestinationTestResult(BaseModel):
     ok: bool
     status_code: int | None = Field(description="The destination's HTTP status; null when it did not answer.")
     answer: str = Field(description="The start of its answer, or why there was none.")
+
+
+class PositionOut(BaseModel):
+    ticker: str
+    position: MarketPosition | None = Field(description="long, short or flat; null when no alert says (indicators).")
+    size: Decimal | None = Field(None, description="market_position_size, or |position_size|.")
+    confirmed_at: datetime = Field(description="When the alert that last said so arrived.")
+    alert_id: str
+
+
+class PositionsOut(BaseModel):
+    """What the strategy's alerts imply it holds, per ticker."""
+
+    key_id: str
+    strategy: str
+    positions: list[PositionOut]
+    alerts_read: int
+    complete: bool = Field(description="False when the strategy has more alerts than one request reads.")

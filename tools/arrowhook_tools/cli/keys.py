@@ -150,3 +150,35 @@ def keys_delete(
         raise typer.Exit(1)
     call(api_client(api_url, token), "DELETE", f"/keys/{key_id}")
     console.print(f"deleted {key_id}")
+
+
+@keys_app.command("positions")
+def keys_positions(
+    strategy: Annotated[str, typer.Argument(help="Strategy name or key id.")],
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """What the strategy's alerts imply it holds, per ticker, and when that was last confirmed."""
+    from urllib.parse import quote
+
+    from rich.table import Table
+
+    found = call(api_client(api_url, token), "GET", f"/strategies/{quote(strategy, safe='')}/positions")
+    if as_json:
+        print(json.dumps(found, indent=2))
+        return
+    table = Table(title=f"{found['strategy']}: positions implied by its alerts")
+    for column in ("ticker", "position", "size", "confirmed (UTC)", "alert"):
+        table.add_column(column)
+    for position in found["positions"]:
+        table.add_row(
+            shown(position["ticker"]),
+            shown(position["position"] or "unknown"),
+            shown(position["size"] or ""),
+            shown(position["confirmed_at"][:19].replace("T", " ")),
+            shown(position["alert_id"]),
+        )
+    out.print(table)
+    if not found["complete"]:
+        console.print(f"read the newest {found['alerts_read']} alerts only: older tickers may be missing")

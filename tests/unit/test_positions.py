@@ -1,0 +1,67 @@
+"""Positions implied by a strategy's alerts: the newest alert that says anything settles a ticker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from arrowhook.alert_query import AlertQuery
+from arrowhook.alerts_table import AlertStore
+from arrowhook.models import StoredAlert, new_id
+from arrowhook.positions import implied, positions
+from arrowhook.tradingview import AlertFields, MarketPosition
+from arrowhook_tools.template import LocalTemplate
+from tests.conftest import Strategy
+from tests.unit.test_alerts_api import START
+
+
+def _alert(key: Any, minutes: int, **fields: Any) -> StoredAlert:
+    received = START + timedelta(minutes=minutes)
+    return StoredAlert(
+        alert_id=new_id(int(received.timestamp() * 1000)),
+        key_id=key.id,
+        strategy=key.name,
+        received_at=received,
+        body_format="json",
+        payload="{}",
+        fields=AlertFields.model_validate(fields),
+    )
+
+
+def test_what_one_alert_implies() -> None:
+    strategy = type("Key", (), {"id": "K", "name": "s"})()
+    assert implied(_alert(strategy, 0, market_position="long", market_position_size="2")) == (
+        MarketPosition.LONG,
+        Decimal(2),
+    )
+    assert implied(_alert(strategy, 0, position_size="-3")) == (MarketPosition.SHORT, Decimal(3))
+    assert implied(_alert(strategy, 0, position_size="0")) == (MarketPosition.FLAT, Decimal(0))
+    assert implied(_alert(strategy, 0, side="buy")) is None
+
+
+def test_each_ticker_is_settled_by_its_newest_alert_that_says(
+    aws: Any, template: LocalTemplate, make_strategy: Callable[[str], Strategy]
+) -> None:
+    key = make_strategy("pos").key
+    store = AlertStore(template.physical_name("AlertsTable"), client=aws)
+    sequence = [
+        _alert(key, 0, ticker="BTCUSDT", market_position="long", market_position_size="1"),
+        _alert(key, 1, ticker="ETHUSDT", position_size="-2"),
+        _alert(key, 2, ticker="BTCUSDT", market_position="flat", market_position_size="0"),
+        _alert(key, 3, ticker="BTCUSDT", side="buy"),  # says nothing about the position
+        _alert(key, 4, ticker="SOLUSDT", side="sell"),  # an indicator: unknown
+    ]
+    for number, alert in enumerate(sequence):
+        store.put(alert, f"pos-{number}", 0)
+    found, read, complete = positions(AlertQuery(template.physical_name("AlertsTable"), client=aws), key.id)
+    assert (read, complete) == (5, True)
+    assert [(p.ticker, p.position, p.size, p.alert_id) for p in found] == [
+        ("BTCUSDT", MarketPosition.FLAT, Decimal(0), sequence[2].alert_id),
+        ("ETHUSDT", MarketPosition.SHORT, Decimal(2), sequence[1].alert_id),
+        ("SOLUSDT", None, None, sequence[4].alert_id),
+    ]
+    capped, read, complete = positions(AlertQuery(template.physical_name("AlertsTable"), client=aws), key.id, 2)
+    assert (read, complete) == (2, False)
+    assert [p.ticker for p in capped] == ["BTCUSDT", "SOLUSDT"]
