@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -62,3 +63,25 @@ def test_an_email_destination_needs_the_stacks_alert_email_address(dev_stack: De
     result = dev_stack.cli("destinations", "add", "email")
     assert result.returncode != 0
     assert "no AlertEmail address" in result.stdout + result.stderr
+
+
+def test_keys_test_reports_accepted_stored_and_delivered_with_timings(
+    dev_stack: DevStack, receivers: Receivers
+) -> None:
+    path = f"/hook/keys-test-{uuid.uuid4().hex[:8]}"
+    added = dev_stack.cli(
+        "destinations", "add", "webhook", "--strategy", "demo", "--url", receivers.url + path, "--json"
+    )
+    destination = json.loads(added.stdout)
+    try:
+        result = dev_stack.cli("keys", "test", "demo", "--secret", DEMO_SECRET)
+        report = result.stdout + result.stderr
+        assert result.returncode == 0, report
+        for stage in ("accepted by the webhook", "stored", f"delivered to {destination['name']}"):
+            assert re.search(rf"{re.escape(stage)}\s+ok\s+\d+\.\d\d s", report), report
+        (received,) = receivers.at(path)
+        assert received.json()["data"]["ticker"] == "ARROWHOOK-TEST"
+        wrong = dev_stack.cli("keys", "test", "demo", "--secret", "ahk_wrong")
+        assert wrong.returncode == 1 and "HTTP 401" in wrong.stdout + wrong.stderr
+    finally:
+        dev_stack.cli("destinations", "remove", destination["id"], "--yes")

@@ -182,3 +182,105 @@ def keys_positions(
     out.print(table)
     if not found["complete"]:
         console.print(f"read the newest {found['alerts_read']} alerts only: older tickers may be missing")
+
+
+@keys_app.command("test")
+def keys_test(
+    strategy: Annotated[str, typer.Argument(help="Strategy name or key id.")],
+    secret: Annotated[
+        str | None,
+        typer.Option(envvar="ARROWHOOK_SECRET", help="The strategy's secret (asked for when not given; never echoed)."),
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for each stage.")] = 60.0,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Send a real alert, marked as a test, through the public webhook with the strategy's secret, and
+    report each stage it reaches (accepted, stored, delivered to each destination) with timings."""
+    import time
+
+    import httpx
+
+    client = api_client(api_url, token)
+    from urllib.parse import quote
+
+    # Resolves a name or an id (404 otherwise), and confirms the admin API answers before anything is sent.
+    key = call(client, "GET", f"/strategies/{quote(strategy, safe='')}/positions")
+    secret = secret or typer.prompt("Secret", hide_input=True)
+    webhook_url = client.target.api_url.rstrip("/") + "/webhook"
+    body = {"key": secret, "ticker": "ARROWHOOK-TEST", "side": "buy", "price": "1", "comment": "arrowhook test",
+            "test": True}  # fmt: skip
+    started = time.monotonic()
+
+    def stage(name: str, ok: bool, detail: str = "") -> None:
+        mark = "[green]ok[/]" if ok else "[red]failed[/]"
+        console.print(f"  {name:28} {mark}  {time.monotonic() - started:6.2f} s  {shown(detail)}")
+
+    console.print(f"test alert for {shown(key['strategy'])} through {shown(webhook_url)}")
+    try:
+        answer = httpx.post(webhook_url, json=body, timeout=wait)
+    except httpx.HTTPError as error:
+        stage("accepted by the webhook", False, str(error))
+        raise typer.Exit(1) from None
+    if answer.status_code != 200:
+        stage("accepted by the webhook", False, f"HTTP {answer.status_code}: {answer.text[:200]}")
+        raise typer.Exit(1)
+    alert_id = answer.json()["alert_id"]
+    stage("accepted by the webhook", True, f"alert {alert_id}")
+    with api_errors():
+        stored = _poll(lambda: _get_or_none(client, f"/alerts/{alert_id}"), wait)
+    stage("stored", stored is not None)
+    if stored is None:
+        raise typer.Exit(1)
+    destinations = [
+        item
+        for item in call(client, "GET", "/destinations")["items"]
+        if item["enabled"] and (not item["strategies"] or key["key_id"] in item["strategies"])
+    ]
+    if not destinations:
+        console.print("  no destination for this strategy: nothing to deliver")
+        return
+    final = {"delivered", "failed", "skipped"}
+    with api_errors():
+        records = _poll(
+            lambda: (
+                found
+                if len(found := _get_or_none(client, f"/alerts/{alert_id}")["deliveries"]) >= len(destinations)
+                and all(record["status"] in final for record in found)
+                else None
+            ),
+            wait,
+        )
+    by_id = {record["destination_id"]: record for record in (records or [])}
+    failed = False
+    for destination in destinations:
+        record = by_id.get(destination["id"])
+        delivered = record is not None and record["status"] == "delivered"
+        failed = failed or not delivered
+        detail = "no record in time" if record is None else f"{record['status']}, {record['attempts']} attempt(s)"
+        stage(f"delivered to {destination['name']}", delivered, detail)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _get_or_none(client: Any, path: str) -> Any:
+    from arrowhook_tools.admin_client import AdminApiError
+
+    try:
+        return client.request("GET", path)
+    except AdminApiError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def _poll(read: Any, wait: float) -> Any:
+    """`read()` until it answers something, every 0.3 s, for at most `wait` seconds (None then)."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        found = read()
+        if found is not None or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
