@@ -28,6 +28,24 @@ Call = Callable[..., ApiResponse]
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
+def stored_alert(
+    key: Any, minutes: int, *, body_format: str = "json", payload: str = "{}", issues: list[ParseIssue] | None = None,
+    **fields: Any,
+) -> StoredAlert:  # fmt: skip
+    """An alert of `key`'s strategy, `minutes` after START, with these parsed fields."""
+    received = START + timedelta(minutes=minutes)
+    return StoredAlert(
+        alert_id=new_id(int(received.timestamp() * 1000)),
+        key_id=key.id,
+        strategy=key.name,
+        received_at=received,
+        body_format=body_format,
+        payload=payload,
+        fields=AlertFields.model_validate(fields),
+        parse_issues=issues or [],
+    )
+
+
 @pytest.fixture
 def alerts_app(aws: DynamoDBClient, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     from aws_lambda_powertools.utilities import parameters
@@ -278,22 +296,11 @@ def test_the_list_shows_what_to_read_first_and_filters_by_body_and_issues(
     strategy = make_strategy("texts")
     store = AlertStore(template.physical_name("AlertsTable"), client=aws)
     texts = [
-        ("BTCUSDT crossed 65000", AlertFields(), []),
-        ("{}", AlertFields(comment="EMA cross"), []),
-        ("{}", AlertFields(), [ParseIssue(field="price", problem="not a number")]),
+        stored_alert(strategy.key, 0, body_format="text", payload="BTCUSDT crossed 65000"),
+        stored_alert(strategy.key, 1, comment="EMA cross"),
+        stored_alert(strategy.key, 2, issues=[ParseIssue(field="price", problem="not a number")]),
     ]
-    for number, (payload, fields, issues) in enumerate(texts):
-        received = START + timedelta(minutes=number)
-        alert = StoredAlert(
-            alert_id=new_id(int(received.timestamp() * 1000)),
-            key_id=strategy.key.id,
-            strategy=strategy.key.name,
-            received_at=received,
-            body_format="text" if number == 0 else "json",
-            payload=payload,
-            fields=fields,
-            parse_issues=issues,
-        )
+    for number, alert in enumerate(texts):
         store.put(alert, f"text-{number}", 0)
     items = api("/alerts?strategy=texts&order=oldest").body["items"]
     assert [item.get("message") for item in items] == ["BTCUSDT crossed 65000", "EMA cross", None]
@@ -307,18 +314,7 @@ def test_the_api_answers_by_name_or_id_and_404s_an_unknown_strategy(
     api: Call, aws: DynamoDBClient, template: LocalTemplate, make_strategy: Callable[[str], Strategy]
 ) -> None:
     key = make_strategy("api-pos").key
-    received = START + timedelta(minutes=1)
-    alert = StoredAlert(
-        alert_id=new_id(int(received.timestamp() * 1000)),
-        key_id=key.id,
-        strategy=key.name,
-        received_at=received,
-        body_format="json",
-        payload="{}",
-        fields=AlertFields.model_validate(
-            {"ticker": "BTCUSDT", "market_position": "long", "market_position_size": "0.5"}
-        ),
-    )
+    alert = stored_alert(key, 1, ticker="BTCUSDT", market_position="long", market_position_size="0.5")
     AlertStore(template.physical_name("AlertsTable"), client=aws).put(alert, "api-pos", 0)
     for reference in (key.id, "api-pos"):
         answer = api(f"/strategies/{reference}/positions")

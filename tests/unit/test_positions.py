@@ -3,42 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from arrowhook.alert_query import AlertQuery
 from arrowhook.alerts_table import AlertStore
-from arrowhook.models import StoredAlert, new_id
 from arrowhook.positions import implied, positions
-from arrowhook.tradingview import AlertFields, MarketPosition
+from arrowhook.tradingview import MarketPosition
 from arrowhook_tools.template import LocalTemplate
 from tests.conftest import Strategy
-from tests.unit.test_alerts_api import START
-
-
-def _alert(key: Any, minutes: int, **fields: Any) -> StoredAlert:
-    received = START + timedelta(minutes=minutes)
-    return StoredAlert(
-        alert_id=new_id(int(received.timestamp() * 1000)),
-        key_id=key.id,
-        strategy=key.name,
-        received_at=received,
-        body_format="json",
-        payload="{}",
-        fields=AlertFields.model_validate(fields),
-    )
+from tests.unit.test_alerts_api import stored_alert
 
 
 def test_what_one_alert_implies() -> None:
     strategy = type("Key", (), {"id": "K", "name": "s"})()
-    assert implied(_alert(strategy, 0, market_position="long", market_position_size="2")) == (
+    assert implied(stored_alert(strategy, 0, market_position="long", market_position_size="2")) == (
         MarketPosition.LONG,
         Decimal(2),
     )
-    assert implied(_alert(strategy, 0, position_size="-3")) == (MarketPosition.SHORT, Decimal(3))
-    assert implied(_alert(strategy, 0, position_size="0")) == (MarketPosition.FLAT, Decimal(0))
-    assert implied(_alert(strategy, 0, side="buy")) is None
+    assert implied(stored_alert(strategy, 0, position_size="-3")) == (MarketPosition.SHORT, Decimal(3))
+    assert implied(stored_alert(strategy, 0, position_size="0")) == (MarketPosition.FLAT, Decimal(0))
+    assert implied(stored_alert(strategy, 0, side="buy")) is None
 
 
 def test_each_ticker_is_settled_by_its_newest_alert_that_says(
@@ -47,11 +32,11 @@ def test_each_ticker_is_settled_by_its_newest_alert_that_says(
     key = make_strategy("pos").key
     store = AlertStore(template.physical_name("AlertsTable"), client=aws)
     sequence = [
-        _alert(key, 0, ticker="BTCUSDT", market_position="long", market_position_size="1"),
-        _alert(key, 1, ticker="ETHUSDT", position_size="-2"),
-        _alert(key, 2, ticker="BTCUSDT", market_position="flat", market_position_size="0"),
-        _alert(key, 3, ticker="BTCUSDT", side="buy"),  # says nothing about the position
-        _alert(key, 4, ticker="SOLUSDT", side="sell"),  # an indicator: unknown
+        stored_alert(key, 0, ticker="BTCUSDT", market_position="long", market_position_size="1"),
+        stored_alert(key, 1, ticker="ETHUSDT", position_size="-2"),
+        stored_alert(key, 2, ticker="BTCUSDT", market_position="flat", market_position_size="0"),
+        stored_alert(key, 3, ticker="BTCUSDT", side="buy"),  # says nothing about the position
+        stored_alert(key, 4, ticker="SOLUSDT", side="sell"),  # an indicator: unknown
     ]
     for number, alert in enumerate(sequence):
         store.put(alert, f"pos-{number}", 0)
