@@ -179,3 +179,21 @@ def using(running: LocalStack) -> Iterator[LocalStack]:
     os.environ.update(running.environment)
     yield running
     running.aws.clear_faults()
+
+
+@dataclass(frozen=True)
+class OwnStrategy:
+    name: str
+    key_id: str
+    secret: str
+
+
+def own_strategy(dev_stack: DevStack, prefix: str) -> OwnStrategy:
+    """A strategy key of the test's own: the shared stack's demo key may be renamed or disabled by other
+    suites on the same worker (schemathesis follows the links it finds)."""
+    import uuid
+
+    created = dev_stack.cli("keys", "create", "--name", f"{prefix}-{uuid.uuid4().hex[:8]}", "--json")
+    assert created.returncode == 0, created.stderr
+    key = json.loads(created.stdout)
+    return OwnStrategy(name=key["name"], key_id=key["id"], secret=key["secret"])

@@ -11,9 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from arrowhook_tools.local import DEMO_SECRET
 from arrowhook_tools.samples import strategy_alert
-from tests.integration.conftest import DevStack
+from tests.integration.conftest import DevStack, own_strategy
 
 pytestmark = pytest.mark.integration
 
@@ -169,12 +168,13 @@ def test_secrets_never_reach_the_local_stack_logs(
 
 
 def test_cli_shows_the_positions_a_strategys_alerts_imply(dev_stack: DevStack, client: httpx.Client) -> None:
-    body = strategy_alert(DEMO_SECRET, ticker="LTCUSDT", market_position="long", market_position_size="3")
+    mine = own_strategy(dev_stack, "positions")
+    body = strategy_alert(mine.secret, ticker="LTCUSDT", market_position="long", market_position_size="3")
     assert client.post("/webhook", content=body).status_code == 200
-    shown = dev_stack.cli("keys", "positions", "demo")
+    shown = dev_stack.cli("keys", "positions", mine.name)
     assert shown.returncode == 0, shown.stderr
     assert "LTCUSDT" in shown.stdout and "long" in shown.stdout
-    as_json = json.loads(dev_stack.cli("keys", "positions", "demo", "--json").stdout)
+    as_json = json.loads(dev_stack.cli("keys", "positions", mine.key_id, "--json").stdout)
     assert {"ticker": "LTCUSDT", "position": "long", "size": "3"}.items() <= next(
         position for position in as_json["positions"] if position["ticker"] == "LTCUSDT"
     ).items()

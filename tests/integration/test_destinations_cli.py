@@ -11,10 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from arrowhook_tools.local import DEMO_SECRET
 from arrowhook_tools.receivers import Receivers
 from arrowhook_tools.samples import strategy_alert
-from tests.integration.conftest import DevStack
+from tests.integration.conftest import DevStack, own_strategy
 
 
 @pytest.fixture(scope="module")
@@ -27,30 +26,33 @@ def receivers() -> Iterator[Receivers]:
 def test_cli_adds_tests_lists_and_removes_a_destination_and_shows_deliveries(
     dev_stack: DevStack, client: httpx.Client, receivers: Receivers
 ) -> None:
+    strategy = own_strategy(dev_stack, "dest-cli")
     path = f"/hook/{uuid.uuid4().hex[:8]}"
-    added = dev_stack.cli("destinations", "add", "webhook", "--strategy", "demo", "--url", receivers.url + path)
+    added = dev_stack.cli("destinations", "add", "webhook", "--strategy", strategy.name, "--url", receivers.url + path)
     assert added.returncode == 0, added.stderr
     assert "whsec_" in added.stdout, "the signing secret is printed once"
     listed = json.loads(dev_stack.cli("destinations", "list", "--json").stdout)
-    (mine,) = [item for item in listed if item["target"].startswith(receivers.url)]
+    (destination,) = [item for item in listed if item["strategies"] == [strategy.key_id]]
     assert "whsec_" not in json.dumps(listed) and path not in json.dumps(listed)
 
-    tested = dev_stack.cli("destinations", "test", mine["id"])
+    tested = dev_stack.cli("destinations", "test", destination["id"])
     assert (tested.returncode, "delivered (HTTP 204)" in tested.stdout + tested.stderr) == (0, True), tested.stderr
     assert receivers.wait_for(path, 1, timeout=30)[0].json()["data"]["strategy"] == "arrowhook-test"
 
-    stored = client.post("/webhook", content=strategy_alert(DEMO_SECRET).replace("65000.50", "65001.25"))
+    stored = client.post("/webhook", content=strategy_alert(strategy.secret).replace("65000.50", "65001.25"))
     alert_id = stored.json()["alert_id"]
     assert len(receivers.wait_for(path, 2, timeout=60)) == 2
     deadline = time.monotonic() + 60
     while "delivered" not in (shown := dev_stack.cli("alerts", "show", alert_id)).stdout:
         assert time.monotonic() < deadline, shown.stdout
         time.sleep(0.2)
-    assert "deliveries" in shown.stdout and mine["name"] in shown.stdout
+    assert "deliveries" in shown.stdout and destination["name"] in shown.stdout
 
-    removed = dev_stack.cli("destinations", "remove", mine["id"], "--yes")
+    removed = dev_stack.cli("destinations", "remove", destination["id"], "--yes")
     assert removed.returncode == 0
-    assert all(item["id"] != mine["id"] for item in json.loads(dev_stack.cli("destinations", "list", "--json").stdout))
+    assert all(
+        item["id"] != destination["id"] for item in json.loads(dev_stack.cli("destinations", "list", "--json").stdout)
+    )
 
 
 def test_cli_refuses_an_unknown_placeholder_with_the_apis_message(dev_stack: DevStack, receivers: Receivers) -> None:
@@ -68,20 +70,21 @@ def test_an_email_destination_needs_the_stacks_alert_email_address(dev_stack: De
 def test_keys_test_reports_accepted_stored_and_delivered_with_timings(
     dev_stack: DevStack, receivers: Receivers
 ) -> None:
+    mine = own_strategy(dev_stack, "keys-test")
     path = f"/hook/keys-test-{uuid.uuid4().hex[:8]}"
     added = dev_stack.cli(
-        "destinations", "add", "webhook", "--strategy", "demo", "--url", receivers.url + path, "--json"
+        "destinations", "add", "webhook", "--strategy", mine.name, "--url", receivers.url + path, "--json"
     )
     destination = json.loads(added.stdout)
     try:
-        result = dev_stack.cli("keys", "test", "demo", "--secret", DEMO_SECRET)
+        result = dev_stack.cli("keys", "test", mine.name, "--secret", mine.secret)
         report = result.stdout + result.stderr
         assert result.returncode == 0, report
         for stage in ("accepted by the webhook", "stored", f"delivered to {destination['name']}"):
             assert re.search(rf"{re.escape(stage)}\s+ok\s+\d+\.\d\d s", report), report
         (received,) = receivers.at(path)
         assert received.json()["data"]["ticker"] == "ARROWHOOK-TEST"
-        wrong = dev_stack.cli("keys", "test", "demo", "--secret", "ahk_wrong")
+        wrong = dev_stack.cli("keys", "test", mine.name, "--secret", "ahk_wrong")
         assert wrong.returncode == 1 and "HTTP 401" in wrong.stdout + wrong.stderr
     finally:
         dev_stack.cli("destinations", "remove", destination["id"], "--yes")

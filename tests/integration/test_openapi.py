@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 
 from arrowhook_tools import openapi
 from arrowhook_tools.template import PROJECT_ROOT
-from tests.integration.conftest import DevStack
+from tests.integration.conftest import DevStack, running_dev_stack
 
 pytestmark = pytest.mark.integration
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
@@ -43,10 +44,19 @@ def test_local_gateway_serves_the_spec_and_docs(client: httpx.Client) -> None:
     assert docs.status_code == 200 and "swagger-ui" in docs.text
 
 
+@pytest.fixture(scope="module")
+def fuzzed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    """A stack of its own: Schemathesis follows the links it finds (it renames and deletes keys), which
+    must not reach the shared stack other suites rely on."""
+    with running_dev_stack(tmp_path_factory.mktemp("fuzzed"), tmp_path_factory.mktemp("fuzzed-config")) as stack:
+        yield stack
+
+
 @pytest.mark.parametrize("authenticated", [True, False])
 def test_schemathesis_finds_no_server_error_or_schema_violation(
-    dev_stack: DevStack, authenticated: bool, tmp_path: Path
+    fuzzed_stack: DevStack, authenticated: bool, tmp_path: Path
 ) -> None:
+    dev_stack = fuzzed_stack
     headers = ["-H", f"Authorization: Bearer {dev_stack.admin_token}"] if authenticated else []
     result = subprocess.run(
         [
