@@ -107,7 +107,7 @@ async def stats(requested: Filters) -> AlertStatsOut:
 async def strategy_positions(strategy: str) -> PositionsOut:
     """The position each ticker's newest alert implies (`market_position`, or the sign of
     `position_size`), with when it was last confirmed. `strategy` is a key id or a strategy name."""
-    key = keys.get(strategy) or (keys.get(key_id) if (key_id := keys.id_for_name(strategy)) else None)
+    key = keys.resolve(strategy)
     if key is None:
         raise KeyNotFoundError(f"no strategy {strategy}")
     found, read, complete = positions(alerts, key.id)

@@ -322,20 +322,28 @@ async def alert_page(request: Request, _: SignedIn, alert_id: str) -> HTMLRespon
 async def overview_page(request: Request, _: SignedIn) -> HTMLResponse:
     """Alerts per hour and per day by strategy (charts drawn by uPlot from a JSON block, no inline script)."""
     summary = overview(alert_query, daily_counts, utc_now())
-    latest = {row["key"].name: row["last_alert"] for row in _strategy_rows()}
+    latest = {key.name: _last_alert(key) for key in keys.list_page(limit=100)[0]}
     context = {"summary": summary, "chart_data": summary.chart_data(), "latest": latest}
     return _page(request, "overview.html", context)
 
 
 # -- strategies ----------------------------------------------------------------------------------------
+def _last_alert(key: StrategyKey) -> str:
+    """When the strategy's newest alert arrived ("" for none): one item read from its index."""
+    latest, _ = alert_query.page(FilterRequest(key_id=key.id).resolve(utc_now()), 1)
+    return iso(latest[0].received_at) if latest else ""
+
+
 def _strategy_rows() -> list[dict[str, Any]]:
-    today = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = []
-    for key in keys.list_page(limit=100)[0]:
-        latest, _ = alert_query.page(FilterRequest(key_id=key.id).resolve(utc_now()), 1)
-        today_count = alert_query.count(FilterRequest(key_id=key.id, since=iso(today)).resolve(utc_now()))
-        rows.append({"key": key, "last_alert": iso(latest[0].received_at) if latest else "", "today": today_count})
-    return rows
+    today = iso(utc_now().replace(hour=0, minute=0, second=0, microsecond=0))
+    return [
+        {
+            "key": key,
+            "last_alert": _last_alert(key),
+            "today": alert_query.count(FilterRequest(key_id=key.id, since=today).resolve(utc_now())),
+        }
+        for key in keys.list_page(limit=100)[0]
+    ]
 
 
 @app.get("/console/strategies/{key_id}/positions", response_class=HTMLResponse)

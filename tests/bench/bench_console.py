@@ -24,6 +24,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[2] / part) for part in ("to
 import httpx  # noqa: E402
 
 from arrowhook.dynamodb import dynamodb_client  # noqa: E402
+from arrowhook_tools.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from arrowhook_tools.local import DEMO_SECRET, local_stack, seed_demo_key  # noqa: E402
 from arrowhook_tools.samples import strategy_alert  # noqa: E402
 
@@ -33,8 +34,6 @@ FIRST_PAGE_LIMIT = 300 * 1024
 TIME_TARGET = 1.20
 LIVE_TARGET_SECONDS = 2.0
 LIVE_SAMPLES = 10
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 ASSET = re.compile(r'(?:src|href)="(/console/static/[^"]+)"')
 
 
@@ -129,7 +128,7 @@ def main() -> None:
         verdict = "meets" if size <= FIRST_PAGE_LIMIT else "MISSES"
         print(f"  {path:20} {size / 1024:7.1f} KB  ({assets} assets)  {verdict} the target <= 300 KB")
     if appear is None:
-        print("Live alerts: skipped (no Chromium at /usr/bin/chromium)")
+        print(f"Live alerts: skipped (no Chromium at {CHROMIUM})")
     else:
         median, worst = statistics.median(appear), max(appear)
         verdict = "meets" if worst <= LIVE_TARGET_SECONDS else "MISSES"

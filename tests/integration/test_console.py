@@ -16,24 +16,14 @@ import httpx
 import pytest
 
 from arrowhook.console_session import COOKIE_NAME, SessionSigner
+from arrowhook_tools.browser import CHROMIUM, CHROMIUM_ARGS
 from arrowhook_tools.embedded_aws import ssm
 from arrowhook_tools.local import DEMO_SECRET, LocalStack
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT
 from tests.integration.conftest import in_process_stack
 
-CHROMIUM = os.environ.get("ARROWHOOK_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = PROJECT_ROOT / ".arrowhook" / "screenshots"
-#: Chromium's own background traffic is off: this machine's network is closed, and nothing may leave.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Generous: the stack and the browser share two cores with the rest of the suite.
 WAIT_MS = 30_000
 

@@ -160,11 +160,11 @@ class DestinationAdmin:
         """Names or ids in, ids stored (a renamed strategy keeps its destinations)."""
         ids: list[str] = []
         for strategy in strategies:
-            key_id = strategy if self.keys.get(strategy) is not None else self.keys.id_for_name(strategy)
-            if key_id is None:
+            key = self.keys.resolve(strategy)
+            if key is None:
                 raise InvalidDestinationError(f"strategies: no strategy {strategy!r}")
-            if key_id not in ids:
-                ids.append(key_id)
+            if key.id not in ids:
+                ids.append(key.id)
         return tuple(ids)
 
 

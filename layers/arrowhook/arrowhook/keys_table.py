@@ -162,6 +162,14 @@ class KeyStore:
         found = self._find(key_id)
         return found.key if found else None
 
+    def resolve(self, reference: str) -> StrategyKey | None:
+        """The key a reference names: a key id, or (case-insensitively) a strategy name."""
+        found = self.get(reference)
+        if found is not None:
+            return found
+        key_id = self.id_for_name(reference)
+        return self.get(key_id) if key_id else None
+
     def id_for_name(self, name: str) -> str | None:
         """Names are unique: the NAME# guard item maps one (case-insensitively) to its key id."""
         try:

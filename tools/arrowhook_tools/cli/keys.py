@@ -202,10 +202,7 @@ def keys_test(
     import httpx
 
     client = api_client(api_url, token)
-    from urllib.parse import quote
-
-    # Resolves a name or an id (404 otherwise), and confirms the admin API answers before anything is sent.
-    key = call(client, "GET", f"/strategies/{quote(strategy, safe='')}/positions")
+    key = _resolve_key(client, strategy)  # and the admin API answers, before anything is sent
     secret = secret or typer.prompt("Secret", hide_input=True)
     webhook_url = client.target.api_url.rstrip("/") + "/webhook"
     body = {"key": secret, "ticker": "ARROWHOOK-TEST", "side": "buy", "price": "1", "comment": "arrowhook test",
@@ -216,7 +213,7 @@ def keys_test(
         mark = "[green]ok[/]" if ok else "[red]failed[/]"
         console.print(f"  {name:28} {mark}  {time.monotonic() - started:6.2f} s  {shown(detail)}")
 
-    console.print(f"test alert for {shown(key['strategy'])} through {shown(webhook_url)}")
+    console.print(f"test alert for {shown(key['name'])} through {shown(webhook_url)}")
     try:
         answer = httpx.post(webhook_url, json=body, timeout=wait)
     except httpx.HTTPError as error:
@@ -235,7 +232,7 @@ def keys_test(
     destinations = [
         item
         for item in call(client, "GET", "/destinations")["items"]
-        if item["enabled"] and (not item["strategies"] or key["key_id"] in item["strategies"])
+        if item["enabled"] and (not item["strategies"] or key["id"] in item["strategies"])
     ]
     if not destinations:
         console.print("  no destination for this strategy: nothing to deliver")
@@ -261,6 +258,21 @@ def keys_test(
         stage(f"delivered to {destination['name']}", delivered, detail)
     if failed:
         raise typer.Exit(1)
+
+
+def _resolve_key(client: Any, reference: str) -> dict[str, Any]:
+    """The key a strategy name (case-insensitive) or key id names; exits 1 when there is none."""
+    from urllib.parse import quote
+
+    with api_errors():
+        found = _get_or_none(client, f"/keys/{quote(reference, safe='')}")
+        if found is None:
+            named = (key for key in client.all_keys(reference) if key["name"].lower() == reference.lower())
+            found = next(named, None)
+    if found is None:
+        console.print(f"[red]no strategy {shown(repr(reference))}[/]")
+        raise typer.Exit(1)
+    return dict(found)
 
 
 def _get_or_none(client: Any, path: str) -> Any:
