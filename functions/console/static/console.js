@@ -4,7 +4,24 @@
 
 (function () {
   // Live alerts: poll for alerts received since the newest shown (the server re-reads a margin before
-  // it), add those not on the page yet, newest on top. An alert is never shown twice: rows carry ids.
+  // it) and add those not on the page yet, in time order. An alert is never shown twice: rows carry
+  // ids, and while a "Load more" row is there, an alert older than the last row shown is left to it
+  // (the margin reaches into the next page after a burst; adding those here would show them twice).
+  function order(row) {
+    return row.getAttribute("data-received") + " " + row.getAttribute("data-id");
+  }
+  function belowThePage(body, row) {
+    if (!body.querySelector("tr.more")) { return false; }
+    var shown = body.querySelectorAll("tr[data-id]");
+    return shown.length > 0 && order(row) < order(shown[shown.length - 1]);
+  }
+  function insertInOrder(body, row) {
+    var rows = body.querySelectorAll("tr[data-id]");
+    for (var index = 0; index < rows.length; index++) {
+      if (order(rows[index]) < order(row)) { body.insertBefore(row, rows[index]); return; }
+    }
+    body.insertBefore(row, body.querySelector("tr.more"));
+  }
   function followLiveAlerts(body) {
     var url = body.getAttribute("data-live-url");
     var newest = body.getAttribute("data-newest");
@@ -23,9 +40,9 @@
           holder.innerHTML = html;
           var rows = holder.content.querySelectorAll("tr[data-id]");
           rows.forEach(function (row) {
-            if (document.getElementById(row.id)) { return; }
+            if (document.getElementById(row.id) || belowThePage(body, row)) { return; }
             row.classList.add("fresh");
-            body.insertBefore(row, body.firstChild);
+            insertInOrder(body, row);
             var received = row.getAttribute("data-received");
             if (received > newest) { newest = received; }
           });
