@@ -252,3 +252,45 @@ def call_route(
         headers={name.lower(): value for name, value in (response.get("headers") or {}).items()},
         body=json.loads(text) if text else None,
     )
+
+
+# -- IAM: what a function's calls need, checked against what its template policy grants ----------------
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def dynamodb_grants_needed(operation: str, params: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """(IAM action, table, leading key) for one DynamoDB call: a transaction is authorized item by item."""
+    if operation == "TransactWriteItems":
+        needed = []
+        for entry in params["TransactItems"]:
+            [(kind, request)] = entry.items()
+            key = request.get("Item") or request.get("Key") or {}
+            needed.append((f"dynamodb:{_TRANSACT_ACTIONS[kind]}", request["TableName"], key.get("pk", {}).get("S")))
+        return needed
+    return [(f"dynamodb:{operation}", params["TableName"], params.get("Key", {}).get("pk", {}).get("S"))]
+
+
+def policy_allows(template: LocalTemplate, function: str, action: str, resource: str, leading_key: str | None) -> bool:
+    """Whether one of the function's policy statements allows the action on the resource (and the item's
+    leading key, where the statement has a dynamodb:LeadingKeys condition). Allow statements only, as ours."""
+    import fnmatch
+
+    for statement in template.raw["Resources"][function]["Properties"]["Policies"][0]["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = template.resolve(statement["Resource"])
+        resources = resources if isinstance(resources, list) else [resources]
+        if not any(fnmatch.fnmatchcase(action, pattern) for pattern in actions):
+            continue
+        if not any(fnmatch.fnmatchcase(resource, pattern) for pattern in resources):
+            continue
+        condition = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+        if condition is None or (
+            leading_key is not None and any(fnmatch.fnmatchcase(leading_key, pattern) for pattern in condition)
+        ):
+            return True
+    return False

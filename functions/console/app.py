@@ -30,9 +30,11 @@ from arrowhook.deliveries_table import DeliveryStore
 from arrowhook.errors import ArrowhookError, InvalidFilterError
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import KeyStatus, StoredAlert, StrategyKey, iso, utc_now
-from arrowhook.observability import logger
+from arrowhook.observability import logger, metrics
 from arrowhook.pagination import CursorSigner, cursor_signer
 from arrowhook.positions import positions
+from arrowhook.rejection_metrics import RejectionCounts
+from arrowhook.rejections import REASON_MEANINGS
 from arrowhook.secure_parameters import secure_value
 from arrowhook.settings import ConsoleSettings
 from arrowhook.tradingview_messages import indicator_message, strategy_message
@@ -46,6 +48,7 @@ alert_store = AlertStore(settings.alerts_table_name)
 alert_query = AlertQuery(settings.alerts_table_name)
 deliveries = DeliveryStore(settings.deliveries_table_name)
 daily_counts = DailyCounts(settings.alerts_table_name)
+rejection_counts = RejectionCounts(metrics.namespace or "Arrowhook", metrics.service or "arrowhook")
 PAGE_SIZE = 50
 #: The live view re-reads this far back each poll: a write that lands late (its received_at is taken
 #: before DynamoDB confirms it, at most ~1.8 s later: dynamodb.worst_case_seconds) is still shown; the
@@ -321,9 +324,14 @@ async def alert_page(request: Request, _: SignedIn, alert_id: str) -> HTMLRespon
 @app.get("/console/overview", response_class=HTMLResponse)
 async def overview_page(request: Request, _: SignedIn) -> HTMLResponse:
     """Alerts per hour and per day by strategy (charts drawn by uPlot from a JSON block, no inline script)."""
-    summary = overview(alert_query, daily_counts, utc_now())
+    summary = overview(alert_query, daily_counts, utc_now(), rejection_counts)
     latest = {key.name: _last_alert(key) for key in keys.list_page(limit=100)[0]}
-    context = {"summary": summary, "chart_data": summary.chart_data(), "latest": latest}
+    context = {
+        "summary": summary,
+        "chart_data": summary.chart_data(),
+        "latest": latest,
+        "reason_meanings": REASON_MEANINGS,
+    }
     return _page(request, "overview.html", context)
 
 

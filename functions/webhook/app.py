@@ -33,7 +33,8 @@ from arrowhook.health import build_info, store_reachable
 from arrowhook.ingest import IncomingAlert, ingest_alert
 from arrowhook.keys_table import KeyResolver
 from arrowhook.models import utc_now
-from arrowhook.observability import Metric, MetricUnit, logger, metrics, traced
+from arrowhook.observability import Metric, MetricUnit, count_rejection, logger, metrics, traced
+from arrowhook.rejections import RejectionReason
 from arrowhook.settings import WebhookSettings
 from arrowhook.webhook_responses import AlertStored, Health, HealthChecks, VersionInfo
 
@@ -47,12 +48,12 @@ alerts = AlertStore(
 )
 app = APIGatewayHttpResolver()
 #: How the webhook answers each refusal: the one place a domain error becomes an HTTP status and code.
-REJECTIONS: dict[type[RejectedRequestError], tuple[int, str]] = {
-    EmptyBodyError: (400, "empty_body"),
-    BadEncodingError: (400, "bad_encoding"),
-    UnauthorizedError: (401, "unauthorized"),
-    SourceNotAllowedError: (403, "forbidden"),
-    BodyTooLargeError: (413, "payload_too_large"),
+REJECTIONS: dict[type[RejectedRequestError], tuple[int, RejectionReason]] = {
+    EmptyBodyError: (400, RejectionReason.EMPTY_BODY),
+    BadEncodingError: (400, RejectionReason.BAD_ENCODING),
+    UnauthorizedError: (401, RejectionReason.UNAUTHORIZED),
+    SourceNotAllowedError: (403, RejectionReason.FORBIDDEN),
+    BodyTooLargeError: (413, RejectionReason.PAYLOAD_TOO_LARGE),
 }
 
 
@@ -168,9 +169,10 @@ def webhook_with_token(token: str) -> Response[str]:
 
 @app.exception_handler(RejectedRequestError)
 def rejected(error: RejectedRequestError) -> Response[str]:
-    status, code = REJECTIONS.get(type(error), (400, "bad_request"))
+    status, code = REJECTIONS.get(type(error), (400, RejectionReason.BAD_REQUEST))
     metric = Metric.AUTH_FAILURES if status == 401 else Metric.REJECTED_REQUESTS
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    count_rejection(code)
     logger.warning("webhook rejected", extra={"status": status, "reason": error.reason})
     return _error(status, code, error.message)
 
@@ -179,14 +181,16 @@ def rejected(error: RejectedRequestError) -> Response[str]:
 def store_unavailable(error: StoreUnavailableError) -> Response[str]:
     """503 rather than 500: nothing was stored, and TradingView's retry (or the trader's) is safe."""
     metrics.add_metric(name=Metric.STORE_ERRORS, unit=MetricUnit.Count, value=1)
+    count_rejection(RejectionReason.UNAVAILABLE)
     logger.error("store unavailable", extra={"reason": str(error)})
-    return _error(503, "unavailable", "alert store temporarily unavailable, retry")
+    return _error(503, RejectionReason.UNAVAILABLE, "alert store temporarily unavailable, retry")
 
 
 @app.not_found
 def not_found(_: Exception) -> Response[str]:
     metrics.add_metric(name=Metric.REJECTED_REQUESTS, unit=MetricUnit.Count, value=1)
-    return _error(404, "not_found", "no such route")
+    count_rejection(RejectionReason.NOT_FOUND)
+    return _error(404, RejectionReason.NOT_FOUND, "no such route")
 
 
 @app.exception_handler(Exception)
@@ -201,8 +205,9 @@ def unexpected(error: Exception) -> Response[str]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not is_http_api_event(event):
         metrics.add_metric(name=Metric.REJECTED_REQUESTS, unit=MetricUnit.Count, value=1)
+        count_rejection(RejectionReason.BAD_REQUEST)
         logger.warning("not an HTTP API event", extra={"event_type": type(event).__name__})
-        refusal = _error(400, "bad_request", "not an API Gateway HTTP API (payload 2.0) event")
+        refusal = _error(400, RejectionReason.BAD_REQUEST, "not an API Gateway HTTP API (payload 2.0) event")
         return {
             "statusCode": refusal.status_code,
             "headers": {"Content-Type": "application/json"},

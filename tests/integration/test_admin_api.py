@@ -178,3 +178,16 @@ def test_cli_shows_the_positions_a_strategys_alerts_imply(dev_stack: DevStack, c
     assert {"ticker": "LTCUSDT", "position": "long", "size": "3"}.items() <= next(
         position for position in as_json["positions"] if position["ticker"] == "LTCUSDT"
     ).items()
+
+
+def test_a_repeated_delivery_is_listed_by_the_api_and_the_cli(dev_stack: DevStack, client: httpx.Client) -> None:
+    mine = own_strategy(dev_stack, "repeats")
+    body = strategy_alert(mine.secret, comment="sent twice")
+    first, second = (client.post("/webhook", content=body).json() for _ in range(2))
+    assert (second["alert_id"], second["duplicate"]) == (first["alert_id"], True)
+    headers = {"Authorization": f"Bearer {dev_stack.admin_token}"}
+    [repeat] = client.get(f"/alerts/{first['alert_id']}", headers=headers).json()["duplicates"]
+    assert repeat["request_id"] and repeat["received_at"]
+    shown = dev_stack.cli("alerts", "show", first["alert_id"])
+    assert shown.returncode == 0, shown.stderr
+    assert "repeated deliveries" in shown.stdout and repeat["request_id"][:12] in shown.stdout

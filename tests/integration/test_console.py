@@ -344,9 +344,17 @@ def test_the_local_docs_page_renders_swagger_ui_from_the_stacks_own_assets(conso
     console.shot("api-docs")
 
 
+def _rejected(console: Console, reason: str) -> int:
+    return int(console.page.locator(f"#rejections tr[data-reason={reason}] td.num").inner_text())
+
+
 def test_the_overview_charts_alerts_per_hour_and_day_by_strategy(console: Console, stack: LocalStack) -> None:
+    assert stack.api is not None
     post_alert(stack, comment="overview")
     post_alert(stack, price="bad", comment="overview with an issue")
+    repeated = strategy_alert(DEMO_SECRET, comment=f"overview repeat {uuid.uuid4().hex}")
+    answers = [httpx.post(f"{stack.api.url}/webhook", content=repeated, timeout=30).json() for _ in range(2)]
+    assert answers[1]["duplicate"] is True
     console.sign_in()
     console.page.goto("/console/overview")
     page = console.page
@@ -356,7 +364,30 @@ def test_the_overview_charts_alerts_per_hour_and_day_by_strategy(console: Consol
     figures = page.locator(".figure").all_inner_texts()
     assert int(figures[0].split()[0].rstrip("+")) >= 2
     assert float(figures[1].split()[0]) > 0, "the parse-issue rate counts the alert with a bad price"
+    assert float(page.locator("#duplicate-rate").inner_text().split()[0]) > 0, "the repeat is counted"
+    # Refusals come back from (the embedded) CloudWatch, published from the webhook's metric lines.
+    before = _rejected(console, "unauthorized"), _rejected(console, "empty_body")
+    for body in ('{"key": "ahk_wrong"}', '{"key": "ahk_wrong_too"}'):
+        assert httpx.post(f"{stack.api.url}/webhook", content=body, timeout=30).status_code == 401
+    assert httpx.post(f"{stack.api.url}/webhook", content=" ", timeout=30).status_code == 400
+    deadline = time.monotonic() + WAIT_MS / 1000  # published by a background thread: a few reloads at most
+    while (_rejected(console, "unauthorized"), _rejected(console, "empty_body")) != (before[0] + 2, before[1] + 1):
+        assert time.monotonic() < deadline, (before, _rejected(console, "unauthorized"))
+        page.wait_for_timeout(250)
+        page.reload()
+    assert _rejected(console, "forbidden") == 0
     console.shot("overview-desktop")
+
+
+def test_an_alerts_repeated_deliveries_are_listed_on_its_page(console: Console, stack: LocalStack) -> None:
+    assert stack.api is not None
+    body = strategy_alert(DEMO_SECRET, comment=f"repeated {uuid.uuid4().hex}")
+    first, second = (httpx.post(f"{stack.api.url}/webhook", content=body, timeout=30) for _ in range(2))
+    assert second.json() == {**first.json(), "duplicate": True}
+    console.sign_in()
+    console.page.goto(f"/console/alerts/{first.json()['alert_id']}")
+    expect(console.page.locator("dd.duplicates")).to_have_text("1")
+    expect(console.page.locator("ul.repeats li")).to_have_count(1)
 
 
 def test_a_strategys_positions_page(console: Console, stack: LocalStack) -> None:

@@ -29,6 +29,8 @@ from tests.conftest import (
     alert_items,
     all_items,
     call_route,
+    dynamodb_grants_needed,
+    policy_allows,
     respond,
     sample_event,
 )
@@ -207,6 +209,39 @@ def test_body_over_the_limit_is_413(
     assert stored(aws, template) == []
 
 
+def _rejections_printed(text: str) -> list[tuple[str, str]]:
+    """(reason, service) of every WebhookRejections record in the embedded-metric lines printed."""
+    found = []
+    for line in text.splitlines():
+        if line.startswith('{"_aws"') and "WebhookRejections" in line:
+            record = json.loads(line)
+            [declared] = record["_aws"]["CloudWatchMetrics"]
+            assert declared["Dimensions"] == [["service", "reason"]]
+            found.append((record["reason"], record["service"]))
+    return found
+
+
+def test_each_refusal_is_counted_by_its_reason_beside_the_totals(
+    post: Invoke, strategy: Strategy, webhook: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The overview reads refusals back by reason; AuthFailures and RejectedRequests keep their one dimension."""
+    capsys.readouterr()
+    answers = [
+        post('{"key": "ahk_wrong", "ticker": "X"}')["json"]["error"],
+        post("")["json"]["error"],
+        post(strategy_alert(strategy.secret, comment="x" * 70_000))["json"]["error"],
+    ]
+    unknown_route = sample_event("webhook-strategy-alert.json")
+    unknown_route["rawPath"] = unknown_route["requestContext"]["http"]["path"] = "/nope"
+    unknown_route["routeKey"] = unknown_route["requestContext"]["routeKey"] = "POST /nope"
+    answers.append(respond(webhook, unknown_route)["json"]["error"])
+    post(strategy_alert(strategy.secret))  # stored: no refusal
+    printed = capsys.readouterr().out
+    assert _rejections_printed(printed) == [(reason, "arrowhook") for reason in answers]
+    assert answers == ["unauthorized", "empty_body", "payload_too_large", "not_found"]
+    assert '"AuthFailures":[1.0]' in printed and '"Dimensions":[["service"]]' in printed
+
+
 def test_base64_body_from_api_gateway_is_decoded(
     webhook: ModuleType, strategy: Strategy, template: LocalTemplate, aws: DynamoDBClient
 ) -> None:
@@ -261,6 +296,106 @@ def test_duplicate_delivery_is_stored_once(
     third = post(strategy_alert(strategy.secret, price="65001"))
     assert third["json"]["duplicate"] is False
     assert len(stored(aws, template)) == 2
+
+
+def test_a_repeated_delivery_is_listed_on_the_first_alert(
+    post: Invoke, strategy: Strategy, aws: DynamoDBClient, template: LocalTemplate
+) -> None:
+    first = post(strategy_alert(strategy.secret))
+    for _ in range(2):
+        assert post(strategy_alert(strategy.secret))["json"]["duplicate"] is True
+    [alert] = stored(aws, template)
+    assert alert.alert_id == first["json"]["alert_id"]
+    assert len(alert.duplicates) == 2 and len({repeat.request_id for repeat in alert.duplicates}) == 2
+    assert all(repeat.received_at >= alert.received_at for repeat in alert.duplicates)
+
+
+def test_the_list_of_repeats_is_bounded_and_never_recreates_an_archived_alert(
+    aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
+) -> None:
+    from arrowhook.alerts_table import MAX_LISTED_DUPLICATES, AlertStore
+
+    store = AlertStore(template.physical_name("AlertsTable"), client=aws)
+    assert store.record_duplicate("gone", "2026-01-01T00:00:00.000Z", "r") is False
+    assert all_items(aws, template.physical_name("AlertsTable")) == []
+    alert = _text_alert(strategy)
+    store.put(alert, "body", 60)
+    answers = [store.record_duplicate(alert.alert_id, "2026-01-01T00:00:00.000Z", f"r{n}") for n in range(60)]
+    assert answers == [True] * MAX_LISTED_DUPLICATES + [False] * (60 - MAX_LISTED_DUPLICATES)
+    assert store.record_duplicate(alert.alert_id, "2026-01-01T00:00:00.000Z", "r0") is False, "full"
+    found = store.get(alert.alert_id)
+    assert found is not None and len(found.duplicates) == MAX_LISTED_DUPLICATES
+
+
+def test_a_repeat_is_listed_only_when_the_answer_still_fits_tradingviews_deadline(
+    aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
+) -> None:
+    """A slow duplicate answer is not made slower: past the budget it is only counted (the metric)."""
+    from datetime import UTC, datetime
+
+    from arrowhook.alerts_table import AlertStore
+    from arrowhook.dynamodb import webhook_client_config, worst_case_seconds
+    from arrowhook.ingest import (
+        ANSWER_DEADLINE_SECONDS,
+        MIN_LISTING_BUDGET_SECONDS,
+        IncomingAlert,
+        ingest_alert,
+        listing_budget,
+    )
+    from arrowhook.keys_table import KeyResolver
+    from arrowhook.settings import WebhookSettings
+
+    client = _WithConfig(aws, webhook_client_config(0.8))
+    store = AlertStore(template.physical_name("AlertsTable"), client=client)  # type: ignore[arg-type]
+    settings = WebhookSettings.model_validate(
+        {"KEYS_TABLE_NAME": template.physical_name("KeysTable"), "ALERTS_TABLE_NAME": store.table_name}
+    )
+    keys = KeyResolver(settings.keys_table_name, ttl_seconds=60)
+    incoming = IncomingAlert(
+        body=strategy_alert(strategy.secret).encode(), received_at=datetime(2026, 11, 23, tzinfo=UTC)
+    )
+    budget = listing_budget(store.worst_call_seconds)
+    assert budget == pytest.approx(0.7) and budget + store.worst_call_seconds <= ANSWER_DEADLINE_SECONDS
+    assert listing_budget(worst_case_seconds(webhook_client_config(5))) == MIN_LISTING_BUDGET_SECONDS
+    first = ingest_alert(incoming, settings, keys, store)
+    for elapsed, listed in [(budget + 0.01, 0), (budget - 0.01, 1)]:
+        again = ingest_alert(incoming, settings, keys, store, clock=iter([0.0, elapsed]).__next__)
+        assert (again.alert_id, again.duplicate) == (first.alert_id, True)
+        found = store.get(first.alert_id)
+        assert found is not None and len(found.duplicates) == listed
+
+
+def test_every_call_the_webhook_makes_is_granted_by_its_policy(
+    post: Invoke, strategy: Strategy, webhook: ModuleType, template: LocalTemplate
+) -> None:
+    """moto does not enforce IAM: this does. A call the policy lacks fails only when deployed (the check
+    after an unanswered write once had no GetItem on the alerts table)."""
+    from arrowhook.alerts_table import AlertStore
+
+    needed: list[tuple[str, str, str | None]] = []
+    client = webhook.alerts._client
+    client.meta.events.register(
+        "provide-client-params.dynamodb",
+        lambda model, params, **_: needed.extend(dynamodb_grants_needed(model.name, params)),
+    )
+    post(strategy_alert(strategy.secret))  # the key lookup and the transaction
+    post(strategy_alert(strategy.secret))  # the duplicate branch
+    timed_out = AlertStore(webhook.alerts.table_name, client=_AppliedButTimedOut(client))  # type: ignore[arg-type]
+    timed_out.put(_text_alert(strategy), "unanswered", 60)  # the check after a write with no answer
+    assert timed_out._marked_alert_id("unanswered")  # the dedupe marker's fallback read
+    operations = {action for action, _, _ in needed}
+    assert operations == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    tables = {template.physical_name(name): name for name in ("AlertsTable", "KeysTable")}
+    for action, table, leading_key in needed:
+        assert policy_allows(template, "WebhookFunction", action, template.arn(tables[table]), leading_key), (
+            action,
+            table,
+            leading_key,
+        )
+    assert not policy_allows(
+        template, "WebhookFunction", "dynamodb:UpdateItem", template.arn("AlertsTable"), "DEDUPE#x"
+    )
+    assert not policy_allows(template, "WebhookFunction", "dynamodb:Query", template.arn("AlertsTable"), None)
 
 
 def test_same_body_from_another_strategy_is_not_a_duplicate(
@@ -406,6 +541,17 @@ def _text_alert(strategy: Strategy) -> Any:
         fields=AlertFields(),
         payload="x",
     )
+
+
+class _WithConfig:
+    """A client as the webhook builds it (its timeouts decide the budget), calling through to moto."""
+
+    def __init__(self, client: Any, config: Any) -> None:
+        self._client = client
+        self.meta = type("Meta", (), {"config": config, "events": client.meta.events})()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 def test_a_retried_write_of_the_same_alert_is_not_reported_as_a_duplicate(

@@ -256,15 +256,21 @@ def point_sdk_at(endpoint: str) -> None:
     os.environ.pop("AWS_PROFILE", None)
 
 
-def dynamodb(endpoint: str) -> DynamoDBClient:
-    return boto3.client(
-        "dynamodb",
+def client(service: str, endpoint: str) -> Any:
+    """A client of the embedded endpoint that works before point_sdk_at (its own dummy credentials)."""
+    return boto3.client(  # type: ignore[call-overload]  # any service, by name
+        service,
         endpoint_url=endpoint,
         region_name=LOCAL_REGION,
         aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
     )
+
+
+def dynamodb(endpoint: str) -> DynamoDBClient:
+    dynamodb_client: DynamoDBClient = client("dynamodb", endpoint)
+    return dynamodb_client
 
 
 def ssm(endpoint: str) -> Any:

@@ -26,6 +26,7 @@ from arrowhook_tools.embedded_aws import (
     ssm,
 )
 from arrowhook_tools.gateway import LocalHttpApi
+from arrowhook_tools.metric_logs import MetricLogs
 from arrowhook_tools.ports import claim_port
 from arrowhook_tools.runtime import LocalFunctions
 from arrowhook_tools.state import STATE_FILE, read_state, remove_state_if_ours
@@ -105,6 +106,7 @@ def local_stack(
     aws = EmbeddedAws(port=aws_port).start()
     api: LocalHttpApi | None = None
     consumers: LocalStreams | None = None
+    metric_logs = MetricLogs(aws.endpoint).start()
     try:
         point_sdk_at(aws.endpoint)
         dynamodb_client.cache_clear()
@@ -135,6 +137,7 @@ def local_stack(
             api.stop()
         if consumers is not None:
             consumers.stop()
+        metric_logs.stop()
         aws.stop()
 
 

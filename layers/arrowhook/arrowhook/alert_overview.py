@@ -1,5 +1,5 @@
-"""The console's overview: alerts per hour (48 hours) and per day (30 days) by strategy, and the
-parse-issue rate.
+"""The console's overview: alerts per hour (48 hours) and per day (30 days) by strategy, the parse-issue
+and duplicate rates, and the webhook's refusals by reason (from CloudWatch, arrowhook.rejection_metrics).
 
 Closed days come from their daily counts (arrowhook.daily_counts, one small item per day); days not
 counted yet and the last 48 hours are read alert by alert, at most READ_LIMIT (`truncated` says so).
@@ -15,6 +15,8 @@ from typing import Any
 from arrowhook.alert_query import AlertFilter, AlertQuery
 from arrowhook.daily_counts import DailyCounts
 from arrowhook.models import iso
+from arrowhook.rejection_metrics import RejectionCounts
+from arrowhook.rejections import RejectionReason
 
 HOURS = 48
 DAYS = 30
@@ -30,10 +32,20 @@ class Overview:
     alerts_48h: int
     with_issues_48h: int
     truncated: bool
+    #: Repeated deliveries listed on the 48 hours' alerts (answered as duplicates, not stored again).
+    duplicates_48h: int = 0
+    #: Refusals per reason over the 48 hours; None when CloudWatch could not be read.
+    rejections_48h: dict[RejectionReason, int] | None = None
 
     @property
     def issue_rate(self) -> float:
         return self.with_issues_48h / self.alerts_48h if self.alerts_48h else 0.0
+
+    @property
+    def duplicate_rate(self) -> float:
+        """Of every delivery that reached the store (stored or answered as a duplicate), the repeats."""
+        deliveries = self.alerts_48h + self.duplicates_48h
+        return self.duplicates_48h / deliveries if deliveries else 0.0
 
     def chart_data(self) -> dict[str, Any]:
         """What the page's charts draw (uPlot: x values, then one series per strategy)."""
@@ -49,6 +61,7 @@ def overview(
     alerts: AlertQuery,
     counts: DailyCounts,
     now: datetime,
+    rejections: RejectionCounts | None = None,
 ) -> Overview:
     now = now.astimezone(UTC)
     this_hour = now.replace(minute=0, second=0, microsecond=0)
@@ -64,7 +77,7 @@ def overview(
     per_hour: dict[str, list[int]] = defaultdict(lambda: [0] * HOURS)
     per_day: dict[str, list[int]] = defaultdict(lambda: [0] * DAYS)
     day_index = {day: index for index, day in enumerate(day_list)}
-    in_window = with_issues = 0
+    in_window = with_issues = duplicates = 0
     for alert in found:
         received = alert.received_at.astimezone(UTC)
         hour = int((received.replace(minute=0, second=0, microsecond=0) - hour_starts[0]).total_seconds() // 3600)
@@ -72,6 +85,7 @@ def overview(
             per_hour[alert.strategy][hour] += 1
             in_window += 1
             with_issues += bool(alert.parse_issues)
+            duplicates += len(alert.duplicates)
         day = received.date()
         if day in day_index and day not in counted:
             per_day[alert.strategy][day_index[day]] += 1
@@ -86,4 +100,6 @@ def overview(
         alerts_48h=in_window,
         with_issues_48h=with_issues,
         truncated=more is not None,
+        duplicates_48h=duplicates,
+        rejections_48h=rejections.between(hour_starts[0], now) if rejections else None,
     )

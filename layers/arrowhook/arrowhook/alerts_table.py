@@ -1,7 +1,8 @@
 """The alerts table: every item format of it is written and read here.
 
   ALERT#<id>      one alert; GSIs ByStrategy (key_id), ByTicker (ticker), ByDay (day), all sorted by
-                  `sort_key` = received_at#id, so every query pattern is a Query, newest first
+                  `sort_key` = received_at#id, so every query pattern is a Query, newest first;
+                  `duplicates` (a string set of "received_at|request id") lists repeated deliveries
   DEDUPE#<hash>   marks (key, body) as seen until `expires_at` (the table's TTL attribute)
 (COUNTS#... items belong to arrowhook.daily_counts, ARCHIVE#... to arrowhook.archive.)
 """
@@ -23,9 +24,10 @@ from arrowhook.dynamodb import (
     plain,
     to_item,
     unavailable,
+    worst_case_seconds,
 )
 from arrowhook.errors import StoreUnavailableError
-from arrowhook.models import StoredAlert, iso
+from arrowhook.models import RepeatedDelivery, StoredAlert, iso
 from arrowhook.tradingview import AlertFields, ParseIssue
 
 if TYPE_CHECKING:
@@ -33,12 +35,20 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
 _TRANSACTION_CONFLICT_RETRIES = 3
+#: Repeated deliveries listed on one alert at most: a sender stuck in a loop inside a long dedupe
+#: window must not grow the item towards DynamoDB's 400 KB (the AlertsDuplicate metric counts them all).
+MAX_LISTED_DUPLICATES = 50
 
 
 class AlertStore:
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name
         self._client = client or dynamodb_client()
+
+    @property
+    def worst_call_seconds(self) -> float:
+        """The longest one call of this store's client can take (its timeouts and retries)."""
+        return worst_case_seconds(self._client.meta.config)
 
     def put(self, alert: StoredAlert, dedupe_hash: str, dedupe_window_seconds: int) -> tuple[str, bool]:
         """Store the alert unless (key, body) was seen inside the window: one write call either way.
@@ -101,6 +111,27 @@ class AlertStore:
                     return alert.alert_id, False
                 raise unavailable(error) from None
         raise StoreUnavailableError("DynamoDB transaction kept conflicting")  # pragma: no cover - loop returns
+
+    def record_duplicate(self, alert_id: str, received_at: str, request_id: str) -> bool:
+        """List a repeated delivery on the first one's alert. A set member, so the SDK's retry of a write
+        that was applied cannot list it twice; never creates an alert that was archived meanwhile.
+        False when it was not recorded (the caller answers anyway: this is bookkeeping)."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"ALERT#{alert_id}"}},
+                UpdateExpression="ADD duplicates :delivery",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(duplicates) OR size(duplicates) < :cap)"
+                ),
+                ExpressionAttributeValues={
+                    ":delivery": {"SS": [f"{received_at}|{request_id}"]},
+                    ":cap": {"N": str(MAX_LISTED_DUPLICATES)},
+                },
+            )
+        except (ClientError, BotoCoreError):
+            return False
+        return True
 
     def _applied(self, alert_id: str, error: ClientError | BotoCoreError) -> bool:
         """Before answering "not stored" after a write that got no answer (a timeout, a 5xx), look: the
@@ -188,4 +219,12 @@ def alert_from_item(item: dict[str, Any]) -> StoredAlert:
         request_id=values.get("request_id"),
         user_agent=values.get("user_agent"),
         content_type=values.get("content_type"),
+        duplicates=sorted(
+            (_repeated_delivery(entry) for entry in values.get("duplicates", ())), key=lambda d: d.received_at
+        ),
     )
+
+
+def _repeated_delivery(entry: str) -> RepeatedDelivery:
+    received_at, _, request_id = entry.partition("|")
+    return RepeatedDelivery(received_at=received_at, request_id=request_id)

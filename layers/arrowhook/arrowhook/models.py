@@ -69,6 +69,15 @@ class KeyAuth(BaseModel):
         return self.expires_at is None or now_epoch < self.expires_at
 
 
+class RepeatedDelivery(BaseModel):
+    """A later delivery of the same body inside the dedupe window: answered with the first one's id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    received_at: datetime
+    request_id: str
+
+
 class StoredAlert(BaseModel):
     """One alert as stored: parsed fields beside the raw payload (secret removed) and receive metadata."""
 
@@ -87,6 +96,8 @@ class StoredAlert(BaseModel):
     request_id: str | None = None
     user_agent: str | None = None
     content_type: str | None = None
+    #: Recorded by the webhook on its duplicate branch (best effort, see AlertStore.record_duplicate).
+    duplicates: list[RepeatedDelivery] = Field(default_factory=list)
 
     @property
     def message(self) -> str | None:

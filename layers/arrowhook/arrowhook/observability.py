@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger()
 metrics = Metrics()
@@ -38,6 +38,7 @@ class Metric(StrEnum):
     DELIVERIES_PENDING = "DeliveriesPending"
     DELIVERY_RETRIES = "DeliveryRetries"
     DELIVERY_LATENCY = "DeliveryLatency"
+    WEBHOOK_REJECTIONS = "WebhookRejections"
 
 
 #: What each metric counts, and who publishes it (docs/metrics.md is generated from this).
@@ -65,9 +66,37 @@ METRIC_MEANINGS: dict[Metric, tuple[str, str]] = {
     Metric.DELIVERIES_PENDING: ("delivery", "deliveries left for the stream's retry (time ran out)"),
     Metric.DELIVERY_RETRIES: ("delivery", "extra attempts after a 429, a 5xx or no answer"),
     Metric.DELIVERY_LATENCY: ("delivery", "milliseconds from an alert's receipt to its acceptance"),
+    Metric.WEBHOOK_REJECTIONS: (
+        "webhook",
+        "every refusal and 503, with a second dimension `reason` (the answer's error code): the console's overview",
+    ),
 }
 
-__all__ = ["METRIC_MEANINGS", "Metric", "MetricUnit", "logger", "metrics", "traced", "tracing_enabled"]
+__all__ = [
+    "METRIC_MEANINGS",
+    "Metric",
+    "MetricUnit",
+    "count_rejection",
+    "logger",
+    "metrics",
+    "traced",
+    "tracing_enabled",
+]
+
+
+def count_rejection(reason: str) -> None:
+    """One refusal, by reason, in a metric of its own (a record of its own): AuthFailures and the other
+    totals keep their single `service` dimension, which the alarms and the dashboard use."""
+    dimensions = {"service": metrics.service or "arrowhook", "reason": reason}
+    with single_metric(
+        name=Metric.WEBHOOK_REJECTIONS,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=metrics.namespace,
+        default_dimensions=dimensions,
+    ):
+        pass
+
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from arrowhook.delivery import DeliveryRecord
 from arrowhook.destinations import Destination, DestinationKind
-from arrowhook.models import KeyStatus, StoredAlert, StrategyKey
+from arrowhook.models import KeyStatus, RepeatedDelivery, StoredAlert, StrategyKey
 from arrowhook.tradingview import MarketPosition, ParseIssue, Side
 
 #: A made-up secret prefix for the documentation examples.
@@ -145,6 +145,11 @@ class AlertDetail(AlertOut):
     request_id: str | None = None
     user_agent: str | None = None
     content_type: str | None = None
+    duplicates: list[RepeatedDelivery] = Field(
+        default_factory=list,
+        description="Later deliveries of the same body inside the dedupe window, answered with this alert's "
+        "id and not stored again (at most 50 listed; the AlertsDuplicate metric counts all).",
+    )
     deliveries: list[DeliveryRecord] = Field(
         default_factory=list, description="One record per destination the alert was forwarded to."
     )

@@ -129,11 +129,19 @@ def alerts_show(
     from rich.table import Table
 
     deliveries = alert.pop("deliveries", [])
+    duplicates = alert.pop("duplicates", [])
     table = Table(show_header=False, title=f"alert {alert_id}")
     for name, value in alert.items():
         if value not in (None, [], {}, ""):
             table.add_row(shown(name), shown(value if isinstance(value, str) else json.dumps(value)))
     out.print(table)
+    if duplicates:
+        repeats = Table(title="repeated deliveries (answered with this alert, not stored again)")
+        repeats.add_column("received at")
+        repeats.add_column("request id")
+        for repeat in duplicates:
+            repeats.add_row(shown(repeat["received_at"]), shown(repeat["request_id"]))
+        out.print(repeats)
     if deliveries:
         sent = Table(title="deliveries")
         for column in ("destination", "kind", "status", "attempts", "last answer", "latency"):

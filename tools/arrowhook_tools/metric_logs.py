@@ -1,0 +1,91 @@
+"""Lambda's log pipeline turns each embedded-metric-format (EMF) line a function prints into CloudWatch
+metrics; locally, this does it for the embedded CloudWatch, so what reads metrics back (the console's
+rejections by reason) sees what it would see deployed.
+
+Powertools prints EMF with the builtin `print`; the two Powertools modules that do are given a `print`
+that also hands the line to a background thread, which publishes it with PutMetricData. The functions'
+own code is untouched and still prints the line as on Lambda."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import queue
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from arrowhook_tools import embedded_aws
+
+_EMF_MODULES = (
+    "aws_lambda_powertools.metrics.base",
+    "aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch",
+)
+
+
+def metric_data(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(namespace, PutMetricData entry) for every metric one EMF document declares."""
+    directive = document["_aws"]
+    moment = datetime.fromtimestamp(int(directive["Timestamp"]) / 1000, UTC)
+    entries = []
+    for declared in directive["CloudWatchMetrics"]:
+        for dimension_set in declared["Dimensions"] or [[]]:
+            dimensions = [{"Name": name, "Value": str(document[name])} for name in dimension_set]
+            for metric in declared["Metrics"]:
+                raw = document[metric["Name"]]
+                values = [float(value) for value in (raw if isinstance(raw, list) else [raw])]
+                entry = {
+                    "MetricName": metric["Name"],
+                    "Dimensions": dimensions,
+                    "Values": values,
+                    "Unit": metric.get("Unit", "None"),
+                    "Timestamp": moment,
+                }
+                entries.append((declared["Namespace"], entry))
+    return entries
+
+
+class MetricLogs:
+    """Publishes the EMF lines printed in this process to one endpoint's CloudWatch, until stopped."""
+
+    def __init__(self, endpoint: str) -> None:
+        self._client = embedded_aws.client("cloudwatch", endpoint)
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._publish, name="metric-logs", daemon=True)
+        self._originals: dict[str, Any] = {}
+
+    def start(self) -> MetricLogs:
+        import importlib
+
+        self._thread.start()
+        for name in _EMF_MODULES:
+            module = importlib.import_module(name)
+            self._originals[name] = module.__dict__.get("print", builtins.print)
+            module.print = self._print  # type: ignore[attr-defined]
+        return self
+
+    def _print(self, *values: Any, **options: Any) -> None:
+        builtins.print(*values, **options)
+        if len(values) == 1 and isinstance(values[0], str) and values[0].startswith('{"_aws"'):
+            self._lines.put(values[0])
+
+    def _publish(self) -> None:
+        while (line := self._lines.get()) is not None:
+            try:
+                for namespace, entry in metric_data(json.loads(line)):
+                    self._client.put_metric_data(Namespace=namespace, MetricData=[entry])
+            except Exception as error:
+                builtins.print(f"metric not published locally: {error}", file=sys.stderr)
+
+    def stop(self) -> None:
+        import importlib
+
+        for name, original in self._originals.items():
+            module = importlib.import_module(name)
+            if original is builtins.print:
+                module.__dict__.pop("print", None)
+            else:
+                module.print = original  # type: ignore[attr-defined]
+        self._lines.put(None)
+        self._thread.join(timeout=10)
