@@ -46,32 +46,47 @@ def metric_data(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return entries
 
 
+#: Stacks publishing now, newest last: a line goes to the newest (one `make dev`, or the test's own).
+_active: list[MetricLogs] = []
+_lock = threading.Lock()
+
+
+def _emf_print(*values: Any, **options: Any) -> None:
+    """Powertools' `print`: prints as ever, and hands an EMF line to the newest running stack."""
+    builtins.print(*values, **options)
+    if len(values) == 1 and isinstance(values[0], str) and values[0].startswith('{"_aws"'):
+        with _lock:
+            target = _active[-1] if _active else None
+        if target is not None:
+            target.lines.put(values[0])
+
+
+def _install() -> None:
+    """Once per process, and never undone (with no stack running, `_emf_print` only prints)."""
+    import importlib
+
+    for name in _EMF_MODULES:
+        module = importlib.import_module(name)
+        module.print = _emf_print  # type: ignore[attr-defined]
+
+
 class MetricLogs:
     """Publishes the EMF lines printed in this process to one endpoint's CloudWatch, until stopped."""
 
     def __init__(self, endpoint: str) -> None:
         self._client = embedded_aws.client("cloudwatch", endpoint)
-        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
         self._thread = threading.Thread(target=self._publish, name="metric-logs", daemon=True)
-        self._originals: dict[str, Any] = {}
 
     def start(self) -> MetricLogs:
-        import importlib
-
+        _install()
         self._thread.start()
-        for name in _EMF_MODULES:
-            module = importlib.import_module(name)
-            self._originals[name] = module.__dict__.get("print", builtins.print)
-            module.print = self._print  # type: ignore[attr-defined]
+        with _lock:
+            _active.append(self)
         return self
 
-    def _print(self, *values: Any, **options: Any) -> None:
-        builtins.print(*values, **options)
-        if len(values) == 1 and isinstance(values[0], str) and values[0].startswith('{"_aws"'):
-            self._lines.put(values[0])
-
     def _publish(self) -> None:
-        while (line := self._lines.get()) is not None:
+        while (line := self.lines.get()) is not None:
             try:
                 for namespace, entry in metric_data(json.loads(line)):
                     self._client.put_metric_data(Namespace=namespace, MetricData=[entry])
@@ -79,13 +94,8 @@ class MetricLogs:
                 builtins.print(f"metric not published locally: {error}", file=sys.stderr)
 
     def stop(self) -> None:
-        import importlib
-
-        for name, original in self._originals.items():
-            module = importlib.import_module(name)
-            if original is builtins.print:
-                module.__dict__.pop("print", None)
-            else:
-                module.print = original  # type: ignore[attr-defined]
-        self._lines.put(None)
+        with _lock:
+            if self in _active:
+                _active.remove(self)
+        self.lines.put(None)
         self._thread.join(timeout=10)
