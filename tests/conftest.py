@@ -264,7 +264,8 @@ _TRANSACT_ACTIONS = {
 
 
 def dynamodb_grants_needed(operation: str, params: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    """(IAM action, table, leading key) for one DynamoDB call: a transaction is authorized item by item."""
+    """(IAM action, table or `table/index/<name>`, leading key) for one DynamoDB call: a transaction is
+    authorized item by item."""
     if operation == "TransactWriteItems":
         needed = []
         for entry in params["TransactItems"]:
@@ -272,7 +273,18 @@ def dynamodb_grants_needed(operation: str, params: dict[str, Any]) -> list[tuple
             key = request.get("Item") or request.get("Key") or {}
             needed.append((f"dynamodb:{_TRANSACT_ACTIONS[kind]}", request["TableName"], key.get("pk", {}).get("S")))
         return needed
-    return [(f"dynamodb:{operation}", params["TableName"], params.get("Key", {}).get("pk", {}).get("S"))]
+    key = params.get("Key") or params.get("Item") or {}
+    table = params["TableName"] + (f"/index/{params['IndexName']}" if params.get("IndexName") else "")
+    return [(f"dynamodb:{operation}", table, key.get("pk", {}).get("S"))]
+
+
+def assert_granted(template: LocalTemplate, function: str, needed: list[tuple[str, str, str | None]]) -> None:
+    """Every call recorded is allowed by the function's policy (moto enforces no IAM: this does)."""
+    tables = {template.physical_name(name): name for name, _ in template.resources_of_type("AWS::DynamoDB::Table")}
+    for action, target, leading_key in needed:
+        table, _, index = target.partition("/index/")
+        resource = template.arn(tables[table]) + (f"/index/{index}" if index else "")
+        assert policy_allows(template, function, action, resource, leading_key), (function, action, target, leading_key)
 
 
 def policy_allows(template: LocalTemplate, function: str, action: str, resource: str, leading_key: str | None) -> bool:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, FastAPI, Form, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arrowhook import keys as key_cases
@@ -37,6 +38,8 @@ from arrowhook.rejection_metrics import RejectionCounts
 from arrowhook.rejections import REASON_MEANINGS
 from arrowhook.secure_parameters import secure_value
 from arrowhook.settings import ConsoleSettings
+from arrowhook.signal_checks import human
+from arrowhook.signals import SequenceCheck, SignalExpectations, TradingHours
 from arrowhook.tradingview_messages import indicator_message, strategy_message
 
 settings = ConsoleSettings.from_environment()
@@ -260,6 +263,8 @@ def _row(alert: StoredAlert) -> dict[str, Any]:
         "quantity": "" if fields.quantity is None else str(fields.quantity),
         "text": alert.message or "",
         "issues": len(alert.parse_issues),
+        "gap": alert.health is not None and alert.health.gap_before is not None,
+        "late": alert.health is not None and alert.health.late,
     }
 
 
@@ -316,7 +321,14 @@ async def alert_page(request: Request, _: SignedIn, alert_id: str) -> HTMLRespon
     if alert is None:
         raise StarletteHTTPException(status_code=404, detail="No alert has this id (archived alerts are in S3).")
     fields = [(name, value) for name, value in alert.fields.model_dump().items() if value is not None]
-    context = {"alert": alert, "fields": fields, "deliveries": deliveries.for_alert(alert_id), "row": _row(alert)}
+    lag = alert.health.lag_ms if alert.health else None
+    context = {
+        "alert": alert,
+        "fields": fields,
+        "deliveries": deliveries.for_alert(alert_id),
+        "row": _row(alert),
+        "lag": f"{lag / 1000:.1f} s" if lag is not None and lag < 120_000 else human(timedelta(milliseconds=lag or 0)),
+    }
     return _page(request, "alert.html", context)
 
 
@@ -417,6 +429,34 @@ async def rename_strategy(
     name: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._\-]*$")],
 ) -> RedirectResponse:
     key_cases.update_key(keys, key_id, name=name)
+    return RedirectResponse("/console/strategies", status_code=303)
+
+
+@app.post("/console/strategies/{key_id}/signals", response_model=None)
+async def set_signals(
+    request: Request,
+    _: Checked,
+    key_id: str,
+    *,
+    max_lag_seconds: Annotated[str, Form(max_length=6)] = "",
+    sequence: Annotated[SequenceCheck, Form()] = SequenceCheck.POSITIONS,
+    expect_every_minutes: Annotated[str, Form(max_length=6)] = "",
+    trading_hours: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """What the strategy declares about its alerts (docs/signal-health.md); an empty field turns it off."""
+    try:
+        signals = SignalExpectations(
+            max_lag_seconds=int(max_lag_seconds) if max_lag_seconds.strip() else None,
+            sequence=sequence,
+            expect_every_minutes=int(expect_every_minutes) if expect_every_minutes.strip() else None,
+            trading_hours=TradingHours.parse(trading_hours) if trading_hours.strip() else None,
+        )
+    except ValidationError as error:
+        problem = "; ".join(str(detail["msg"]).removeprefix("Value error, ") for detail in error.errors())
+        return _page(request, "error.html", {"message": f"Signals not saved: {problem}"}, 400)
+    except ValueError as error:
+        return _page(request, "error.html", {"message": f"Signals not saved: {error}"}, 400)
+    key_cases.update_key(keys, key_id, signals=signals)
     return RedirectResponse("/console/strategies", status_code=303)
 
 

@@ -1,35 +1,54 @@
 """Forwards each newly stored alert (the alerts table's stream, INSERT of ALERT# items only: the event
-source mapping filters the rest) to its strategy's destinations.
+source mapping filters the rest) to its strategy's destinations, and checks its signal health; on its
+schedule, notices strategies gone silent.
 
 Thin on purpose: Powertools batch processing turns the stream batch into records and reports partial
 failures (the mapping bisects and retries them, then sends them to the failure queue); each record
-goes to arrowhook.delivery.Deliverer, which keeps one delivery record per (alert, destination).
+goes to arrowhook.delivery.Deliverer, which keeps one delivery record per (alert, destination), and to
+arrowhook.signal_watch: lag at once (so late alerts can be skipped); an alert whose sequence is
+checked goes to the signal-check queue, which hands it back (an SQS batch) once it has settled, so the
+check never holds up the deliveries behind it. A scheduled event (`{"trigger": "signal-watch"}`) runs
+SilenceWatch.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arrowhook.alerts_table import alert_from_item
+from arrowhook.alert_query import AlertQuery
+from arrowhook.alerts_table import AlertStore, alert_from_item
 from arrowhook.deliveries_table import DeliveryStore
 from arrowhook.delivery import Deliverer, DeliveryRecord, DeliveryStatus, Sender
-from arrowhook.delivery_channels import FailureQueue, HttpTransport, SnsEmail
+from arrowhook.delivery_channels import FailureQueue, HttpTransport, SignalCheckQueue, SnsEmail
 from arrowhook.destinations import Destination
 from arrowhook.destinations_table import DestinationSecrets, DestinationStore
-from arrowhook.observability import Metric, MetricUnit, logger, metrics, traced
+from arrowhook.keys_table import KeyStore
+from arrowhook.models import StrategyKey, utc_now
+from arrowhook.observability import Metric, MetricUnit, count_lag, logger, metrics, traced
 from arrowhook.settings import DeliverySettings
+from arrowhook.signal_checks import needs_sequence_check
+from arrowhook.signal_watch import SilenceStates, SilenceWatch, StreamChecks, all_keys, gap_notice, late_reason
+from arrowhook.signals import SignalExpectations
 
 settings = DeliverySettings.from_environment()
 destinations = DestinationStore(settings.keys_table_name)
+keys = KeyStore(settings.keys_table_name)
+alert_query = AlertQuery(settings.alerts_table_name)
+alert_store = AlertStore(settings.alerts_table_name)
+checks = StreamChecks(alert_store, alert_query, settle=timedelta(seconds=settings.settle_seconds))
+check_queue = SignalCheckQueue(settings.signal_check_queue_url)
 # A batch whose every record is pending is still a partial-failure answer, not a function error: the
 # mapping retries those records (bisecting is for the function crashing), and the Errors metric stays
 # for real crashes.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+check_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 deliverer = Deliverer(
     records=DeliveryStore(settings.deliveries_table_name),
     secrets=DestinationSecrets(settings.destination_secrets_prefix),
@@ -46,18 +65,54 @@ class PendingDeliveryError(Exception):
     """Raised for a record with a destination left pending: the batch reports it failed, to be retried."""
 
 
-def deliver_record(record: DynamoDBRecord, configured: list[Destination]) -> list[DeliveryRecord]:
+def deliver_record(
+    record: DynamoDBRecord, configured: list[Destination], strategies: dict[str, StrategyKey]
+) -> list[DeliveryRecord]:
     image = (record.raw_event.get("dynamodb") or {}).get("NewImage")
     if not image:
         return []  # the mapping's filter lets only ALERT# inserts through; anything else has nothing to send
     alert = alert_from_item(image)
-    results = deliverer.deliver(alert, configured)
+    key = strategies.get(alert.key_id)
+    expectations = key.signals if key else SignalExpectations()
+    health = checks.lag(alert, expectations)
+    results = deliverer.deliver(alert, configured, late=late_reason(health, expectations))
     for result in results:
         _count(result)
+    if needs_sequence_check(alert, expectations.sequence):
+        check_queue.enqueue(alert.alert_id)  # checked once settled, with its lag (written then)
+    else:
+        checks.record(alert, health)
+        _count_health(alert.strategy, health.lag_ms, late=health.late, gap=False)
     pending = [result.destination_id for result in results if result.status is DeliveryStatus.PENDING]
     if pending:
         raise PendingDeliveryError(f"alert {alert.alert_id}: {len(pending)} destination(s) pending")
     return results
+
+
+def check_record(record: SQSRecord, strategies: dict[str, StrategyKey]) -> None:
+    """One settled alert's sequence: flagged on the alert, counted, and notified when something is missing."""
+    alert = alert_store.get(str(record.json_body["alert_id"]))
+    if alert is None:
+        return  # archived or deleted meanwhile: nothing to flag
+    key = strategies.get(alert.key_id)
+    expectations = key.signals if key else SignalExpectations()
+    gap = checks.sequence(alert, expectations)
+    health = checks.lag(alert, expectations).model_copy(update={"gap_before": gap})
+    checks.record(alert, health)
+    _count_health(alert.strategy, health.lag_ms, late=health.late, gap=gap is not None)
+    if gap is not None:
+        logger.warning("alert missing before this one", extra={"alert_id": alert.alert_id, **gap.model_dump()})
+        for notice in deliverer.notify(gap_notice(alert, gap), destinations.all()):
+            _count(notice)
+
+
+def _count_health(strategy: str, lag_ms: int | None, *, late: bool, gap: bool) -> None:
+    if lag_ms is not None:
+        count_lag(strategy, lag_ms)
+    if late:
+        metrics.add_metric(name=Metric.LATE_ALERTS, unit=MetricUnit.Count, value=1)
+    if gap:
+        metrics.add_metric(name=Metric.SIGNAL_GAPS, unit=MetricUnit.Count, value=1)
 
 
 def _count(result: DeliveryRecord) -> None:
@@ -87,12 +142,43 @@ def _count(result: DeliveryRecord) -> None:
 @traced
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    configured = destinations.all()  # once per batch: a handful of items
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, Any]:
     deliverer.seconds_left = lambda: context.get_remaining_time_in_millis() / 1000
+    if event.get("trigger") == "signal-watch":
+        # `at` replays the check as of another moment (`arrowhook signals check --at`): for trying it out.
+        return watch_silence(datetime.fromisoformat(event["at"]) if event.get("at") else utc_now())
+    strategies = {key.id: key for key in all_keys(keys)}  # their declared expectations, once per batch
+    records = event.get("Records") or [{}]
+    if records[0].get("eventSource") == "aws:sqs":
+        return process_partial_response(
+            event=event,
+            record_handler=lambda record: check_record(record, strategies),
+            processor=check_processor,
+            context=context,
+        )
+    configured = destinations.all()  # once per batch: a handful of items
     return process_partial_response(
         event=event,
-        record_handler=lambda record: deliver_record(record, configured),
+        record_handler=lambda record: deliver_record(record, configured, strategies),
         processor=processor,
         context=context,
     )
+
+
+def watch_silence(now: datetime) -> dict[str, Any]:
+    """The schedule's run (or `arrowhook signals check`): strategies gone silent, and those back."""
+    watch = SilenceWatch(keys, alert_query, SilenceStates(settings.keys_table_name), deliverer, destinations.all)
+    result = watch.run(now)
+    for notice in result.notices:
+        _count(notice)
+    if result.silent:
+        metrics.add_metric(name=Metric.SILENT_STRATEGIES, unit=MetricUnit.Count, value=len(result.silent))
+    logger.info(
+        "signal watch", extra={"watched": result.watched, "silent": result.silent, "recovered": result.recovered}
+    )
+    return {
+        "watched": result.watched,
+        "silent": result.silent,
+        "recovered": result.recovered,
+        "notices": [notice.model_dump(mode="json") for notice in result.notices],
+    }

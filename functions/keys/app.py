@@ -78,8 +78,10 @@ async def get_key(key_id: str) -> KeyOut:
     responses={**NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY, **NAME_TAKEN},
 )
 async def update_key(key_id: str, body: KeyUpdate) -> KeyOut:
-    """Rename, describe, disable (`enabled: false`) or enable a key."""
-    key = use_cases.update_key(store, key_id, name=body.name, description=body.description, enabled=body.enabled)
+    """Rename, describe, disable (`enabled: false`) or enable a key, or declare its signal expectations."""
+    key = use_cases.update_key(
+        store, key_id, name=body.name, description=body.description, enabled=body.enabled, signals=body.signals
+    )
     logger.info("key updated", extra={"key_id": key.id, "fields": sorted(body.model_fields_set)})
     return KeyOut.of(key)
 

@@ -191,3 +191,34 @@ def test_a_repeated_delivery_is_listed_by_the_api_and_the_cli(dev_stack: DevStac
     shown = dev_stack.cli("alerts", "show", first["alert_id"])
     assert shown.returncode == 0, shown.stderr
     assert "repeated deliveries" in shown.stdout and repeat["request_id"][:12] in shown.stdout
+
+
+def test_cli_declares_a_strategys_signals_and_runs_the_silence_check(dev_stack: DevStack, client: httpx.Client) -> None:
+    mine = own_strategy(dev_stack, "signals")
+    hours = "Mon-Fri 09:30-16:00 America/New_York"
+    declared = dev_stack.cli(
+        "signals", "set", mine.name, "--max-lag", "90", "--every", "30", "--hours", hours, "--sequence", "alternating",
+        "--json",
+    )  # fmt: skip
+    assert declared.returncode == 0, declared.stderr
+    assert json.loads(declared.stdout)["signals"] == {
+        "max_lag_seconds": 90,
+        "sequence": "alternating",
+        "expect_every_minutes": 30,
+        "trading_hours": {
+            "timezone": "America/New_York",
+            "weekdays": [0, 1, 2, 3, 4],
+            "start": "09:30:00",
+            "end": "16:00:00",
+        },
+    }
+    shown = dev_stack.cli("signals", "show", mine.key_id)
+    assert shown.returncode == 0 and "mon,tue,wed,thu,fri 09:30-16:00 America/New_York" in shown.stdout
+    kept = dev_stack.cli("signals", "set", mine.name, "--max-lag", "0", "--json")  # 0 turns one number off
+    assert json.loads(kept.stdout)["signals"]["max_lag_seconds"] is None
+    assert json.loads(kept.stdout)["signals"]["expect_every_minutes"] == 30, "the others are kept"
+    refused = dev_stack.cli("signals", "set", mine.name, "--hours", "someday 9-5")
+    assert refused.returncode == 2 and "trading hours" in refused.stderr
+    checked = dev_stack.cli("signals", "check", "--json")
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["watched"] >= 1

@@ -398,3 +398,44 @@ def test_a_strategys_positions_page(console: Console, stack: LocalStack) -> None
     row = console.page.locator("table.positions tr", has_text="XRPUSDT")
     expect(row).to_contain_text("short")
     expect(row).to_contain_text("40")
+
+
+def test_signal_health_is_shown_in_the_table_and_the_detail_and_set_per_strategy(
+    console: Console, stack: LocalStack
+) -> None:
+    assert stack.api is not None
+    ticker = f"H{uuid.uuid4().hex[:6].upper()}"
+    post_alert(stack, ticker=ticker, prev_market_position="flat", market_position="long")
+    flagged = post_alert(stack, ticker=ticker, prev_market_position="flat", market_position="short", action="sell")
+    headers = {"Authorization": f"Bearer {stack.admin_token}"}
+    deadline = time.monotonic() + WAIT_MS / 1000  # the check runs once the alert has settled
+    while not (httpx.get(f"{stack.api.url}/alerts/{flagged}", headers=headers, timeout=30).json().get("health") or {}):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    console.sign_in()
+    page = console.page
+    page.goto(f"/console/alerts?ticker={ticker}")
+    expect(page.locator(f"#alert-{flagged} .badge.gap")).to_be_visible()
+    page.goto(f"/console/alerts/{flagged}")
+    expect(page.locator("#signal-health dd.gap")).to_contain_text("this one expected flat")
+    console.shot("signal-health-detail")
+
+    name = f"sig-{uuid.uuid4().hex[:6]}"
+    assert httpx.post(f"{stack.api.url}/keys", json={"name": name}, headers=headers, timeout=30).status_code == 201
+    page.goto("/console/strategies")
+    row = page.locator("tr", has_text=name)
+    row.locator("summary").click()
+    form = row.locator("form.signals-form")
+    form.locator("input[name=max_lag_seconds]").fill("45")
+    form.locator("input[name=expect_every_minutes]").fill("30")
+    form.locator("input[name=trading_hours]").fill("mon-fri 09:30-16:00 America/New_York")
+    form.locator("select[name=sequence]").select_option("alternating")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("tr", has_text=name).locator("td.signals")).to_contain_text("max lag 45 s")
+    signals = httpx.get(f"{stack.api.url}/keys", params={"name": name}, headers=headers, timeout=30).json()["items"][0]
+    assert signals["signals"]["expect_every_minutes"] == 30 and signals["signals"]["sequence"] == "alternating"
+    row = page.locator("tr", has_text=name)
+    row.locator("summary").click()
+    row.locator("input[name=trading_hours]").fill("someday 9-5")
+    row.locator("form.signals-form button[type=submit]").click()
+    expect(page.locator("main")).to_contain_text("Signals not saved: trading hours")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,8 @@ from standardwebhooks.webhooks import Webhook
 
 from arrowhook_tools.local import LocalStack
 from arrowhook_tools.receivers import Receivers, Scripted
-from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import LOCAL_REGION, PROJECT_ROOT
-from tests.integration.conftest import in_process_stack
-
-#: Generous: the stack shares two cores with the rest of the suite.
-ARRIVAL_SECONDS = 60.0
+from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack
 
 
 @pytest.fixture(scope="module")
@@ -53,56 +48,6 @@ def admin(stack: LocalStack) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {stack.admin_token}"}
     with httpx.Client(base_url=stack.api.url, headers=headers, timeout=30) as client:
         yield client
-
-
-class Strategy:
-    """A strategy of its own per test, so destinations and counts never mix between tests."""
-
-    def __init__(self, admin: httpx.Client, receivers: Receivers) -> None:
-        self.admin, self.receivers = admin, receivers
-        created = admin.post("/keys", json={"name": f"s-{uuid.uuid4().hex[:10]}"})
-        assert created.status_code == 201, created.text
-        self.name, self.key_id, self.secret = created.json()["name"], created.json()["id"], created.json()["secret"]
-        self.tag = uuid.uuid4().hex[:8]
-
-    def destination(self, kind: str, **values: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {"kind": kind, "strategies": [self.name], "name": f"{kind}-{self.tag}", **values}
-        if kind in ("discord", "slack", "webhook") and "url" not in body:
-            body["url"] = self.url(kind)
-        if kind == "telegram":
-            body.setdefault("bot_token", f"777:{self.tag}AAAAAAAAAAAAAAAAAAAAAAAA")
-            body.setdefault("chat_id", "-100123")
-        created = self.admin.post("/destinations", json=body)
-        assert created.status_code == 201, created.text
-        return dict(created.json())
-
-    def url(self, kind: str) -> str:
-        return {
-            "discord": f"{self.receivers.url}/discord/api/webhooks/1/{self.tag}",
-            "slack": f"{self.receivers.url}/slack/services/T0/B0/{self.tag}",
-            "webhook": f"{self.receivers.url}/hook/{self.tag}",
-        }[kind]
-
-    def path(self, kind: str) -> str:
-        if kind == "telegram":
-            return f"/telegram/bot777:{self.tag}"
-        return self.url(kind).removeprefix(self.receivers.url)
-
-    def send(self, stack: LocalStack, **fields: Any) -> str:
-        assert stack.api is not None
-        body = json.loads(strategy_alert(self.secret))
-        body.update(fields)
-        answer = httpx.post(f"{stack.api.url}/webhook", json=body, timeout=30)
-        assert answer.status_code == 200, answer.text
-        return str(answer.json()["alert_id"])
-
-    def deliveries(self, alert_id: str, until: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + ARRIVAL_SECONDS
-        while True:
-            found: list[dict[str, Any]] = self.admin.get(f"/alerts/{alert_id}").json()["deliveries"]
-            if until(found) or time.monotonic() > deadline:
-                return found
-            time.sleep(0.2)
 
 
 @pytest.fixture

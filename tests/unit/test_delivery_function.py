@@ -34,6 +34,7 @@ def delivery_app(aws: Any, template: LocalTemplate, monkeypatch: pytest.MonkeyPa
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     boto3.client("sqs").create_queue(QueueName=template.physical_name("DeliveryFailureQueue"))
+    boto3.client("sqs").create_queue(QueueName=template.physical_name("SignalCheckQueue"))  # no delay: tests wait
     now = datetime(2026, 11, 23, tzinfo=UTC)
     destination = Destination(
         id="D1",
@@ -87,3 +88,260 @@ def test_a_record_without_a_new_image_is_skipped_not_failed(delivery_app: Any, r
     del event["Records"][0]["dynamodb"]["NewImage"]
     assert _invoke(delivery_app, event) == {"batchItemFailures": []}
     assert receivers.received == []
+
+
+# -- signal health ------------------------------------------------------------------------------------
+def _stream_event(*alerts: Any) -> dict[str, Any]:
+    """The sample event's record shape, carrying these alerts as stored (alert_item) in order."""
+    from arrowhook.alerts_table import alert_item
+
+    record = sample_event("delivery-alert-stored.json")["Records"][0]
+    records = []
+    for number, alert in enumerate(alerts, start=1):
+        item = alert_item(alert)
+        records.append(
+            {
+                **record,
+                "dynamodb": {
+                    **record["dynamodb"],
+                    "Keys": {"pk": item["pk"]},
+                    "NewImage": item,
+                    "SequenceNumber": str(number),
+                },
+            }
+        )
+    return {"Records": records}
+
+
+def _run_checks(module: Any, template: LocalTemplate) -> list[dict[str, Any]]:
+    """Hand the signal-check queue's messages to the function as Lambda's SQS poller does; its answers."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=template.physical_name("SignalCheckQueue"))["QueueUrl"]
+    answers = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        event = sample_event("delivery-signal-check.json")
+        shape = event["Records"][0]
+        event["Records"] = [
+            {
+                **shape,
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+            }
+            for message in messages
+        ]
+        answers.append(_invoke(module, event))
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return answers
+
+
+def _strategy_alert(key_id: str, seconds: float, lag: float = 0.5, **fields: Any) -> Any:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from arrowhook.models import StoredAlert, new_id
+    from arrowhook.tradingview import AlertFields
+
+    received = datetime(2026, 11, 23, 14, tzinfo=UTC) + timedelta(seconds=seconds)
+    return StoredAlert(
+        alert_id=new_id(int(received.timestamp() * 1000)),
+        key_id=key_id,
+        strategy="ema-cross",
+        received_at=received,
+        body_format="json",
+        fields=AlertFields.model_validate(
+            {
+                "ticker": "BTCUSDT",
+                "price": Decimal("100"),
+                "tv_timenow": received.replace(microsecond=0) - timedelta(seconds=int(lag)),
+                **fields,
+            }
+        ),
+        payload="{}",
+    )
+
+
+@pytest.fixture
+def strategy_key(delivery_app: Any, template: LocalTemplate) -> Any:
+    """A strategy with a 60 s lag limit, its alerts stored as the webhook would."""
+    from arrowhook import keys as key_cases
+    from arrowhook.keys_table import KeyStore
+    from arrowhook.signals import SignalExpectations
+
+    store = KeyStore(template.physical_name("KeysTable"))
+    key, _ = key_cases.create_key(store, "ema-cross")
+    return key_cases.update_key(store, key.id, signals=SignalExpectations(max_lag_seconds=60))
+
+
+def _store(template: LocalTemplate, *alerts: Any) -> None:
+    from arrowhook.alerts_table import AlertStore
+
+    store = AlertStore(template.physical_name("AlertsTable"), client=boto3.client("dynamodb"))  # the test's own
+    for alert in alerts:
+        store.put(alert, alert.alert_id, 0)
+
+
+def _stored(template: LocalTemplate, alert_id: str) -> Any:
+    from arrowhook.alerts_table import AlertStore
+
+    return AlertStore(template.physical_name("AlertsTable")).get(alert_id)
+
+
+def test_a_late_alert_is_flagged_and_skipped_by_a_destination_set_to_skip_late_alerts(
+    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
+) -> None:
+    from arrowhook.destinations_table import DestinationStore
+
+    store = DestinationStore(template.physical_name("KeysTable"))
+    [hook] = store.all()
+    store.replace(hook.model_copy(update={"skip_late": True}), store.get("D1")[1])
+    on_time, late = _strategy_alert(strategy_key.id, 0, lag=2), _strategy_alert(strategy_key.id, 60, lag=75)
+    _store(template, on_time, late)
+    assert _invoke(delivery_app, _stream_event(on_time, late)) == {"batchItemFailures": []}
+    assert [request.json()["data"]["alert_id"] for request in receivers.at("/hook/d1")] == [on_time.alert_id]
+    records = {
+        record.alert_id: record
+        for record in DeliveryStore(template.physical_name("DeliveriesTable")).for_alert(late.alert_id)
+    }
+    assert (records[late.alert_id].status, records[late.alert_id].last_error) == (
+        "skipped",
+        "late: 75 s after it fired, max 60 s",
+    )
+    flagged, fine = _stored(template, late.alert_id).health, _stored(template, on_time.alert_id).health
+    assert (flagged.late, flagged.lag_ms, fine.late, fine.lag_ms) == (True, 75_000, False, 2_000)
+
+
+def test_a_missing_alert_is_flagged_on_the_next_and_notified_once(
+    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
+) -> None:
+    opened = _strategy_alert(strategy_key.id, 0, side="buy", prev_market_position="flat", market_position="long")
+    # the exit (long -> flat) never arrives; the next entry says the strategy was flat
+    reopened = _strategy_alert(strategy_key.id, 120, side="sell", prev_market_position="flat", market_position="short")
+    _store(template, opened, reopened)
+    for _ in range(2):  # the stream delivers the batch again: nothing is sent twice
+        assert _invoke(delivery_app, _stream_event(opened, reopened)) == {"batchItemFailures": []}
+        assert _run_checks(delivery_app, template) == [{"batchItemFailures": []}]
+    gap = _stored(template, reopened.alert_id).health.gap_before
+    assert (gap.expected, gap.found, gap.previous_alert_id) == ("flat", "long", opened.alert_id)
+    assert _stored(template, opened.alert_id).health.gap_before is None
+    notices = [request.json() for request in receivers.at("/hook/d1") if request.json()["type"] == "signal.gap"]
+    assert len(notices) == 1 and notices[0]["data"]["alert_id"] == reopened.alert_id
+    assert "at least one alert is missing" in notices[0]["data"]["message"]
+    purposes = {
+        record.purpose
+        for record in DeliveryStore(template.physical_name("DeliveriesTable")).for_alert(reopened.alert_id)
+    }
+    assert purposes == {"alert", "gap"}
+
+
+def test_the_sequence_check_waits_for_the_settle_delay_and_sees_an_alert_that_landed_meanwhile(
+    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
+) -> None:
+    """The exit arrives 300 ms after the entry that follows it: by the time the entry is checked, it is there."""
+    from datetime import timedelta
+
+    opened = _strategy_alert(strategy_key.id, 0, side="buy", prev_market_position="flat", market_position="long")
+    closed = _strategy_alert(strategy_key.id, 60.3, side="sell", prev_market_position="long", market_position="flat")
+    reopened = _strategy_alert(strategy_key.id, 60.0, side="buy", prev_market_position="flat", market_position="long")
+    _store(template, opened, reopened)
+    waited: list[float] = []
+    checks = delivery_app.checks
+    checks.now = lambda: reopened.received_at + timedelta(milliseconds=100)
+
+    def sleep(seconds: float) -> None:  # the settle delay: the late exit lands while the check waits
+        waited.append(seconds)
+        _store(template, closed)
+
+    checks.sleep = sleep
+    assert _invoke(delivery_app, _stream_event(opened, reopened)) == {"batchItemFailures": []}
+    assert waited == [], "delivery never waits: the checks are queued"
+    assert receivers.at("/hook/d1"), "delivered at once"
+    _run_checks(delivery_app, template)  # the queue's delay was shorter than the settle time here
+    assert waited == [pytest.approx(delivery_app.settings.settle_seconds - 0.1)]
+    assert _stored(template, reopened.alert_id).health.gap_before is None
+
+
+def test_a_silent_strategy_is_notified_once_and_again_when_it_recovers(
+    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from arrowhook import keys as key_cases
+    from arrowhook.keys_table import KeyStore
+    from arrowhook.signals import SignalExpectations
+
+    key_cases.update_key(
+        KeyStore(template.physical_name("KeysTable")),
+        strategy_key.id,
+        signals=SignalExpectations(expect_every_minutes=60),
+    )
+    last = _strategy_alert(strategy_key.id, 0)
+    _store(template, last)
+    clock = {"now": last.received_at + timedelta(minutes=59)}
+    monkeypatch.setattr(delivery_app, "utc_now", lambda: clock["now"])
+    watch = {"trigger": "signal-watch"}
+
+    assert _invoke(delivery_app, watch)["silent"] == []
+    clock["now"] = last.received_at + timedelta(minutes=125)
+    first = _invoke(delivery_app, watch)
+    assert first["silent"] == ["ema-cross"] and first["watched"] == 1
+    assert _invoke(delivery_app, watch)["silent"] == [], "notified once"
+    silent = [request.json() for request in receivers.at("/hook/d1") if request.json()["type"] == "signal.silent"]
+    assert (
+        len(silent) == 1 and "no alert for 2 h 5 min, expected at least one every 1 h" in silent[0]["data"]["message"]
+    )
+
+    back = _strategy_alert(strategy_key.id, 130 * 60)
+    _store(template, back)
+    clock["now"] = back.received_at + timedelta(minutes=1)
+    assert _invoke(delivery_app, watch)["recovered"] == ["ema-cross"]
+    assert _invoke(delivery_app, watch)["recovered"] == []
+    kinds = [request.json()["type"] for request in receivers.at("/hook/d1")]
+    assert kinds == ["signal.silent", "signal.recovered"]
+
+
+def test_the_sample_check_event_of_an_alert_not_stored_is_answered_without_failures(delivery_app: Any) -> None:
+    assert _invoke(delivery_app, sample_event("delivery-signal-check.json")) == {"batchItemFailures": []}
+
+
+def test_strategies_that_declared_nothing_are_not_watched(delivery_app: Any, strategy_key: Any) -> None:
+    result = _invoke(delivery_app, sample_event("delivery-signal-watch.json"))
+    assert (result["watched"], result["silent"], result["notices"]) == (0, [], [])
+
+
+def test_every_dynamodb_call_of_delivery_and_the_watch_is_granted_by_the_policy(
+    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
+) -> None:
+    from datetime import timedelta
+
+    from arrowhook import keys as key_cases
+    from arrowhook.dynamodb import dynamodb_client
+    from arrowhook.keys_table import KeyStore
+    from arrowhook.signals import SignalExpectations
+    from tests.conftest import assert_granted, dynamodb_grants_needed
+
+    key_cases.update_key(
+        KeyStore(template.physical_name("KeysTable")),
+        strategy_key.id,
+        signals=SignalExpectations(max_lag_seconds=60, expect_every_minutes=5),
+    )
+    needed: list[tuple[str, str, str | None]] = []
+    dynamodb_client().meta.events.register(
+        "provide-client-params.dynamodb",
+        lambda model, params, **_: needed.extend(dynamodb_grants_needed(model.name, params)),
+    )
+    opened = _strategy_alert(strategy_key.id, 0, side="buy", prev_market_position="flat", market_position="long")
+    reopened = _strategy_alert(strategy_key.id, 120, side="sell", prev_market_position="flat", market_position="short")
+    _store(template, opened, reopened)
+    needed.clear()
+    _invoke(delivery_app, _stream_event(opened, reopened))
+    _run_checks(delivery_app, template)
+    delivery_app.utc_now = lambda: reopened.received_at + timedelta(hours=1)
+    assert _invoke(delivery_app, {"trigger": "signal-watch"})["silent"] == ["ema-cross"]
+    _store(template, _strategy_alert(strategy_key.id, 3700))
+    needed_before_recovery = len(needed)
+    assert _invoke(delivery_app, {"trigger": "signal-watch"})["recovered"] == ["ema-cross"]
+    assert len(needed) > needed_before_recovery
+    assert_granted(template, "DeliveryFunction", needed)
+    assert {action for action, _, _ in needed} >= {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"}

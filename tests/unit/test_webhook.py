@@ -28,6 +28,7 @@ from tests.conftest import (
     Strategy,
     alert_items,
     all_items,
+    assert_granted,
     call_route,
     dynamodb_grants_needed,
     policy_allows,
@@ -385,13 +386,7 @@ def test_every_call_the_webhook_makes_is_granted_by_its_policy(
     assert timed_out._marked_alert_id("unanswered")  # the dedupe marker's fallback read
     operations = {action for action, _, _ in needed}
     assert operations == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
-    tables = {template.physical_name(name): name for name in ("AlertsTable", "KeysTable")}
-    for action, table, leading_key in needed:
-        assert policy_allows(template, "WebhookFunction", action, template.arn(tables[table]), leading_key), (
-            action,
-            table,
-            leading_key,
-        )
+    assert_granted(template, "WebhookFunction", needed)
     assert not policy_allows(
         template, "WebhookFunction", "dynamodb:UpdateItem", template.arn("AlertsTable"), "DEDUPE#x"
     )
@@ -521,7 +516,14 @@ def test_every_sample_event_is_covered() -> None:
     assert webhook_samples == sorted(name for name, _ in SAMPLE_EVENT_STATUS)
     # The archive's samples are run by tests/unit/test_archive.py, the delivery's by test_delivery_function.py.
     assert sorted(path.name for path in EVENTS_DIR.glob("*.json")) == sorted(
-        [*webhook_samples, "archive-schedule.json", "archive-dry-run.json", "delivery-alert-stored.json"]
+        [
+            *webhook_samples,
+            "archive-schedule.json",
+            "archive-dry-run.json",
+            "delivery-alert-stored.json",
+            "delivery-signal-check.json",
+            "delivery-signal-watch.json",
+        ]
     )
 
 

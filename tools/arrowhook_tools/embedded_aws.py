@@ -327,14 +327,32 @@ def _present(template: LocalTemplate, resource: dict[str, Any]) -> bool:
     return not condition or template.condition(condition)
 
 
+def _queue_attributes(template: LocalTemplate, resource: dict[str, Any]) -> dict[str, str]:
+    """The queue's delay and timeouts as the template sets them (the signal checks rely on the delay)."""
+    properties = resource.get("Properties", {})
+    names = ("DelaySeconds", "VisibilityTimeout", "MessageRetentionPeriod")
+    return {name: str(template.resolve(properties[name])) for name in names if name in properties}
+
+
 def provision_messaging(template: LocalTemplate, endpoint: str) -> None:
     """Create the template's SQS queues, SNS topics and EventBridge buses (those its conditions keep)."""
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=LOCAL_REGION)
     sns = boto3.client("sns", endpoint_url=endpoint, region_name=LOCAL_REGION)
     events = boto3.client("events", endpoint_url=endpoint, region_name=LOCAL_REGION)
-    for logical_id, resource in template.resources_of_type("AWS::SQS::Queue"):
+    queues = [(logical_id, resource) for logical_id, resource in template.resources_of_type("AWS::SQS::Queue")]
+    for logical_id, resource in queues:
         if _present(template, resource):
-            sqs.create_queue(QueueName=template.physical_name(logical_id))
+            # Without attributes first: idempotent when an earlier stack of this process (moto's backends
+            # are per process) made the queue already; then the template's delay and timeouts.
+            url = sqs.create_queue(QueueName=template.physical_name(logical_id))["QueueUrl"]
+            if attributes := _queue_attributes(template, resource):
+                sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    for logical_id, resource in queues:  # a dead-letter queue must exist before the queue that names it
+        redrive = resource.get("Properties", {}).get("RedrivePolicy")
+        if redrive and _present(template, resource):
+            url = sqs.get_queue_url(QueueName=template.physical_name(logical_id))["QueueUrl"]
+            policy = {name: str(template.resolve(value)) for name, value in redrive.items()}
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(policy)})
     for logical_id, resource in template.resources_of_type("AWS::SNS::Topic"):
         if _present(template, resource):
             sns.create_topic(Name=template.physical_name(logical_id))

@@ -28,6 +28,7 @@ from arrowhook_tools.embedded_aws import (
 from arrowhook_tools.gateway import LocalHttpApi
 from arrowhook_tools.metric_logs import MetricLogs
 from arrowhook_tools.ports import claim_port
+from arrowhook_tools.queues import LocalQueues
 from arrowhook_tools.runtime import LocalFunctions
 from arrowhook_tools.state import STATE_FILE, read_state, remove_state_if_ours
 from arrowhook_tools.streams import LocalStreams
@@ -106,6 +107,7 @@ def local_stack(
     aws = EmbeddedAws(port=aws_port).start()
     api: LocalHttpApi | None = None
     consumers: LocalStreams | None = None
+    pollers: LocalQueues | None = None
     metric_logs = MetricLogs(aws.endpoint).start()
     try:
         point_sdk_at(aws.endpoint)
@@ -126,6 +128,7 @@ def local_stack(
         if streams:
             consumers = LocalStreams(template, functions, aws.endpoint).start()
             stack.streams = consumers
+            pollers = LocalQueues(template, functions, aws.endpoint).start()
         if api_port is not None:
             if api_port:
                 claim_port("127.0.0.1", api_port)
@@ -137,6 +140,8 @@ def local_stack(
             api.stop()
         if consumers is not None:
             consumers.stop()
+        if pollers is not None:
+            pollers.stop()
         metric_logs.stop()
         aws.stop()
 

@@ -28,6 +28,7 @@ from arrowhook.dynamodb import (
 )
 from arrowhook.errors import StoreUnavailableError
 from arrowhook.models import RepeatedDelivery, StoredAlert, iso
+from arrowhook.signals import AlertHealth
 from arrowhook.tradingview import AlertFields, ParseIssue
 
 if TYPE_CHECKING:
@@ -133,6 +134,25 @@ class AlertStore:
             return False
         return True
 
+    def record_health(self, alert_id: str, health: AlertHealth) -> bool:
+        """Write what the signal checks found on the alert (replacing an earlier check's: a retried batch
+        computes the same). False when the alert is gone (archived meanwhile): never recreated."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"ALERT#{alert_id}"}},
+                UpdateExpression="SET health = :health",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":health": {"S": health.model_dump_json(exclude_none=True)}},
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise unavailable(error) from None
+        except BotoCoreError as error:
+            raise unavailable(error) from None
+        return True
+
     def _applied(self, alert_id: str, error: ClientError | BotoCoreError) -> bool:
         """Before answering "not stored" after a write that got no answer (a timeout, a 5xx), look: the
         write may have been applied (on a busy stack, every such write was). One consistent read, only
@@ -222,6 +242,7 @@ def alert_from_item(item: dict[str, Any]) -> StoredAlert:
         duplicates=sorted(
             (_repeated_delivery(entry) for entry in values.get("duplicates", ())), key=lambda d: d.received_at
         ),
+        health=AlertHealth.model_validate_json(values["health"]) if values.get("health") else None,
     )
 
 

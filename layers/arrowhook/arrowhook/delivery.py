@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 from standardwebhooks.webhooks import Webhook
 
-from arrowhook.destinations import Destination, DestinationKind, DestinationSecret
+from arrowhook.destinations import Destination, DestinationKind, DestinationSecret, render
 from arrowhook.models import StoredAlert, iso
 
 USER_AGENT = "Arrowhook-Delivery/1"
@@ -49,13 +49,43 @@ class DeliveryStatus(StrEnum):
         return self is not DeliveryStatus.PENDING
 
 
+class NoticeKind(StrEnum):
+    """Messages about a strategy's signals rather than one of its alerts (arrowhook.signal_watch)."""
+
+    GAP = "gap"
+    SILENT = "silent"
+    RECOVERED = "recovered"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One signal-health message to a strategy's destinations, recorded like an alert's delivery under
+    `record_key` (the alert's id for a gap, so it shows with the alert) and sent once per destination."""
+
+    kind: NoticeKind
+    record_key: str
+    key_id: str
+    subject: str
+    #: Our fixed text with {placeholders}; `values` are escaped for each destination's kind.
+    template: str
+    values: dict[str, str]
+    #: What a signed webhook receives as `data` (event type `signal.<kind>`).
+    data: dict[str, Any]
+    occurred_at: datetime
+
+    def text(self, escape: Callable[[str], str]) -> str:
+        return render(self.template, self.values, escape)
+
+
 class DeliveryRecord(BaseModel):
-    """What happened to one alert at one destination (shown in `GET /alerts/{id}`)."""
+    """What happened to one alert (or notice) at one destination (shown in `GET /alerts/{id}`)."""
 
     model_config = ConfigDict(frozen=True)
 
     alert_id: str
     destination_id: str
+    #: `alert`, or the notice kind (gap, silent, recovered) this record is about.
+    purpose: str = "alert"
     destination_name: str
     kind: DestinationKind
     status: DeliveryStatus
@@ -175,8 +205,33 @@ def build_request(
     now: datetime,
     telegram_api_url: str,
 ) -> OutboundRequest:
-    """The HTTP request each kind's API expects, the message escaped for that kind."""
+    """The HTTP request each kind's API expects for an alert, the message escaped for that kind."""
     text = destination.message(alert)
+    data = {**alert_document(alert), "message": text}
+    return build_message_request(
+        destination,
+        secret,
+        text,
+        event_type="alert.stored",
+        data=data,
+        message_id=message_id,
+        now=now,
+        telegram_api_url=telegram_api_url,
+    )
+
+
+def build_message_request(
+    destination: Destination,
+    secret: DestinationSecret,
+    text: str,
+    *,
+    event_type: str,
+    data: dict[str, Any],
+    message_id: str,
+    now: datetime,
+    telegram_api_url: str,
+) -> OutboundRequest:
+    """The HTTP request each kind's API expects for a text already escaped for it."""
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     kind = destination.kind
     if kind is DestinationKind.DISCORD:
@@ -195,7 +250,7 @@ def build_request(
         url = f"{telegram_api_url.rstrip('/')}/bot{secret.bot_token}/sendMessage"
         return OutboundRequest(url, _json(body), headers)
     if kind is DestinationKind.WEBHOOK:
-        payload = {"type": "alert.stored", "timestamp": iso(now), "data": {**alert_document(alert), "message": text}}
+        payload = {"type": event_type, "timestamp": iso(now), "data": data}
         raw = _json(payload)
         signature = Webhook(str(secret.signing_secret)).sign(message_id, now, raw.decode())
         headers |= {
@@ -240,6 +295,41 @@ class Sender:
         )
         return self.transport.post(request, destination.timeout_seconds)
 
+    def send_notice(self, notice: Notice, destination: Destination, secret: DestinationSecret) -> Answer:
+        text = notice.text(destination.escape)
+        if destination.kind is DestinationKind.EMAIL:
+            if self.email is None:
+                return Answer(status=None, error="no AlertEmail topic in this stack", permanent=True)
+            return self.email.publish(notice.subject[:100], text)
+        request = build_message_request(
+            destination,
+            secret,
+            text,
+            event_type=f"signal.{notice.kind}",
+            data={**notice.data, "message": text},
+            message_id=webhook_id(notice.record_key, f"{destination.id}_{notice.kind}"),
+            now=self.now(),
+            telegram_api_url=self.telegram_api_url,
+        )
+        return self.transport.post(request, destination.timeout_seconds)
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """What the Deliverer sends once per destination: an alert, or a notice."""
+
+    record_key: str
+    purpose: str
+    since: datetime  # latency is measured from here
+    send: Callable[[Sender, Destination, DestinationSecret], Answer]
+
+    def record_id(self, destination: Destination) -> str:
+        return destination.id if self.purpose == "alert" else f"{destination.id}#{self.purpose}"
+
+    def message_id(self, destination: Destination) -> str:
+        suffix = "" if self.purpose == "alert" else f"_{self.purpose}"
+        return webhook_id(self.record_key, destination.id + suffix)
+
 
 @dataclass
 class Deliverer:
@@ -254,45 +344,67 @@ class Deliverer:
     #: Seconds this invocation has left (Lambda's context); a send is not started without enough.
     seconds_left: Callable[[], float] = lambda: float("inf")
 
-    def deliver(self, alert: StoredAlert, destinations: Iterable[Destination]) -> list[DeliveryRecord]:
-        """One record per destination that applies to the alert's strategy; PENDING ones need a retry."""
+    def deliver(
+        self, alert: StoredAlert, destinations: Iterable[Destination], *, late: str | None = None
+    ) -> list[DeliveryRecord]:
+        """One record per destination that applies to the alert's strategy; PENDING ones need a retry.
+        `late` (why the alert is late) skips the destinations set to skip late alerts."""
+        outgoing = _Outgoing(
+            alert.alert_id, "alert", alert.received_at, lambda sender, to, secret: sender.send(alert, to, secret)
+        )
         return [
-            self._deliver_once(alert, destination)
+            self._deliver_once(outgoing, destination, skip=f"late: {late}" if late and destination.skip_late else None)
             for destination in destinations
             if destination.applies_to(alert.key_id)
         ]
 
-    def _deliver_once(self, alert: StoredAlert, destination: Destination) -> DeliveryRecord:
-        earlier = self.records.get(alert.alert_id, destination.id)
+    def notify(self, notice: Notice, destinations: Iterable[Destination]) -> list[DeliveryRecord]:
+        """A notice to each destination of its strategy, once (recorded like an alert's delivery)."""
+        outgoing = _Outgoing(
+            notice.record_key,
+            str(notice.kind),
+            notice.occurred_at,
+            lambda sender, to, secret: sender.send_notice(notice, to, secret),
+        )
+        return [
+            self._deliver_once(outgoing, destination)
+            for destination in destinations
+            if destination.applies_to(notice.key_id)
+        ]
+
+    def _deliver_once(
+        self, outgoing: _Outgoing, destination: Destination, *, skip: str | None = None
+    ) -> DeliveryRecord:
+        earlier = self.records.get(outgoing.record_key, outgoing.record_id(destination))
         if earlier is not None and earlier.status.final:
             return earlier  # delivered, failed or skipped: never sent again
         previous_attempts = earlier.attempts if earlier else 0
-        secret = self.secrets.secret_for(destination)
-        if secret is None:  # deleted while the alert was on its way
+        secret = self.secrets.secret_for(destination) if skip is None else None
+        if skip is not None or secret is None:  # set to skip this one, or deleted while it was on its way
             record = self._record(
-                alert,
+                outgoing,
                 destination,
                 DeliveryStatus.SKIPPED,
                 attempts=previous_attempts,
                 answer=None,
-                error="destination deleted",
+                error=skip or "destination deleted",
             )
         else:
-            answer, attempts, status = self._send_with_retries(alert, destination, secret)
-            record = self._record(alert, destination, status, attempts=previous_attempts + attempts, answer=answer)
+            answer, attempts, status = self._send_with_retries(outgoing, destination, secret)
+            record = self._record(outgoing, destination, status, attempts=previous_attempts + attempts, answer=answer)
         if record.status is DeliveryStatus.FAILED:
             self.failures.report(record)  # before the record: a failed report is retried, never lost
         self.records.put(record)
         return record
 
     def _send_with_retries(
-        self, alert: StoredAlert, destination: Destination, secret: DestinationSecret
+        self, outgoing: _Outgoing, destination: Destination, secret: DestinationSecret
     ) -> tuple[Answer | None, int, DeliveryStatus]:
         answer: Answer | None = None
         for attempt in range(MAX_ATTEMPTS):
             if self.seconds_left() < destination.timeout_seconds + 1:
                 return answer, attempt, DeliveryStatus.PENDING
-            answer = self.sender.send(alert, destination, secret)
+            answer = outgoing.send(self.sender, destination, secret)
             if answer.ok:
                 return answer, attempt + 1, DeliveryStatus.DELIVERED
             if not answer.retryable or attempt == MAX_ATTEMPTS - 1:
@@ -308,7 +420,7 @@ class Deliverer:
 
     def _record(
         self,
-        alert: StoredAlert,
+        outgoing: _Outgoing,
         destination: Destination,
         status: DeliveryStatus,
         *,
@@ -317,10 +429,11 @@ class Deliverer:
         error: str | None = None,
     ) -> DeliveryRecord:
         now = self.now()
-        latency = int((now - alert.received_at).total_seconds() * 1000) if status is DeliveryStatus.DELIVERED else None
+        latency = int((now - outgoing.since).total_seconds() * 1000) if status is DeliveryStatus.DELIVERED else None
         return DeliveryRecord(
-            alert_id=alert.alert_id,
-            destination_id=destination.id,
+            alert_id=outgoing.record_key,
+            destination_id=outgoing.record_id(destination),
+            purpose=outgoing.purpose,
             destination_name=destination.name,
             kind=destination.kind,
             status=status,
@@ -328,6 +441,6 @@ class Deliverer:
             last_status_code=answer.status if answer else None,
             last_error=error or (None if answer is None or answer.ok else answer.summary()),
             latency_ms=max(0, latency) if latency is not None else None,
-            webhook_id=webhook_id(alert.alert_id, destination.id),
+            webhook_id=outgoing.message_id(destination),
             updated_at=now,
         )

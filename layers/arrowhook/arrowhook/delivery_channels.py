@@ -66,18 +66,31 @@ class SnsEmail:
         return Answer(status=200, body="published")
 
 
-class FailureQueue:
-    """Reports a destination given up on to the failure queue (its alarm fires at one message)."""
+class _Queue:
+    """One SQS queue we send JSON messages to (the client is built on first use: most runs send none)."""
 
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self.queue_url = queue_url
         self._client = client
 
-    def report(self, record: DeliveryRecord) -> None:
+    def _send(self, body: dict[str, Any]) -> None:
         if self._client is None:
             self._client = boto3.client("sqs")
-        body = {"reason": "delivery failed", **record.model_dump(mode="json")}
         try:
             self._client.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(body))
         except (ClientError, BotoCoreError) as error:
             raise StoreUnavailableError(f"sqs: {error}") from None
+
+
+class FailureQueue(_Queue):
+    """Reports a destination given up on to the failure queue (its alarm fires at one message)."""
+
+    def report(self, record: DeliveryRecord) -> None:
+        self._send({"reason": "delivery failed", **record.model_dump(mode="json")})
+
+
+class SignalCheckQueue(_Queue):
+    """Alerts whose sequence is checked once they have settled (the queue's delay)."""
+
+    def enqueue(self, alert_id: str) -> None:
+        self._send({"check": "sequence", "alert_id": alert_id})

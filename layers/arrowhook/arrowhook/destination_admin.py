@@ -37,6 +37,7 @@ class DestinationChanges:
     template: str | None = None
     enabled: bool | None = None
     timeout_seconds: float | None = None
+    skip_late: bool | None = None
     url: str | None = None
     bot_token: str | None = None
     chat_id: str | None = None
@@ -68,6 +69,7 @@ class DestinationAdmin:
             template=check_template(changes.template if changes.template is not None else DEFAULT_TEMPLATES[kind]),
             enabled=True if changes.enabled is None else changes.enabled,
             timeout_seconds=changes.timeout_seconds or 5.0,
+            skip_late=bool(changes.skip_late),
             chat_id=self._chat_id(kind, changes.chat_id),
             target=target,
             created_at=now,
@@ -109,6 +111,8 @@ class DestinationAdmin:
             values["enabled"] = changes.enabled
         if changes.timeout_seconds is not None:
             values["timeout_seconds"] = changes.timeout_seconds
+        if changes.skip_late is not None:
+            values["skip_late"] = changes.skip_late
         if changes.chat_id is not None:
             values["chat_id"] = self._chat_id(current.kind, changes.chat_id)
         if changes.url is not None or changes.bot_token is not None:

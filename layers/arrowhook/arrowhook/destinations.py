@@ -172,6 +172,8 @@ class Destination(BaseModel):
     template: str
     enabled: bool = True
     timeout_seconds: float = Field(5.0, ge=1, le=10)
+    #: Alerts later than their strategy's max_lag_seconds are recorded as "skipped: late", not sent.
+    skip_late: bool = False
     #: Telegram's chat id (not a secret: useless without the bot token).
     chat_id: str | None = None
     target: str = ""

@@ -6,6 +6,7 @@ from arrowhook.credentials import display_prefix, generate_secret, hash_secret
 from arrowhook.errors import KeyNotFoundError
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import KeyStatus, StrategyKey, new_id, utc_now
+from arrowhook.signals import SignalExpectations
 
 
 def create_key(store: KeyStore, name: str, description: str = "") -> tuple[StrategyKey, str]:
@@ -38,6 +39,7 @@ def update_key(
     name: str | None = None,
     description: str | None = None,
     enabled: bool | None = None,
+    signals: SignalExpectations | None = None,
 ) -> StrategyKey:
     status = None if enabled is None else (KeyStatus.ACTIVE if enabled else KeyStatus.DISABLED)
     return store.update(
@@ -45,6 +47,7 @@ def update_key(
         name=None if name is None else name.strip(),
         description=None if description is None else description.strip(),
         status=status,
+        signals=signals,
     )
 
 

@@ -28,6 +28,7 @@ from arrowhook.errors import (
     StoreUnavailableError,
 )
 from arrowhook.models import KeyAuth, KeyStatus, StrategyKey, utc_now
+from arrowhook.signals import SignalExpectations
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -63,14 +64,23 @@ class KeyStore:
         )
 
     def update(
-        self, key_id: str, *, name: str | None, description: str | None, status: KeyStatus | None
+        self,
+        key_id: str,
+        *,
+        name: str | None,
+        description: str | None,
+        status: KeyStatus | None,
+        signals: SignalExpectations | None = None,
     ) -> StrategyKey:
         """Rename, describe, enable or disable; the secret records follow in the same transaction.
 
         Applied to the key as it is when the write lands: a concurrent change makes the write fail on
         the version, and the change is applied again on top of the winner's."""
         return self._on_the_latest(
-            key_id, lambda record: self._update_once(record, name=name, description=description, status=status)
+            key_id,
+            lambda record: self._update_once(
+                record, name=name, description=description, status=status, signals=signals
+            ),
         )
 
     def _on_the_latest(self, key_id: str, change: Callable[[_KeyRecord], _T]) -> _T:
@@ -84,9 +94,17 @@ class KeyStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _update_once(
-        self, record: _KeyRecord, *, name: str | None, description: str | None, status: KeyStatus | None
+        self,
+        record: _KeyRecord,
+        *,
+        name: str | None,
+        description: str | None,
+        status: KeyStatus | None,
+        signals: SignalExpectations | None = None,
     ) -> StrategyKey:
         changes: dict[str, Any] = {"updated_at": utc_now()}
+        if signals is not None:
+            changes["signals"] = signals
         if name is not None:
             changes["name"] = name
         if description is not None:
@@ -314,7 +332,9 @@ class _KeyRecord:
                 "previous_secret_hash": self.previous_secret_hash,
                 "previous_expires_at": self.previous_expires_at,
                 "version": self.version,
-                **{name: plain(value) for name, value in self.key.model_dump().items()},
+                **{name: plain(value) for name, value in self.key.model_dump(exclude={"signals"}).items()},
+                # Only what was declared (a key without expectations carries none).
+                "signals": self.key.signals.model_dump(mode="json", exclude_defaults=True) or None,
             }
         )
 

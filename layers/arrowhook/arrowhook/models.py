@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arrowhook.signals import AlertHealth, SignalExpectations
 from arrowhook.tradingview import AlertFields, ParseIssue
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -50,6 +51,7 @@ class StrategyKey(BaseModel):
     secret_prefix: str
     created_at: datetime
     updated_at: datetime
+    signals: SignalExpectations = Field(default_factory=SignalExpectations)
 
 
 class KeyAuth(BaseModel):
@@ -98,6 +100,8 @@ class StoredAlert(BaseModel):
     content_type: str | None = None
     #: Recorded by the webhook on its duplicate branch (best effort, see AlertStore.record_duplicate).
     duplicates: list[RepeatedDelivery] = Field(default_factory=list)
+    #: Written by the signal checks shortly after the alert is stored (arrowhook.signal_checks).
+    health: AlertHealth | None = None
 
     @property
     def message(self) -> str | None:

@@ -39,6 +39,10 @@ class Metric(StrEnum):
     DELIVERY_RETRIES = "DeliveryRetries"
     DELIVERY_LATENCY = "DeliveryLatency"
     WEBHOOK_REJECTIONS = "WebhookRejections"
+    ALERT_LAG = "AlertLag"
+    LATE_ALERTS = "LateAlerts"
+    SIGNAL_GAPS = "SignalGaps"
+    SILENT_STRATEGIES = "SilentStrategies"
 
 
 #: What each metric counts, and who publishes it (docs/metrics.md is generated from this).
@@ -70,12 +74,20 @@ METRIC_MEANINGS: dict[Metric, tuple[str, str]] = {
         "webhook",
         "every refusal and 503, with a second dimension `reason` (the answer's error code): the console's overview",
     ),
+    Metric.ALERT_LAG: (
+        "delivery",
+        "milliseconds from TradingView's timenow (or time) to receipt, with a second dimension `strategy`",
+    ),
+    Metric.LATE_ALERTS: ("delivery", "alerts later than their strategy's max_lag_seconds"),
+    Metric.SIGNAL_GAPS: ("delivery", "alerts with at least one alert missing before them (gap_before)"),
+    Metric.SILENT_STRATEGIES: ("delivery", "strategies newly notified as silent by the scheduled watch"),
 }
 
 __all__ = [
     "METRIC_MEANINGS",
     "Metric",
     "MetricUnit",
+    "count_lag",
     "count_rejection",
     "logger",
     "metrics",
@@ -84,18 +96,22 @@ __all__ = [
 ]
 
 
-def count_rejection(reason: str) -> None:
-    """One refusal, by reason, in a metric of its own (a record of its own): AuthFailures and the other
-    totals keep their single `service` dimension, which the alarms and the dashboard use."""
-    dimensions = {"service": metrics.service or "arrowhook", "reason": reason}
-    with single_metric(
-        name=Metric.WEBHOOK_REJECTIONS,
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=metrics.namespace,
-        default_dimensions=dimensions,
-    ):
+def _count_by(metric: Metric, unit: MetricUnit, value: float, dimension: str, dimension_value: str) -> None:
+    """A metric with a second dimension, in a record of its own: the totals keep their single `service`
+    dimension, which the alarms and the dashboard use."""
+    dimensions = {"service": metrics.service or "arrowhook", dimension: dimension_value}
+    with single_metric(name=metric, unit=unit, value=value, namespace=metrics.namespace, default_dimensions=dimensions):
         pass
+
+
+def count_rejection(reason: str) -> None:
+    """One webhook refusal, by reason (the console's overview reads them back)."""
+    _count_by(Metric.WEBHOOK_REJECTIONS, MetricUnit.Count, 1, "reason", reason)
+
+
+def count_lag(strategy: str, lag_ms: int) -> None:
+    """One alert's lag, by strategy (the dashboard's p50/p99 per strategy search this dimension)."""
+    _count_by(Metric.ALERT_LAG, MetricUnit.Milliseconds, lag_ms, "strategy", strategy)
 
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])

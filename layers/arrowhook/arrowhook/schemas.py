@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from arrowhook.delivery import DeliveryRecord
 from arrowhook.destinations import Destination, DestinationKind
 from arrowhook.models import KeyStatus, RepeatedDelivery, StoredAlert, StrategyKey
+from arrowhook.signals import AlertHealth, SignalExpectations
 from arrowhook.tradingview import MarketPosition, ParseIssue, Side
 
 #: A made-up secret prefix for the documentation examples.
@@ -54,6 +55,11 @@ class KeyUpdate(BaseModel):
     )
     description: str | None = Field(None, max_length=512)
     enabled: bool | None = Field(None, description="false disables the key (webhooks get 401), true enables it.")
+    signals: SignalExpectations | None = Field(
+        None,
+        description="Replace what the strategy declares about its alerts (lag limit, missed-alert check, "
+        "how often it sends, trading hours): docs/signal-health.md.",
+    )
 
 
 class KeyRotate(BaseModel):
@@ -76,6 +82,9 @@ class KeyOut(BaseModel):
     secret_prefix: str = Field(description="The secret's first characters, to tell keys apart.")
     created_at: datetime
     updated_at: datetime
+    signals: SignalExpectations = Field(
+        default_factory=SignalExpectations, description="What the strategy declares about its alerts."
+    )
 
     @classmethod
     def of(cls, key: StrategyKey) -> KeyOut:
@@ -124,6 +133,9 @@ class AlertOut(BaseModel):
     parse_issues: list[ParseIssue] = Field(default_factory=list)
     message: str | None = Field(
         None, description="What to read first: alert_message, the comment, or a text alert's body (140 chars)."
+    )
+    health: AlertHealth | None = Field(
+        None, description="Lag, lateness and a missed alert before this one, once the signal checks ran."
     )
 
     @classmethod
@@ -223,6 +235,9 @@ class DestinationCreate(BaseModel):
     template: str | None = Field(None, max_length=2000, description=_TEMPLATE_HELP)
     enabled: bool = True
     timeout_seconds: float = Field(5.0, ge=1, le=10, description="Per request to the destination.")
+    skip_late: bool = Field(
+        False, description="Record alerts later than their strategy's max_lag_seconds as skipped, not sent."
+    )
     url: str | None = Field(None, max_length=2048, description="discord, slack, webhook: the URL (a secret).")
     bot_token: str | None = Field(None, max_length=256, description="telegram: the bot token (a secret).")
     chat_id: str | None = Field(None, max_length=64, description="telegram: the chat id or @channel.")
@@ -238,6 +253,7 @@ class DestinationUpdate(BaseModel):
     template: str | None = Field(None, max_length=2000, description=_TEMPLATE_HELP)
     enabled: bool | None = None
     timeout_seconds: float | None = Field(None, ge=1, le=10)
+    skip_late: bool | None = None
     url: str | None = Field(None, max_length=2048, description="A new URL (replaces the secret).")
     bot_token: str | None = Field(None, max_length=256)
     chat_id: str | None = Field(None, max_length=64)
@@ -255,6 +271,7 @@ class DestinationOut(BaseModel):
     template: str
     enabled: bool
     timeout_seconds: float
+    skip_late: bool = False
     chat_id: str | None = None
     target: str
     created_at: datetime

@@ -92,6 +92,11 @@ class DeliverySettings(FunctionSettings):
     telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL", pattern=r"^https?://")
     #: Empty: the stack has no AlertEmail topic, and email destinations answer so.
     alert_email_topic_arn: str = Field("", alias="ALERT_EMAIL_TOPIC_ARN")
+    alerts_table_name: str = Field(alias="ALERTS_TABLE_NAME", min_length=3)
+    #: How long an alert's sequence check waits after it arrived, so one sent just before it has landed
+    #: (the check queue delays each message this long; the check waits out any remainder).
+    settle_seconds: float = Field(2.0, alias="SIGNAL_SETTLE_SECONDS", ge=0, le=30)
+    signal_check_queue_url: str = Field(alias="SIGNAL_CHECK_QUEUE_URL", min_length=8)
 
 
 class DestinationsApiSettings(FunctionSettings):

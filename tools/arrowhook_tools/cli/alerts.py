@@ -66,7 +66,7 @@ def _show_alerts(alerts: list[dict[str, Any]], title: str | None = None) -> None
 
     table = Table(title=title)
     table.add_column("received (UTC)", no_wrap=True)
-    for column in ("strategy", "ticker", "side", "price", "qty", "message", "issues"):
+    for column in ("strategy", "ticker", "side", "price", "qty", "message", "issues", "health"):
         table.add_column(column)
     table.add_column("id", no_wrap=True, min_width=26)
     for alert in alerts:
@@ -80,9 +80,20 @@ def _show_alerts(alerts: list[dict[str, Any]], title: str | None = None) -> None
             shown(alert.get("quantity") or ""),
             shown(alert.get("message") or ""),
             f"[yellow]{issues}[/]" if issues else "",
+            health_summary(alert.get("health")),
             shown(alert["alert_id"]),
         )
     out.print(table)
+
+
+def health_summary(health: dict[str, Any] | None) -> str:
+    """`gap` (an alert missing before this one), `late 75 s`, both, or nothing."""
+    if not health:
+        return ""
+    said = ["[red]gap[/]"] if health.get("gap_before") else []
+    if health.get("late"):
+        said.append(f"[yellow]late {health['lag_ms'] / 1000:.0f} s[/]")
+    return " ".join(said)
 
 
 @alerts_app.command("list")
@@ -130,11 +141,26 @@ def alerts_show(
 
     deliveries = alert.pop("deliveries", [])
     duplicates = alert.pop("duplicates", [])
+    health = alert.pop("health", None)
     table = Table(show_header=False, title=f"alert {alert_id}")
     for name, value in alert.items():
         if value not in (None, [], {}, ""):
             table.add_row(shown(name), shown(value if isinstance(value, str) else json.dumps(value)))
     out.print(table)
+    if health:
+        checks = Table(show_header=False, title="signal health")
+        lag = health.get("lag_ms")
+        checks.add_row("lag", f"{lag / 1000:.1f} s after TradingView fired it" if lag is not None else "unknown")
+        checks.add_row("late", "[yellow]yes[/]" if health.get("late") else "no")
+        gap = health.get("gap_before")
+        missing = (
+            f"[red]at least one alert[/]: expected {shown(gap['expected'])}, the previous alert "
+            f"({shown(gap['previous_alert_id'])}) left {shown(gap['found'])}"
+            if gap
+            else "none found"
+        )
+        checks.add_row("missed before it", missing)
+        out.print(checks)
     if duplicates:
         repeats = Table(title="repeated deliveries (answered with this alert, not stored again)")
         repeats.add_column("received at")

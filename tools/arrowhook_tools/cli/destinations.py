@@ -22,6 +22,13 @@ Strategies = Annotated[
 Template = Annotated[
     str | None, typer.Option(help="Message, e.g. '{strategy} {side} {ticker} @ {price}' (default: the kind's).")
 ]
+SkipLate = Annotated[
+    bool | None,
+    typer.Option(
+        "--skip-late/--send-late",
+        help="Skip alerts later than their strategy's max lag (recorded as 'skipped: late'), or send them.",
+    ),
+]
 
 
 class Kind(StrEnum):
@@ -37,7 +44,7 @@ def _show(destinations: list[dict[str, Any]], title: str | None = None) -> None:
 
     table = Table(title=title)
     table.add_column("id", no_wrap=True, min_width=26)
-    for column in ("name", "kind", "strategies", "enabled", "target", "template"):
+    for column in ("name", "kind", "strategies", "enabled", "late alerts", "target", "template"):
         table.add_column(column)
     for destination in destinations:
         table.add_row(
@@ -46,6 +53,7 @@ def _show(destinations: list[dict[str, Any]], title: str | None = None) -> None:
             shown(destination["kind"]),
             shown(", ".join(destination["strategies"]) or "all"),
             "yes" if destination["enabled"] else "[yellow]no[/]",
+            "skipped" if destination.get("skip_late") else "sent",
             shown(destination["target"]),
             shown(destination["template"]),
         )
@@ -71,6 +79,7 @@ def destinations_add(
     chat_id: Annotated[str | None, typer.Option(help="telegram: the chat id or @channel.")] = None,
     name: Annotated[str | None, typer.Option(help="A name to tell it apart (default: the kind).")] = None,
     template: Template = None,
+    skip_late: SkipLate = None,
     api_url: ApiUrl = None,
     token: Token = None,
     as_json: AsJson = False,
@@ -83,6 +92,7 @@ def destinations_add(
         ("chat_id", chat_id),
         ("name", name),
         ("template", template),
+        ("skip_late", skip_late),
     ):
         if value is not None:
             body[field] = value
@@ -107,6 +117,7 @@ def destinations_update(
     bot_token: Annotated[str | None, typer.Option(help="A new bot token.")] = None,
     template: Template = None,
     enabled: Annotated[bool | None, typer.Option("--enable/--disable", help="Switch it on or off.")] = None,
+    skip_late: SkipLate = None,
     api_url: ApiUrl = None,
     token: Token = None,
     as_json: AsJson = False,
@@ -120,12 +131,14 @@ def destinations_update(
             ("bot_token", bot_token),
             ("template", template),
             ("enabled", enabled),
+            ("skip_late", skip_late),
         )
         if value is not None
     }
     if not body:
         console.print(
-            "[red]nothing to update:[/] pass --strategy, --url, --bot-token, --template or --enable/--disable"
+            "[red]nothing to update:[/] pass --strategy, --url, --bot-token, --template, --enable/--disable "
+            "or --skip-late/--send-late"
         )
         raise typer.Exit(2)
     _emit(call(api_client(api_url, token), "PATCH", f"/destinations/{destination_id}", json_body=body), as_json)

@@ -16,6 +16,7 @@ from arrowhook_tools.cli.common import (
 from arrowhook_tools.cli.destinations import destinations_app
 from arrowhook_tools.cli.dev import dev, invoke, sink
 from arrowhook_tools.cli.keys import keys_app
+from arrowhook_tools.cli.signals import signals_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -27,6 +28,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(archive_app, name="archive")
 app.add_typer(destinations_app, name="destinations")
+app.add_typer(signals_app, name="signals")
 app.command()(dev)
 app.command()(invoke)
 app.command()(sink)
