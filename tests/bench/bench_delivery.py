@@ -1,5 +1,7 @@
 """Delivery figures: webhook 200 -> destination request on the local stack (p50, p99), deliveries per
-second of one delivery function, and the AWS cost per million alerts delivered to one destination.
+second of one delivery function, and the AWS cost per million alerts delivered to one destination; then
+signal health: webhook 200 -> the alert's health written (the sequence check settles first), and what
+the checks add per million alerts.
 
 Run: `python tests/bench/bench_delivery.py` (part of `make bench`). The webhook's own cold start and
 warm CPU are bench_webhook.py's and cold_start_lambda.py's: delivery adds nothing to its code path.
@@ -27,6 +29,7 @@ from arrowhook_tools.samples import strategy_alert  # noqa: E402
 
 ALERTS = int(os.environ.get("BENCH_DELIVERY_ALERTS", "200"))
 BATCH_ALERTS = int(os.environ.get("BENCH_DELIVERY_BATCH_ALERTS", "300"))
+HEALTH_ALERTS = int(os.environ.get("BENCH_DELIVERY_HEALTH_ALERTS", "20"))
 #: What the function waits for a real destination's answer (Discord, Telegram: a few hundred ms).
 DESTINATION_SECONDS = 0.25
 MEMORY_GB = 0.25
@@ -48,6 +51,33 @@ def cost_per_million(cpu_seconds_per_delivery: float) -> dict[str, float]:
         "destinations query (per batch)": PRICES["dynamodb_read_units_per_million"] / 2,
         "stream reads (free for Lambda)": 0.0,
     }
+
+
+#: An alert item as the webhook stores it is about 1 KB: an UpdateItem is billed on the larger of the
+#: item before and after, so writing `health` costs about 2 write units.
+HEALTH_WRITE_UNITS = 2
+#: The AlertLag embedded-metric line per alert (CloudWatch Logs ingestion).
+LAG_LINE_BYTES = 350
+CHECK_CPU_SECONDS = 0.05
+
+
+def health_cost_per_million() -> dict[str, float]:
+    """What the signal checks add per million alerts: every alert (lag written and published) and, for
+    alerts whose sequence is checked, the queue round trip and the reads."""
+    every = {
+        "health written on the alert (~2 write units)": HEALTH_WRITE_UNITS * PRICES["dynamodb_write_units_per_million"],
+        "AlertLag metric line (logs ingestion)": LAG_LINE_BYTES
+        / 1e9
+        * 1_000_000
+        * PRICES["cloudwatch_logs_ingest_per_gb"],
+    }
+    checked = {
+        "signal-check queue: send, receive, delete": 3 * PRICES["sqs_requests_per_million"],
+        "check invocation (alone in its batch)": PRICES["lambda_requests_per_million"]
+        + CHECK_CPU_SECONDS * MEMORY_GB * PRICES["lambda_arm_gb_second"] * 1_000_000,
+        "alert read (consistent) + neighbours query": 1.5 * PRICES["dynamodb_read_units_per_million"],
+    }
+    return {**{f"every alert: {k}": v for k, v in every.items()}, **{f"checked: {k}": v for k, v in checked.items()}}
 
 
 def main() -> None:
@@ -86,6 +116,22 @@ def main() -> None:
         done = receivers.wait_for("/hook/bench", burst_start + BATCH_ALERTS, timeout=600)
         drained = done[-1].at - min(first, started)
         delivered = len(done) - burst_start
+
+        # 3. Signal health: an alert whose sequence is checked, from the webhook's 200 to its health.
+        settled: list[float] = []
+        positions = [("flat", "long", "buy"), ("long", "flat", "sell")]
+        for number in range(HEALTH_ALERTS):
+            prev, position, side = positions[number % 2]
+            body = strategy_alert(
+                DEMO_SECRET, ticker="HEALTH", prev_market_position=prev, market_position=position, action=side,
+                comment=f"h{number}",
+            )  # fmt: skip
+            sent_at = time.monotonic()
+            alert_id = webhook.post("/webhook", content=body).json()["alert_id"]
+            while not admin.get(f"/alerts/{alert_id}").json().get("health"):
+                time.sleep(0.05)
+            settled.append(time.monotonic() - sent_at)
+        settle_seconds = float(stack.template.parameters["SignalSettleSeconds"])
     receivers.stop()
 
     per_second = delivered / drained if drained > 0 else float("nan")
@@ -105,6 +151,20 @@ def main() -> None:
         print(f"  {item:38} ${dollars:5.2f}")
     print(f"  {'total':38} ${sum(costs.values()):5.2f}")
     print("  with EventBus=on, per million alerts: Pipe $0.40 + custom bus PutEvents $1.00 = $1.40")
+    print(f"Signal health, {HEALTH_ALERTS} alerts carrying prev_market_position (settle {settle_seconds:.0f} s):")
+    print(
+        f"  webhook request -> health on the alert  p50 {percentile(settled, 0.5):5.2f} s   "
+        f"p99 {percentile(settled, 0.99):5.2f} s   (the settle delay is {settle_seconds:.0f} s of it; deliveries do "
+        "not wait for it)"
+    )
+    print("Added AWS cost per million alerts (prices in costs.py):")
+    health = health_cost_per_million()
+    for item, dollars in health.items():
+        print(f"  {item:62} ${dollars:5.2f}")
+    every = sum(dollars for item, dollars in health.items() if item.startswith("every"))
+    print(f"  {'total, alerts without a sequence check':62} ${every:5.2f}")
+    print(f"  {'total, alerts whose sequence is checked':62} ${sum(health.values()):5.2f}")
+    print("  per strategy publishing AlertLag: one custom metric, $0.30 a month while it sends")
 
 
 if __name__ == "__main__":

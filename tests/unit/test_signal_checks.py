@@ -192,3 +192,18 @@ def test_a_session_through_midnight() -> None:
     )
     saturday = datetime(2026, 11, 21, 18, 0, tzinfo=UTC)
     assert trading_time(futures, saturday, saturday + timedelta(hours=3)) == timedelta(0)
+
+
+def test_time_zones_resolve_without_a_system_zone_database() -> None:
+    """Lambda's runtime may have no /usr/share/zoneinfo: the layer ships the tzdata package instead."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from arrowhook.signals import TradingHours; print(TradingHours.parse('mon-fri 09:30-16:00 America/New_York'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env={"PYTHONTZPATH": "", "PATH": ""}, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "America/New_York" in result.stdout

@@ -7,6 +7,7 @@ template test keeps the `Monitoring` parameter's description honest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ PRICES = {
     "dynamodb_read_units_per_million": 0.125,
     "cloudwatch_logs_ingest_per_gb": 0.50,
     "dynamodb_streams_reads_per_100k": 0.02,  # free for Lambda triggers, billed for an EventBridge Pipe
+    "sqs_requests_per_million": 0.40,
 }
 #: An assumption, not a published figure: a Pipe polls each stream shard about as often as Lambda's
 #: event source mapping does (4 times a second), whether or not records arrive.
@@ -69,12 +71,42 @@ def fixed_monthly_costs(parameters: Mapping[str, str] | None = None) -> list[Fix
         elif kind == "AWS::Pipes::Pipe":
             pipes += 1
     pipe_polling = PIPE_POLLS_PER_SECOND * _SECONDS_PER_MONTH / 100_000 * PRICES["dynamodb_streams_reads_per_100k"]
+    runs = scheduled_runs_per_month(template)
     return [
         FixedCost("alarm metrics", alarm_metrics, alarm_metrics * PRICES["alarm_metric_month"]),
         FixedCost("dashboards", dashboards, dashboards * PRICES["dashboard_month"]),
         FixedCost("Secrets Manager secrets", secrets, secrets * PRICES["secrets_manager_month"]),
         FixedCost("EventBridge Pipes polling a stream (estimate)", pipes, pipes * pipe_polling),
+        FixedCost("scheduled runs (signal watch, archive): per month", runs, runs * SCHEDULED_RUN_COST),
     ]
+
+
+#: One scheduled run with nothing to do: a Lambda request, ~0.1 s at 256 MB, one small Query (the
+#: signal watch lists the keys; the archive finds no day to move). EventBridge Scheduler's own
+#: invocations are within its free 14 million a month.
+SCHEDULED_RUN_COST = (
+    PRICES["lambda_requests_per_million"] / 1_000_000
+    + 0.1 * 0.25 * PRICES["lambda_arm_gb_second"]
+    + PRICES["dynamodb_read_units_per_million"] / 2_000_000
+)
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+
+
+def scheduled_runs_per_month(template: LocalTemplate) -> int:
+    """How often the template's schedules fire in a month (a cron expression is taken as daily)."""
+    runs = 0
+    for _, function in template.resources_of_type("AWS::Serverless::Function"):
+        for event in (function.get("Properties", {}).get("Events") or {}).values():
+            if event.get("Type") not in ("Schedule", "ScheduleV2"):
+                continue
+            expression = str(template.resolve(event["Properties"]["ScheduleExpression"]))
+            match = _RATE.match(expression)
+            if match is None:
+                runs += 30
+                continue
+            unit_seconds = {"minute": 60, "hour": 3600, "day": 86_400}[match[2].rstrip("s")]
+            runs += _SECONDS_PER_MONTH // (int(match[1]) * unit_seconds)
+    return runs
 
 
 def idle_monthly(parameters: Mapping[str, str] | None = None) -> float:

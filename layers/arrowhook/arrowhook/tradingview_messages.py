@@ -17,6 +17,7 @@ _STRATEGY_FIELDS = {
     "market_position": "{{strategy.market_position}}",
     "market_position_size": "{{strategy.market_position_size}}",
     "prev_market_position": "{{strategy.prev_market_position}}",
+    "prev_market_position_size": "{{strategy.prev_market_position_size}}",
     "interval": "{{interval}}",
     "time": "{{time}}",
     "timenow": "{{timenow}}",
