@@ -254,3 +254,20 @@ class Strategy:
             if until(found) or time.monotonic() > deadline:
                 return found
             time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def receivers() -> Iterator[Receivers]:
+    """Fake Discord, Slack, Telegram and webhook receivers, one set per module."""
+    fakes = Receivers().start()
+    yield fakes
+    fakes.stop()
+
+
+@pytest.fixture
+def admin(stack: LocalStack) -> Iterator[httpx.Client]:
+    """The admin API of the module's in-process stack, with its token."""
+    assert stack.api is not None
+    headers = {"Authorization": f"Bearer {stack.admin_token}"}
+    with httpx.Client(base_url=stack.api.url, headers=headers, timeout=30) as client:
+        yield client

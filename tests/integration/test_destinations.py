@@ -24,13 +24,6 @@ from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_sta
 
 
 @pytest.fixture(scope="module")
-def receivers() -> Iterator[Receivers]:
-    fakes = Receivers().start()
-    yield fakes
-    fakes.stop()
-
-
-@pytest.fixture(scope="module")
 def running(receivers: Receivers) -> Iterator[LocalStack]:
     overrides = {
         "AllowHttpDestinations": "true",
@@ -40,14 +33,6 @@ def running(receivers: Receivers) -> Iterator[LocalStack]:
     }
     with in_process_stack(overrides) as stack:
         yield stack
-
-
-@pytest.fixture
-def admin(stack: LocalStack) -> Iterator[httpx.Client]:
-    assert stack.api is not None
-    headers = {"Authorization": f"Bearer {stack.admin_token}"}
-    with httpx.Client(base_url=stack.api.url, headers=headers, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

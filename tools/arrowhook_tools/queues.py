@@ -5,11 +5,11 @@ timeout; the queue's redrive policy moves it to its dead-letter queue, as deploy
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from arrowhook_tools import embedded_aws
+from arrowhook_tools.pollers import Pollers
 from arrowhook_tools.runtime import LocalFunctions
 from arrowhook_tools.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
 
@@ -70,20 +70,16 @@ class LocalQueues:
         self.endpoint = endpoint
         self.mappings = [mapping for mapping in queue_mappings(template) if mapping.function_id in functions]
         self.poll_seconds = poll_seconds
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._pollers = Pollers()
+        self._stopping = self._pollers.stopping
 
     def start(self) -> LocalQueues:
         for mapping in self.mappings:
-            thread = threading.Thread(target=self._poll, args=(mapping,), name=f"queue-{mapping.queue_id}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self._pollers.spawn(f"queue-{mapping.queue_id}", self._poll, mapping)
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            thread.join(timeout=10)
+        self._pollers.stop()
 
     def _poll(self, mapping: QueueMapping) -> None:
         sqs = embedded_aws.client("sqs", self.endpoint)

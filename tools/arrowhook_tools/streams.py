@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import boto3
 from moto.events.models import EventPattern
 
+from arrowhook_tools import embedded_aws
+from arrowhook_tools.pollers import Pollers
 from arrowhook_tools.runtime import LocalFunctions
 from arrowhook_tools.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
 
@@ -170,25 +170,21 @@ class LocalStreams:
         self.poll_seconds = poll_seconds
         self.retry_pause = retry_pause
         self.endpoint = endpoint
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._pollers = Pollers()
+        self._stopping = self._pollers.stopping
         self.failures: list[dict[str, Any]] = []
 
     def _client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=LOCAL_REGION)  # type: ignore[call-overload]
+        return embedded_aws.client(service, self.endpoint)
 
     def start(self) -> LocalStreams:
         tables = {mapping.table_id for mapping in self.mappings} | {pipe.table_id for pipe in self.pipes}
         for table_id in sorted(tables):
-            thread = threading.Thread(target=self._follow, args=(table_id,), name=f"stream-{table_id}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self._pollers.spawn(f"stream-{table_id}", self._follow, table_id)
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            thread.join(timeout=10)
+        self._pollers.stop()
 
     # -- polling -----------------------------------------------------------------------------------
     def _follow(self, table_id: str) -> None:
