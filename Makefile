@@ -74,9 +74,10 @@ dev: $(VENV)/.installed $(CONSOLE_VENDOR) ## run the whole stack locally: embedd
 test: lint typecheck security $(SAM_VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## lint, type-check, security gates, then every test
 	SAM_BIN=$(abspath $(SAM)) $(PY) -m pytest -n auto --dist loadscope
 
-lint: $(VENV)/.installed ## ruff lint and format check
+lint: $(VENV)/.installed ## ruff lint and format check; zizmor on the GitHub Actions workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/zizmor --offline --config .github/zizmor.yml .github/workflows
 
 typecheck: $(VENV)/.installed ## mypy --strict
 	$(VENV)/bin/mypy
@@ -119,8 +120,8 @@ build: $(SAM_VENV)/.installed ## sam build (python3.13 / arm64 artifacts, no Doc
 validate: $(SAM_VENV)/.installed ## sam validate --lint
 	$(SAM) validate --lint
 
-deploy: build ## sam deploy --config-env $(ENV) (ENV=prod for production)
-	$(SAM) deploy --config-env $(ENV)
+deploy: build ## sam deploy --config-env $(ENV) (ENV=prod for production; DEPLOY_FLAGS for CI)
+	$(SAM) deploy --config-env $(ENV) $(DEPLOY_FLAGS)
 
 clean: ## remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .arrowhook .pytest_cache .mypy_cache .ruff_cache \

@@ -1,0 +1,56 @@
+"""The GitHub Actions pipeline users adopt as is (.github/workflows/ci-cd.yml): what runs when, and with
+which AWS access. `make lint` runs zizmor on it (permissions, injection, credentials)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from arrowhook_tools.template import PROJECT_ROOT
+
+WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "ci-cd.yml"
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(WORKFLOW.read_text())
+    return loaded
+
+
+def _runs(job: dict[str, Any]) -> list[str]:
+    return [step["run"] for step in job["steps"] if "run" in step]
+
+
+def test_pull_requests_main_and_tags_trigger_it(workflow: dict[str, Any]) -> None:
+    triggers = workflow[True]  # YAML 1.1 reads the `on` key as true
+    assert "pull_request" in triggers
+    assert triggers["push"] == {"branches": ["main"], "tags": ["v*"]}
+    assert workflow["permissions"] == {"contents": "read"}, "least privilege by default"
+
+
+def test_every_change_runs_make_test_first(workflow: dict[str, Any]) -> None:
+    jobs = workflow["jobs"]
+    assert _runs(jobs["test"]) == ["make test"]
+    assert "if" not in jobs["test"]
+    assert jobs["deploy-dev"]["needs"] == "test" and jobs["deploy-prod"]["needs"] == "test"
+
+
+def test_main_deploys_dev_and_a_tag_deploys_prod_behind_its_environment(workflow: dict[str, Any]) -> None:
+    dev, prod = workflow["jobs"]["deploy-dev"], workflow["jobs"]["deploy-prod"]
+    assert dev["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert prod["if"] == "github.event_name == 'push' && startsWith(github.ref, 'refs/tags/v')"
+    assert (dev["environment"], prod["environment"]) == ("dev", "prod")  # prod: required reviewers approve
+    assert any(run.startswith("make deploy ENV=default ") for run in _runs(dev))
+    assert any(run.startswith("make deploy ENV=prod ") for run in _runs(prod))
+
+
+def test_aws_access_is_an_oidc_role_never_stored_keys(workflow: dict[str, Any]) -> None:
+    text = WORKFLOW.read_text()
+    assert "secrets." not in text and "aws-access-key-id" not in text
+    for name in ("deploy-dev", "deploy-prod"):
+        job = workflow["jobs"][name]
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+        [credentials] = [step for step in job["steps"] if "configure-aws-credentials" in step.get("uses", "")]
+        assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
