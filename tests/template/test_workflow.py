@@ -14,8 +14,8 @@ WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "ci-cd.yml"
 
 
 @pytest.fixture(scope="module")
-def workflow() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(WORKFLOW.read_text())
+def workflow() -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(WORKFLOW.read_text())
     return loaded
 
 
@@ -23,21 +23,21 @@ def _runs(job: dict[str, Any]) -> list[str]:
     return [step["run"] for step in job["steps"] if "run" in step]
 
 
-def test_pull_requests_main_and_tags_trigger_it(workflow: dict[str, Any]) -> None:
+def test_pull_requests_main_and_tags_trigger_it(workflow: dict[Any, Any]) -> None:
     triggers = workflow[True]  # YAML 1.1 reads the `on` key as true
     assert "pull_request" in triggers
     assert triggers["push"] == {"branches": ["main"], "tags": ["v*"]}
     assert workflow["permissions"] == {"contents": "read"}, "least privilege by default"
 
 
-def test_every_change_runs_make_test_first(workflow: dict[str, Any]) -> None:
+def test_every_change_runs_make_test_first(workflow: dict[Any, Any]) -> None:
     jobs = workflow["jobs"]
     assert _runs(jobs["test"]) == ["make test"]
     assert "if" not in jobs["test"]
     assert jobs["deploy-dev"]["needs"] == "test" and jobs["deploy-prod"]["needs"] == "test"
 
 
-def test_main_deploys_dev_and_a_tag_deploys_prod_behind_its_environment(workflow: dict[str, Any]) -> None:
+def test_main_deploys_dev_and_a_tag_deploys_prod_behind_its_environment(workflow: dict[Any, Any]) -> None:
     dev, prod = workflow["jobs"]["deploy-dev"], workflow["jobs"]["deploy-prod"]
     assert dev["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     assert prod["if"] == "github.event_name == 'push' && startsWith(github.ref, 'refs/tags/v')"
@@ -46,7 +46,7 @@ def test_main_deploys_dev_and_a_tag_deploys_prod_behind_its_environment(workflow
     assert any(run.startswith("make deploy ENV=prod ") for run in _runs(prod))
 
 
-def test_aws_access_is_an_oidc_role_never_stored_keys(workflow: dict[str, Any]) -> None:
+def test_aws_access_is_an_oidc_role_never_stored_keys(workflow: dict[Any, Any]) -> None:
     text = WORKFLOW.read_text()
     assert "secrets." not in text and "aws-access-key-id" not in text
     for name in ("deploy-dev", "deploy-prod"):
