@@ -68,8 +68,8 @@ $(CHROMIUM):
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed $(CONSOLE_VENDOR) ## create both virtual environments and the console's assets
 
-dev: $(VENV)/.installed $(CONSOLE_VENDOR) ## run the whole stack locally: embedded AWS + HTTP API on http://127.0.0.1:3000
-	$(VENV)/bin/arrowhook dev
+dev: $(VENV)/.installed $(CONSOLE_VENDOR) ## run the whole stack locally on http://127.0.0.1:3000 (its data kept across restarts; FRESH=1 starts clean)
+	$(VENV)/bin/arrowhook dev $(if $(FRESH),--fresh)
 
 test: lint typecheck security $(SAM_VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## lint, type-check, security gates, then every test
 	SAM_BIN=$(abspath $(SAM)) $(PY) -m pytest -n auto --dist loadscope

@@ -63,6 +63,7 @@ class DevStack:
             env={
                 **os.environ,
                 "ARROWHOOK_STATE_FILE": str(self.state_file),
+                "ARROWHOOK_SNAPSHOT_FILE": str(self.state_file.with_name("snapshot.json")),
                 "XDG_CONFIG_HOME": self.config_home,
                 "COLUMNS": "200",
             },
@@ -74,8 +75,9 @@ class DevStack:
 
 
 @contextlib.contextmanager
-def running_dev_stack(workdir: Path, config_home: Path) -> Iterator[DevStack]:
-    """`arrowhook dev` as a developer starts it, on free ports; Ctrl-C at the end must stop it cleanly."""
+def running_dev_stack(workdir: Path, config_home: Path, *options: str) -> Iterator[DevStack]:
+    """`arrowhook dev` as a developer starts it, on free ports; Ctrl-C at the end must stop it cleanly.
+    Its kept data is `workdir`'s (the same workdir again: a restart)."""
     api_port, aws_port = free_port(), free_port()
     state_file, log_file = workdir / "dev.json", workdir / "dev.log"
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
@@ -95,9 +97,14 @@ def running_dev_stack(workdir: Path, config_home: Path) -> Iterator[DevStack]:
             "KeyCacheTtlSeconds=0 WebhookRateLimit=100000 WebhookBurstLimit=100000",
             "--parameter-overrides",
             "ApiRateLimit=100000 ApiBurstLimit=100000",
+            *options,
         ],
         cwd=PROJECT_ROOT,
-        env={**environment, "ARROWHOOK_STATE_FILE": str(state_file)},
+        env={
+            **environment,
+            "ARROWHOOK_STATE_FILE": str(state_file),
+            "ARROWHOOK_SNAPSHOT_FILE": str(workdir / "snapshot.json"),  # never the developer's kept data
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,

@@ -184,7 +184,12 @@ def test_dev_refuses_parameter_overrides_cloudformation_would_refuse(
 
     result = subprocess.run(
         [ARROWHOOK, "dev", "--port", "0", "--aws-port", "0", "--parameter-overrides", override],
-        env={**os.environ, "ARROWHOOK_STATE_FILE": str(tmp_path / "dev.json"), "COLUMNS": "200"},
+        env={
+            **os.environ,
+            "ARROWHOOK_STATE_FILE": str(tmp_path / "dev.json"),
+            "ARROWHOOK_SNAPSHOT_FILE": str(tmp_path / "snapshot.json"),
+            "COLUMNS": "200",
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -192,3 +197,27 @@ def test_dev_refuses_parameter_overrides_cloudformation_would_refuse(
     )
     assert result.returncode == 2
     assert problem in result.stderr
+
+
+def test_dev_keeps_keys_alerts_and_the_admin_token_across_restarts_unless_fresh(tmp_path: Any) -> None:
+    from tests.integration.conftest import running_dev_stack
+
+    workdir, config = tmp_path / "dev", tmp_path / "config"
+    workdir.mkdir()
+    config.mkdir()
+    with running_dev_stack(workdir, config) as first:
+        token = first.admin_token
+        created = first.cli("keys", "create", "--name", "kept-across-restarts", "--json")
+        assert created.returncode == 0, created.stderr
+        secret, key_id = json.loads(created.stdout)["secret"], json.loads(created.stdout)["id"]
+        stored = httpx.post(f"{first.api_url}/webhook", json={"key": secret, "ticker": "KEPT"}, timeout=30).json()
+    assert (workdir / "snapshot.json").exists()
+    with running_dev_stack(workdir, config) as second:
+        assert second.admin_token == token, "a restart is never a surprise new admin token"
+        assert second.cli("keys", "show", key_id).returncode == 0
+        assert json.loads(second.cli("alerts", "show", stored["alert_id"], "--json").stdout)["ticker"] == "KEPT"
+        again = httpx.post(f"{second.api_url}/webhook", json={"key": secret, "ticker": "KEPT2"}, timeout=30)
+        assert again.status_code == 200, "the restored key still authenticates"
+    with running_dev_stack(workdir, config, "--fresh") as clean:
+        assert clean.admin_token != token
+        assert clean.cli("keys", "show", key_id).returncode == 1

@@ -13,6 +13,7 @@ from arrowhook.credentials import display_prefix, hash_secret
 from arrowhook.dynamodb import dynamodb_client
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import StrategyKey, new_id, utc_now
+from arrowhook_tools import snapshot as snapshots
 from arrowhook_tools import state
 from arrowhook_tools.embedded_aws import (
     EmbeddedAws,
@@ -99,6 +100,7 @@ def local_stack(
     parameter_overrides: Mapping[str, str] | None = None,
     pool_size: int = 4,
     streams: bool = True,
+    snapshot: Path | None = None,
 ) -> Iterator[LocalStack]:
     """Start embedded AWS, the stream consumers (unless streams is False) and (unless api_port is None)
     the HTTP API; stop them on exit."""
@@ -109,12 +111,21 @@ def local_stack(
     consumers: LocalStreams | None = None
     pollers: LocalQueues | None = None
     metric_logs = MetricLogs(aws.endpoint).start()
+    stack_started = False  # saving a stack that never finished starting would overwrite a good snapshot
     try:
         point_sdk_at(aws.endpoint)
         dynamodb_client.cache_clear()
         provision(template, dynamodb(aws.endpoint))
         provision_buckets(template, s3(aws.endpoint))
         provision_messaging(template, aws.endpoint)
+        if snapshot is not None:  # before the secure parameters: a restored admin token is kept
+            restored = snapshots.restore(template, aws.endpoint, snapshot)
+            if restored:
+                print(
+                    f"restored {restored['items']} items, {restored['parameters']} parameters and "
+                    f"{restored['objects']} objects from {snapshot} (`arrowhook dev --fresh` starts clean)",
+                    flush=True,
+                )
         secret_values = provision_secure_parameters(template, ssm(aws.endpoint))
         functions = LocalFunctions(template, pool_size=pool_size)
         stack = LocalStack(
@@ -125,6 +136,7 @@ def local_stack(
             parameter_overrides=dict(parameter_overrides or {}),
         )
         os.environ.update(stack.environment)
+        stack_started = True
         if streams:
             consumers = LocalStreams(template, functions, aws.endpoint).start()
             stack.streams = consumers
@@ -143,6 +155,12 @@ def local_stack(
         if pollers is not None:
             pollers.stop()
         metric_logs.stop()
+        if snapshot is not None and stack_started:
+            saved = snapshots.save(template, aws.endpoint, snapshot)
+            print(
+                f"saved {saved['items']} items, {saved['parameters']} parameters, {saved['objects']} objects",
+                flush=True,
+            )
         aws.stop()
 
 

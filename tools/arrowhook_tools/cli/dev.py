@@ -93,8 +93,13 @@ def dev(
         list[str] | None,
         typer.Option(help="Template parameters, as for sam deploy: Name=Value (repeatable).", show_default=False),
     ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start from nothing: forget the keys, alerts and admin token kept so far.")
+    ] = False,
 ) -> None:
-    """Run the stack locally: embedded AWS (moto) + template.yaml's HTTP API on 127.0.0.1. Ctrl-C stops."""
+    """Run the stack locally: embedded AWS (moto) + template.yaml's HTTP API on 127.0.0.1. Ctrl-C stops.
+    Its data (keys, alerts, destinations, the admin token) is kept across restarts in .arrowhook/state/."""
+    from arrowhook_tools import snapshot as snapshots
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import (
         STATE_FILE,
@@ -115,7 +120,11 @@ def dev(
     announced = False
     try:
         overrides = _parameter_overrides(parameter_overrides or [])
-        with local_stack(api_port=port, aws_port=aws_port, parameter_overrides=overrides) as stack:
+        if fresh:
+            snapshots.discard(snapshots.SNAPSHOT_FILE)
+        with local_stack(
+            api_port=port, aws_port=aws_port, parameter_overrides=overrides, snapshot=snapshots.SNAPSHOT_FILE
+        ) as stack:
             if stack.api is None:
                 raise typer.Exit(1)
             key = seed_demo_key(stack.template, dynamodb(stack.aws.endpoint))
