@@ -121,7 +121,7 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint
 	$(SAM) validate --lint
 
 deploy: build ## sam deploy --config-env $(ENV) (ENV=prod for production; DEPLOY_FLAGS for CI)
-	$(SAM) deploy --config-env $(ENV) $(DEPLOY_FLAGS)
+	$(SAM) deploy --config-env $(ENV)$(if $(DEPLOY_FLAGS), $(DEPLOY_FLAGS))
 
 clean: ## remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .arrowhook .pytest_cache .mypy_cache .ruff_cache \

@@ -779,6 +779,14 @@ def test_samconfig_has_dev_and_prod_and_make_deploy_builds_first() -> None:
     ).stdout.splitlines()
     sam_steps = [line for line in planned if ".venv-sam/bin/sam " in line]
     assert [step.split("sam ", 1)[1] for step in sam_steps] == ["build", "deploy --config-env prod"]
+    in_ci = subprocess.run(
+        ["make", "--dry-run", "--always-make", "deploy", "ENV=prod", "DEPLOY_FLAGS=--no-confirm-changeset"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "sam deploy --config-env prod --no-confirm-changeset" in in_ci, "the pipeline's deploy never waits for a y"
 
 
 def _dashboard_metrics(template: LocalTemplate, namespace: str) -> set[str]:

@@ -252,3 +252,50 @@ def test_a_stopping_stack_removes_only_its_own_state_file(tmp_path: Path) -> Non
     remove_state_if_ours(mine)
     remove_state_if_ours(theirs)
     assert not mine.exists() and theirs.exists()
+
+
+def test_a_retired_pool_runs_the_new_code_on_the_next_event(tmp_path: Path) -> None:
+    from arrowhook_tools.runtime import FunctionPool
+    from arrowhook_tools.template import FunctionSpec
+
+    handler = tmp_path / "app.py"
+    handler.write_text("def handler(event, context):\n    return 'old'\n")
+    pool = FunctionPool(FunctionSpec("Probe", tmp_path, "app.handler"), size=2)
+    assert pool.invoke({}) == "old"
+    handler.write_text("def handler(event, context):\n    return 'new'\n")
+    assert pool.invoke({}) == "old", "a warm instance keeps the code it imported"
+    pool.retire()
+    assert pool.invoke({}) == "new"
+    assert pool.invoke({}) == "new"
+
+
+def test_the_code_watcher_reports_changed_added_and_removed_files(tmp_path: Path) -> None:
+    import threading
+
+    from arrowhook_tools.reload import CodeWatcher
+
+    (tmp_path / "app.py").write_text("x = 1\n")
+    (tmp_path / "old.py").write_text("")
+    (tmp_path / "node_modules").mkdir()
+    seen: list[list[Path]] = []
+    changed = threading.Event()
+
+    def record(paths: list[Path]) -> None:
+        seen.append(paths)
+        changed.set()
+
+    watcher = CodeWatcher(record, roots=[tmp_path], poll_seconds=0.05).start()
+    try:
+        (tmp_path / "node_modules" / "ignored.js").write_text("")  # vendored code is not ours
+        import os
+
+        os.utime(tmp_path / "app.py", ns=(1, 1))
+        (tmp_path / "old.py").unlink()
+        (tmp_path / "added.html").write_text("")
+        expected = {"app.py", "old.py", "added.html"}
+        while not expected <= {path.name for batch in list(seen) for path in batch}:  # one poll or several
+            assert changed.wait(30)
+            changed.clear()
+    finally:
+        watcher.stop()
+    assert {path.name for batch in seen for path in batch} == expected, "vendored files are not watched"

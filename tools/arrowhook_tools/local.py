@@ -30,10 +30,11 @@ from arrowhook_tools.gateway import LocalHttpApi
 from arrowhook_tools.metric_logs import MetricLogs
 from arrowhook_tools.ports import claim_port
 from arrowhook_tools.queues import LocalQueues
+from arrowhook_tools.reload import CodeWatcher
 from arrowhook_tools.runtime import LocalFunctions
 from arrowhook_tools.state import STATE_FILE, read_state, remove_state_if_ours
 from arrowhook_tools.streams import LocalStreams
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -101,6 +102,7 @@ def local_stack(
     pool_size: int = 4,
     streams: bool = True,
     snapshot: Path | None = None,
+    reload: bool = False,
 ) -> Iterator[LocalStack]:
     """Start embedded AWS, the stream consumers (unless streams is False) and (unless api_port is None)
     the HTTP API; stop them on exit."""
@@ -110,6 +112,7 @@ def local_stack(
     api: LocalHttpApi | None = None
     consumers: LocalStreams | None = None
     pollers: LocalQueues | None = None
+    watcher: CodeWatcher | None = None
     metric_logs = MetricLogs(aws.endpoint).start()
     stack_started = False  # saving a stack that never finished starting would overwrite a good snapshot
     try:
@@ -119,13 +122,7 @@ def local_stack(
         provision_buckets(template, s3(aws.endpoint))
         provision_messaging(template, aws.endpoint)
         if snapshot is not None:  # before the secure parameters: a restored admin token is kept
-            restored = snapshots.restore(template, aws.endpoint, snapshot)
-            if restored:
-                print(
-                    f"restored {restored['items']} items, {restored['parameters']} parameters and "
-                    f"{restored['objects']} objects from {snapshot} (`arrowhook dev --fresh` starts clean)",
-                    flush=True,
-                )
+            _restore(template, aws.endpoint, snapshot)
         secret_values = provision_secure_parameters(template, ssm(aws.endpoint))
         functions = LocalFunctions(template, pool_size=pool_size)
         stack = LocalStack(
@@ -137,6 +134,8 @@ def local_stack(
         )
         os.environ.update(stack.environment)
         stack_started = True
+        if reload:
+            watcher = CodeWatcher(lambda changed: _reload(functions, changed)).start()
         if streams:
             consumers = LocalStreams(template, functions, aws.endpoint).start()
             stack.streams = consumers
@@ -154,14 +153,35 @@ def local_stack(
             consumers.stop()
         if pollers is not None:
             pollers.stop()
+        if watcher is not None:
+            watcher.stop()
         metric_logs.stop()
         if snapshot is not None and stack_started:
-            saved = snapshots.save(template, aws.endpoint, snapshot)
-            print(
-                f"saved {saved['items']} items, {saved['parameters']} parameters, {saved['objects']} objects",
-                flush=True,
-            )
+            _keep(template, aws.endpoint, snapshot)
         aws.stop()
+
+
+def _restore(template: LocalTemplate, endpoint: str, snapshot: Path) -> None:
+    restored = snapshots.restore(template, endpoint, snapshot)
+    if restored:
+        print(
+            f"restored {restored['items']} items, {restored['parameters']} parameters and {restored['objects']} "
+            f"objects from {snapshot} (`arrowhook dev --fresh` starts clean)",
+            flush=True,
+        )
+
+
+def _keep(template: LocalTemplate, endpoint: str, snapshot: Path) -> None:
+    saved = snapshots.save(template, endpoint, snapshot)
+    kept = f"{saved['items']} items, {saved['parameters']} parameters, {saved['objects']} objects"
+    print(f"kept {kept} for the next start", flush=True)
+
+
+def _reload(functions: LocalFunctions, changed: list[Path]) -> None:
+    names = ", ".join(str(path.relative_to(PROJECT_ROOT)) for path in changed[:3])
+    more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+    functions.reload()
+    print(f"reloaded: {names}{more} changed; the next event of each function runs the new code", flush=True)
 
 
 def write_state(stack: LocalStack, path: Path | None = None) -> None:

@@ -63,9 +63,11 @@ class _ExecutionEnvironment:
     thread that imported the app, exactly as Lambda's single runtime thread would.
     """
 
-    def __init__(self, spec: FunctionSpec, instance: int) -> None:
+    def __init__(self, spec: FunctionSpec, instance: int, generation: int = 0) -> None:
         self.spec = spec
-        self._requests: queue.Queue[tuple[dict[str, Any], Future[Any]]] = queue.Queue()
+        #: The code version it imported (FunctionPool.retire moves the pool to the next one).
+        self.generation = generation
+        self._requests: queue.Queue[tuple[dict[str, Any], Future[Any]] | None] = queue.Queue()
         ready: Future[Handler] = Future()
         self._thread = threading.Thread(
             target=self._run, args=(instance, ready), name=f"{spec.logical_id}-{instance}", daemon=True
@@ -80,8 +82,8 @@ class _ExecutionEnvironment:
             ready.set_exception(error)
             return
         ready.set_result(handler)
-        while True:
-            event, result = self._requests.get()
+        while (request := self._requests.get()) is not None:
+            event, result = request
             try:
                 context = LocalContext(
                     function_name=self.spec.logical_id,
@@ -97,6 +99,10 @@ class _ExecutionEnvironment:
         self._requests.put((event, result))
         return result.result()
 
+    def stop(self) -> None:
+        """Let its thread end (after the invocation it may be running): this instance is not used again."""
+        self._requests.put(None)
+
 
 class FunctionPool:
     """Up to `size` warm instances of one function; each handles one event at a time, like Lambda."""
@@ -106,33 +112,64 @@ class FunctionPool:
         self.size = size
         self._idle: queue.LifoQueue[_ExecutionEnvironment] = queue.LifoQueue()
         self._created = 0
+        self._generation = 0
         self._lock = threading.Lock()
 
-    def _acquire(self) -> _ExecutionEnvironment:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+    def retire(self) -> None:
+        """New code: every instance is replaced; the next event starts a cold one that imports it again
+        (one running now finishes on the code it has, as Lambda does after a deployment)."""
         with self._lock:
-            create = self._created < self.size
-            if create:
-                self._created += 1
-                instance = self._created
-        if create:
+            self._generation += 1
+            self._created = 0
+        while True:
             try:
-                return _ExecutionEnvironment(self.spec, instance)
-            except BaseException:
-                with self._lock:
-                    self._created -= 1
-                raise
-        return self._idle.get()
+                self._idle.get_nowait().stop()
+            except queue.Empty:
+                return
+
+    def _current(self, environment: _ExecutionEnvironment) -> bool:
+        if environment.generation == self._generation:
+            return True
+        environment.stop()
+        return False
+
+    def _acquire(self) -> _ExecutionEnvironment:
+        while True:
+            try:
+                environment = self._idle.get_nowait()
+            except queue.Empty:
+                pass
+            else:
+                if self._current(environment):
+                    return environment
+                continue
+            with self._lock:
+                create = self._created < self.size
+                if create:
+                    self._created += 1
+                    instance, generation = self._created, self._generation
+            if create:
+                try:
+                    return _ExecutionEnvironment(self.spec, instance, generation)
+                except BaseException:
+                    with self._lock:
+                        if generation == self._generation:
+                            self._created -= 1
+                    raise
+            try:  # every instance busy: wait for one (or for a retire to allow new ones)
+                environment = self._idle.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if self._current(environment):
+                return environment
 
     def invoke(self, event: dict[str, Any]) -> Any:
         environment = self._acquire()
         try:
             return environment.invoke(event)
         finally:
-            self._idle.put(environment)
+            if self._current(environment):
+                self._idle.put(environment)
 
 
 class LocalFunctions:
@@ -145,6 +182,13 @@ class LocalFunctions:
 
     def names(self) -> list[str]:
         return sorted(self._pools)
+
+    def reload(self) -> None:
+        """Code changed: forget the layer's imported modules and replace every warm instance."""
+        for name in [name for name in sys.modules if name == "arrowhook" or name.startswith("arrowhook.")]:
+            del sys.modules[name]
+        for pool in self._pools.values():
+            pool.retire()
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         if logical_id not in self._pools:

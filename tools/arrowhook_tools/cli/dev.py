@@ -96,6 +96,9 @@ def dev(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Start from nothing: forget the keys, alerts and admin token kept so far.")
     ] = False,
+    reload: Annotated[
+        bool, typer.Option("--reload/--no-reload", help="Run changed function or layer code without a restart.")
+    ] = True,
 ) -> None:
     """Run the stack locally: embedded AWS (moto) + template.yaml's HTTP API on 127.0.0.1. Ctrl-C stops.
     Its data (keys, alerts, destinations, the admin token) is kept across restarts in .arrowhook/state/."""
@@ -123,7 +126,11 @@ def dev(
         if fresh:
             snapshots.discard(snapshots.SNAPSHOT_FILE)
         with local_stack(
-            api_port=port, aws_port=aws_port, parameter_overrides=overrides, snapshot=snapshots.SNAPSHOT_FILE
+            api_port=port,
+            aws_port=aws_port,
+            parameter_overrides=overrides,
+            snapshot=snapshots.SNAPSHOT_FILE,
+            reload=reload,
         ) as stack:
             if stack.api is None:
                 raise typer.Exit(1)
