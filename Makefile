@@ -100,6 +100,10 @@ integration: $(VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## integration tes
 template: $(VENV)/.installed $(SAM_VENV)/.installed ## template checks only (cfn-lint, sam validate, sam build)
 	SAM_BIN=$(abspath $(SAM)) $(PY) -m pytest tests/template
 
+e2e: $(VENV)/.installed ## the end-to-end suite against a deployed stack: make e2e STACK=arrowhook-dev (make test runs it against make dev)
+	@test -n "$(STACK)" || { echo "usage: make e2e STACK=<stack name> (your AWS credentials read its outputs and admin token)"; exit 2; }
+	ARROWHOOK_E2E_STACK=$(STACK) $(PY) -m pytest -p no:randomly tests/e2e
+
 load: $(VENV)/.installed ## concurrent webhooks + DynamoDB throttling + crashing archive runs on the local stack, then audit: zero lost, zero duplicated
 	$(PY) tests/bench/load_webhook.py
 
