@@ -14,7 +14,6 @@ with a new `timenow`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -64,13 +63,6 @@ def _describe(position: MarketPosition, size: Decimal | None) -> str:
     )
 
 
-@dataclass(frozen=True)
-class _Said:
-    alert: StoredAlert
-    position: MarketPosition
-    size: Decimal | None
-
-
 def _same_order(one: StoredAlert, other: StoredAlert) -> bool:
     """The same signal sent again: same transition and the same bar, order id or price."""
     a, b = one.fields, other.fields
@@ -98,25 +90,27 @@ def position_gap(alert: StoredAlert, earlier: Iterable[StoredAlert], tolerance: 
     if expected is None or is_test(alert):
         return None
     expected_position, expected_size = MarketPosition(expected), _prev_size(alert)
-    said = [
-        _Said(other, *position)
+    earlier = list(earlier)
+    positions = {  # what each earlier alert says the strategy held after it
+        other.alert_id: said
         for other in earlier
-        if other.alert_id != alert.alert_id and not is_test(other) and (position := implied(other)) is not None
-    ]
-    by_id = {entry.alert.alert_id: entry for entry in said}
-    candidates = [by_id[other.alert_id] for other in _candidates(alert, [entry.alert for entry in said], tolerance)]
+        if other.alert_id != alert.alert_id and not is_test(other) and (said := implied(other)) is not None
+    }
+    candidates = _candidates(alert, [other for other in earlier if other.alert_id in positions], tolerance)
     if not candidates:
         return None  # the first alert we know of for this ticker: nothing to compare with
-    for entry in candidates:
-        sizes_agree = expected_size is None or entry.size is None or entry.size == expected_size
-        if (entry.position is expected_position and sizes_agree) or _same_order(alert, entry.alert):
+    for other in candidates:
+        position, size = positions[other.alert_id]
+        sizes_agree = expected_size is None or size is None or size == expected_size
+        if (position is expected_position and sizes_agree) or _same_order(alert, other):
             return None
     previous = candidates[0]
+    found_position, found_size = positions[previous.alert_id]
     return GapBefore(
         rule=SequenceCheck.POSITIONS,
         expected=_describe(expected_position, expected_size),
-        found=_describe(previous.position, previous.size),
-        previous_alert_id=previous.alert.alert_id,
+        found=_describe(found_position, found_size),
+        previous_alert_id=previous.alert_id,
     )
 
 
