@@ -13,7 +13,9 @@ SilenceWatch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -34,7 +36,7 @@ from arrowhook.models import StrategyKey, utc_now
 from arrowhook.observability import Metric, MetricUnit, count_lag, logger, metrics, traced
 from arrowhook.settings import DeliverySettings
 from arrowhook.signal_checks import needs_sequence_check
-from arrowhook.signal_watch import SilenceStates, SilenceWatch, StreamChecks, all_keys, gap_notice, late_reason
+from arrowhook.signal_watch import SilenceStates, SilenceWatch, StreamChecks, gap_notice, late_reason
 from arrowhook.signals import SignalExpectations
 
 settings = DeliverySettings.from_environment()
@@ -89,7 +91,9 @@ def deliver_record(
     return results
 
 
-def check_record(record: SQSRecord, strategies: dict[str, StrategyKey]) -> None:
+def check_record(
+    record: SQSRecord, strategies: dict[str, StrategyKey], configured: Callable[[], list[Destination]]
+) -> None:
     """One settled alert's sequence: flagged on the alert, counted, and notified when something is missing."""
     alert = alert_store.get(str(record.json_body["alert_id"]))
     if alert is None:
@@ -102,7 +106,7 @@ def check_record(record: SQSRecord, strategies: dict[str, StrategyKey]) -> None:
     _count_health(alert.strategy, health.lag_ms, late=health.late, gap=gap is not None)
     if gap is not None:
         logger.warning("alert missing before this one", extra={"alert_id": alert.alert_id, **gap.model_dump()})
-        for notice in deliverer.notify(gap_notice(alert, gap), destinations.all()):
+        for notice in deliverer.notify(gap_notice(alert, gap), configured()):
             _count(notice)
 
 
@@ -147,12 +151,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     if event.get("trigger") == "signal-watch":
         # `at` replays the check as of another moment (`arrowhook signals check --at`): for trying it out.
         return watch_silence(datetime.fromisoformat(event["at"]) if event.get("at") else utc_now())
-    strategies = {key.id: key for key in all_keys(keys)}  # their declared expectations, once per batch
+    strategies = {key.id: key for key in keys.all()}  # their declared expectations, once per batch
     records = event.get("Records") or [{}]
     if records[0].get("eventSource") == "aws:sqs":
+        configured_if_needed = cache(destinations.all)  # read once, and only when a gap is notified
         return process_partial_response(
             event=event,
-            record_handler=lambda record: check_record(record, strategies),
+            record_handler=lambda record: check_record(record, strategies, configured_if_needed),
             processor=check_processor,
             context=context,
         )
@@ -167,7 +172,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 
 def watch_silence(now: datetime) -> dict[str, Any]:
     """The schedule's run (or `arrowhook signals check`): strategies gone silent, and those back."""
-    watch = SilenceWatch(keys, alert_query, SilenceStates(settings.keys_table_name), deliverer, destinations.all)
+    watch = SilenceWatch(keys, alert_query, SilenceStates(settings.keys_table_name), deliverer, cache(destinations.all))
     result = watch.run(now)
     for notice in result.notices:
         _count(notice)

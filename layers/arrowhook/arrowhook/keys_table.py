@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.credentials import hash_secret
-from arrowhook.dynamodb import dynamodb_client, from_item, plain, query_page, to_item, unavailable
+from arrowhook.dynamodb import dynamodb_client, from_item, plain, query_all, query_page, to_item, unavailable
 from arrowhook.errors import (
     InvalidCursorError,
     KeyConflictError,
@@ -225,6 +225,17 @@ class KeyStore:
         keys = [_KeyRecord.from_item(item).key for item in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
         return keys, dict(last) if last else None
+
+    def all(self) -> list[StrategyKey]:
+        """Every key, by name: for the functions that check each strategy (a deployment has dozens, not
+        thousands); an API lists them a page at a time (list_page)."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "KeysByName",
+            "KeyConditionExpression": "entity = :entity",
+            "ExpressionAttributeValues": {":entity": {"S": "key"}},
+        }
+        return [_KeyRecord.from_item(item).key for item in query_all(self._client, arguments)]
 
     # -- helpers -------------------------------------------------------------------------------------
     def _find(self, key_id: str) -> _KeyRecord | None:

@@ -36,16 +36,6 @@ NEIGHBOURS_READ = 500
 _LAST_ALERT_READ = 20
 
 
-def all_keys(keys: KeyStore) -> list[StrategyKey]:
-    found: list[StrategyKey] = []
-    start: dict[str, Any] | None = None
-    while True:
-        page, start = keys.list_page(limit=100, start_key=start)
-        found.extend(page)
-        if not start:
-            return found
-
-
 def late_reason(health: AlertHealth, expectations: SignalExpectations) -> str | None:
     """Why an alert is late ("75 s after it fired, max 60 s"), or None."""
     if not health.late or health.lag_ms is None or expectations.max_lag_seconds is None:
@@ -200,13 +190,13 @@ class SilenceWatch:
     query: AlertQuery
     states: SilenceStates
     deliverer: Deliverer
+    #: Read only when a notice is sent (the caller caches it for the run).
     destinations: Callable[[], Iterable[Destination]]
 
     def run(self, now: datetime) -> WatchResult:
         """Every strategy that declared `expect_every_minutes`; costs nothing more for the others."""
-        watched = [key for key in all_keys(self.keys) if key.signals.expect_every_minutes]
+        watched = [key for key in self.keys.all() if key.signals.expect_every_minutes]
         result = WatchResult(watched=len(watched))
-        configured: list[Destination] | None = None
         for key in watched:
             expectations = key.signals
             expected = timedelta(minutes=expectations.expect_every_minutes or 0)
@@ -214,15 +204,13 @@ class SilenceWatch:
             quiet = trading_time(expectations.trading_hours, last, now)
             state = self.states.get(key.id)
             if quiet > expected and state is None:
-                configured = configured if configured is not None else list(self.destinations())
                 notice = _silence_notice(key, last, now, quiet, expected)
-                result.notices.extend(self.deliverer.notify(notice, configured))
+                result.notices.extend(self.deliverer.notify(notice, self.destinations()))
                 self.states.put(Silence(key.id, last, now))
                 result.silent.append(key.name)
             elif state is not None and last > state.last_alert_at:
-                configured = configured if configured is not None else list(self.destinations())
                 notice = _recovery_notice(key, state, last)
-                result.notices.extend(self.deliverer.notify(notice, configured))
+                result.notices.extend(self.deliverer.notify(notice, self.destinations()))
                 self.states.delete(key.id)
                 result.recovered.append(key.name)
         return result
