@@ -39,7 +39,7 @@ from arrowhook.rejections import REASON_MEANINGS
 from arrowhook.secure_parameters import secure_value
 from arrowhook.settings import ConsoleSettings
 from arrowhook.signal_checks import human
-from arrowhook.signals import SequenceCheck, SignalExpectations, TradingHours
+from arrowhook.signals import SequenceCheck, SignalExpectations, TradingHours, problems
 from arrowhook.tradingview_messages import indicator_message, strategy_message
 
 settings = ConsoleSettings.from_environment()
@@ -452,8 +452,7 @@ async def set_signals(
             trading_hours=TradingHours.parse(trading_hours) if trading_hours.strip() else None,
         )
     except ValidationError as error:
-        problem = "; ".join(str(detail["msg"]).removeprefix("Value error, ") for detail in error.errors())
-        return _page(request, "error.html", {"message": f"Signals not saved: {problem}"}, 400)
+        return _page(request, "error.html", {"message": f"Signals not saved: {problems(error)}"}, 400)
     except ValueError as error:
         return _page(request, "error.html", {"message": f"Signals not saved: {error}"}, 400)
     key_cases.update_key(keys, key_id, signals=signals)

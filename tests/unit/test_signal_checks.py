@@ -207,3 +207,17 @@ def test_time_zones_resolve_without_a_system_zone_database() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "America/New_York" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("someday 9-5", "trading hours: expected e.g. 'mon-fri 09:30-16:00 America/New_York'"),
+        ("mon-fri 09:30-16:00 Mars/Base", "trading hours: unknown time zone 'Mars/Base'"),
+        ("mon-fry 09:30-16:00", "trading hours: unknown day in 'mon-fry'"),
+    ],
+)
+def test_trading_hours_text_that_cannot_be_read_says_why_in_one_line(text: str, said: str) -> None:
+    with pytest.raises(ValueError, match="^trading hours") as refused:
+        TradingHours.parse(text)
+    assert str(refused.value).startswith(said) and "\n" not in str(refused.value)

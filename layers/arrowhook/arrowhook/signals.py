@@ -8,7 +8,7 @@ from datetime import datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class SequenceCheck(StrEnum):
@@ -18,6 +18,11 @@ class SequenceCheck(StrEnum):
     #: flat-short-flat), so two buys or two sells (or two closes) in a row mean one went missing.
     ALTERNATING = "alternating"
     OFF = "off"
+
+
+def problems(error: ValidationError) -> str:
+    """What a person reads of a validation error: each problem's message, without pydantic's framing."""
+    return "; ".join(str(detail["msg"]).removeprefix("Value error, ") for detail in error.errors())
 
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -68,14 +73,11 @@ class TradingHours(BaseModel):
                 raise ValueError(f"trading hours: unknown day in {part!r} (use {', '.join(WEEKDAY_NAMES)})")
             low, high = WEEKDAY_NAMES.index(first), WEEKDAY_NAMES.index(last or first)
             days.extend(range(low, high + 1) if low <= high else [*range(low, 7), *range(high + 1)])
-        return cls.model_validate(
-            {
-                "weekdays": tuple(days),
-                "start": match["start"].zfill(5),
-                "end": match["end"].zfill(5),
-                "timezone": match["zone"] or "UTC",
-            }
-        )
+        values = {"weekdays": tuple(days), "start": match["start"].zfill(5), "end": match["end"].zfill(5)}
+        try:
+            return cls.model_validate({**values, "timezone": match["zone"] or "UTC"})
+        except ValidationError as error:
+            raise ValueError(f"trading hours: {problems(error)}") from None
 
     def describe(self) -> str:
         days = ",".join(WEEKDAY_NAMES[day] for day in self.weekdays)

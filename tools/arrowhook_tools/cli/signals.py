@@ -32,9 +32,7 @@ def parse_hours(text: str) -> dict[str, Any]:
     try:
         return TradingHours.parse(text).model_dump(mode="json")
     except ValueError as error:
-        raise typer.BadParameter(
-            str(error).splitlines()[-1] if "validation error" in str(error) else str(error)
-        ) from None
+        raise typer.BadParameter(str(error)) from None
 
 
 def describe(signals: dict[str, Any]) -> list[tuple[str, str]]:
