@@ -218,6 +218,6 @@ def test_time_zones_resolve_without_a_system_zone_database() -> None:
     ],
 )
 def test_trading_hours_text_that_cannot_be_read_says_why_in_one_line(text: str, said: str) -> None:
-    with pytest.raises(ValueError, match="^trading hours") as refused:
+    with pytest.raises(ValueError, match=r"^trading hours") as refused:
         TradingHours.parse(text)
     assert str(refused.value).startswith(said) and "\n" not in str(refused.value)

@@ -202,7 +202,7 @@ def keys_test(
     import httpx
 
     client = api_client(api_url, token)
-    key = _resolve_key(client, strategy)  # and the admin API answers, before anything is sent
+    key = resolve_key(client, strategy)  # and the admin API answers, before anything is sent
     secret = secret or typer.prompt("Secret", hide_input=True)
     webhook_url = client.target.api_url.rstrip("/") + "/webhook"
     body = {"key": secret, "ticker": "ARROWHOOK-TEST", "side": "buy", "price": "1", "comment": "arrowhook test",
@@ -260,7 +260,7 @@ def keys_test(
         raise typer.Exit(1)
 
 
-def _resolve_key(client: Any, reference: str) -> dict[str, Any]:
+def resolve_key(client: Any, reference: str) -> dict[str, Any]:
     """The key a strategy name (case-insensitive) or key id names; exits 1 when there is none."""
     from urllib.parse import quote
 

@@ -10,14 +10,13 @@ import typer
 
 from arrowhook_tools.cli.common import ApiUrl, AsJson, Token, api_client, call, console, out
 from arrowhook_tools.cli.invoke import FunctionError, invoke_function
-from arrowhook_tools.cli.keys import _resolve_key
+from arrowhook_tools.cli.keys import resolve_key
 from arrowhook_tools.render import shown
 
 signals_app = typer.Typer(
     no_args_is_help=True, help="Signal health: late alerts, missed alerts, silent strategies (docs/signal-health.md)."
 )
 StrategyRef = Annotated[str, typer.Argument(help="Strategy name or key id.")]
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Sequence(StrEnum):
@@ -27,7 +26,7 @@ class Sequence(StrEnum):
 
 
 def parse_hours(text: str) -> dict[str, Any]:
-    from arrowhook.signals import TradingHours
+    from arrowhook.signals import TradingHours  # pydantic: imported when used (`arrowhook --help` stays fast)
 
     try:
         return TradingHours.parse(text).model_dump(mode="json")
@@ -36,19 +35,15 @@ def parse_hours(text: str) -> dict[str, Any]:
 
 
 def describe(signals: dict[str, Any]) -> list[tuple[str, str]]:
+    from arrowhook.signals import TradingHours
+
     hours = signals.get("trading_hours")
     every = signals.get("expect_every_minutes")
     return [
         ("max lag", f"{signals['max_lag_seconds']} s" if signals.get("max_lag_seconds") else "not checked"),
         ("missed-alert check", str(signals.get("sequence", "positions"))),
         ("expects an alert every", f"{every} min" if every else "not watched"),
-        (
-            "trading hours",
-            f"{','.join(_DAYS[day] for day in hours['weekdays'])} {hours['start'][:5]}-{hours['end'][:5]} "
-            f"{hours['timezone']}"
-            if hours
-            else "around the clock",
-        ),
+        ("trading hours", TradingHours.model_validate(hours).describe() if hours else "around the clock"),
     ]
 
 
@@ -67,7 +62,7 @@ def _print(key: dict[str, Any], as_json: bool) -> None:
 @signals_app.command("show")
 def signals_show(strategy: StrategyRef, api_url: ApiUrl = None, token: Token = None, as_json: AsJson = False) -> None:
     """What a strategy declares about its alerts."""
-    _print(_resolve_key(api_client(api_url, token), strategy), as_json)
+    _print(resolve_key(api_client(api_url, token), strategy), as_json)
 
 
 @signals_app.command("set")
@@ -93,7 +88,7 @@ def signals_set(
 ) -> None:
     """Declare what a strategy's alerts should look like; options not given are kept (0 turns a number off)."""
     client = api_client(api_url, token)
-    key = _resolve_key(client, strategy)
+    key = resolve_key(client, strategy)
     signals: dict[str, Any] = {} if clear else dict(key["signals"])
     if max_lag is not None:
         signals["max_lag_seconds"] = max_lag or None
