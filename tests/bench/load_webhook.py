@@ -183,6 +183,7 @@ def run_load(
                         earlier.append((name, nonce, body))
 
         archive_runs = archive_crashes = 0
+        archive_log: list[str] = []  # what each run did, for explaining a lost alert
         stop_archiving = threading.Event()
         table = stack.template.physical_name("AlertsTable")
         bucket = stack.template.physical_name("ArchiveBucket")
@@ -214,8 +215,13 @@ def run_load(
                 clock=lambda: time.time() + clock_offset,
             )
             try:
-                archiver.run(datetime.now(UTC) - timedelta(seconds=1))
+                done = archiver.run(datetime.now(UTC) - timedelta(seconds=1))
+                archive_log.append(
+                    f"run {archive_runs}: {done.status}, {done.archived} archived ({done.stragglers} stragglers,"
+                    f" {done.resumed} resumed), watermark {done.watermark}, objects {done.objects}"
+                )
             except Crash:
+                archive_log.append(f"run {archive_runs}: killed after its first delete call")
                 archive_crashes += 1
                 archive_dynamodb.update_item(
                     TableName=table,
@@ -252,20 +258,31 @@ def run_load(
         places: dict[str, list[str]] = {}
         stored, archived = _found_alerts(stack, table, bucket, places)
         state = dynamodb(stack.aws.endpoint).get_item(TableName=table, Key=STATE_KEY).get("Item", {})
+        lost_ids = [
+            sent.alert_id
+            for sent in sent
+            if sent.status == 200 and not sent.duplicate and sent.alert_id and sent.nonce not in stored
+        ]
+        traces = [_trace(stack, table, bucket, alert_id, sent) for alert_id in lost_ids if alert_id]
 
-    problems: list[str] = []
-    if "pending" in state:
-        problems.append("an archive journal is still pending after the final run")
+    problems = ["an archive journal is still pending after the final run"] if "pending" in state else []
     report = LoadReport(elapsed, sent, stored, archived, archive_runs, archive_crashes, throttle.served, problems)
-    for nonce in report.duplicated:
-        problems.append(f"{nonce} found more than once: {'; '.join(places[nonce])}")
+    if traces:
+        problems.extend([*traces, *archive_log])
+    problems.extend(_answer_problems(report, places))
+    return report
+
+
+def _answer_problems(report: LoadReport, places: dict[str, list[str]]) -> list[str]:
+    """Stored twice, stored under another id than answered, or a duplicate naming the wrong first."""
+    problems = [f"{nonce} found more than once: {'; '.join(places[nonce])}" for nonce in report.duplicated]
     for nonce, alert_id in report.accepted.items():
-        if nonce in stored and stored[nonce] != [alert_id]:
-            problems.append(f"{nonce}: answered {alert_id}, stored {stored[nonce]}")
-    for record in sent:
+        if nonce in report.stored and report.stored[nonce] != [alert_id]:
+            problems.append(f"{nonce}: answered {alert_id}, stored {report.stored[nonce]}")
+    for record in report.sent:
         if record.duplicate and record.nonce in report.accepted and record.alert_id != report.accepted[record.nonce]:
             problems.append(f"{record.nonce}: duplicate answer names {record.alert_id}, not the first delivery")
-    return report
+    return problems
 
 
 def _found_alerts(
@@ -293,6 +310,26 @@ def _found_alerts(
                 places.setdefault(nonce, []).append(f"s3://{bucket}/{entry['Key']} {record['alert_id']}")
                 archived += 1
     return stored, archived
+
+
+def _trace(stack: Any, table: str, bucket: str, alert_id: str, sent: list[Sent]) -> str:
+    """Everywhere a lost alert's id still shows: the table, every object version (an overwritten object
+    keeps its earlier versions), and what the client was told."""
+    from arrowhook_tools.embedded_aws import dynamodb, s3
+
+    places = [f"lost {alert_id}:"]
+    places += [f"answered {s.status} to {s.nonce} (resend {s.resend})" for s in sent if s.alert_id == alert_id]
+    item = dynamodb(stack.aws.endpoint).get_item(TableName=table, Key={"pk": {"S": f"ALERT#{alert_id}"}})
+    places.append("in the table" if "Item" in item else "not in the table")
+    objects = s3(stack.aws.endpoint)
+    for page in objects.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix="alerts/"):
+        for version in page.get("Versions", []):
+            body = objects.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"]
+            ids = [json.loads(line)["alert_id"] for line in gzip.decompress(body.read()).splitlines()]
+            if alert_id in ids:
+                latest = "current" if version["IsLatest"] else "OVERWRITTEN"
+                places.append(f"{version['Key']} version {version['VersionId']} ({latest}, {len(ids)} alerts)")
+    return " ".join(places)
 
 
 def main() -> None:
