@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Stamped into the layer by `sam build` and served by GET /version.
 export ARROWHOOK_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: help install dev test lint typecheck security unit integration template load bench build validate deploy clean openapi docs lock screenshots
+.PHONY: help install dev test lint typecheck security unit integration template load bench build sam-local validate deploy clean openapi docs lock screenshots
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -118,12 +118,18 @@ screenshots: $(VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## refresh the REA
 	mkdir -p docs/images
 	for name in alerts-desktop alerts-phone; do cp .arrowhook/screenshots/$$name.png docs/images/console-$$name.png; done
 
-build: $(SAM_VENV)/.installed ## sam build (python3.13 / arm64 artifacts, no Docker)
-	$(SAM) build
+# ARCH=x86_64 builds the functions for an x86_64 machine's `sam local` (no emulation); deploys stay arm64.
+ARCH ?= arm64
+build: $(SAM_VENV)/.installed ## sam build (python3.13 artifacts for ARCH: arm64, or x86_64 for sam local on x86_64; no Docker)
+	$(if $(filter x86_64,$(ARCH)),LAMBDA_PLATFORM=manylinux2014_x86_64 $(SAM) build --parameter-overrides Architecture=x86_64,$(SAM) build)
+
+sam-local: $(VENV)/.installed $(SAM_VENV)/.installed ## sam local invoke in Docker for every sample in events/, answers checked ("skipped: no Docker" without it)
+	$(PY) -m arrowhook_tools.sam_local
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint
 	$(SAM) validate --lint
 
+deploy: override ARCH := arm64
 deploy: build ## sam deploy --config-env $(ENV) (ENV=prod for production; DEPLOY_FLAGS for CI)
 	$(SAM) deploy --config-env $(ENV)$(if $(DEPLOY_FLAGS), $(DEPLOY_FLAGS))
 
@@ -138,6 +144,7 @@ lock: $(VENV)/.installed ## re-resolve every lock (with hashes) after editing a 
 		--constraint layers/arrowhook/requirements.txt --output-file requirements/dev.txt
 	$(UV_COMPILE) requirements/sam.in --output-file requirements/sam.txt
 	$(UV_COMPILE) requirements/checkov.in --output-file requirements/checkov.txt
+	$(UV_COMPILE) requirements/lambda-image.in --output-file requirements/lambda-image.txt
 
 openapi: $(VENV)/.installed ## write openapi.json: the whole HTTP API in one OpenAPI document
 	$(VENV)/bin/arrowhook openapi --output openapi.json

@@ -37,19 +37,14 @@ from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS, provision, provision
 from arrowhook_tools.gateway_events import build_event
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.runtime import LocalContext
+from arrowhook_tools.samples import SAMPLE_EVENTS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 EVENTS_DIR = PROJECT_ROOT / "events"
-#: Every sample in events/ and the status the webhook answers it with (they use the local demo key).
-SAMPLE_EVENT_STATUS = [
-    ("webhook-strategy-alert.json", 200),
-    ("webhook-indicator-alert.json", 200),
-    ("webhook-text-token.json", 200),
-    ("webhook-malformed-json.json", 200),
-    ("webhook-bad-key.json", 401),
-]
+#: Every webhook sample in events/ and the status the webhook answers it with (they use the local demo key).
+SAMPLE_EVENT_STATUS = [(sample.file, sample.status) for sample in SAMPLE_EVENTS if sample.status is not None]
 _ENV_PREFIXES = ("AWS_", "POWERTOOLS_")
 
 

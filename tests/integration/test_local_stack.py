@@ -221,3 +221,15 @@ def test_dev_keeps_keys_alerts_and_the_admin_token_across_restarts_unless_fresh(
     with running_dev_stack(workdir, config, "--fresh") as clean:
         assert clean.admin_token != token
         assert clean.cli("keys", "show", key_id).returncode == 1
+
+
+def test_make_dev_writes_the_env_vars_file_that_sam_local_reads(dev_stack: DevStack) -> None:
+    """`sam local invoke --config-env local` runs functions against this stack through this file."""
+    from arrowhook_tools.embedded_aws import dynamodb
+
+    written = json.loads(dev_stack.state_file.with_name("sam-env.json").read_text())
+    webhook = written["WebhookFunction"]
+    # On Docker's bridge where there is one (a container's view), else the host's loopback endpoint:
+    # either way the stack's own tables are there.
+    assert webhook["ALERTS_TABLE_NAME"] in dynamodb(webhook["AWS_ENDPOINT_URL"]).list_tables()["TableNames"]
+    assert set(written) >= {"WebhookFunction", "DeliveryFunction", "ArchiveFunction", "AuthorizerFunction"}

@@ -220,9 +220,11 @@ def test_snapstart_is_an_opt_in_with_its_fixed_cost_stated(raw: dict[str, Any]) 
 def test_runtime_and_architecture(raw: dict[str, Any]) -> None:
     function_globals = raw["Globals"]["Function"]
     assert function_globals["Runtime"] == "python3.13"
-    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Architectures"] == [{"Ref": "Architecture"}]
+    assert raw["Parameters"]["Architecture"]["Default"] == "arm64"  # x86_64 only for sam local (below)
     layer = raw["Resources"]["ArrowhookLayer"]
     assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
     makefile = (PROJECT_ROOT / "layers/arrowhook/Makefile").read_text()
     for flag in ("--platform $(LAMBDA_PLATFORM)", "--python-version $(LAMBDA_PYTHON_VERSION)", "--only-binary=:all:"):
         assert flag in makefile
@@ -896,3 +898,50 @@ def test_the_console_reads_only_its_three_secrets_and_writes_only_keys(raw: dict
         "ConsoleSessionKeyParameter",
     ]
     assert raw["Resources"]["ConsoleFunction"]["Properties"]["CodeUri"] == "functions/console/"
+
+
+def _make_plan(*arguments: str) -> list[str]:
+    planned = subprocess.run(
+        ["make", "--dry-run", "--always-make", *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return [
+        line.split(".venv-sam/bin/", 1)[0] + line.split(".venv-sam/bin/", 1)[1] for line in planned if "sam " in line
+    ]
+
+
+def test_x86_64_builds_are_for_local_work_and_deploys_stay_arm64() -> None:
+    parameters = LocalTemplate().raw["Parameters"]
+    assert parameters["Architecture"]["Default"] == "arm64"
+    assert LocalTemplate().raw["Globals"]["Function"]["Architectures"] == [{"Ref": "Architecture"}]
+    assert _make_plan("build", "ARCH=x86_64") == [
+        "LAMBDA_PLATFORM=manylinux2014_x86_64 sam build --parameter-overrides Architecture=x86_64"
+    ]
+    assert _make_plan("build") == ["sam build"]
+    # A developer's ARCH=x86_64 never reaches a deployment:
+    assert _make_plan("deploy", "ARCH=x86_64")[0] == "sam build"
+
+
+def test_sam_local_config_environments_read_what_make_dev_writes() -> None:
+    import tomllib
+
+    from arrowhook_tools.containers import SAM_ENV_FILE
+
+    config = tomllib.loads((PROJECT_ROOT / "samconfig.toml").read_text())
+    for environment in ("local", "local-x86_64"):
+        for command in ("local_invoke", "local_start_api"):
+            settings = config[environment][command]["parameters"]
+            assert PROJECT_ROOT / settings["env_vars"] == SAM_ENV_FILE
+        assert config[environment]["local_start_api"]["parameters"]["port"] != 3000, "make dev serves 3000"
+        assert (
+            config[environment]["global"]["parameters"]["region"] == config["default"]["deploy"]["parameters"]["region"]
+        )
+    assert "Architecture=x86_64" in config["local-x86_64"]["local_invoke"]["parameters"]["parameter_overrides"]
+
+
+def test_the_endpoint_variable_exists_only_for_local_work() -> None:
+    """Declared (SAM's --env-vars overrides declared variables only), but absent from a deployed function."""
+    deployed = LocalTemplate()
+    for spec in deployed.functions():
+        assert "AWS_ENDPOINT_URL" not in spec.environment, spec.logical_id
+    pointed = LocalTemplate(parameter_overrides={"LocalEndpointUrl": "http://172.17.0.1:4566"})
+    assert {spec.environment["AWS_ENDPOINT_URL"] for spec in pointed.functions()} == {"http://172.17.0.1:4566"}

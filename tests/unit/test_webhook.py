@@ -510,21 +510,40 @@ def test_warm_alert_costs_one_aws_call(post: Invoke, strategy: Strategy, webhook
 
 
 def test_every_sample_event_is_covered() -> None:
+    """Each file in events/ has its function and promised answer (run by `make sam-local`, and by the tests:
+    webhook samples here, the archive's in test_archive.py, the delivery's in test_delivery_function.py)."""
+    from arrowhook_tools.samples import SAMPLE_EVENTS
     from tests.conftest import EVENTS_DIR
 
+    assert sorted(path.name for path in EVENTS_DIR.glob("*.json")) == sorted(sample.file for sample in SAMPLE_EVENTS)
     webhook_samples = sorted(path.name for path in EVENTS_DIR.glob("webhook-*.json"))
     assert webhook_samples == sorted(name for name, _ in SAMPLE_EVENT_STATUS)
-    # The archive's samples are run by tests/unit/test_archive.py, the delivery's by test_delivery_function.py.
-    assert sorted(path.name for path in EVENTS_DIR.glob("*.json")) == sorted(
-        [
-            *webhook_samples,
-            "archive-schedule.json",
-            "archive-dry-run.json",
-            "delivery-alert-stored.json",
-            "delivery-signal-check.json",
-            "delivery-signal-watch.json",
-        ]
-    )
+    for sample in SAMPLE_EVENTS:
+        assert sample.file.split("-")[0] == sample.function_id.removesuffix("Function").lower()
+
+
+def test_the_development_guide_states_each_sample_answer() -> None:
+    from arrowhook_tools.samples import SAMPLE_EVENTS
+    from arrowhook_tools.template import PROJECT_ROOT
+
+    guide = (PROJECT_ROOT / "docs" / "development.md").read_text()
+    for sample in SAMPLE_EVENTS:
+        assert f"| `{sample.file}` | {sample.function_id} |" in guide
+        assert f"| {sample.answer} |" in guide
+
+
+def test_a_sample_answer_is_checked_field_by_field() -> None:
+    from arrowhook_tools.samples import SAMPLE_EVENTS
+
+    by_file = {sample.file: sample for sample in SAMPLE_EVENTS}
+    assert by_file["webhook-bad-key.json"].accepts({"statusCode": 401, "body": "{}"})
+    assert not by_file["webhook-bad-key.json"].accepts({"statusCode": 200})
+    watch = by_file["delivery-signal-watch.json"]
+    assert watch.accepts({"watched": 3, "silent": [], "recovered": []})
+    assert not watch.accepts({"watched": 3, "silent": ["k"]})
+    assert not watch.accepts({"silent": []})
+    assert not by_file["archive-dry-run.json"].accepts({"status": "complete", "would_archive": 0})
+    assert not by_file["archive-dry-run.json"].accepts("error text")
 
 
 def _text_alert(strategy: Strategy) -> Any:

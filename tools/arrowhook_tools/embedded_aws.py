@@ -157,6 +157,12 @@ def expire_ttl_items(now: float) -> int:
 TTL_SWEEP_SECONDS = 30.0
 
 
+#: moto's backends are process-wide (every embedded AWS of a process serves the same tables), and so is
+#: the transaction patch above: one lock for them all, or two stacks of one test process could interleave
+#: a transaction of one with a write of the other.
+_BACKENDS_LOCK = threading.Lock()
+
+
 class EmbeddedAws:
     """moto's server on loopback, with requests handled one at a time.
 
@@ -174,9 +180,12 @@ class EmbeddedAws:
         self.calls: dict[str, int] = {}
         self._faults_lock = threading.Lock()
         #: One request at a time (see the class docstring); the TTL sweeper takes it too.
-        self._requests_lock = threading.Lock()
+        self._requests_lock = _BACKENDS_LOCK
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
+        #: A second listener where containers reach this host (`sam local`), when one was asked for.
+        self._container_server: BaseWSGIServer | None = None
+        self.container_endpoint: str | None = None
 
     def expire_ttl(self, now: float | None = None) -> int:
         """Expire TTL items now, as DynamoDB eventually would (tests call it with their own clock)."""
@@ -207,7 +216,9 @@ class EmbeddedAws:
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> EmbeddedAws:
+    def start(self, container_host: str | None = None) -> EmbeddedAws:
+        """Serve on loopback; with `container_host` (the Docker bridge's address), also there, for functions
+        that `sam local` runs in containers. Never on every interface: the endpoints take any credentials."""
         if self.port:  # werkzeug would print and sys.exit() on a busy port; fail as an OSError instead
             claim_port(self.host, self.port)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -234,13 +245,34 @@ class EmbeddedAws:
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()
+        if container_host:
+            self._container_server = self._listen(container_host, serialized)
+            self._container_server.block_on_close = False  # type: ignore[attr-defined]
+            self.container_endpoint = f"http://{container_host}:{self._container_server.server_address[1]}"
+            threading.Thread(
+                target=self._container_server.serve_forever, name="embedded-aws-containers", daemon=True
+            ).start()
         self._stopping.clear()
         self._sweeper = threading.Thread(target=self._sweep_ttl, name="embedded-aws-ttl", daemon=True)
         self._sweeper.start()
         return self
 
+    def _listen(self, host: str, application: Callable[..., Iterable[bytes]]) -> BaseWSGIServer:
+        """The loopback port on `host` too when it is free (one port to remember), else any port."""
+        port = self.port
+        try:
+            claim_port(host, port, grace_seconds=0)
+        except OSError:
+            port = 0
+        return make_server(host, port, application, threaded=True, request_handler=MotoRequestHandler)
+
     def stop(self) -> None:
         self._stopping.set()
+        if self._container_server is not None:
+            self._container_server.shutdown()
+            self._container_server.server_close()
+            self._container_server = None
+            self.container_endpoint = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

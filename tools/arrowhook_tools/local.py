@@ -15,6 +15,7 @@ from arrowhook.keys_table import KeyStore
 from arrowhook.models import StrategyKey, new_id, utc_now
 from arrowhook_tools import snapshot as snapshots
 from arrowhook_tools import state
+from arrowhook_tools.containers import docker_bridge_address
 from arrowhook_tools.embedded_aws import (
     EmbeddedAws,
     dynamodb,
@@ -103,12 +104,14 @@ def local_stack(
     streams: bool = True,
     snapshot: Path | None = None,
     reload: bool = False,
+    containers: bool = False,
 ) -> Iterator[LocalStack]:
     """Start embedded AWS, the stream consumers (unless streams is False) and (unless api_port is None)
-    the HTTP API; stop them on exit."""
+    the HTTP API; stop them on exit. With `containers`, the embedded AWS also listens on Docker's bridge
+    (when there is one) for `sam local`."""
     parameter_overrides = {**LOCAL_PARAMETER_DEFAULTS, **(parameter_overrides or {})}
     template = LocalTemplate(parameter_overrides=parameter_overrides)
-    aws = EmbeddedAws(port=aws_port).start()
+    aws = EmbeddedAws(port=aws_port).start(container_host=docker_bridge_address() if containers else None)
     api: LocalHttpApi | None = None
     consumers: LocalStreams | None = None
     pollers: LocalQueues | None = None

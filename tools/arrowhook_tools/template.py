@@ -278,7 +278,8 @@ class LocalTemplate:
         function_globals = self.raw.get("Globals", {}).get("Function", {})
         global_env = function_globals.get("Environment", {}).get("Variables", {})
         own_env = properties.get("Environment", {}).get("Variables", {})
-        environment = {name: _env_text(self.resolve(value)) for name, value in {**global_env, **own_env}.items()}
+        resolved = {name: self.resolve(value) for name, value in {**global_env, **own_env}.items()}
+        environment = {name: _env_text(value) for name, value in resolved.items() if value is not _NO_VALUE}
         return FunctionSpec(
             logical_id=logical_id,
             code_dir=self.root / properties["CodeUri"],

@@ -86,6 +86,18 @@ def _announce(stack: Any, key: Any) -> None:
     print(f"curl -s {url}/keys -H 'Authorization: Bearer {stack.admin_token}'\n", flush=True)
 
 
+def _announce_sam_local(stack: Any, env_file: Path) -> None:
+    if stack.aws.container_endpoint is None:
+        console.print(f"sam local: no Docker bridge found; {env_file} points at {stack.aws.endpoint} (host only)")
+        return
+    console.print(
+        f"sam local: containers reach the embedded AWS at {stack.aws.container_endpoint}; every function's "
+        f"variables are in {env_file}:"
+    )
+    print("  .venv-sam/bin/sam local invoke --config-env local WebhookFunction -e events/webhook-strategy-alert.json")
+    print("  .venv-sam/bin/sam local start-api --config-env local   # on port 3001\n", flush=True)
+
+
 def dev(
     port: Annotated[int, typer.Option(help="Port of the local HTTP API.")] = 3000,
     aws_port: Annotated[int, typer.Option(help="Port of the embedded AWS endpoints (0: any free port).")] = 4566,
@@ -103,6 +115,7 @@ def dev(
     """Run the stack locally: embedded AWS (moto) + template.yaml's HTTP API on 127.0.0.1. Ctrl-C stops.
     Its data (keys, alerts, destinations, the admin token) is kept across restarts in .arrowhook/state/."""
     from arrowhook_tools import snapshot as snapshots
+    from arrowhook_tools.containers import write_sam_env
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import (
         STATE_FILE,
@@ -131,13 +144,16 @@ def dev(
             parameter_overrides=overrides,
             snapshot=snapshots.SNAPSHOT_FILE,
             reload=reload,
+            containers=True,
         ) as stack:
             if stack.api is None:
                 raise typer.Exit(1)
             key = seed_demo_key(stack.template, dynamodb(stack.aws.endpoint))
             write_state(stack)
+            sam_env = write_sam_env(stack.template, stack.aws.container_endpoint or stack.aws.endpoint)
             announced = True
             _announce(stack, key)
+            _announce_sam_local(stack, sam_env)
             console.print("Ctrl-C to stop.")
             try:
                 stack.api.serve_forever_until_interrupted()
@@ -227,3 +243,38 @@ def sink(
     except KeyboardInterrupt:
         receivers.stop()
         console.print("stopped")
+
+
+DEPLOYED_SAM_ENV = Path(".arrowhook/sam-env-deployed.json")
+
+
+def sam_env(
+    stack: Annotated[str, typer.Option(help="Deployed stack whose functions' variables to write.")],
+    output: Annotated[Path, typer.Option(help="The --env-vars file to write.")] = Path(
+        ".arrowhook/sam-env-deployed.json"
+    ),
+    region: Annotated[str | None, typer.Option(help="AWS region of --stack.")] = None,
+) -> None:
+    """Write `sam local invoke --env-vars` for a deployed stack: its functions' variables as Lambda has them,
+    so local code runs against that stack's tables and bucket (`make dev` writes the local one itself)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from arrowhook_tools.containers import deployed_env_vars, write_env_vars
+    from arrowhook_tools.template import LocalTemplate
+
+    try:
+        documents = deployed_env_vars(
+            LocalTemplate(),
+            stack,
+            boto3.client("cloudformation", region_name=region),
+            boto3.client("lambda", region_name=region),
+        )
+    except (BotoCoreError, ClientError) as error:
+        console.print(f"[red]cannot read the functions of {shown(stack)}:[/] {shown(error)}")
+        raise typer.Exit(1) from None
+    written = write_env_vars(documents, output)
+    console.print(
+        f"wrote {written} ({len(documents)} functions of {shown(stack)}); then, with that stack's credentials:"
+    )
+    print(f"  sam local invoke WebhookFunction -e events/webhook-strategy-alert.json --env-vars {written}")

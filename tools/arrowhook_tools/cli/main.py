@@ -14,7 +14,7 @@ from arrowhook_tools.cli.common import (
     selected,
 )
 from arrowhook_tools.cli.destinations import destinations_app
-from arrowhook_tools.cli.dev import dev, invoke, sink
+from arrowhook_tools.cli.dev import dev, invoke, sam_env, sink
 from arrowhook_tools.cli.keys import keys_app
 from arrowhook_tools.cli.signals import signals_app
 
@@ -31,6 +31,7 @@ app.add_typer(destinations_app, name="destinations")
 app.add_typer(signals_app, name="signals")
 app.command()(dev)
 app.command()(invoke)
+app.command(name="sam-env")(sam_env)
 app.command()(sink)
 
 
