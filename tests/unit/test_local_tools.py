@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,12 +102,14 @@ def test_event_body_encoding(content_type: str, encoded: bool) -> None:
     assert event["requestContext"]["http"]["sourceIp"] == "127.0.0.1"
 
 
-def _local_api(overrides: dict[str, str]) -> LocalHttpApi:
-    return LocalHttpApi(LocalFunctions(LocalTemplate(parameter_overrides=overrides), pool_size=1), port=0)
+def _local_api(overrides: dict[str, str], clock: Callable[[], float] = time.monotonic) -> LocalHttpApi:
+    return LocalHttpApi(LocalFunctions(LocalTemplate(parameter_overrides=overrides), pool_size=1), port=0, clock=clock)
 
 
 def test_routes_are_throttled_like_api_gateway(aws: DynamoDBClient) -> None:
-    api = _local_api({"WebhookRateLimit": "1", "WebhookBurstLimit": "2", "ApiRateLimit": "1", "ApiBurstLimit": "1"})
+    now = [1000.0]  # the buckets' clock stands still unless the test moves it
+    throttles = {"WebhookRateLimit": "1", "WebhookBurstLimit": "2", "ApiRateLimit": "1", "ApiBurstLimit": "1"}
+    api = _local_api(throttles, clock=lambda: now[0])
     try:
         webhook = [api.handle("POST", "/webhook", [], b"hello", "127.0.0.1") for _ in range(3)]
         assert [reply[0] for reply in webhook[:2]] == [401, 401], "the burst reaches the function (no key: 401)"
@@ -114,8 +117,9 @@ def test_routes_are_throttled_like_api_gateway(aws: DynamoDBClient) -> None:
         assert api.handle("POST", "/webhook/ahk_x", [], b"hi", "127.0.0.1")[0] == 401, "each route has its own bucket"
         health = [api.handle("GET", "/health", [], b"", "127.0.0.1")[0] for _ in range(2)]
         assert health == [200, 429], "the default route setting has its own bucket"
-        time.sleep(1.1)
+        now[0] += 1.0
         assert api.handle("GET", "/health", [], b"", "127.0.0.1")[0] == 200, "the bucket refills at the rate"
+        assert api.handle("GET", "/health", [], b"", "127.0.0.1")[0] == 429, "one second, one request"
     finally:
         api.stop()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,7 +29,13 @@ class _Server(ThreadingHTTPServer):
 class LocalHttpApi:
     """Serves template.yaml's HttpApi routes on loopback. One thread per connection, like a real front door."""
 
-    def __init__(self, functions: LocalFunctions, host: str = "127.0.0.1", port: int = 3000) -> None:
+    def __init__(
+        self,
+        functions: LocalFunctions,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.functions = functions
         self.routes = RouteTable(functions.template.routes())
         self.authorizers = functions.template.authorizers()
@@ -41,7 +48,7 @@ class LocalHttpApi:
         for route in functions.template.routes():
             throttle = route_throttles.get(route.route_key, default_throttle)
             if throttle is not None:
-                self._buckets[route.route_key] = TokenBucket(throttle)
+                self._buckets[route.route_key] = TokenBucket(throttle, clock)
         self.host = host
         self._server = _Server((host, port), self._handler_class())
         self.port = int(self._server.server_address[1])

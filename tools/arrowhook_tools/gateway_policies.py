@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from arrowhook_tools.template import CorsSpec, Throttle
 
@@ -11,16 +12,17 @@ from arrowhook_tools.template import CorsSpec, Throttle
 class TokenBucket:
     """API Gateway's throttling model: `burst` requests at once, refilled at `rate` per second."""
 
-    def __init__(self, throttle: Throttle) -> None:
+    def __init__(self, throttle: Throttle, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = throttle.rate
         self.capacity = float(throttle.burst)
+        self._clock = clock
         self._tokens = self.capacity
-        self._updated = time.monotonic()
+        self._updated = clock()
         self._lock = threading.Lock()
 
     def take(self) -> bool:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
             self._updated = now
             if self._tokens < 1:
