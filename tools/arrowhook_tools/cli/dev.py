@@ -111,6 +111,13 @@ def dev(
     reload: Annotated[
         bool, typer.Option("--reload/--no-reload", help="Run changed function or layer code without a restart.")
     ] = True,
+    containers: Annotated[
+        bool,
+        typer.Option(
+            "--containers/--no-containers",
+            help="Also serve the embedded AWS on Docker's bridge, for `sam local` (only where docker0 exists).",
+        ),
+    ] = True,
 ) -> None:
     """Run the stack locally: embedded AWS (moto) + template.yaml's HTTP API on 127.0.0.1. Ctrl-C stops.
     Its data (keys, alerts, destinations, the admin token) is kept across restarts in .arrowhook/state/."""
@@ -144,7 +151,7 @@ def dev(
             parameter_overrides=overrides,
             snapshot=snapshots.SNAPSHOT_FILE,
             reload=reload,
-            containers=True,
+            containers=containers,
         ) as stack:
             if stack.api is None:
                 raise typer.Exit(1)
