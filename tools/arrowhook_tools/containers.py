@@ -73,4 +73,11 @@ def deployed_env_vars(template: LocalTemplate, stack: str, cloudformation: Any, 
     return documents
 
 
-__all__ = ["SAM_ENV_FILE", "deployed_env_vars", "docker_bridge_address", "sam_env_vars", "write_sam_env"]
+__all__ = [
+    "SAM_ENV_FILE",
+    "deployed_env_vars",
+    "docker_bridge_address",
+    "sam_env_vars",
+    "write_env_vars",
+    "write_sam_env",
+]

@@ -14,10 +14,12 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess  # nosec B404 - runs docker, debootstrap and sam with fixed arguments
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ DEBIAN_SUITE = "trixie"  # its python3.13 is the runtime's minor version
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE = PROJECT_ROOT / ".arrowhook" / "lambda-image"
 SAM = PROJECT_ROOT / ".venv-sam" / "bin" / "sam"
+#: SAM's start-api builds the layer's image and starts a container per request: minutes on a slow machine.
+START_API_WAIT_SECONDS = 180.0
 #: What AWS's base image runs: the runtime interface client, with the function and its layers on the path.
 BOOTSTRAP = """#!/bin/sh
 # Lambda's Python runtime, as in AWS's base image: built locally by `make sam-local` (no registry).
@@ -162,17 +166,9 @@ def invoke(sample: SampleEvent, template: Path, env_vars: Path, architecture: st
             "local",
             "invoke",
             sample.function_id,
-            "--template-file",
-            str(template),
             "--event",
             str(PROJECT_ROOT / "events" / sample.file),
-            "--env-vars",
-            str(env_vars),
-            "--parameter-overrides",
-            f"Architecture={architecture}",
-            "--skip-pull-image",
-            "--region",
-            LOCAL_REGION,
+            *_local_options(template, env_vars, architecture),
         ],
         check=False,
         environment=SAM_ENVIRONMENT,
@@ -185,10 +181,75 @@ def invoke(sample: SampleEvent, template: Path, env_vars: Path, architecture: st
     return result, answer.stderr
 
 
+def _local_options(template: Path, env_vars: Path, architecture: str) -> list[str]:
+    """What `--config-env local` gives a developer, spelled out for a build and env file of this run."""
+    return [
+        "--template-file",
+        str(template),
+        "--env-vars",
+        str(env_vars),
+        "--parameter-overrides",
+        f"Architecture={architecture}",
+        "--skip-pull-image",
+        "--region",
+        LOCAL_REGION,
+    ]
+
+
 def summary(result: Any) -> str:
     if isinstance(result, dict) and "statusCode" in result:
         return f"{result['statusCode']} {result.get('body', '')}"[:90]
     return json.dumps(result)[:90]
+
+
+def check_start_api(template: Path, env_vars: Path, architecture: str, admin_token: str) -> list[tuple[str, bool]]:
+    """`sam local start-api` on a free port: the webhook stores an alert, an admin route passes SAM's run of
+    the Lambda authorizer with the admin token and is refused without it."""
+    import httpx
+
+    from arrowhook_tools.local import DEMO_SECRET
+    from arrowhook_tools.samples import strategy_alert
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [str(SAM), "local", "start-api", "--port", str(port), *_local_options(template, env_vars, architecture)]
+    server = subprocess.Popen(  # nosec B603 - fixed command, no shell
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **SAM_ENVIRONMENT},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_API_WAIT_SECONDS
+        while not _answers(url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                return [("sam local start-api started", False)]
+            time.sleep(0.5)
+        with httpx.Client(base_url=url, timeout=START_API_WAIT_SECONDS) as http:
+            alert = strategy_alert(DEMO_SECRET, nonce=uuid.uuid4().hex)
+            stored = http.post("/webhook", content=alert, headers={"Content-Type": "application/json"})
+            admin = http.get("/keys", headers={"Authorization": f"Bearer {admin_token}"})
+            refused = http.get("/keys", headers={"Authorization": "Bearer not-the-token"})
+        return [
+            ("POST /webhook: 200, stored", stored.status_code == 200 and stored.json().get("status") == "stored"),
+            ("GET /keys with the admin token: 200", admin.status_code == 200 and "items" in admin.json()),
+            ("GET /keys with another token: refused", refused.status_code in (401, 403)),
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        httpx.get(f"{url}/__ready", timeout=2)
+    except httpx.HTTPError:
+        return False
+    return True
 
 
 def main() -> int:
@@ -219,17 +280,25 @@ def main() -> int:
             result, stderr = invoke(sample, template, env_vars, architecture)
             passed = sample.accepts(result)
             failures += not passed
-            verdict = "ok  " if passed else "FAIL"
             print(
-                f"  {verdict} {sample.function_id:<16} {sample.file:<30} {time.monotonic() - started:5.1f} s  "
+                f"  {_verdict(passed)} {sample.function_id:<16} {sample.file:<30} {time.monotonic() - started:5.1f} s  "
                 f"{summary(result)}",
                 flush=True,
             )
             if not passed:
                 print(f"       expected: {sample.answer}")
                 print("\n".join(f"       | {line}" for line in stderr.splitlines()[-15:]))
-    print(f"{len(SAMPLE_EVENTS) - failures} of {len(SAMPLE_EVENTS)} samples answered as docs/development.md states")
+        print(f"{len(SAMPLE_EVENTS) - failures} of {len(SAMPLE_EVENTS)} samples answered as docs/development.md states")
+        print("sam local start-api, the template's routes and authorizer:", flush=True)
+        checks = check_start_api(template, env_vars, architecture, stack.admin_token)
+        for name, passed in checks:
+            failures += not passed
+            print(f"  {_verdict(passed)} {name}", flush=True)
     return 1 if failures else 0
+
+
+def _verdict(passed: bool) -> str:
+    return "ok  " if passed else "FAIL"
 
 
 def _run(
