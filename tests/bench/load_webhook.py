@@ -119,7 +119,11 @@ def run_load(
     from arrowhook_tools.samples import strategy_alert
 
     overrides = {"WebhookRateLimit": "100000", "WebhookBurstLimit": "100000"}
-    with local_stack(api_port=0, aws_port=0, parameter_overrides=overrides, pool_size=8) as stack:
+    # Its own tables and bucket: a test process may hold earlier stacks' data under the default names.
+    stack_name = f"arrowhook-load-{uuid.uuid4().hex[:8]}"
+    with local_stack(
+        api_port=0, aws_port=0, parameter_overrides=overrides, pool_size=8, stack_name=stack_name
+    ) as stack:
         assert stack.api is not None
         client = dynamodb(stack.aws.endpoint)
         keys = KeyStore(stack.template.physical_name("KeysTable"), client=client)

@@ -105,12 +105,14 @@ def local_stack(
     snapshot: Path | None = None,
     reload: bool = False,
     containers: bool = False,
+    stack_name: str = "arrowhook-local",
 ) -> Iterator[LocalStack]:
     """Start embedded AWS, the stream consumers (unless streams is False) and (unless api_port is None)
     the HTTP API; stop them on exit. With `containers`, the embedded AWS also listens on Docker's bridge
-    (when there is one) for `sam local`."""
+    (when there is one) for `sam local`. moto's data is per process: a stack with its own `stack_name` has
+    its own tables, bucket and parameters beside earlier stacks of the same process."""
     parameter_overrides = {**LOCAL_PARAMETER_DEFAULTS, **(parameter_overrides or {})}
-    template = LocalTemplate(parameter_overrides=parameter_overrides)
+    template = LocalTemplate(parameter_overrides=parameter_overrides, stack_name=stack_name)
     aws = EmbeddedAws(port=aws_port).start(container_host=docker_bridge_address() if containers else None)
     api: LocalHttpApi | None = None
     consumers: LocalStreams | None = None
