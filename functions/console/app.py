@@ -280,7 +280,7 @@ async def alerts_page(
         "more_url": f"/console/alerts/rows?{_query_string(filters, cursor=next_cursor)}" if next_cursor else None,
         "live_url": None if cursor else f"/console/alerts/live?{_query_string(filters)}",
         "newest": iso(found[0].received_at) if found else iso(utc_now() - LIVE_OVERLAP),
-        "strategies": sorted(key.name for key in keys.list_page(limit=100)[0]),
+        "strategies": sorted(key.name for key in keys.all()),
     }
     return _page(request, "alerts.html", context)
 
@@ -337,7 +337,7 @@ async def alert_page(request: Request, _: SignedIn, alert_id: str) -> HTMLRespon
 async def overview_page(request: Request, _: SignedIn) -> HTMLResponse:
     """Alerts per hour and per day by strategy (charts drawn by uPlot from a JSON block, no inline script)."""
     summary = overview(alert_query, daily_counts, utc_now(), rejection_counts)
-    latest = {key.name: _last_alert(key) for key in keys.list_page(limit=100)[0]}
+    latest = {key.name: _last_alert(key) for key in keys.all()}
     context = {
         "summary": summary,
         "chart_data": summary.chart_data(),
@@ -362,7 +362,7 @@ def _strategy_rows() -> list[dict[str, Any]]:
             "last_alert": _last_alert(key),
             "today": alert_query.count(FilterRequest(key_id=key.id, since=today).resolve(utc_now())),
         }
-        for key in keys.list_page(limit=100)[0]
+        for key in keys.all()
     ]
 
 

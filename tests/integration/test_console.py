@@ -439,3 +439,33 @@ def test_signal_health_is_shown_in_the_table_and_the_detail_and_set_per_strategy
     row.locator("input[name=trading_hours]").fill("someday 9-5")
     row.locator("form.signals-form button[type=submit]").click()
     expect(page.locator("main")).to_contain_text("Signals not saved: trading hours")
+
+
+def test_the_strategy_lists_hold_every_key_not_only_a_first_page(console: Console, stack: LocalStack) -> None:
+    """A desk with more strategies than one page of the keys index: the strategies page, the overview and
+    the alerts filter list them all (the console read only the first 100)."""
+    from arrowhook.credentials import display_prefix, generate_secret, hash_secret
+    from arrowhook.keys_table import KeyStore
+    from arrowhook.models import StrategyKey, new_id, utc_now
+    from arrowhook_tools.embedded_aws import dynamodb
+
+    store = KeyStore(stack.template.physical_name("KeysTable"), client=dynamodb(stack.aws.endpoint))
+    batch = uuid.uuid4().hex[:4]
+    names = [f"zz-many-{batch}-{number:03}" for number in range(105)]  # sorted after every other key
+    created: list[str] = []
+    try:
+        for name in names:
+            secret, now = generate_secret(), utc_now()
+            key = StrategyKey(
+                id=new_id(), name=name, secret_prefix=display_prefix(secret), created_at=now, updated_at=now
+            )
+            store.create(key, hash_secret(secret))
+            created.append(key.id)
+        console.sign_in()
+        for path in ("/console/strategies", "/console/overview", "/console/alerts"):
+            page = console.page.request.get(path, timeout=WAIT_MS * 4)
+            assert page.status == 200, path
+            assert [name for name in names if name not in page.text()] == [], path
+    finally:
+        for key_id in created:
+            store.delete(key_id)
