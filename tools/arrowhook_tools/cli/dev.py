@@ -257,9 +257,7 @@ DEPLOYED_SAM_ENV = Path(".arrowhook/sam-env-deployed.json")
 
 def sam_env(
     stack: Annotated[str, typer.Option(help="Deployed stack whose functions' variables to write.")],
-    output: Annotated[Path, typer.Option(help="The --env-vars file to write.")] = Path(
-        ".arrowhook/sam-env-deployed.json"
-    ),
+    output: Annotated[Path, typer.Option(help="The --env-vars file to write.")] = DEPLOYED_SAM_ENV,
     region: Annotated[str | None, typer.Option(help="AWS region of --stack.")] = None,
 ) -> None:
     """Write `sam local invoke --env-vars` for a deployed stack: its functions' variables as Lambda has them,
