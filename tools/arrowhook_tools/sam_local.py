@@ -54,6 +54,11 @@ def lambda_architecture(machine: str | None = None) -> str:
     return "arm64" if (machine or platform.machine()).lower() in ("aarch64", "arm64") else "x86_64"
 
 
+def wheel_platform(architecture: str) -> str:
+    """pip's --platform for wheels that run on the architecture (the layer's LAMBDA_PLATFORM)."""
+    return "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
+
+
 def image_tag(architecture: str) -> str:
     """The image SAM asks Docker for when it runs a python3.13 function."""
     return f"public.ecr.aws/lambda/python:3.13-{architecture}"
@@ -95,7 +100,6 @@ def build_lambda_image(architecture: str, *, rebuild: bool = False) -> str:
             shutil.rmtree(rootfs / leftover, ignore_errors=True)
     runtime = rootfs / "var" / "runtime"
     shutil.rmtree(runtime / "lib", ignore_errors=True)
-    platform_tag = "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
     _run(
         [
             sys.executable,
@@ -111,7 +115,7 @@ def build_lambda_image(architecture: str, *, rebuild: bool = False) -> str:
             "--target",
             str(runtime / "lib"),
             "--platform",
-            platform_tag,
+            wheel_platform(architecture),
             "--implementation",
             "cp",
             "--python-version",
@@ -142,7 +146,6 @@ def build_lambda_image(architecture: str, *, rebuild: bool = False) -> str:
 def build_functions(architecture: str) -> Path:
     """`sam build` for this processor, apart from the deployable arm64 build in .aws-sam/build."""
     build_dir = PROJECT_ROOT / ".aws-sam" / f"local-{architecture}"
-    platform_tag = "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
     print(f"sam build ({architecture}) into {build_dir.relative_to(PROJECT_ROOT)}...", flush=True)
     _run(
         [
@@ -153,7 +156,7 @@ def build_functions(architecture: str) -> Path:
             "--parameter-overrides",
             f"Architecture={architecture}",
         ],
-        environment={"LAMBDA_PLATFORM": platform_tag},
+        environment={"LAMBDA_PLATFORM": wheel_platform(architecture)},
     )
     return build_dir / "template.yaml"
 
