@@ -262,15 +262,11 @@ def run_load(
         places: dict[str, list[str]] = {}
         stored, archived = _found_alerts(stack, table, bucket, places)
         state = dynamodb(stack.aws.endpoint).get_item(TableName=table, Key=STATE_KEY).get("Item", {})
-        lost_ids = [
-            sent.alert_id
-            for sent in sent
-            if sent.status == 200 and not sent.duplicate and sent.alert_id and sent.nonce not in stored
-        ]
-        traces = [_trace(stack, table, bucket, alert_id, sent) for alert_id in lost_ids if alert_id]
+        problems = ["an archive journal is still pending after the final run"] if "pending" in state else []
+        report = LoadReport(elapsed, sent, stored, archived, archive_runs, archive_crashes, throttle.served, problems)
+        # While the stack still runs: where each lost alert's id still shows.
+        traces = [_trace(stack, table, bucket, report.accepted[nonce], sent) for nonce in report.lost]
 
-    problems = ["an archive journal is still pending after the final run"] if "pending" in state else []
-    report = LoadReport(elapsed, sent, stored, archived, archive_runs, archive_crashes, throttle.served, problems)
     if traces:
         problems.extend([*traces, *archive_log])
     problems.extend(_answer_problems(report, places))
