@@ -19,6 +19,7 @@ from standardwebhooks.webhooks import Webhook
 
 from arrowhook_tools.local import LocalStack
 from arrowhook_tools.receivers import Receivers, Scripted
+from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import LOCAL_REGION, PROJECT_ROOT
 from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack
 
@@ -76,6 +77,23 @@ def test_each_kind_receives_one_correctly_formatted_and_signed_message(
     hook_record = next(item for item in records if item["kind"] == "webhook")
     assert hook.headers["webhook-id"] == f"msg_{alert_id}_{hook_record['destination_id']}"
 
+
+
+def test_a_repeated_alert_is_forwarded_once(stack: LocalStack, strategy: Strategy, receivers: Receivers) -> None:
+    """The same body twice: stored once, answered as a duplicate, and forwarded once through the stream
+    consumers (the delivery function and the bus). A later alert is the fence: the stream keeps order,
+    so once it has arrived anything the repeat caused would have arrived before it."""
+    assert stack.api is not None
+    strategy.destination("webhook")
+    body = json.loads(strategy_alert(strategy.secret))
+    body["order_id"] = f"repeat-{strategy.tag}"
+    first = httpx.post(f"{stack.api.url}/webhook", json=body, timeout=30).json()
+    repeat = httpx.post(f"{stack.api.url}/webhook", json=body, timeout=30).json()
+    assert (first["duplicate"], repeat["duplicate"], repeat["alert_id"]) == (False, True, first["alert_id"])
+    fence = strategy.send(stack, order_id=f"fence-{strategy.tag}")
+    received = receivers.wait_for(strategy.path("webhook"), count=2, timeout=ARRIVAL_SECONDS)
+    forwarded = [item.json()["data"]["alert_id"] for item in receivers.at(strategy.path("webhook"))]
+    assert [item.json()["data"]["alert_id"] for item in received] == forwarded == [first["alert_id"], fence]
 
 def test_a_destination_answering_500_then_200_gets_the_alert_once_delivered(
     stack: LocalStack, strategy: Strategy, receivers: Receivers

@@ -59,6 +59,51 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(
     assert "Item" not in client.get_item(TableName=table, Key={"pk": {"S": "T#new"}})
 
 
+
+def _stream_keys(aws: EmbeddedAws, client: DynamoDBClient, table: str) -> list[tuple[str, str]]:
+    """(event name, pk) of every record on the table's stream, oldest first."""
+    from arrowhook_tools.embedded_aws import client as aws_client
+
+    streams = aws_client("dynamodbstreams", aws.endpoint)
+    arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+    return [(record["eventName"], record["dynamodb"]["Keys"]["pk"]["S"]) for record in records]
+
+
+def test_a_cancelled_transaction_writes_nothing_to_the_stream(
+    embedded: tuple[EmbeddedAws, DynamoDBClient, str],
+) -> None:
+    """The webhook's repeat: the alert put applies first, the dedupe marker's condition then fails. In
+    DynamoDB nothing of a cancelled transaction reaches the stream (moto kept the alert's INSERT)."""
+    aws, client, table = embedded
+    client.put_item(TableName=table, Item={"pk": {"S": "DEDUPE#seen"}, "alert_id": {"S": "first"}})
+    before = _stream_keys(aws, client, table)
+    with pytest.raises(ClientError) as cancelled:
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": "ALERT#second"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": "DEDUPE#seen"}, "alert_id": {"S": "second"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert _stream_keys(aws, client, table) == before
+    client.transact_write_items(TransactItems=[_put(table, "ALERT#third"), _put(table, "DEDUPE#third")])
+    assert _stream_keys(aws, client, table)[len(before) :] == [("INSERT", "ALERT#third"), ("INSERT", "DEDUPE#third")]
+
 def test_a_transaction_never_copies_a_whole_table(
     embedded: tuple[EmbeddedAws, DynamoDBClient, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -92,7 +92,12 @@ def _cheap_transaction_rollback() -> None:
     """moto deep-copies every table a TransactWriteItems names, to roll back on failure: a cost that
     grows with the table (8.6 ms per webhook write on an empty table, 171 ms at 4,000 items, and
     gigabytes of garbage). Keep only the items the transaction names instead: requests are handled one
-    at a time, so nothing else changes them meanwhile."""
+    at a time, so nothing else changes them meanwhile.
+
+    moto also applies a transaction's writes one by one, each adding its stream record, and its rollback
+    restores the tables but keeps those records: a repeated alert (its alert put applied, then its dedupe
+    marker's condition failing) reached the stream consumers as a new alert. In DynamoDB a cancelled
+    transaction writes nothing to a stream, so the rollback also drops the records it added."""
     import moto.dynamodb.models as dynamodb_models
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -103,12 +108,15 @@ def _cheap_transaction_rollback() -> None:
 
     def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
         saved: list[tuple[Any, Any, Any, Any]] = []
+        stream_lengths: dict[int, tuple[Any, int]] = {}
         for entry in transact_items:
             operation, arguments = next(iter(entry.items()))
             table = backend.tables.get(arguments.get("TableName"))
             key = arguments.get("Item" if operation == "Put" else "Key") or {}
             if table is None or table.hash_key_attr not in key:
                 continue
+            if table.stream_shard is not None:
+                stream_lengths.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
             hash_key = DynamoType(key[table.hash_key_attr])
             range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
             saved.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
@@ -123,6 +131,8 @@ def _cheap_transaction_rollback() -> None:
                     home.pop(slot, None)
                 else:
                     home[slot] = item
+            for shard, length in stream_lengths.values():
+                del shard.items[length:]
             raise
         finally:
             setattr(dynamodb_models, "copy", copy)  # noqa: B010
