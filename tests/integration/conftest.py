@@ -250,6 +250,7 @@ class Strategy:
         assert stack.api is not None
         body = json.loads(strategy_alert(self.secret))
         body.update(fields)
+        body = {name: value for name, value in body.items() if value is not None}  # None: leave the field out
         answer = httpx.post(f"{stack.api.url}/webhook", json=body, timeout=30)
         assert answer.status_code == 200, answer.text
         return str(answer.json()["alert_id"])

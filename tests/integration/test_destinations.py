@@ -78,7 +78,6 @@ def test_each_kind_receives_one_correctly_formatted_and_signed_message(
     assert hook.headers["webhook-id"] == f"msg_{alert_id}_{hook_record['destination_id']}"
 
 
-
 def test_a_repeated_alert_is_forwarded_once(stack: LocalStack, strategy: Strategy, receivers: Receivers) -> None:
     """The same body twice: stored once, answered as a duplicate, and forwarded once through the stream
     consumers (the delivery function and the bus). A later alert is the fence: the stream keeps order,
@@ -94,6 +93,7 @@ def test_a_repeated_alert_is_forwarded_once(stack: LocalStack, strategy: Strateg
     received = receivers.wait_for(strategy.path("webhook"), count=2, timeout=ARRIVAL_SECONDS)
     forwarded = [item.json()["data"]["alert_id"] for item in receivers.at(strategy.path("webhook"))]
     assert [item.json()["data"]["alert_id"] for item in received] == forwarded == [first["alert_id"], fence]
+
 
 def test_a_destination_answering_500_then_200_gets_the_alert_once_delivered(
     stack: LocalStack, strategy: Strategy, receivers: Receivers

@@ -138,6 +138,26 @@ def test_a_late_alert_is_flagged_and_a_destination_can_skip_it(
     assert by_name[f"webhook-{strategy.tag}"]["status"] == "delivered"
 
 
+def test_an_alert_without_timenow_is_never_late(
+    stack: LocalStack, strategy: Strategy, admin: httpx.Client, receivers: Receivers
+) -> None:
+    """An indicator alert on a 15-minute bar, fired now: its `time` is the bar's open, 1961 s ago. No
+    lag is claimed (the health says why), and a destination skipping late alerts gets it."""
+    assert admin.patch(f"/keys/{strategy.key_id}", json={"signals": {"max_lag_seconds": 60}}).status_code == 200
+    skipping = strategy.destination("webhook", name=f"skip-{strategy.tag}", url=strategy.url("webhook") + "-skip")
+    assert admin.patch(f"/destinations/{skipping['id']}", json={"skip_late": True}).status_code == 200
+    bar_open = (datetime.now(UTC) - timedelta(seconds=1961)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fresh = strategy.send(stack, ticker="BARUSDT", interval="15", time=bar_open, timenow=None)
+    health = _health(admin, fresh, _checked)
+    assert (health["late"], health.get("lag_ms"), health["lag_unknown"]) == (
+        False,
+        None,
+        "no timenow in the alert: its lag is unknown",
+    )
+    records = strategy.deliveries(fresh, lambda found: len(found) == 2)
+    assert sorted(record["status"] for record in records) == ["delivered", "delivered"]
+
+
 def _watch(stack: LocalStack, at: datetime) -> dict[str, Any]:
     result: dict[str, Any] = stack.functions.invoke(
         "DeliveryFunction", {"trigger": "signal-watch", "at": at.isoformat()}

@@ -44,3 +44,35 @@ def test_every_docs_page_is_reachable_from_the_readme() -> None:
 def test_generated_pages_are_current(name: str) -> None:
     committed = (PROJECT_ROOT / "docs" / name).read_text()
     assert committed == docs.GENERATED[name](), f"docs/{name} is stale: run `make docs`"
+
+
+def _printed_templates() -> list[tuple[str, str]]:
+    """Every TradingView message template the project prints: the README's and tradingview.md's JSON
+    blocks, the console's and `keys create`'s ready-to-paste messages."""
+    import contextlib
+    import io
+
+    from arrowhook.tradingview_messages import indicator_message, strategy_message
+    from arrowhook_tools.cli.keys import _emit
+
+    found: list[tuple[str, str]] = []
+    for page in (PROJECT_ROOT / "README.md", PROJECT_ROOT / "docs" / "tradingview.md"):
+        for block in re.findall(r"```json\n(.*?)```", page.read_text(), re.DOTALL):
+            if "{{ticker}}" in block:
+                found.append((page.name, block))
+    found += [("console: strategy", strategy_message("ahk_x")), ("console: indicator", indicator_message("ahk_x"))]
+    printed = io.StringIO()
+    key = {"id": "k", "name": "n", "status": "active", "secret_prefix": "ahk_x", "created_at": "2026-01-01",
+           "description": "", "secret": "ahk_secret"}  # fmt: skip
+    with contextlib.redirect_stdout(printed):
+        _emit(key, as_json=False)
+    found += [("keys create", block) for block in re.findall(r"^\{\n.*?^\}$", printed.getvalue(), re.M | re.S)]
+    return found
+
+
+def test_every_printed_tradingview_template_carries_timenow() -> None:
+    """An alert's lag is measured from `timenow` only: a template without it gets no lag check."""
+    templates = _printed_templates()
+    assert len(templates) >= 6, [where for where, _ in templates]
+    for where, template in templates:
+        assert '"timenow": "{{timenow}}"' in template, where

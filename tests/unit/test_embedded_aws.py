@@ -59,7 +59,6 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(
     assert "Item" not in client.get_item(TableName=table, Key={"pk": {"S": "T#new"}})
 
 
-
 def _stream_keys(aws: EmbeddedAws, client: DynamoDBClient, table: str) -> list[tuple[str, str]]:
     """(event name, pk) of every record on the table's stream, oldest first."""
     from arrowhook_tools.embedded_aws import client as aws_client
@@ -103,6 +102,7 @@ def test_a_cancelled_transaction_writes_nothing_to_the_stream(
     assert _stream_keys(aws, client, table) == before
     client.transact_write_items(TransactItems=[_put(table, "ALERT#third"), _put(table, "DEDUPE#third")])
     assert _stream_keys(aws, client, table)[len(before) :] == [("INSERT", "ALERT#third"), ("INSERT", "DEDUPE#third")]
+
 
 def test_a_transaction_never_copies_a_whole_table(
     embedded: tuple[EmbeddedAws, DynamoDBClient, str], monkeypatch: pytest.MonkeyPatch

@@ -23,7 +23,16 @@ from arrowhook.destinations import Destination
 from arrowhook.dynamodb import dynamodb_client, from_item, to_item, unavailable
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import StoredAlert, StrategyKey, iso
-from arrowhook.signal_checks import fired_at, gap_before, human, is_test, lag_ms, needs_sequence_check, trading_time
+from arrowhook.signal_checks import (
+    NO_TIMENOW,
+    fired_at,
+    gap_before,
+    human,
+    is_test,
+    lag_ms,
+    needs_sequence_check,
+    trading_time,
+)
 from arrowhook.signals import AlertHealth, GapBefore, SignalExpectations
 
 if TYPE_CHECKING:
@@ -85,7 +94,9 @@ class StreamChecks:
         lag = lag_ms(alert)
         limit = expectations.max_lag_seconds
         late = lag is not None and limit is not None and lag > limit * 1000 and not is_test(alert)
-        return AlertHealth(lag_ms=lag, late=late, checked_at=self.now())
+        return AlertHealth(
+            lag_ms=lag, late=late, lag_unknown=NO_TIMENOW if lag is None else None, checked_at=self.now()
+        )
 
     def sequence(self, alert: StoredAlert, expectations: SignalExpectations) -> GapBefore | None:
         """After waiting until the alert has settled (anything sent just before it has landed too)."""

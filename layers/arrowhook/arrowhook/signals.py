@@ -123,7 +123,10 @@ class AlertHealth(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    lag_ms: int | None = Field(None, description="TradingView's timenow (or time) to received_at, milliseconds.")
+    lag_ms: int | None = Field(None, description="TradingView's timenow to received_at, milliseconds.")
+    lag_unknown: str | None = Field(
+        None, description="Why no lag is claimed: the alert carries no timenow (its bar `time` is not when it fired)."
+    )
     late: bool = Field(False, description="Later than the strategy's max_lag_seconds.")
     gap_before: GapBefore | None = None
     checked_at: datetime

@@ -150,7 +150,8 @@ def alerts_show(
     if health:
         checks = Table(show_header=False, title="signal health")
         lag = health.get("lag_ms")
-        checks.add_row("lag", f"{lag / 1000:.1f} s after TradingView fired it" if lag is not None else "unknown")
+        unknown = shown(health.get("lag_unknown") or "unknown")
+        checks.add_row("lag", f"{lag / 1000:.1f} s after TradingView fired it" if lag is not None else unknown)
         checks.add_row("late", "[yellow]yes[/]" if health.get("late") else "no")
         gap = health.get("gap_before")
         missing = (

@@ -50,10 +50,16 @@ def _emit(key: dict[str, Any], as_json: bool) -> None:
         return
     _show_keys([key])
     if "secret" in key:
+        from arrowhook.tradingview_messages import indicator_message, strategy_message
+
         console.print(
             '\nSecret, shown once: put it in the TradingView message as "key" (or end the webhook URL with it):'
         )
         print(key["secret"], flush=True)
+        console.print("\nTradingView message for a strategy (one alert covers every order fill):")
+        print(strategy_message(key["secret"]), flush=True)
+        console.print("\nFor an indicator (write the side per alert):")
+        print(indicator_message(key["secret"]), flush=True)
 
 
 @keys_app.command("create")
