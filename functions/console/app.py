@@ -265,6 +265,7 @@ def _row(alert: StoredAlert) -> dict[str, Any]:
         "issues": len(alert.parse_issues),
         "gap": alert.health is not None and alert.health.gap_before is not None,
         "late": alert.health is not None and alert.health.late,
+        "test": alert.is_test,
     }
 
 

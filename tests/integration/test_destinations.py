@@ -6,6 +6,7 @@ event. In-process, so tests can script the fakes' answers and inject AWS faults.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ import boto3
 import httpx
 import jsonschema
 import pytest
+import yaml
+from moto.events.models import EventPattern
 from standardwebhooks.webhooks import Webhook
 
 from arrowhook_tools.local import LocalStack
@@ -217,15 +220,25 @@ def test_the_event_bus_gets_an_alert_stored_event_matching_the_schema(stack: Loc
     events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
 
     alert_id = strategy.send(stack, ticker="SOLUSDT")
+    test_id = strategy.send(stack, ticker="ARROWHOOK-TEST", test=True)
     deadline = time.monotonic() + ARRIVAL_SECONDS
     received: list[dict[str, Any]] = []
-    while not received and time.monotonic() < deadline:
-        received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
-    (message,) = received
-    event = json.loads(message["Body"])
+    while len(received) < 2 and time.monotonic() < deadline:
+        received += sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", [])
+    events = {event["detail"]["alert_id"]: event for event in (json.loads(message["Body"]) for message in received)}
+    assert sorted(events) == sorted([alert_id, test_id])
     schema = json.loads((PROJECT_ROOT / "docs/schemas/alert-stored.schema.json").read_text())
-    jsonschema.validate(event, schema)
-    assert (event["detail"]["alert_id"], event["detail"]["alert"]["ticker"]) == (alert_id, {"S": "SOLUSDT"})
+    for event in events.values():
+        jsonschema.validate(event, schema)
+    assert events[alert_id]["detail"]["alert"]["ticker"] == {"S": "SOLUSDT"}
+    assert "test" not in events[alert_id]["detail"]["alert"]
+    assert events[test_id]["detail"]["alert"]["test"] == {"BOOL": True}, "a rule can keep test alerts from a bot"
+    readme_rule = re.search(r"EventPattern: (\{.*\})$", (PROJECT_ROOT / "README.md").read_text(), re.MULTILINE)
+    assert readme_rule is not None
+    pattern = yaml.safe_load(readme_rule.group(1))
+    pattern["detail"]["strategy"] = [strategy.name]
+    matcher = EventPattern.load(json.dumps(pattern))
+    assert matcher.matches_event(events[alert_id]) and not matcher.matches_event(events[test_id]), "README's rule"
 
 
 def test_destination_secrets_never_reach_a_log_line(

@@ -152,6 +152,26 @@ def test_a_signed_webhook_verifies_with_the_standard_webhooks_library(monkeypatc
         Webhook(SIGNING_SECRET).verify(request.body.replace(b"BTCUSDT", b"ETHUSDT"), request.headers)
 
 
+def test_a_test_alert_says_so_in_every_form_that_leaves() -> None:
+    """`arrowhook keys test` reached bots as a plain `buy ARROWHOOK-TEST @ 1`: its mark sat in `extra`."""
+    test = alert(ticker="ARROWHOOK-TEST").model_copy(update={"extra": {"test": True}})
+    for kind, field_name in ((DestinationKind.DISCORD, "content"), (DestinationKind.SLACK, "text")):
+        assert json.loads(request_for(kind, test).body)[field_name].startswith("[TEST] "), kind
+    assert json.loads(request_for(DestinationKind.TELEGRAM, test).body)["text"].startswith("[TEST] <b>")
+    assert json.loads(request_for(DestinationKind.WEBHOOK, test).body)["data"]["test"] is True
+    assert json.loads(request_for(DestinationKind.WEBHOOK, alert()).body)["data"]["test"] is False
+    assert not json.loads(request_for(DestinationKind.DISCORD, alert()).body)["content"].startswith("[TEST]")
+    published: list[tuple[str, str]] = []
+
+    class Email:
+        def publish(self, subject: str, message: str) -> Answer:
+            published.append((subject, message))
+            return Answer(status=200)
+
+    Sender(transport=Fakes(), email=Email()).send(test, destination(DestinationKind.EMAIL), SECRET)
+    assert published[0][0].startswith("[TEST] Arrowhook: ") and published[0][1].startswith("[TEST] ")
+
+
 class _FrozenDatetime(datetime):
     @classmethod
     def now(cls, tz: Any = None) -> _FrozenDatetime:

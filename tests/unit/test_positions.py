@@ -37,16 +37,20 @@ def test_each_ticker_is_settled_by_its_newest_alert_that_says(
         stored_alert(key, 2, ticker="BTCUSDT", market_position="flat", market_position_size="0"),
         stored_alert(key, 3, ticker="BTCUSDT", side="buy"),  # says nothing about the position
         stored_alert(key, 4, ticker="SOLUSDT", side="sell"),  # an indicator: unknown
+        # A test alert (`arrowhook keys test`) is never a trade, whatever it says.
+        stored_alert(key, 5, ticker="BTCUSDT", market_position="long", market_position_size="1").model_copy(
+            update={"extra": {"test": True}}
+        ),
     ]
     for number, alert in enumerate(sequence):
         store.put(alert, f"pos-{number}", 0)
     found, read, complete = positions(AlertQuery(template.physical_name("AlertsTable"), client=aws), key.id)
-    assert (read, complete) == (5, True)
+    assert (read, complete) == (6, True)
     assert [(p.ticker, p.position, p.size, p.alert_id) for p in found] == [
         ("BTCUSDT", MarketPosition.FLAT, Decimal(0), sequence[2].alert_id),
         ("ETHUSDT", MarketPosition.SHORT, Decimal(2), sequence[1].alert_id),
         ("SOLUSDT", None, None, sequence[4].alert_id),
     ]
-    capped, read, complete = positions(AlertQuery(template.physical_name("AlertsTable"), client=aws), key.id, 2)
-    assert (read, complete) == (2, False)
+    capped, read, complete = positions(AlertQuery(template.physical_name("AlertsTable"), client=aws), key.id, 3)
+    assert (read, complete) == (3, False)
     assert [p.ticker for p in capped] == ["BTCUSDT", "SOLUSDT"]

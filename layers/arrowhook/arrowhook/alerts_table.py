@@ -216,6 +216,8 @@ def alert_item(alert: StoredAlert) -> dict[str, Any]:
         "request_id": alert.request_id,
         "user_agent": alert.user_agent,
         "content_type": alert.content_type,
+        # Lifted out of `extra_json` so the bus event (the stored image) says it at `alert.test`.
+        "test": True if alert.is_test else None,
     }
     for name in _FIELD_NAMES:
         values[name] = plain(getattr(alert.fields, name))

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 from standardwebhooks.webhooks import Webhook
 
-from arrowhook.destinations import Destination, DestinationKind, DestinationSecret, render
+from arrowhook.destinations import TEST_MARK, Destination, DestinationKind, DestinationSecret, render
 from arrowhook.models import StoredAlert, iso
 
 USER_AGENT = "Arrowhook-Delivery/1"
@@ -191,6 +191,8 @@ def alert_document(alert: StoredAlert) -> dict[str, Any]:
         "strategy": alert.strategy,
         "received_at": iso(alert.received_at),
         "body_format": alert.body_format,
+        #: A bot must never trade on it: `arrowhook keys test` and any alert sent with `"test": true`.
+        "test": alert.is_test,
         **fields,
         "parse_issues": [issue.model_dump(mode="json", exclude_none=True) for issue in alert.parse_issues],
     }
@@ -284,6 +286,7 @@ class Sender:
             if self.email is None:
                 return Answer(status=None, error="no AlertEmail topic in this stack", permanent=True)
             subject = f"Arrowhook: {alert.strategy} {alert.fields.side or ''} {alert.fields.ticker or ''}".strip()
+            subject = f"{TEST_MARK} {subject}" if alert.is_test else subject
             return self.email.publish(subject[:100], destination.message(alert))
         request = build_request(
             destination,

@@ -54,6 +54,8 @@ PLACEHOLDERS: dict[str, str] = {
     "alert_id": "the alert's id",
 }
 _MISSING = "-"
+#: Leads every chat message and email of a test alert: plain text, so each kind shows it as written.
+TEST_MARK = "[TEST]"
 
 DEFAULT_TEMPLATES: dict[DestinationKind, str] = {
     DestinationKind.DISCORD: "**{strategy}** {side} {ticker} @ {price} (qty {quantity}) {message}",
@@ -188,7 +190,8 @@ class Destination(BaseModel):
         return ESCAPES[self.kind]
 
     def message(self, alert: StoredAlert) -> str:
-        return render(self.template, placeholder_values(alert), self.escape)
+        text = render(self.template, placeholder_values(alert), self.escape)
+        return f"{TEST_MARK} {text}" if alert.is_test else text
 
 
 def masked(url: str) -> str:

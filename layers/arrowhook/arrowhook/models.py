@@ -104,6 +104,12 @@ class StoredAlert(BaseModel):
     health: AlertHealth | None = None
 
     @property
+    def is_test(self) -> bool:
+        """Marked as a test (`"test": true`, as `arrowhook keys test` sends): never a trade. Everything that
+        leaves says so, and it is never part of a position or a sequence."""
+        return self.extra.get("test") is True
+
+    @property
     def message(self) -> str | None:
         """What a person reads first: the alert message, the order comment, or a text alert's body."""
         text = (

@@ -26,7 +26,7 @@ from arrowhook.tradingview import MarketPosition, Side
 
 def is_test(alert: StoredAlert) -> bool:
     """`arrowhook keys test` marks its alerts (`"test": true`): they are never part of a sequence."""
-    return alert.extra.get("test") is True
+    return alert.is_test
 
 
 def fired_at(alert: StoredAlert) -> datetime:
