@@ -10,9 +10,19 @@ from arrowhook import keys as use_cases
 from arrowhook.admin_app import MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
 from arrowhook.errors import InvalidCursorError
 from arrowhook.keys_table import KeyStore
+from arrowhook.models import KeyStatus
 from arrowhook.observability import logger
 from arrowhook.pagination import CursorSigner, cursor_signer
-from arrowhook.schemas import KeyCreate, KeyOut, KeyPage, KeyRotate, KeyUpdate, KeyWithSecret
+from arrowhook.schemas import (
+    KeyCreate,
+    KeyOut,
+    KeyPage,
+    KeyRotate,
+    KeyUpdate,
+    KeyVerification,
+    KeyVerify,
+    KeyWithSecret,
+)
 from arrowhook.settings import KeysApiSettings
 
 settings = KeysApiSettings.from_environment()
@@ -98,6 +108,19 @@ async def rotate_key(key_id: str, body: KeyRotate | None = None) -> KeyWithSecre
     key, secret = use_cases.rotate_key(store, key_id, grace)
     logger.info("key rotated", extra={"key_id": key.id, "grace_seconds": grace})
     return KeyWithSecret(**KeyOut.of(key).model_dump(), secret=secret)
+
+
+@app.post(
+    "/keys/{key_id}/verify",
+    response_model=KeyVerification,
+    tags=["keys"],
+    responses={**NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY},
+)
+async def verify_key_secret(key_id: str, body: KeyVerify) -> KeyVerification:
+    """Whether a secret belongs to this key (current, or the previous one in its rotation grace): what
+    `arrowhook keys test` checks before it sends anything. The secret is neither stored nor logged."""
+    key, matches = use_cases.verify_secret(store, key_id, body.secret)
+    return KeyVerification(key_id=key.id, matches=matches, active=key.status is KeyStatus.ACTIVE)
 
 
 @app.delete(

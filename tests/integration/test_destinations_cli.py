@@ -84,7 +84,29 @@ def test_keys_test_reports_accepted_stored_and_delivered_with_timings(
             assert re.search(rf"{re.escape(stage)}\s+ok\s+\d+\.\d\d s", report), report
         (received,) = receivers.at(path)
         assert received.json()["data"]["ticker"] == "ARROWHOOK-TEST"
+        assert received.json()["data"]["test"] is True, "a bot can tell it from a real buy"
         wrong = dev_stack.cli("keys", "test", mine.name, "--secret", "ahk_wrong")
-        assert wrong.returncode == 1 and "HTTP 401" in wrong.stdout + wrong.stderr
+        assert wrong.returncode == 1 and "nothing was sent" in wrong.stdout + wrong.stderr
+    finally:
+        dev_stack.cli("destinations", "remove", destination["id"], "--yes")
+
+
+def test_keys_test_refuses_another_strategys_secret_before_sending(dev_stack: DevStack, receivers: Receivers) -> None:
+    """It sent the test to the other strategy's destinations, then said "no record in time" after 0.6 s."""
+    mine, other = own_strategy(dev_stack, "keys-test-mine"), own_strategy(dev_stack, "keys-test-other")
+    path = f"/hook/keys-test-other-{uuid.uuid4().hex[:8]}"
+    added = dev_stack.cli(
+        "destinations", "add", "webhook", "--strategy", other.name, "--url", receivers.url + path, "--json"
+    )
+    destination = json.loads(added.stdout)
+    try:
+        result = dev_stack.cli("keys", "test", mine.name, "--secret", other.secret)
+        assert result.returncode == 1, result.stdout + result.stderr
+        report = result.stdout + result.stderr
+        assert f"this secret is not {mine.name}'s" in report and "nothing was sent" in report
+        assert "accepted by the webhook" not in report
+        fence = dev_stack.cli("keys", "test", other.name, "--secret", other.secret)  # the stream keeps order
+        assert fence.returncode == 0, fence.stdout + fence.stderr
+        assert len(receivers.at(path)) == 1, "only the fence reached the other strategy's destination"
     finally:
         dev_stack.cli("destinations", "remove", destination["id"], "--yes")

@@ -301,6 +301,7 @@ def test_routes_and_their_authorization(template: LocalTemplate) -> None:
         "PATCH /keys/{key_id}",
         "DELETE /keys/{key_id}",
         "POST /keys/{key_id}/rotate",
+        "POST /keys/{key_id}/verify",
     }
     assert {routes[key] for key in admin} == {("KeysFunction", "AdminAuthorizer")}
     alerts = {key: value for key, value in routes.items() if key.split(" ")[1].startswith("/alerts")}

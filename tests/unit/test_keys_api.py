@@ -205,6 +205,26 @@ def test_rotate_with_grace_keeps_the_old_secret_until_it_expires(api: Call, reso
     assert not accepted(resolver, new), "disabling covers the secret in grace too"
 
 
+def test_verify_tells_whether_a_secret_is_the_keys_own(api: Call) -> None:
+    """What `arrowhook keys test` asks before it sends: another strategy's secret would have reached
+    that strategy's destinations."""
+    mine, other = api("POST", "/keys", {"name": "mine"}).body, api("POST", "/keys", {"name": "other"}).body
+
+    def verify(key: dict[str, Any]) -> Callable[[str], ApiResponse]:
+        return lambda secret: api("POST", f"/keys/{key['id']}/verify", {"secret": secret})
+
+    assert verify(mine)(mine["secret"]).body == {"key_id": mine["id"], "matches": True, "active": True}
+    assert verify(mine)(other["secret"]).body["matches"] is False
+    assert verify(mine)("ahk_guess").body["matches"] is False
+    rotated = api("POST", f"/keys/{mine['id']}/rotate", {"grace_seconds": 3600}).body
+    assert verify(mine)(mine["secret"]).body["matches"] is True, "the old secret, inside its grace"
+    assert verify(mine)(rotated["secret"]).body["matches"] is True
+    api("PATCH", f"/keys/{mine['id']}", {"enabled": False})
+    assert verify(mine)(rotated["secret"]).body == {"key_id": mine["id"], "matches": True, "active": False}
+    assert api("POST", "/keys/nope/verify", {"secret": "x"}).status == 404
+    assert api("POST", f"/keys/{mine['id']}/verify", {"secret": ""}).status == 422
+
+
 def test_rotate_rejects_a_negative_grace(api: Call) -> None:
     created = api("POST", "/keys", {"name": "rot"}).body
     assert api("POST", f"/keys/{created['id']}/rotate", {"grace_seconds": -1}).status == 422

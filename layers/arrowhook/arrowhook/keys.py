@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from arrowhook.credentials import display_prefix, generate_secret, hash_secret
 from arrowhook.errors import KeyNotFoundError
 from arrowhook.keys_table import KeyStore
@@ -56,6 +58,13 @@ def rotate_key(store: KeyStore, key_id: str, grace_seconds: int = 0) -> tuple[St
     secret = generate_secret()
     key = store.rotate(key_id, hash_secret(secret), display_prefix(secret), grace_seconds)
     return key, secret
+
+
+def verify_secret(store: KeyStore, key_id: str, secret: str) -> tuple[StrategyKey, bool]:
+    """The key, and whether `secret` is one of its working secrets: `arrowhook keys test` asks before
+    sending anything, so another strategy's secret never sends a test to that strategy's destinations."""
+    key = get_key(store, key_id)
+    return key, store.holds_secret(key.id, hash_secret(secret), time.time())
 
 
 def delete_key(store: KeyStore, key_id: str) -> None:

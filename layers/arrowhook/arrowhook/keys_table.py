@@ -8,6 +8,7 @@ webhook authenticates with. Every item format of the table is written and read h
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -236,6 +237,14 @@ class KeyStore:
             "ExpressionAttributeValues": {":entity": {"S": "key"}},
         }
         return [_KeyRecord.from_item(item).key for item in query_all(self._client, arguments)]
+
+    def holds_secret(self, key_id: str, secret_hash: str, now_epoch: float) -> bool:
+        """Whether the secret is this key's: its current one, or the previous one inside its grace."""
+        record = self._record(key_id)
+        if hmac.compare_digest(record.secret_hash, secret_hash):
+            return True
+        previous, expires = record.previous_secret_hash, record.previous_expires_at
+        return bool(previous) and hmac.compare_digest(str(previous), secret_hash) and (expires or 0) > now_epoch
 
     # -- helpers -------------------------------------------------------------------------------------
     def _find(self, key_id: str) -> _KeyRecord | None:

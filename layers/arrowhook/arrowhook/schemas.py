@@ -70,6 +70,20 @@ class KeyRotate(BaseModel):
     )
 
 
+class KeyVerify(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: str = Field(min_length=1, max_length=512, description="A secret to check (never stored or logged).")
+
+
+class KeyVerification(BaseModel):
+    """Whether a secret is one of the key's working secrets (its current one, or the old one in grace)."""
+
+    key_id: str
+    matches: bool
+    active: bool = Field(description="The key is enabled: a matching secret is accepted by the webhook.")
+
+
 class KeyOut(BaseModel):
     """A key as operators see it: never the secret, never its hash."""
 

@@ -210,9 +210,9 @@ def keys_test(
     client = api_client(api_url, token)
     key = resolve_key(client, strategy)  # and the admin API answers, before anything is sent
     secret = secret or typer.prompt("Secret", hide_input=True)
+    _refuse_unless_its_own(client, key, secret)
     webhook_url = client.target.api_url.rstrip("/") + "/webhook"
-    body = {"key": secret, "ticker": "ARROWHOOK-TEST", "side": "buy", "price": "1", "comment": "arrowhook test",
-            "test": True}  # fmt: skip
+    body = _test_alert(secret)
     started = time.monotonic()
 
     def stage(name: str, ok: bool, detail: str = "") -> None:
@@ -244,17 +244,20 @@ def keys_test(
         console.print("  no destination for this strategy: nothing to deliver")
         return
     final = {"delivered", "failed", "skipped"}
+    wanted = {destination["id"] for destination in destinations}
+
+    def settled() -> dict[str, Any] | None:
+        """This strategy's destinations' records, once each has a final one (None until then)."""
+        found = {
+            record["destination_id"]: record
+            for record in _get_or_none(client, f"/alerts/{alert_id}")["deliveries"]
+            if record["destination_id"] in wanted
+        }
+        done = len(found) == len(wanted) and all(record["status"] in final for record in found.values())
+        return found if done else None
+
     with api_errors():
-        records = _poll(
-            lambda: (
-                found
-                if len(found := _get_or_none(client, f"/alerts/{alert_id}")["deliveries"]) >= len(destinations)
-                and all(record["status"] in final for record in found)
-                else None
-            ),
-            wait,
-        )
-    by_id = {record["destination_id"]: record for record in (records or [])}
+        by_id = _poll(settled, wait) or {}
     failed = False
     for destination in destinations:
         record = by_id.get(destination["id"])
@@ -264,6 +267,27 @@ def keys_test(
         stage(f"delivered to {destination['name']}", delivered, detail)
     if failed:
         raise typer.Exit(1)
+
+
+def _refuse_unless_its_own(client: Any, key: dict[str, Any], secret: str) -> None:
+    """Before anything is sent: another strategy's secret would test that strategy's destinations."""
+    verified = call(client, "POST", f"/keys/{key['id']}/verify", json_body={"secret": secret})
+    if not verified["matches"]:
+        console.print(f"[red]this secret is not {shown(key['name'])}'s[/]: nothing was sent (another strategy's?)")
+        raise typer.Exit(1)
+    if not verified["active"]:
+        console.print(f"[red]{shown(key['name'])} is disabled[/]: nothing was sent (arrowhook keys enable ...)")
+        raise typer.Exit(1)
+
+
+def _test_alert(secret: str) -> dict[str, Any]:
+    """Marked as a test; `timenow` as TradingView sends it: a lag for the health, and a distinct body each
+    time (a repeat inside the dedupe window would be answered as a duplicate and deliver nothing)."""
+    from datetime import UTC, datetime
+
+    fired = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"key": secret, "ticker": "ARROWHOOK-TEST", "side": "buy", "price": "1", "comment": "arrowhook test",
+            "timenow": fired, "test": True}  # fmt: skip
 
 
 def resolve_key(client: Any, reference: str) -> dict[str, Any]:
