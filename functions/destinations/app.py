@@ -20,6 +20,7 @@ from arrowhook.schemas import (
     DestinationOut,
     DestinationTestResult,
     DestinationUpdate,
+    SigningSecretRotate,
 )
 from arrowhook.settings import DestinationsApiSettings
 
@@ -108,6 +109,21 @@ async def delete_destination(destination_id: str) -> Response:
     admin.delete(destination_id)
     logger.info("destination deleted", extra={"destination_id": destination_id})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@app.post(
+    "/destinations/{destination_id}/rotate-secret",
+    response_model=DestinationCreated,
+    tags=["destinations"],
+    responses={**NOT_FOUND, **INVALID, **UNAVAILABLE, **MALFORMED_BODY},
+)
+async def rotate_signing_secret(destination_id: str, body: SigningSecretRotate | None = None) -> DestinationCreated:
+    """A webhook destination's new signing secret, shown this once; messages carry both signatures for
+    `grace_seconds` (default a day), so the receiver can switch to the new one without refusing any."""
+    grace = body.grace_seconds if body else SigningSecretRotate().grace_seconds
+    destination, signing_secret = admin.rotate_signing_secret(destination_id, grace)
+    logger.info("signing secret rotated", extra={"destination_id": destination_id, "grace_seconds": grace})
+    return DestinationCreated(**DestinationOut.of(destination).model_dump(), signing_secret=signing_secret)
 
 
 @app.post(

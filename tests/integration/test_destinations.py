@@ -17,6 +17,7 @@ import httpx
 import jsonschema
 import pytest
 import yaml
+from aws_lambda_powertools.utilities import parameters
 from moto.events.models import EventPattern
 from standardwebhooks.webhooks import Webhook
 
@@ -289,3 +290,29 @@ def test_a_changed_url_is_used_by_the_next_test_at_once(
     assert admin.patch(f"/destinations/{created['id']}", json={"url": moved}).status_code == 200
     assert admin.post(f"/destinations/{created['id']}/test").json()["ok"] is True
     assert len(receivers.at(strategy.path("webhook"))) == 1 and len(receivers.at(f"/hook/moved-{strategy.tag}")) == 1
+
+
+def test_a_rotated_signing_secret_signs_beside_the_old_one_during_its_grace(
+    stack: LocalStack, strategy: Strategy, admin: httpx.Client, receivers: Receivers
+) -> None:
+    """A receiver verifying with either secret accepts every message while it switches (Standard Webhooks'
+    multiple signatures); without a grace, only the new one signs."""
+    created = strategy.destination("webhook")
+    rotated = admin.post(f"/destinations/{created['id']}/rotate-secret", json={"grace_seconds": 3600})
+    assert rotated.status_code == 200, rotated.text
+    new_secret = rotated.json()["signing_secret"]
+    assert new_secret.startswith("whsec_") and new_secret != created["signing_secret"]
+    assert new_secret not in admin.get(f"/destinations/{created['id']}").text, "shown once"
+    strategy.send(stack, order_id=f"during-{strategy.tag}")
+    (during,) = receivers.wait_for(strategy.path("webhook"), count=1, timeout=ARRIVAL_SECONDS)
+    for secret in (created["signing_secret"], new_secret):
+        assert Webhook(secret).verify(during.body, during.headers)["type"] == "alert.stored"
+    assert admin.post(f"/destinations/{created['id']}/rotate-secret", json={"grace_seconds": 0}).status_code == 200
+    newest = admin.post(f"/destinations/{created['id']}/rotate-secret", json={"grace_seconds": 0}).json()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]  # the delivery function's 60 s secret cache, run out
+    strategy.send(stack, order_id=f"after-{strategy.tag}")
+    after = receivers.wait_for(strategy.path("webhook"), count=2, timeout=ARRIVAL_SECONDS)[-1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    Webhook(newest["signing_secret"]).verify(after.body, after.headers)
+    discord = strategy.destination("discord")
+    assert admin.post(f"/destinations/{discord['id']}/rotate-secret").status_code == 400

@@ -272,3 +272,24 @@ def test_json_output_stays_exact(hostile_api: None) -> None:
         app, ["alerts", "show", "x", "--json", "--api-url", "http://127.0.0.1:9", "--token", "t"]
     )
     assert json.loads(result.stdout) == HOSTILE
+
+
+def test_destination_secrets_come_from_stdin_or_a_prompt_never_only_the_command_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A URL with a token on the command line lands in shell history: '-' reads stdin, omitted asks."""
+    from arrowhook_tools.cli import destinations
+
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(destinations, "api_client", lambda *_: None)
+    def call(_client: Any, _method: str, _path: str, json_body: dict[str, Any]) -> dict[str, Any]:
+        sent.append(json_body)
+        return json_body
+
+    monkeypatch.setattr(destinations, "call", call)
+    runner = CliRunner()
+    piped = runner.invoke(app, ["destinations", "add", "discord", "--url", "-", "--json"], input="https://d/1/tok\n")
+    asked = runner.invoke(app, ["destinations", "add", "telegram", "--chat-id", "1", "--json"], input="1:secret\n")
+    assert piped.exit_code == 0 and asked.exit_code == 0, piped.output + asked.output
+    assert sent[0]["url"] == "https://d/1/tok" and sent[1]["bot_token"] == "1:secret"
+    assert "1:secret" not in asked.output.split("\n")[0], "the prompt does not echo it"

@@ -141,6 +141,43 @@ def test_telegram_escapes_values_as_html_and_keeps_the_template_markup() -> None
     assert sent["text"].startswith("<b>@everyone</b> &lt;b&gt;*boom*&lt;/b&gt;")
 
 
+@pytest.mark.parametrize("filler", ["&", "<", "é", "😀", "a"])
+def test_long_values_are_cut_before_escaping_and_fit_each_services_limit(filler: str) -> None:
+    """Cutting the escaped text at 4096 split `&amp;` or a closing tag (Telegram: "Can't find end tag")."""
+    import re
+
+    from arrowhook.destinations import telegram_length, utf16_length
+
+    long = alert(comment=filler * 4000, alert_message=filler * 4000)
+    template = "<b>{ticker}</b> <i>{comment}</i> {message}"
+    telegram = json.loads(request_for(DestinationKind.TELEGRAM, long, template=template).body)["text"]
+    assert telegram.startswith("<b>BTCUSDT</b> <i>") and telegram.count("</i>") == 1, "the tags stay whole"
+    assert "…" in telegram and 4090 < telegram_length(telegram) <= 4096
+    assert re.findall(r"&(?!amp;|lt;|gt;|quot;|#x27;)", telegram) == [], "no entity cut in half"
+    discord = json.loads(request_for(DestinationKind.DISCORD, long, template="{ticker} {comment}").body)["content"]
+    assert 1995 < utf16_length(discord) <= 2000 and discord.endswith("…")
+    slack = json.loads(request_for(DestinationKind.SLACK, long, template="{ticker} {comment}").body)["text"]
+    assert 2995 < utf16_length(slack) <= 3000 and slack.endswith("…")
+
+
+def test_a_value_inside_an_attribute_of_a_telegram_template_cannot_close_it() -> None:
+    sent = json.loads(
+        request_for(
+            DestinationKind.TELEGRAM,
+            alert(ticker='X" onclick="y'),
+            template='<a href="https://www.tradingview.com/chart/?symbol={ticker}">chart</a>',
+        ).body
+    )
+    assert sent["text"] == '<a href="https://www.tradingview.com/chart/?symbol=X&quot; onclick=&quot;y">chart</a>'
+
+
+def test_a_template_longer_than_half_the_limit_is_refused() -> None:
+    check_template("x" * 900, DestinationKind.DISCORD)
+    with pytest.raises(InvalidDestinationError, match="longer than half"):
+        check_template("x" * 1100, DestinationKind.DISCORD)
+    check_template("x" * 1100, DestinationKind.WEBHOOK)
+
+
 # -- signed webhooks ---------------------------------------------------------------------------------------
 def test_a_signed_webhook_verifies_with_the_standard_webhooks_library(monkeypatch: pytest.MonkeyPatch) -> None:
     request = request_for(DestinationKind.WEBHOOK, alert())
@@ -176,6 +213,51 @@ class _FrozenDatetime(datetime):
     @classmethod
     def now(cls, tz: Any = None) -> _FrozenDatetime:
         return cls.fromtimestamp(NOW.timestamp(), tz)
+
+
+def test_every_attempt_carries_the_same_payload_signed_anew() -> None:
+    """Standard Webhooks: one payload per message id; its `timestamp` is the event's, not the attempt's."""
+    first = request_for(DestinationKind.WEBHOOK, alert())
+    retry = build_request(
+        destination(DestinationKind.WEBHOOK),
+        SECRET,
+        alert(),
+        message_id=webhook_id("01ALERT", "D-webhook"),
+        now=NOW + timedelta(minutes=30),
+        telegram_api_url="",
+    )
+    assert first.body == retry.body
+    assert json.loads(first.body)["timestamp"] == "2026-11-23T11:59:58.000Z", "when the alert was stored"
+    assert first.headers["webhook-signature"] != retry.headers["webhook-signature"], "signed at each attempt"
+
+
+def test_during_a_rotation_both_secrets_sign_and_either_verifies(monkeypatch: pytest.MonkeyPatch) -> None:
+    new_secret = "whsec_" + "A" * 43 + "="
+    rotating = DestinationSecret(
+        url="https://example.test/hook",
+        signing_secret=new_secret,
+        previous_signing_secret=SIGNING_SECRET,
+        previous_expires_at=int((NOW + timedelta(hours=1)).timestamp()),
+    )
+    monkeypatch.setattr("standardwebhooks.webhooks.datetime", _FrozenDatetime)
+
+    def signed(now: datetime) -> OutboundRequest:
+        return build_request(
+            destination(DestinationKind.WEBHOOK), rotating, alert(), message_id="msg_1", now=now, telegram_api_url=""
+        )
+
+    during = signed(NOW)
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    for key in (new_secret, SIGNING_SECRET):
+        assert Webhook(key).verify(during.body, during.headers)["data"]["ticker"] == "BTCUSDT"
+    after = signed(NOW + timedelta(hours=2))
+    monkeypatch.setattr(
+        _FrozenDatetime, "now", classmethod(lambda cls, tz=None: cls.fromtimestamp(NOW.timestamp() + 7200, tz))
+    )
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    Webhook(new_secret).verify(after.body, after.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SIGNING_SECRET).verify(after.body, after.headers)
 
 
 def test_the_webhook_id_is_the_same_on_every_attempt_and_differs_per_destination() -> None:

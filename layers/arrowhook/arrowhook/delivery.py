@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 from standardwebhooks.webhooks import Webhook
 
-from arrowhook.destinations import TEST_MARK, Destination, DestinationKind, DestinationSecret, render
+from arrowhook.destinations import TEST_MARK, Destination, DestinationKind, DestinationSecret
 from arrowhook.models import StoredAlert, iso
 
 USER_AGENT = "Arrowhook-Delivery/1"
@@ -34,7 +34,6 @@ MAX_ATTEMPTS = 4
 MAX_PAUSE_SECONDS = 30.0
 #: Kept of a destination's answer in the record: enough to read an error, never a whole page.
 ANSWER_EXCERPT_CHARS = 300
-_DISCORD_LIMIT, _SLACK_LIMIT, _TELEGRAM_LIMIT = 2000, 3000, 4096
 
 
 class DeliveryStatus(StrEnum):
@@ -73,8 +72,8 @@ class Notice:
     data: dict[str, Any]
     occurred_at: datetime
 
-    def text(self, escape: Callable[[str], str]) -> str:
-        return render(self.template, self.values, escape)
+    def text(self, destination: Destination) -> str:
+        return destination.render(self.template, self.values)
 
 
 class DeliveryRecord(BaseModel):
@@ -217,6 +216,7 @@ def build_request(
         event_type="alert.stored",
         data=data,
         message_id=message_id,
+        occurred_at=alert.received_at,
         now=now,
         telegram_api_url=telegram_api_url,
     )
@@ -230,35 +230,38 @@ def build_message_request(
     event_type: str,
     data: dict[str, Any],
     message_id: str,
+    occurred_at: datetime,
     now: datetime,
     telegram_api_url: str,
 ) -> OutboundRequest:
-    """The HTTP request each kind's API expects for a text already escaped for it."""
+    """The HTTP request each kind's API expects for a text already escaped for it. A signed webhook's body
+    is the same on every attempt (its `timestamp` is when the event happened, `occurred_at`); only the
+    `webhook-timestamp` header, which receivers check for replays, is the attempt's."""
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     kind = destination.kind
     if kind is DestinationKind.DISCORD:
-        body: dict[str, Any] = {"content": text[:_DISCORD_LIMIT], "allowed_mentions": {"parse": []}}
+        body: dict[str, Any] = {"content": text, "allowed_mentions": {"parse": []}}
         return OutboundRequest(_with_query(str(secret.url), "wait=true"), _json(body), headers)
     if kind is DestinationKind.SLACK:
-        body = {"text": text[:_SLACK_LIMIT], "mrkdwn": False}
+        body = {"text": text, "mrkdwn": False}
         return OutboundRequest(str(secret.url), _json(body), headers)
     if kind is DestinationKind.TELEGRAM:
         body = {
             "chat_id": destination.chat_id,
-            "text": text[:_TELEGRAM_LIMIT],
+            "text": text,
             "parse_mode": "HTML",
             "link_preview_options": {"is_disabled": True},
         }
         url = f"{telegram_api_url.rstrip('/')}/bot{secret.bot_token}/sendMessage"
         return OutboundRequest(url, _json(body), headers)
     if kind is DestinationKind.WEBHOOK:
-        payload = {"type": event_type, "timestamp": iso(now), "data": data}
+        payload = {"type": event_type, "timestamp": iso(occurred_at), "data": data}
         raw = _json(payload)
-        signature = Webhook(str(secret.signing_secret)).sign(message_id, now, raw.decode())
+        signatures = [Webhook(key).sign(message_id, now, raw.decode()) for key in secret.signing_secrets(now)]
         headers |= {
             "webhook-id": message_id,
             "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signature,
+            "webhook-signature": " ".join(signatures),  # the spec's list: a receiver accepts any one
         }
         return OutboundRequest(str(secret.url), raw, headers)
     raise ValueError(f"{kind} is not sent over HTTP")
@@ -299,7 +302,7 @@ class Sender:
         return self.transport.post(request, destination.timeout_seconds)
 
     def send_notice(self, notice: Notice, destination: Destination, secret: DestinationSecret) -> Answer:
-        text = notice.text(destination.escape)
+        text = notice.text(destination)
         if destination.kind is DestinationKind.EMAIL:
             if self.email is None:
                 return Answer(status=None, error="no AlertEmail topic in this stack", permanent=True)
@@ -311,6 +314,7 @@ class Sender:
             event_type=f"signal.{notice.kind}",
             data={**notice.data, "message": text},
             message_id=webhook_id(notice.record_key, f"{destination.id}_{notice.kind}"),
+            occurred_at=notice.occurred_at,
             now=self.now(),
             telegram_api_url=self.telegram_api_url,
         )

@@ -58,7 +58,7 @@ class DestinationAdmin:
         secret, target = self._secret(kind, changes, DestinationSecret())
         signing_secret = None
         if kind is DestinationKind.WEBHOOK:
-            signing_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+            signing_secret = _new_signing_secret()
             secret = secret.model_copy(update={"signing_secret": signing_secret})
         now = self.now()
         destination = Destination(
@@ -66,7 +66,9 @@ class DestinationAdmin:
             name=(changes.name or kind.value).strip(),
             kind=kind,
             strategies=self._strategy_ids(changes.strategies or []),
-            template=check_template(changes.template if changes.template is not None else DEFAULT_TEMPLATES[kind]),
+            template=check_template(
+                changes.template if changes.template is not None else DEFAULT_TEMPLATES[kind], kind
+            ),
             enabled=True if changes.enabled is None else changes.enabled,
             timeout_seconds=changes.timeout_seconds or 5.0,
             skip_late=bool(changes.skip_late),
@@ -106,7 +108,7 @@ class DestinationAdmin:
         if changes.strategies is not None:
             values["strategies"] = self._strategy_ids(changes.strategies)
         if changes.template is not None:
-            values["template"] = check_template(changes.template)
+            values["template"] = check_template(changes.template, current.kind)
         if changes.enabled is not None:
             values["enabled"] = changes.enabled
         if changes.timeout_seconds is not None:
@@ -121,6 +123,28 @@ class DestinationAdmin:
             self.secrets.put(current.id, secret)
             values["target"] = target
         return Destination.model_validate({**current.model_dump(), **values})
+
+    def rotate_signing_secret(self, destination_id: str, grace_seconds: int) -> tuple[Destination, str]:
+        """A webhook destination's new signing secret (returned this once). For `grace_seconds` messages are
+        signed with both, so the receiver can switch without refusing one (Standard Webhooks lists each
+        signature in `webhook-signature`; a verifier accepts any that matches)."""
+        destination = self.get(destination_id)
+        if destination.kind is not DestinationKind.WEBHOOK:
+            raise InvalidDestinationError("only webhook destinations have a signing secret")
+        kept = self.secrets.secret_for(destination) or DestinationSecret()
+        new_secret = _new_signing_secret()
+        expires = int(self.now().timestamp()) + grace_seconds if grace_seconds > 0 and kept.signing_secret else None
+        self.secrets.put(
+            destination.id,
+            kept.model_copy(
+                update={
+                    "signing_secret": new_secret,
+                    "previous_signing_secret": kept.signing_secret if expires else None,
+                    "previous_expires_at": expires,
+                }
+            ),
+        )
+        return destination, new_secret
 
     def delete(self, destination_id: str) -> None:
         self.store.delete(destination_id)
@@ -170,6 +194,11 @@ class DestinationAdmin:
             if key.id not in ids:
                 ids.append(key.id)
         return tuple(ids)
+
+
+def _new_signing_secret() -> str:
+    """Standard Webhooks' format: `whsec_` and 32 random bytes, base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def _telegram_token_ok(token: str) -> bool:

@@ -11,6 +11,7 @@ import html
 import re
 import string
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -66,8 +67,9 @@ DEFAULT_TEMPLATES: dict[DestinationKind, str] = {
 }
 
 
-def check_template(template: str) -> str:
-    """The template if every field is a known placeholder used plainly; else InvalidDestinationError."""
+def check_template(template: str, kind: DestinationKind | None = None) -> str:
+    """The template if every field is a known placeholder used plainly, and its own text leaves room for
+    the values inside the kind's message limit; else InvalidDestinationError."""
     try:
         parts = list(string.Formatter().parse(template))
     except ValueError as error:
@@ -80,6 +82,9 @@ def check_template(template: str) -> str:
             raise InvalidDestinationError(f"template: unknown placeholder {{{field}}}; known: {known}")
         if format_spec or conversion:
             raise InvalidDestinationError(f"template: {{{field}}} takes no format spec or conversion")
+    limit = MESSAGE_LIMITS.get(kind) if kind is not None else None
+    if kind is not None and limit is not None and limit.measure(render(template, {}, ESCAPES[kind])) > limit.chars // 2:
+        raise InvalidDestinationError(f"template: longer than half of {kind}'s {limit.chars} characters")
     return template
 
 
@@ -116,6 +121,66 @@ def render(template: str, values: Mapping[str, str | None], escape: Callable[[st
     return "".join(out).strip()
 
 
+def utf16_length(text: str) -> int:
+    """What Discord and Telegram count (JavaScript string length; Telegram's entity offsets)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def telegram_length(text: str) -> int:
+    """Telegram's 4096 is counted after entity parsing: tags are not text, `&lt;` is one character."""
+    return utf16_length(html.unescape(_TAG.sub("", text)))
+
+
+@dataclass(frozen=True)
+class MessageLimit:
+    """A service's longest message, measured on the text as sent, the way the service measures it."""
+
+    chars: int
+    measure: Callable[[str], int]
+
+
+#: Webhook (structured JSON) and email have no limit we need to respect.
+MESSAGE_LIMITS: dict[DestinationKind, MessageLimit] = {
+    DestinationKind.DISCORD: MessageLimit(2000, utf16_length),
+    DestinationKind.SLACK: MessageLimit(3000, utf16_length),
+    DestinationKind.TELEGRAM: MessageLimit(4096, telegram_length),
+}
+_CUT_MARK = "…"
+
+
+def render_within(
+    template: str, values: Mapping[str, str | None], escape: Callable[[str], str], limit: MessageLimit | None
+) -> str:
+    """render(), with the longest values cut (before escaping, marked with …) until the message fits the
+    service's limit: cutting the sent text instead could split a tag or an entity (`&am`), which Telegram
+    refuses outright. The operator's own text is never cut (check_template keeps it inside the limit)."""
+    text = render(template, values, escape)
+    if limit is None:
+        return text
+    cut = dict(values)
+    while limit.measure(text) > limit.chars:
+        filled = [name for name, value in cut.items() if value]
+        if not filled:
+            break
+        longest = max(filled, key=lambda name: len(cut[name] or ""))
+        value = cut[longest] or ""
+
+        def fits(kept: int, name: str = longest, value: str = value) -> bool:
+            shortened = {**cut, name: value[:kept] + _CUT_MARK if kept else ""}
+            return limit.measure(render(template, shortened, escape)) <= limit.chars
+
+        low, high = 0, len(value) - 1  # the most of it that fits: a binary search over its length
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if fits(middle) else (low, middle - 1)
+        cut[longest] = value[:low] + _CUT_MARK if low else ""
+        text = render(template, cut, escape)
+    return text
+
+
 #: What Discord reads as Markdown inside a line (values never start one: they are kept on one line).
 _DISCORD_MARKDOWN = re.compile(r"([\\*_~`|>#\[\]<])")
 _ZERO_WIDTH_SPACE = "\u200b"
@@ -133,8 +198,9 @@ def escape_slack(value: str) -> str:
 
 
 def escape_telegram(value: str) -> str:
-    """Telegram messages are sent with parse_mode HTML: values are HTML-escaped."""
-    return html.escape(value, quote=False)
+    """Telegram messages are sent with parse_mode HTML: values are HTML-escaped, quotes included, so a value
+    inside an attribute of the operator's template (`<a href="...{ticker}">`) cannot close it."""
+    return html.escape(value, quote=True)
 
 
 def escape_nothing(value: str) -> str:
@@ -159,6 +225,16 @@ class DestinationSecret(BaseModel):
     url: str | None = None
     bot_token: str | None = None
     signing_secret: str | None = None
+    #: After a rotation, the old signing secret also signs until `previous_expires_at` (epoch seconds), so a
+    #: receiver can switch secrets without refusing a message (Standard Webhooks' multiple signatures).
+    previous_signing_secret: str | None = None
+    previous_expires_at: int | None = None
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """Every secret a message is signed with now: the current one, and the old one inside its grace."""
+        current = [self.signing_secret] if self.signing_secret else []
+        grace = self.previous_signing_secret and (self.previous_expires_at or 0) > now.timestamp()
+        return current + ([str(self.previous_signing_secret)] if grace else [])
 
 
 class Destination(BaseModel):
@@ -190,8 +266,12 @@ class Destination(BaseModel):
         return ESCAPES[self.kind]
 
     def message(self, alert: StoredAlert) -> str:
-        text = render(self.template, placeholder_values(alert), self.escape)
-        return f"{TEST_MARK} {text}" if alert.is_test else text
+        template = f"{TEST_MARK} {self.template}" if alert.is_test else self.template
+        return self.render(template, placeholder_values(alert))
+
+    def render(self, template: str, values: Mapping[str, str | None]) -> str:
+        """A message for this destination: values escaped for its kind, cut to fit its limit."""
+        return render_within(template, values, self.escape, MESSAGE_LIMITS.get(self.kind))
 
 
 def masked(url: str) -> str:

@@ -303,6 +303,14 @@ class DestinationCreated(DestinationOut):
     )
 
 
+class SigningSecretRotate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"grace_seconds": 86400}]})
+
+    grace_seconds: int = Field(
+        86_400, ge=0, le=30 * 86_400, description="How long messages are signed with the old secret too."
+    )
+
+
 class DestinationList(BaseModel):
     items: list[DestinationOut]
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from arrowhook_tools.cli.common import ApiUrl, AsJson, Token, api_client, call, console, out
+from arrowhook_tools.cli.common import ApiUrl, AsJson, Token, api_client, call, console, duration_seconds, out
 from arrowhook_tools.render import shown
 
 destinations_app = typer.Typer(
@@ -74,8 +74,15 @@ def _emit(destination: dict[str, Any], as_json: bool) -> None:
 def destinations_add(
     kind: Annotated[Kind, typer.Argument(help="discord, slack, telegram, webhook or email.")],
     strategy: Strategies = None,
-    url: Annotated[str | None, typer.Option(help="discord, slack, webhook: the URL (kept secret).")] = None,
-    bot_token: Annotated[str | None, typer.Option(help="telegram: the bot token (kept secret).")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="discord, slack, webhook: the URL (kept secret); '-' reads it from stdin; asked when omitted."
+        ),
+    ] = None,
+    bot_token: Annotated[
+        str | None, typer.Option(help="telegram: the bot token (kept secret); '-' reads stdin; asked when omitted.")
+    ] = None,
     chat_id: Annotated[str | None, typer.Option(help="telegram: the chat id or @channel.")] = None,
     name: Annotated[str | None, typer.Option(help="A name to tell it apart (default: the kind).")] = None,
     template: Template = None,
@@ -84,7 +91,12 @@ def destinations_add(
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Add a destination; a webhook destination's signing secret is printed once."""
+    """Add a destination; a webhook destination's signing secret is printed once. URLs and bot tokens are
+    secrets: give '-' to read one from stdin, or leave it out to be asked (nothing lands in shell history)."""
+    if kind in (Kind.DISCORD, Kind.SLACK, Kind.WEBHOOK):
+        url = _secret_input(url, "URL")
+    elif kind is Kind.TELEGRAM:
+        bot_token = _secret_input(bot_token, "Bot token")
     body: dict[str, Any] = {"kind": kind.value, "strategies": strategy or []}
     for field, value in (
         ("url", url),
@@ -113,8 +125,8 @@ def destinations_list(api_url: ApiUrl = None, token: Token = None, as_json: AsJs
 def destinations_update(
     destination_id: DestinationId,
     strategy: Strategies = None,
-    url: Annotated[str | None, typer.Option(help="A new URL (replaces the secret).")] = None,
-    bot_token: Annotated[str | None, typer.Option(help="A new bot token.")] = None,
+    url: Annotated[str | None, typer.Option(help="A new URL (replaces the secret); '-' reads it from stdin.")] = None,
+    bot_token: Annotated[str | None, typer.Option(help="A new bot token; '-' reads it from stdin.")] = None,
     template: Template = None,
     enabled: Annotated[bool | None, typer.Option("--enable/--disable", help="Switch it on or off.")] = None,
     skip_late: SkipLate = None,
@@ -123,6 +135,8 @@ def destinations_update(
     as_json: AsJson = False,
 ) -> None:
     """Change a destination's strategies, URL, token, template, or switch it on or off."""
+    url = _secret_input(url, "URL") if url is not None else None
+    bot_token = _secret_input(bot_token, "Bot token") if bot_token is not None else None
     body: dict[str, Any] = {
         field: value
         for field, value in (
@@ -142,6 +156,31 @@ def destinations_update(
         )
         raise typer.Exit(2)
     _emit(call(api_client(api_url, token), "PATCH", f"/destinations/{destination_id}", json_body=body), as_json)
+
+
+def _secret_input(value: str | None, label: str) -> str:
+    """A secret from the option, from stdin ('-'), or asked for without echo: never in shell history."""
+    import sys
+
+    if value == "-":
+        value = sys.stdin.readline().strip()
+    if not value:
+        value = str(typer.prompt(label, hide_input=True)).strip()
+    return value
+
+
+@destinations_app.command("rotate-secret")
+def destinations_rotate_secret(
+    destination_id: DestinationId,
+    grace: Annotated[str, typer.Option(help="How long messages carry the old signature too: 0, 30m, 24h, 7d.")] = "24h",
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """A webhook destination's new signing secret (printed once); both secrets sign during the grace."""
+    seconds = duration_seconds(grace)
+    path = f"/destinations/{destination_id}/rotate-secret"
+    _emit(call(api_client(api_url, token), "POST", path, json_body={"grace_seconds": seconds}), as_json)
 
 
 @destinations_app.command("test")
