@@ -316,3 +316,38 @@ def test_a_rotated_signing_secret_signs_beside_the_old_one_during_its_grace(
     Webhook(newest["signing_secret"]).verify(after.body, after.headers)
     discord = strategy.destination("discord")
     assert admin.post(f"/destinations/{discord['id']}/rotate-secret").status_code == 400
+
+
+def test_a_body_at_the_size_limit_is_forwarded_and_its_bus_event_fits(
+    stack: LocalStack, strategy: Strategy, receivers: Receivers
+) -> None:
+    """Entries of 393,954 bytes went to PutEvents (its limit is 256 KB) and the Pipe had no dead-letter
+    queue. A large body is kept once, compressed: the event carries it as `payload_gz`."""
+    assert stack.api is not None
+    strategy.destination("webhook")
+    events = boto3.client("events", endpoint_url=stack.aws.endpoint, region_name=LOCAL_REGION)
+    sqs = boto3.client("sqs", endpoint_url=stack.aws.endpoint, region_name=LOCAL_REGION)
+    queue = sqs.create_queue(QueueName=f"big-{strategy.tag}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = f"{stack.template.stack_name}-alerts"
+    pattern = {"source": ["arrowhook"], "detail": {"strategy": [strategy.name]}}
+    events.put_rule(Name=f"big-{strategy.tag}", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=f"big-{strategy.tag}", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+    head = json.loads(strategy_alert(strategy.secret))
+    limit = int(stack.template.parameters["MaxBodyBytes"])
+    filler = "\\u0001" * ((limit - len(json.dumps({**head, "note": ""}))) // 6)  # each escapes to 6 bytes again
+    body = json.dumps({**head, "note": ""}).replace('"note": ""', f'"note": "{filler}"').encode()
+    assert limit - 6 < len(body) <= limit
+    answer = httpx.post(f"{stack.api.url}/webhook", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    (forwarded,) = receivers.wait_for(strategy.path("webhook"), timeout=ARRIVAL_SECONDS)
+    assert forwarded.json()["data"]["alert_id"] == answer.json()["alert_id"]
+    deadline = time.monotonic() + ARRIVAL_SECONDS
+    received: list[dict[str, Any]] = []
+    while not received and time.monotonic() < deadline:
+        received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+    (message,) = received
+    assert len(message["Body"].encode()) < 256 * 1024
+    event = json.loads(message["Body"])
+    jsonschema.validate(event, json.loads((PROJECT_ROOT / "docs/schemas/alert-stored.schema.json").read_text()))
+    assert "payload_gz" in event["detail"]["alert"] and "payload" not in event["detail"]["alert"]

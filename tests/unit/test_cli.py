@@ -282,6 +282,7 @@ def test_destination_secrets_come_from_stdin_or_a_prompt_never_only_the_command_
 
     sent: list[dict[str, Any]] = []
     monkeypatch.setattr(destinations, "api_client", lambda *_: None)
+
     def call(_client: Any, _method: str, _path: str, json_body: dict[str, Any]) -> dict[str, Any]:
         sent.append(json_body)
         return json_body

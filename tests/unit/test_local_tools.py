@@ -303,3 +303,45 @@ def test_the_code_watcher_reports_changed_added_and_removed_files(tmp_path: Path
     finally:
         watcher.stop()
     assert {path.name for batch in seen for path in batch} == expected, "vendored files are not watched"
+
+
+def test_the_local_pipe_refuses_what_putevents_would_and_keeps_it_in_its_dead_letter_queue() -> None:
+    """The local stack put 393 KB entries on the bus; PutEvents refuses over 256 KB, and the Pipe then
+    leaves the batch's place on the stream in its dead-letter queue (the template now gives it one)."""
+    from typing import Any
+
+    from arrowhook_tools.streams import LocalStreams, pipes_to_buses
+
+    template = LocalTemplate(parameter_overrides={"EventBus": "on"})
+    (pipe,) = pipes_to_buses(template)
+    assert pipe.dead_letter_arn is not None and pipe.dead_letter_arn.endswith("AlertEventDeadLetterQueue")
+    sent: dict[str, list[Any]] = {"events": [], "sqs": []}
+
+    class Fake:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def put_events(self, Entries: list[Any]) -> None:  # noqa: N803 - boto3's argument name
+            sent["events"].extend(Entries)
+
+        def get_queue_url(self, QueueName: str) -> dict[str, str]:  # noqa: N803
+            return {"QueueUrl": f"http://sqs/{QueueName}"}
+
+        def send_message(self, QueueUrl: str, MessageBody: str) -> None:  # noqa: N803
+            sent["sqs"].append((QueueUrl, json.loads(MessageBody)))
+
+    streams = LocalStreams(template, LocalFunctions(template, pool_size=1), "http://127.0.0.1:1")
+    streams._client = Fake  # type: ignore[method-assign,assignment]
+
+    def record(size: int, sequence: str) -> dict[str, Any]:
+        image = {"alert_id": {"S": "A"}, "key_id": {"S": "K"}, "note": {"S": "x" * size}}
+        return {
+            "eventName": "INSERT",
+            "eventSourceARN": "arn:stream",
+            "dynamodb": {"NewImage": image, "SequenceNumber": sequence},
+        }
+
+    streams._publish(pipe, [record(1_000, "1"), record(300_000, "2")])
+    assert len(sent["events"]) == 1
+    ((queue, message),) = sent["sqs"]
+    assert queue.endswith("AlertEventDeadLetterQueue") and message["DDBStreamBatchInfo"]["startSequenceNumber"] == "2"

@@ -10,6 +10,7 @@ send the batch's description to the on-failure queue.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import uuid
@@ -48,6 +49,15 @@ class StreamMapping:
         return passes(self.filters, record)
 
 
+#: PutEvents refuses an entry larger than this (Source, DetailType and Detail, UTF-8).
+MAX_EVENT_ENTRY_BYTES = 256 * 1024
+
+
+def event_entry_size(entry: dict[str, str]) -> int:
+    """An entry's size as EventBridge counts it for PutEvents' limit."""
+    return sum(len(entry.get(name, "").encode()) for name in ("Source", "DetailType", "Detail"))
+
+
 @dataclass
 class PipeToBus:
     """An AWS::Pipes::Pipe from a table's stream to an event bus."""
@@ -58,6 +68,7 @@ class PipeToBus:
     detail_type: str
     input_template: str | None
     filters: list[EventPattern] = field(default_factory=list)
+    dead_letter_arn: str | None = None
 
     def wants(self, record: dict[str, Any]) -> bool:
         return passes(self.filters, record)
@@ -111,6 +122,7 @@ def pipes_to_buses(template: LocalTemplate) -> list[PipeToBus]:
         bus = template.resources[target["Fn::GetAtt"][0]]
         target_parameters = template.resolve(properties.get("TargetParameters", {}))
         bus_parameters = target_parameters.get("EventBridgeEventBusParameters", {})
+        stream_parameters = template.resolve(properties.get("SourceParameters", {})).get("DynamoDBStreamParameters", {})
         pipes.append(
             PipeToBus(
                 table_id=_stream_table(template, properties["Source"]),
@@ -119,6 +131,7 @@ def pipes_to_buses(template: LocalTemplate) -> list[PipeToBus]:
                 detail_type=str(bus_parameters.get("DetailType", "Event")),
                 input_template=target_parameters.get("InputTemplate"),
                 filters=_patterns(template.resolve(properties.get("SourceParameters", {})).get("FilterCriteria")),
+                dead_letter_arn=stream_parameters.get("DeadLetterConfig", {}).get("Arn"),
             )
         )
     return pipes
@@ -149,6 +162,13 @@ def render_input_template(template: str | None, record: dict[str, Any]) -> str:
         return json.dumps(_json_path(record, match.group(2)))
 
     return _TEMPLATE_PATH.sub(replace, template)
+
+
+def _wire(value: Any) -> Any:
+    """What the stream's JSON carries for values boto3 decoded: binary as base64, times as text."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    return str(value)
 
 
 class LocalStreams:
@@ -211,7 +231,7 @@ class LocalStreams:
                 return
 
     def _dispatch(self, table_id: str, records: list[dict[str, Any]], stream_arn: str, shard: str) -> None:
-        plain = [json.loads(json.dumps(record, default=str)) for record in records]  # datetimes as the wire has them
+        plain = [json.loads(json.dumps(record, default=_wire)) for record in records]
         for pipe in self.pipes:
             if pipe.table_id == table_id:
                 self._publish(pipe, [record for record in plain if pipe.wants(record)])
@@ -226,16 +246,33 @@ class LocalStreams:
             return
         events = self._client("events")
         for record in records:
-            events.put_events(
-                Entries=[
-                    {
-                        "EventBusName": pipe.bus_name,
-                        "Source": pipe.source,
-                        "DetailType": pipe.detail_type,
-                        "Detail": render_input_template(pipe.input_template, record),
-                    }
-                ]
-            )
+            entry = {
+                "EventBusName": pipe.bus_name,
+                "Source": pipe.source,
+                "DetailType": pipe.detail_type,
+                "Detail": render_input_template(pipe.input_template, record),
+            }
+            if event_entry_size(entry) > MAX_EVENT_ENTRY_BYTES:  # PutEvents refuses it, every retry alike
+                self._pipe_failure(pipe, record, f"entry of {event_entry_size(entry)} bytes over PutEvents' limit")
+                continue
+            events.put_events(Entries=[entry])
+
+    def _pipe_failure(self, pipe: PipeToBus, record: dict[str, Any], reason: str) -> None:
+        """What a Pipe leaves in its dead-letter queue: where the record is on the stream, not the record."""
+        message = {
+            "context": {"condition": "RetryAttemptsExhausted", "errorMessage": reason},
+            "DDBStreamBatchInfo": {
+                "startSequenceNumber": record["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": record["dynamodb"]["SequenceNumber"],
+                "batchSize": 1,
+                "streamArn": record.get("eventSourceARN"),
+            },
+        }
+        self.failures.append(message)
+        if pipe.dead_letter_arn and ":sqs:" in pipe.dead_letter_arn:
+            sqs = self._client("sqs")
+            queue_url = sqs.get_queue_url(QueueName=pipe.dead_letter_arn.rsplit(":", 1)[1])["QueueUrl"]
+            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
 
     def _invoke(self, mapping: StreamMapping, batch: list[dict[str, Any]], stream_arn: str, shard: str) -> None:
         """Lambda's retry rules for one batch: from the first failed record on, halving after a raise."""

@@ -2,13 +2,16 @@
 
   ALERT#<id>      one alert; GSIs ByStrategy (key_id), ByTicker (ticker), ByDay (day), all sorted by
                   `sort_key` = received_at#id, so every query pattern is a Query, newest first;
-                  `duplicates` (a string set of "received_at|request id") lists repeated deliveries
+                  `duplicates` (a string set of "received_at|request id") lists repeated deliveries;
+                  a large body is kept once, compressed (`payload_gz`, no `extra_json`: see alert_item)
   DEDUPE#<hash>   marks (key, body) as seen until `expires_at` (the table's TTL attribute)
 (COUNTS#... items belong to arrowhook.daily_counts, ARCHIVE#... to arrowhook.archive.)
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -16,20 +19,22 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.dynamodb import (
+    MAX_ITEM_BYTES,
     REFUSED_BEFORE_APPLYING,
     dynamodb_client,
     error_code,
     from_item,
+    item_size,
     json_default,
     plain,
     to_item,
     unavailable,
     worst_case_seconds,
 )
-from arrowhook.errors import StoreUnavailableError
+from arrowhook.errors import BodyTooLargeError, StoreUnavailableError
 from arrowhook.models import RepeatedDelivery, StoredAlert, iso
 from arrowhook.signals import AlertHealth
-from arrowhook.tradingview import AlertFields, ParseIssue
+from arrowhook.tradingview import AlertFields, ParseIssue, decode_body, parse_fields
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,9 +64,14 @@ class AlertStore:
         leave a marker without an alert or store the same delivery twice. A write that got no answer
         is checked before StoreUnavailableError says it was not stored.
         """
+        item = alert_item(alert)
+        if item_size(item) > MAX_ITEM_BYTES:  # what no retry can store is refused now, never a 503
+            raise BodyTooLargeError(
+                "alert too large to store", reason=f"item of {item_size(item)} bytes over DynamoDB's limit"
+            )
         alert_put: PutTypeDef = {
             "TableName": self.table_name,
-            "Item": alert_item(alert),
+            "Item": item,
             "ConditionExpression": "attribute_not_exists(pk)",
         }
         if dedupe_window_seconds <= 0:
@@ -156,9 +166,15 @@ class AlertStore:
     def _applied(self, alert_id: str, error: ClientError | BotoCoreError) -> bool:
         """Before answering "not stored" after a write that got no answer (a timeout, a 5xx), look: the
         write may have been applied (on a busy stack, every such write was). One consistent read, only
-        on this path; False when the error says nothing was written, or when the read fails too."""
+        on this path; False when no attempt can have written anything, or when the read fails too.
+
+        The SDK retries inside the call and raises only the last attempt's error: a throttle on the retry
+        says nothing of the first attempt, which may have timed out after it was applied. So only an
+        error that refused the first and only attempt skips the read."""
         if isinstance(error, ClientError) and error_code(error) in REFUSED_BEFORE_APPLYING:
-            return False
+            earlier_attempts = int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+            if earlier_attempts == 0:
+                return False
         try:
             response = self._client.get_item(
                 TableName=self.table_name,
@@ -190,6 +206,15 @@ class AlertStore:
 
 
 _FIELD_NAMES = tuple(AlertFields.model_fields)
+#: Above this (the payload and the extra fields, JSON-escaped as the bus event carries them: control
+#: characters take 6 bytes each there), the item keeps the body once, gzip-compressed, as `payload_gz`,
+#: and no `extra_json` (the extra fields are read back from the payload). The item then stays far inside
+#: DynamoDB's 400 KB and its stream image inside PutEvents' 256 KB, up to the largest MaxBodyBytes.
+INLINE_PAYLOAD_BYTES = 32 * 1024
+
+
+def _escaped_size(text: str) -> int:
+    return len(json.dumps(text))
 
 
 def alert_sort_key(alert: StoredAlert) -> str:
@@ -199,6 +224,8 @@ def alert_sort_key(alert: StoredAlert) -> str:
 
 def alert_item(alert: StoredAlert) -> dict[str, Any]:
     received = iso(alert.received_at)
+    extra_json = json.dumps(alert.extra, default=json_default, ensure_ascii=False) if alert.extra else None
+    compact = _escaped_size(alert.payload) + _escaped_size(extra_json or "") > INLINE_PAYLOAD_BYTES
     values: dict[str, Any] = {
         "pk": f"ALERT#{alert.alert_id}",
         "entity": "alert",
@@ -209,8 +236,9 @@ def alert_item(alert: StoredAlert) -> dict[str, Any]:
         "sort_key": alert_sort_key(alert),
         "day": received[:10],
         "body_format": alert.body_format,
-        "payload": alert.payload,
-        "extra_json": json.dumps(alert.extra, default=json_default, ensure_ascii=False) if alert.extra else None,
+        "payload": None if compact else alert.payload,
+        "payload_gz": gzip.compress(alert.payload.encode("utf-8", "surrogatepass"), mtime=0) if compact else None,
+        "extra_json": None if compact else extra_json,
         "parse_issues": [issue.model_dump(exclude_none=True) for issue in alert.parse_issues] or None,
         "source_ip": alert.source_ip,
         "request_id": alert.request_id,
@@ -225,8 +253,16 @@ def alert_item(alert: StoredAlert) -> dict[str, Any]:
 
 
 def alert_from_item(item: dict[str, Any]) -> StoredAlert:
-    values = from_item(item)
+    compressed = item.get("payload_gz", {}).get("B")  # bytes from the table, base64 text in a stream event
+    values = from_item({name: value for name, value in item.items() if name != "payload_gz"})
     fields = AlertFields.model_validate({name: values[name] for name in _FIELD_NAMES if name in values})
+    payload = _decompressed(compressed) if compressed is not None else values["payload"]
+    if values.get("extra_json"):
+        extra = json.loads(values["extra_json"])
+    elif compressed is not None and values["body_format"] == "json":  # kept once: in the payload
+        extra = parse_fields(decode_body(payload.encode("utf-8", "surrogatepass"))).extra
+    else:
+        extra = {}
     return StoredAlert(
         alert_id=values["alert_id"],
         key_id=values["key_id"],
@@ -234,8 +270,8 @@ def alert_from_item(item: dict[str, Any]) -> StoredAlert:
         received_at=values["received_at"],
         body_format=values["body_format"],
         fields=fields,
-        extra=json.loads(values["extra_json"]) if values.get("extra_json") else {},
-        payload=values["payload"],
+        extra=extra,
+        payload=payload,
         parse_issues=[ParseIssue.model_validate(issue) for issue in values.get("parse_issues", [])],
         source_ip=values.get("source_ip"),
         request_id=values.get("request_id"),
@@ -246,6 +282,12 @@ def alert_from_item(item: dict[str, Any]) -> StoredAlert:
         ),
         health=AlertHealth.model_validate_json(values["health"]) if values.get("health") else None,
     )
+
+
+def _decompressed(raw: bytes | str) -> str:
+    """`payload_gz` as read from the table (bytes) or from a stream event's JSON (base64 text)."""
+    data = base64.b64decode(raw) if isinstance(raw, str) else bytes(raw)
+    return gzip.decompress(data).decode("utf-8", "surrogatepass")
 
 
 def _repeated_delivery(entry: str) -> RepeatedDelivery:

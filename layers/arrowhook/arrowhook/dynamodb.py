@@ -94,6 +94,41 @@ def to_item(values: dict[str, Any]) -> dict[str, Any]:
     return {name: _serializer.serialize(value) for name, value in values.items() if value is not None}
 
 
+#: DynamoDB refuses an item larger than this (names and values, UTF-8).
+MAX_ITEM_BYTES = 400 * 1024
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it: each attribute's UTF-8 name plus its value (strings in UTF-8,
+    binary as raw bytes, numbers about one byte per two digits, 3 bytes per list or map and 1 per
+    element); used to refuse up front what can never be stored, and to price writes."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _number_size(text: str) -> int:
+    digits = text.lstrip("-").replace(".", "").lstrip("0") or "0"
+    return (len(digits) + 1) // 2 + 1
+
+
+_SIZES: dict[str, Callable[[Any], int]] = {
+    "S": lambda text: len(str(text).encode("utf-8", "surrogatepass")),
+    "N": lambda text: _number_size(str(text)),
+    "B": len,
+    "BOOL": lambda _: 1,
+    "NULL": lambda _: 1,
+    "SS": lambda members: sum(len(str(member).encode()) for member in members),
+    "NS": lambda members: sum(_number_size(str(member)) for member in members),
+    "BS": lambda members: sum(len(member) for member in members),
+    "L": lambda members: 3 + sum(1 + _value_size(member) for member in members),
+    "M": lambda members: 3 + sum(1 + len(name.encode()) + _value_size(member) for name, member in members.items()),
+}
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    kind, content = next(iter(value.items()))
+    return _SIZES[kind](content)
+
+
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 

@@ -57,7 +57,8 @@ class SourceNotAllowedError(RejectedRequestError):
 
 
 class BodyTooLargeError(RejectedRequestError):
-    """A body larger than MaxBodyBytes."""
+    """A body larger than MaxBodyBytes, or one whose alert could never be stored (DynamoDB's item limit):
+    refused up front with a 413, never a 503 that promises a retry may succeed."""
 
 
 class ArchiveIntegrityError(ArrowhookError):

@@ -93,7 +93,9 @@ def ingest_alert(
         fields=AlertFields.model_construct(**scrubber.value(parsed.fields.model_dump())),
         extra=scrubber.value(parsed.extra),
         payload=scrubber.text(body.text),
-        parse_issues=[ParseIssue.model_validate(scrubber.value(issue.model_dump())) for issue in parsed.issues],
+        parse_issues=_listed(
+            [ParseIssue.model_validate(scrubber.value(issue.model_dump())) for issue in parsed.issues]
+        ),
         source_ip=incoming.source_ip,
         request_id=incoming.request_id,
         # Headers are the sender's too: a secret put there is scrubbed like one in the body.
@@ -125,6 +127,18 @@ def ingest_alert(
         },
     )
     return IngestResult(alert_id=alert_id, duplicate=duplicate, parse_issues=len(alert.parse_issues))
+
+
+#: Parse issues kept on one alert: a body of thousands of unreplaced placeholders must not grow its item
+#: (and its bus event) without bound; the count of the rest is kept.
+MAX_LISTED_ISSUES = 20
+
+
+def _listed(issues: list[ParseIssue]) -> list[ParseIssue]:
+    if len(issues) <= MAX_LISTED_ISSUES:
+        return issues
+    rest = len(issues) - (MAX_LISTED_ISSUES - 1)
+    return [*issues[: MAX_LISTED_ISSUES - 1], ParseIssue(field="body", problem=f"{rest} more issues not listed")]
 
 
 def _authenticate(secret: str | None, keys: KeyResolver) -> KeyAuth:

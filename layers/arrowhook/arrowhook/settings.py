@@ -31,7 +31,7 @@ class WebhookSettings(FunctionSettings):
     keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
     alerts_table_name: str = Field(alias="ALERTS_TABLE_NAME", min_length=3)
     dedupe_window_seconds: int = Field(60, alias="DEDUPE_WINDOW_SECONDS", ge=0, le=86_400)
-    max_body_bytes: int = Field(65_536, alias="MAX_BODY_BYTES", ge=1, le=262_144)
+    max_body_bytes: int = Field(65_536, alias="MAX_BODY_BYTES", ge=1, le=98_304)
     key_cache_ttl_seconds: int = Field(30, alias="KEY_CACHE_TTL_SECONDS", ge=0, le=3_600)
     store_timeout_seconds: float = Field(0.8, alias="STORE_TIMEOUT_SECONDS", ge=0.1, le=10)
     allowed_source_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = Field(
