@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from arrowhook.models import StoredAlert
 from arrowhook.tradingview import MarketPosition, ParseIssue, Side
@@ -50,6 +50,11 @@ class ArchivedAlertV1(BaseModel):
     request_id: str | None = None
     user_agent: str | None = None
     content_type: str | None = None
+
+    @field_serializer("price", "quantity", "position_size", "market_position_size")
+    def _plain_decimal(self, value: Decimal | None) -> str | None:
+        """Positional notation (`100000`, never `1E+5`): what CAST(... AS DECIMAL(38,18)) reads."""
+        return None if value is None else format(value, "f")
 
     @classmethod
     def of(cls, alert: StoredAlert) -> ArchivedAlertV1:

@@ -39,6 +39,11 @@ _MIN_SCRUBBED_CHARS = 8
 MAX_JSON_DEPTH = 32
 #: DynamoDB numbers: 38 significant digits, magnitude between 1E-130 and 9.99E+125.
 _MAX_DIGITS = 38
+#: Exact amounts are also what the archive's documented type holds, DECIMAL(38,18) (Athena, DuckDB):
+#: at most 20 digits before the point and 18 after (a price of 0.000000000000000001 or a quantity of
+#: 10^19 fits; anything beyond is not a price TradingView sends).
+DECIMAL_PRECISION, DECIMAL_SCALE = 38, 18
+_MAX_INTEGER_DIGITS = DECIMAL_PRECISION - DECIMAL_SCALE
 _PREVIEW_CHARS = 64
 _PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
@@ -153,6 +158,23 @@ def _fits_dynamodb(value: Decimal | None) -> Decimal | None:
         raise ValueError(f"more than {_MAX_DIGITS} significant digits")
     if significant and not -130 <= value.adjusted() <= 125:
         raise ValueError("number out of range")
+    return _fits_archive(value)
+
+
+def _fits_archive(value: Decimal) -> Decimal:
+    """Within DECIMAL(38,18), counted by hand (normalize() rounds at 28 digits); trailing zeros after the
+    point are not digits that need room."""
+    _, digits, exponent = value.as_tuple()
+    kept = list(digits)
+    power = int(exponent)
+    while power < 0 and len(kept) > 1 and kept[-1] == 0:
+        kept.pop()
+        power += 1
+    if max(0, -power) > DECIMAL_SCALE or max(0, len(kept) + power) > _MAX_INTEGER_DIGITS:
+        raise ValueError(
+            f"number out of range for an exact amount: at most {_MAX_INTEGER_DIGITS} digits before the point "
+            f"and {DECIMAL_SCALE} after"
+        )
     return value
 
 
