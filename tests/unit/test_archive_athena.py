@@ -46,7 +46,7 @@ def _stored(body: dict[str, Any], minute: int) -> StoredAlert:
     )
 
 
-EXTREMES = [
+EXTREMES: list[dict[str, Any]] = [
     {"price": "99999999999999999999.999999999999999999", "qty": "0.000000000000000001"},  # the type's edges
     {"price": "-99999999999999999999", "qty": "1e5", "position_size": "-1.5E+3"},  # exponents, signs
     {"price": 65000.5, "qty": "0.0150000000000000000000000000"},  # trailing zeros beyond the scale
