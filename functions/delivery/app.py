@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrowhook.alert_query import AlertQuery
 from arrowhook.alerts_table import AlertStore, alert_from_item
+from arrowhook.daily_counts import DailyCounts
 from arrowhook.deliveries_table import DeliveryStore
 from arrowhook.delivery import Deliverer, DeliveryRecord, DeliveryStatus, Sender
 from arrowhook.delivery_channels import FailureQueue, HttpTransport, SignalCheckQueue, SnsEmail
@@ -172,7 +173,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 
 def watch_silence(now: datetime) -> dict[str, Any]:
     """The schedule's run (or `arrowhook signals check`): strategies gone silent, and those back."""
-    watch = SilenceWatch(keys, alert_query, SilenceStates(settings.keys_table_name), deliverer, cache(destinations.all))
+    watch = SilenceWatch(
+        keys,
+        alert_query,
+        SilenceStates(settings.keys_table_name),
+        deliverer,
+        cache(destinations.all),
+        counts=DailyCounts(settings.alerts_table_name),
+    )
     result = watch.run(now)
     for notice in result.notices:
         _count(notice)

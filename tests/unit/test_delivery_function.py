@@ -301,6 +301,37 @@ def test_a_silent_strategy_is_notified_once_and_again_when_it_recovers(
     assert kinds == ["signal.silent", "signal.recovered"]
 
 
+def test_a_strategy_whose_alerts_are_archived_is_silent_since_its_last_alert(
+    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was measured from the key's updated_at once the table held none of its alerts: a false alarm."""
+    from datetime import timedelta
+
+    from arrowhook import keys as key_cases
+    from arrowhook.daily_counts import DailyCounts
+    from arrowhook.keys_table import KeyStore
+    from arrowhook.signals import SignalExpectations
+
+    key = key_cases.update_key(
+        KeyStore(template.physical_name("KeysTable")),
+        strategy_key.id,
+        signals=SignalExpectations(expect_every_minutes=60),
+    )
+    base = _strategy_alert(key.id, 0).received_at
+    last = _strategy_alert(key.id, (key.updated_at + timedelta(days=2) - base).total_seconds())
+    _store(template, last)
+    DailyCounts(template.physical_name("AlertsTable"), client=boto3.client("dynamodb")).count_day(
+        last.received_at.date()
+    )
+    boto3.client("dynamodb").delete_item(  # archived, as the archive run does after counting the day
+        TableName=template.physical_name("AlertsTable"), Key={"pk": {"S": f"ALERT#{last.alert_id}"}}
+    )
+    monkeypatch.setattr(delivery_app, "utc_now", lambda: last.received_at + timedelta(minutes=30))
+    assert _invoke(delivery_app, {"trigger": "signal-watch"})["silent"] == [], "30 min since its last alert"
+    monkeypatch.setattr(delivery_app, "utc_now", lambda: last.received_at + timedelta(minutes=90))
+    assert _invoke(delivery_app, {"trigger": "signal-watch"})["silent"] == ["ema-cross"], "90 min: silent"
+
+
 def test_the_sample_check_event_of_an_alert_not_stored_is_answered_without_failures(delivery_app: Any) -> None:
     assert _invoke(delivery_app, sample_event("delivery-signal-check.json")) == {"batchItemFailures": []}
 

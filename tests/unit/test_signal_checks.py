@@ -72,6 +72,18 @@ def test_a_complete_sequence_has_no_gap() -> None:
     assert gaps(round_trip()) == []
 
 
+def test_the_first_alert_followed_within_the_tolerance_by_a_pyramid_add_is_no_gap() -> None:
+    """A ticker's first entry, and an add a second later: the add says it follows the entry (its prev is
+    what the entry left), so it is no candidate for what came before the entry, which was nothing."""
+    entry = alert(0, prev="flat", position="long", size="1", side="buy")
+    add = alert(1, prev="long", position="long", size="2", side="buy")
+    add = add.model_copy(update={"extra": {"prev_market_position_size": "1"}})
+    assert gaps([entry, add]) == []
+    missing_add = alert(1, prev="long", position="long", size="3", side="buy")
+    missing_add = missing_add.model_copy(update={"extra": {"prev_market_position_size": "2"}})
+    assert gaps([entry, missing_add]) == [1], "an add that expected more than the entry left still is a gap"
+
+
 def test_a_removed_alert_flags_the_next_one_with_what_it_expected() -> None:
     sequence = round_trip()
     del sequence[1]  # long -> flat never arrived

@@ -104,6 +104,12 @@ def position_gap(alert: StoredAlert, earlier: Iterable[StoredAlert], tolerance: 
     candidates = _candidates(alert, [other for other in earlier if other.alert_id in positions], tolerance)
     if not candidates:
         return None  # the first alert we know of for this ticker: nothing to compare with
+    if expected_position is MarketPosition.FLAT and not any(
+        fired_at(other) < fired_at(alert) - tolerance for other in candidates
+    ):
+        # Opening from flat with nothing clearly before it: it may be the ticker's first alert (what fired
+        # within the tolerance, a pyramid add a second later, may as well have come after it).
+        return None
     for other in candidates:
         position, size = positions[other.alert_id]
         sizes_agree = expected_size is None or size is None or size == expected_size

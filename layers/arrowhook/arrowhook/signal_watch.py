@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.alert_query import AlertFilter, AlertQuery
 from arrowhook.alerts_table import AlertStore
+from arrowhook.daily_counts import DailyCounts
 from arrowhook.delivery import Deliverer, DeliveryRecord, Notice, NoticeKind
 from arrowhook.destinations import Destination
 from arrowhook.dynamodb import dynamodb_client, from_item, to_item, unavailable
@@ -195,6 +196,10 @@ class WatchResult:
     notices: list[DeliveryRecord] = field(default_factory=list)
 
 
+#: How far back the daily counts are read for a strategy whose alerts have all been archived.
+COUNTED_DAYS_READ = 400
+
+
 @dataclass
 class SilenceWatch:
     keys: KeyStore
@@ -203,15 +208,19 @@ class SilenceWatch:
     deliverer: Deliverer
     #: Read only when a notice is sent (the caller caches it for the run).
     destinations: Callable[[], Iterable[Destination]]
+    #: Where archived alerts are still counted (each closed day's last alert per strategy).
+    counts: DailyCounts | None = None
+    _counted_last: dict[str, datetime] | None = field(default=None, init=False, repr=False)
 
     def run(self, now: datetime) -> WatchResult:
         """Every strategy that declared `expect_every_minutes`; costs nothing more for the others."""
         watched = [key for key in self.keys.all() if key.signals.expect_every_minutes]
         result = WatchResult(watched=len(watched))
+        self._counted_last = None
         for key in watched:
             expectations = key.signals
             expected = timedelta(minutes=expectations.expect_every_minutes or 0)
-            last = self._last_alert_at(key) or key.updated_at
+            last = self._last_alert_at(key) or self._last_counted_at(key, now) or key.updated_at
             quiet = trading_time(expectations.trading_hours, last, now)
             state = self.states.get(key.id)
             if quiet > expected and state is None:
@@ -229,6 +238,22 @@ class SilenceWatch:
     def _last_alert_at(self, key: StrategyKey) -> datetime | None:
         newest, _ = self.query.page(AlertFilter(key_id=key.id), _LAST_ALERT_READ)
         return next((alert.received_at for alert in newest if not is_test(alert)), None)
+
+    def _last_counted_at(self, key: StrategyKey, now: datetime) -> datetime | None:
+        """A strategy with no alert left in the table (all archived) is silent since its last one, which the
+        daily counts still know, not since its key last changed. Read once a run, only when needed."""
+        if self.counts is None:
+            return None
+        if self._counted_last is None:
+            today = now.date()
+            days = [today - timedelta(days=back) for back in range(COUNTED_DAYS_READ)]
+            latest: dict[str, datetime] = {}
+            for rows in self.counts.read(days).values():
+                for row in rows:
+                    if row.last_at > latest.get(row.key_id, row.last_at - timedelta(seconds=1)):
+                        latest[row.key_id] = row.last_at
+            self._counted_last = latest
+        return self._counted_last.get(key.id)
 
 
 def _silence_notice(key: StrategyKey, last: datetime, now: datetime, quiet: timedelta, expected: timedelta) -> Notice:
