@@ -615,7 +615,7 @@ def test_throttling_defaults_and_a_separate_webhook_limit_are_parameters(raw: di
         name: raw["Parameters"][name]["Default"]
         for name in ("ApiRateLimit", "ApiBurstLimit", "WebhookRateLimit", "WebhookBurstLimit")
     }
-    assert defaults == {"ApiRateLimit": 10, "ApiBurstLimit": 20, "WebhookRateLimit": 50, "WebhookBurstLimit": 100}
+    assert defaults == {"ApiRateLimit": 10, "ApiBurstLimit": 20, "WebhookRateLimit": 1000, "WebhookBurstLimit": 2000}
 
 
 def test_cors_is_off_unless_origins_are_given(raw: dict[str, Any]) -> None:
@@ -690,6 +690,7 @@ FULL_MONITORING = {
     "WebhookLatencyAlarm",
     "DynamoDbThrottlesAlarm",
     "AuthorizerErrorsAlarm",
+    "WebhookRejectionSurgeAlarm",
     "Dashboard",
 }
 
