@@ -7,6 +7,7 @@ fails closed when the token cannot be read.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,6 +18,23 @@ from arrowhook.secure_parameters import secure_value
 from arrowhook.settings import AuthorizerSettings
 
 settings = AuthorizerSettings.from_environment()
+#: A token that does not match the cached one may be a new one: read the parameter again, but at most this
+#: often per warm function, so a flood of wrong tokens cannot hammer SSM (its limit is 40 reads a second).
+FRESH_READ_EVERY_SECONDS = 5.0
+_last_fresh_read = [-FRESH_READ_EVERY_SECONDS]
+
+
+def _matches_current(presented: str | None) -> bool:
+    """Against the cached admin token, and on a miss against a fresh read of it: a rotated token works at
+    once here (API Gateway then caches the answer for AuthorizerCacheSeconds)."""
+    if token_matches(presented, secure_value(settings.admin_token_parameter, settings.admin_token_cache_seconds)):
+        return True
+    now = time.monotonic()
+    if presented is None or now - _last_fresh_read[0] < FRESH_READ_EVERY_SECONDS:
+        return False
+    _last_fresh_read[0] = now
+    fresh = secure_value(settings.admin_token_parameter, settings.admin_token_cache_seconds, fresh=True)
+    return token_matches(presented, fresh)
 
 
 def _header(event: dict[str, Any]) -> str | None:
@@ -34,12 +52,11 @@ def _header(event: dict[str, Any]) -> str | None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, bool]:
     presented = bearer_token(_header(event))
     try:
-        expected = secure_value(settings.admin_token_parameter, settings.admin_token_cache_seconds)
+        authorized = _matches_current(presented)
     except Exception:  # fail closed: an unreadable token never lets anyone in
         logger.exception("admin token unavailable")
         metrics.add_metric(name=Metric.AUTHORIZER_ERRORS, unit=MetricUnit.Count, value=1)
         return {"isAuthorized": False}
-    authorized = token_matches(presented, expected)
     if not authorized:
         metrics.add_metric(name=Metric.ADMIN_AUTH_FAILURES, unit=MetricUnit.Count, value=1)
         logger.warning(

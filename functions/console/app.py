@@ -25,13 +25,13 @@ from arrowhook.alert_listing import AlertListing, FilterRequest
 from arrowhook.alert_overview import overview
 from arrowhook.alert_query import AlertQuery
 from arrowhook.alerts_table import AlertStore
-from arrowhook.console_session import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, Session, SessionSigner
+from arrowhook.console_session import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, OpenSessions, Session, SessionSigner
 from arrowhook.daily_counts import DailyCounts
 from arrowhook.deliveries_table import DeliveryStore
 from arrowhook.errors import ArrowhookError, InvalidFilterError
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import KeyStatus, StoredAlert, StrategyKey, iso, utc_now
-from arrowhook.observability import logger, metrics
+from arrowhook.observability import Metric, MetricUnit, logger, metrics
 from arrowhook.pagination import CursorSigner, cursor_signer
 from arrowhook.positions import positions
 from arrowhook.rejection_metrics import RejectionCounts
@@ -80,6 +80,7 @@ def signer() -> CursorSigner:
 
 
 listing = AlertListing(alert_query, keys, signer)
+sessions = OpenSessions(settings.keys_table_name)
 app = FastAPI(title="Arrowhook console", docs_url=None, redoc_url=None, openapi_url=None)
 
 
@@ -101,8 +102,25 @@ class CsrfRefusedError(Exception):
     """A state-changing request without this session's CSRF token."""
 
 
+#: How long a warm console trusts the admin token it read: a replaced token ends sessions within this.
+ADMIN_TOKEN_CACHE_SECONDS = 30
+
+
+def admin_token() -> str:
+    return secure_value(settings.admin_token_parameter, ADMIN_TOKEN_CACHE_SECONDS)
+
+
+def valid_session(request: Request) -> Session | None:
+    """The cookie's session, if it is still open (not signed out) and was opened with today's admin token."""
+    signer = session_signer()
+    session = signer.load(request.cookies.get(COOKIE_NAME))
+    if session is None or not signer.current(session, admin_token()) or not sessions.is_open(session):
+        return None
+    return session
+
+
 def current_session(request: Request) -> Session:
-    session = session_signer().load(request.cookies.get(COOKIE_NAME))
+    session = valid_session(request)
     if session is None:
         raise SignInRequiredError
     request.state.session = session  # the page it renders reuses it (one signature check per request)
@@ -160,10 +178,10 @@ async def domain_error(request: Request, error: Exception) -> Response:
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     session: Session | None = getattr(request.state, "session", None)
     if session is None and COOKIE_NAME in request.cookies:
-        try:
-            session = session_signer().load(request.cookies.get(COOKIE_NAME))
-        except Exception:  # an error page must render even when SSM does not answer
-            logger.warning("session key unavailable while rendering an error page")
+        try:  # a page outside SignedIn (sign-in, an error) shows the header only for a session still valid
+            session = valid_session(request)
+        except Exception:  # an error page must render even when SSM or DynamoDB does not answer
+            logger.warning("session unavailable while rendering a page")
     base = {"request": request, "csrf_token": session.csrf_token if session else "", "signed_in": bool(session)}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
@@ -182,10 +200,13 @@ async def login_page(request: Request) -> HTMLResponse:
 @app.post("/console/login", response_class=HTMLResponse)
 async def login(request: Request, token: Annotated[str, Form(max_length=512)] = "") -> Response:
     """The admin token, once, for a session cookie; a wrong token says so and sets nothing."""
-    if not token_matches(token.strip() or None, secure_value(settings.admin_token_parameter, 300)):
+    current = admin_token()
+    if not token_matches(token.strip() or None, current):
         logger.warning("console sign-in refused")
+        metrics.add_metric(name=Metric.ADMIN_AUTH_FAILURES, unit=MetricUnit.Count, value=1)  # as the authorizer
         return _page(request, "login.html", {"error": "That is not the admin token."}, 401)
-    cookie, _ = session_signer().issue()
+    cookie, session = session_signer().issue(current)
+    sessions.open(session, settings.session_seconds)
     response = RedirectResponse("/console/alerts", status_code=303)
     response.set_cookie(
         COOKIE_NAME,
@@ -201,7 +222,9 @@ async def login(request: Request, token: Annotated[str, Form(max_length=512)] = 
 
 
 @app.post("/console/logout")
-async def logout(_: Checked) -> RedirectResponse:
+async def logout(session: Checked) -> RedirectResponse:
+    """Ends the session here, not only in this browser: a copy of the cookie is refused from now on."""
+    sessions.close(session)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/console")
     return response

@@ -298,6 +298,56 @@ def test_an_expired_or_forged_session_is_sent_back_to_sign_in(console: Console, 
         expect(console.page).to_have_url(re.compile(r"/console/login$"))
 
 
+def _copied_session(console: Console) -> tuple[list[Any], str]:
+    """The signed-in context's cookies and CSRF token, as someone who copied them would hold them."""
+    csrf = console.page.locator("form.signout input[name=csrf_token]").get_attribute("value")
+    assert csrf
+    return console.context.cookies(), csrf
+
+
+def _create_with(console: Console, cookies: list[Any], csrf: str, name: str) -> int:
+    """A strategy created with copied credentials in a browser of its own: the answer's status."""
+    other = console.context.browser.new_context(base_url=console.base)  # type: ignore[union-attr]
+    try:
+        other.add_cookies(cookies)
+        answer = other.request.post("/console/strategies", form={"name": name, "csrf_token": csrf}, max_redirects=0)
+        return answer.status
+    finally:
+        other.close()
+
+
+def test_signing_out_ends_the_session_on_the_server(console: Console, stack: LocalStack) -> None:
+    """A copy of the cookie still created a strategy (201) after sign-out: the cookie was all there was."""
+    console.sign_in()
+    cookies, csrf = _copied_session(console)
+    console.page.click("form.signout button")
+    expect(console.page).to_have_url(re.compile(r"/console/login$"))
+    name = f"after-signout-{uuid.uuid4().hex[:6]}"
+    assert _create_with(console, cookies, csrf, name) == 303  # to the sign-in page
+    admin = httpx.get(f"{console.base}/keys", headers={"Authorization": f"Bearer {stack.admin_token}"}, timeout=30)
+    assert name not in admin.text
+
+
+def test_replacing_the_admin_token_ends_every_session(console: Console, stack: LocalStack) -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    console.sign_in()
+    cookies, csrf = _copied_session(console)
+    name = stack.template.function_spec("ConsoleFunction").environment["ADMIN_TOKEN_PARAMETER"]
+    client = ssm(stack.aws.endpoint)
+    client.put_parameter(Name=name, Value="r" * 48, Type="SecureString", Overwrite=True)
+    try:
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # the console's 30 s token cache, run out
+        console.page.goto("/console/alerts")
+        expect(console.page).to_have_url(re.compile(r"/console/login$"))
+        assert _create_with(console, cookies, csrf, f"after-rotation-{uuid.uuid4().hex[:6]}") == 303
+        console.sign_in("r" * 48)
+        expect(console.page).to_have_url(re.compile(r"/console/alerts"))
+    finally:
+        client.put_parameter(Name=name, Value=stack.admin_token, Type="SecureString", Overwrite=True)
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
 def test_every_page_sends_a_strict_content_security_policy(console: Console) -> None:
     console.sign_in()
     for path in ("/console/login", "/console/alerts", "/console/strategies"):

@@ -316,14 +316,14 @@ def test_admin_authorizer_configuration(raw: dict[str, Any], template: LocalTemp
     assert config["EnableSimpleResponses"] is True
     assert config["AuthorizerPayloadFormatVersion"] == "2.0"
     assert config["Identity"] == {"Headers": ["Authorization"], "ReauthorizeEvery": {"Ref": "AuthorizerCacheSeconds"}}
-    assert raw["Parameters"]["AuthorizerCacheSeconds"]["Default"] == 300
+    assert raw["Parameters"]["AuthorizerCacheSeconds"]["Default"] == 30, "a rotated admin token ends within a minute"
     token = raw["Resources"]["AdminTokenParameter"]
     assert token["Type"] == "Custom::SecureParameter" and int(token["Properties"]["EntropyBytes"]) >= 32
     spec = template.authorizers()["AdminAuthorizer"]
     assert (spec.function_id, spec.identity_headers, spec.ttl_seconds) == (
         "AuthorizerFunction",
         ("authorization",),
-        300,
+        30,
     )
 
 
@@ -690,7 +690,7 @@ FULL_MONITORING = {
     "WebhookLatencyAlarm",
     "DynamoDbThrottlesAlarm",
     "AuthorizerErrorsAlarm",
-    "WebhookRejectionSurgeAlarm",
+    "RefusedCredentialsSurgeAlarm",
     "Dashboard",
 }
 

@@ -96,3 +96,34 @@ def test_parsing_helpers() -> None:
     assert bearer_token("Bearer a b") is None
     assert token_matches("abc", "abc") and not token_matches("abd", "abc") and not token_matches(None, "abc")
     assert not token_matches("", "")
+
+
+def test_a_rotated_admin_token_works_at_once_and_the_old_one_stops_within_the_cache(
+    authorizer: ModuleType, admin_token: str, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new token was refused (and API Gateway cached the refusal) for about five minutes: the warm
+    authorizer trusted its cached token. A token that does not match is checked against a fresh read."""
+    from aws_lambda_powertools.utilities import parameters
+
+    assert authorize(authorizer, f"Bearer {admin_token}") == {"isAuthorized": True}  # cached now
+    name = template.function_spec("AuthorizerFunction").environment["ADMIN_TOKEN_PARAMETER"]
+    boto3.client("ssm").put_parameter(Name=name, Value="n" * 48, Type="SecureString", Overwrite=True)
+    assert authorize(authorizer, "Bearer " + "n" * 48) == {"isAuthorized": True}, "the new token, at once"
+    assert authorize(authorizer, "Bearer " + "w" * 48) == {"isAuthorized": False}
+    clock = [authorizer._last_fresh_read[0]]
+    monkeypatch.setattr(authorizer.time, "monotonic", lambda: clock[0])
+    assert authorize(authorizer, "Bearer " + "x" * 48) == {"isAuthorized": False}
+    reads: list[dict[str, Any]] = []
+
+    def reading(*_: Any, **options: Any) -> str:
+        reads.append(options)
+        return "n" * 48
+
+    monkeypatch.setattr(parameters, "get_parameter", reading)
+    for _ in range(50):  # a flood of wrong tokens: no fresh read inside the interval
+        authorize(authorizer, "Bearer " + "y" * 48)
+    assert not any(read.get("force_fetch") for read in reads)
+    clock[0] += authorizer.FRESH_READ_EVERY_SECONDS
+    authorize(authorizer, "Bearer " + "y" * 48)
+    assert [read.get("force_fetch") for read in reads][-2:] == [False, True]
+    assert int(template.parameters["AuthorizerCacheSeconds"]) * 2 <= 60, "the old token ends within a minute"

@@ -234,3 +234,16 @@ def test_trading_hours_text_that_cannot_be_read_says_why_in_one_line(text: str, 
     with pytest.raises(ValueError, match=r"^trading hours") as refused:
         TradingHours.parse(text)
     assert str(refused.value).startswith(said) and "\n" not in str(refused.value)
+
+
+def test_a_pyramid_add_arriving_before_the_entry_still_leaves_the_entry_first() -> None:
+    entry = alert(0, arrived=0.6, prev="flat", position="long", size="1", side="buy", timenow=False)
+    add = alert(0.3, arrived=0.35, prev="long", position="long", size="2", side="buy", timenow=False)
+    add = add.model_copy(update={"extra": {"prev_market_position_size": "1"}})
+    assert gaps([entry, add]) == []
+
+
+def test_two_entries_from_flat_at_once_flag_the_later_one() -> None:
+    opened = alert(0, arrived=0.2, prev="flat", position="long", size="1", side="buy")
+    flagged = alert(0, arrived=0.3, prev="flat", position="short", size="1", side="sell")
+    assert gaps([opened, flagged]) == [1]

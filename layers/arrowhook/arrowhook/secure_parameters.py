@@ -50,7 +50,8 @@ def delete(client: Any, name: str) -> None:
         client.delete_parameter(Name=check_name(name))
 
 
-def secure_value(name: str, max_age_seconds: int) -> str:
-    """The decrypted value through Powertools Parameters, cached for `max_age_seconds` per warm function."""
-    value = parameters.get_parameter(name, decrypt=True, max_age=max_age_seconds)
+def secure_value(name: str, max_age_seconds: int, *, fresh: bool = False) -> str:
+    """The decrypted value through Powertools Parameters, cached for `max_age_seconds` per warm function
+    (`fresh`: read it now, and cache that)."""
+    value = parameters.get_parameter(name, decrypt=True, max_age=max_age_seconds, force_fetch=fresh)
     return str(value)

@@ -89,6 +89,19 @@ def _candidates(alert: StoredAlert, earlier: list[StoredAlert], tolerance: timed
     return sorted(chosen, key=lambda other: (fired_at(other), other.received_at), reverse=True)
 
 
+def _after(other: StoredAlert, alert: StoredAlert) -> bool:
+    """Whether `other` came after `alert`: later by when it fired (then by arrival), or, whatever the order
+    it arrived in, it says so itself: the position it expects before it is the one `alert` leaves (a
+    pyramid add a second after an entry)."""
+    if (fired_at(other), other.received_at) > (fired_at(alert), alert.received_at):
+        return True
+    leaves, expected = implied(alert), other.fields.prev_market_position
+    if leaves is None or expected is None or MarketPosition(expected) is not leaves[0]:
+        return False
+    size = _prev_size(other)
+    return size is None or leaves[1] is None or size == leaves[1]
+
+
 def position_gap(alert: StoredAlert, earlier: Iterable[StoredAlert], tolerance: timedelta) -> GapBefore | None:
     """The position check: `earlier` holds alerts of the same strategy and ticker (any order)."""
     expected = alert.fields.prev_market_position
@@ -104,12 +117,8 @@ def position_gap(alert: StoredAlert, earlier: Iterable[StoredAlert], tolerance: 
     candidates = _candidates(alert, [other for other in earlier if other.alert_id in positions], tolerance)
     if not candidates:
         return None  # the first alert we know of for this ticker: nothing to compare with
-    if expected_position is MarketPosition.FLAT and not any(
-        fired_at(other) < fired_at(alert) - tolerance for other in candidates
-    ):
-        # Opening from flat with nothing clearly before it: it may be the ticker's first alert (what fired
-        # within the tolerance, a pyramid add a second later, may as well have come after it).
-        return None
+    if expected_position is MarketPosition.FLAT and all(_after(other, alert) for other in candidates):
+        return None  # it may be the ticker's first alert: everything near it came after it
     for other in candidates:
         position, size = positions[other.alert_id]
         sizes_agree = expected_size is None or size is None or size == expected_size
