@@ -56,7 +56,7 @@ deliverer = Deliverer(
     records=DeliveryStore(settings.deliveries_table_name),
     secrets=DestinationSecrets(settings.destination_secrets_prefix),
     sender=Sender(
-        transport=HttpTransport(),
+        transport=HttpTransport(allow_local=settings.allow_local_destinations),
         email=SnsEmail(settings.alert_email_topic_arn) if settings.alert_email_topic_arn else None,
         telegram_api_url=settings.telegram_api_url,
     ),

@@ -33,7 +33,7 @@ admin = DestinationAdmin(
     email_enabled=bool(settings.alert_email_topic_arn),
 )
 sender = Sender(
-    transport=HttpTransport(),
+    transport=HttpTransport(allow_local=settings.allow_http_destinations),
     email=SnsEmail(settings.alert_email_topic_arn) if settings.alert_email_topic_arn else None,
     telegram_api_url=settings.telegram_api_url,
 )
@@ -136,7 +136,7 @@ async def test_destination(destination_id: str) -> DestinationTestResult:
     """Send a test message now (one attempt, nothing recorded) and return the destination's answer."""
     answer = admin.test(destination_id, sender)
     logger.info("destination tested", extra={"destination_id": destination_id, "status_code": answer.status})
-    return DestinationTestResult(ok=answer.ok, status_code=answer.status, answer=answer.body or answer.summary())
+    return DestinationTestResult(ok=answer.ok, status_code=answer.status, answer=answer.reason())
 
 
 lambda_handler = lambda_entry(app)

@@ -271,6 +271,9 @@ def test_destination_api_validates_masks_and_tests(
     tested = admin.post(f"/destinations/{created['id']}/test")
     assert tested.status_code == 200 and tested.json()["ok"] is True and tested.json()["status_code"] == 200
     assert "BTCUSDT" in receivers.at(strategy.path("discord"))[-1].json()["content"]
+    receivers.script(strategy.path("discord"), Scripted(404, "<html>internal admin page: token=abc</html>"))
+    refused = admin.post(f"/destinations/{created['id']}/test").json()
+    assert refused == {"ok": False, "status_code": 404, "answer": "HTTP 404 Not Found"}, "a status, never the body"
     assert admin.delete(f"/destinations/{created['id']}").status_code == 204
     assert admin.get(f"/destinations/{created['id']}").status_code == 404
     assert admin.post(f"/destinations/{created['id']}/test").status_code == 404

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from http import HTTPStatus
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -125,6 +126,17 @@ class Answer:
         if self.permanent:
             return False
         return self.status is None or self.status == 429 or self.status >= 500
+
+    def reason(self) -> str:
+        """A status and a short reason, never the body: what the admin API's test shows (a destination's
+        answer is the destination's, and an error page could tell what sits behind a URL)."""
+        if self.status is None:
+            return self.error or "no answer"
+        try:
+            phrase = HTTPStatus(self.status).phrase
+        except ValueError:
+            phrase = ""
+        return f"HTTP {self.status} {phrase}".strip()
 
     def summary(self) -> str:
         if self.status is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import urllib3
@@ -12,29 +13,47 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.delivery import ANSWER_EXCERPT_CHARS, Answer, DeliveryRecord, OutboundRequest
 from arrowhook.errors import StoreUnavailableError
+from arrowhook.public_addresses import NotPublicError, Resolver, public_addresses, system_resolver
 
 #: Kept of a destination's body at most (answers are short JSON; a misdirected URL may send a page).
 _MAX_ANSWER_BYTES = 4096
 
 
+#: Connection pools kept per (scheme, address, port, name): a handful of destinations in practice.
+_MAX_POOLS = 64
+
+
 class HttpTransport:
     """POSTs without following redirects (a webhook URL that redirects is misconfigured, and a redirect
-    could carry the signed body elsewhere) and without urllib3's own retries (Deliverer decides)."""
+    could carry the signed body elsewhere) and without urllib3's own retries (Deliverer decides).
 
-    def __init__(self) -> None:
+    Only to public addresses (arrowhook.public_addresses): the name is resolved and checked here, and the
+    connection goes to the checked address, with the name as Host and TLS server name. `allow_local` (the
+    local stack's AllowHttpDestinations) lets destinations on this machine through, as the tests need."""
+
+    def __init__(self, *, allow_local: bool = False, resolve: Resolver = system_resolver) -> None:
+        self.allow_local = allow_local
+        self._resolve = resolve
         self._pool = urllib3.PoolManager(retries=False, headers={})
+        self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
 
     def post(self, request: OutboundRequest, timeout_seconds: float) -> Answer:
+        timeout = urllib3.Timeout(connect=min(3.0, timeout_seconds), read=timeout_seconds)
         try:
-            response = self._pool.request(
-                "POST",
-                request.url,
-                body=request.body,
-                headers=request.headers,
-                timeout=urllib3.Timeout(connect=min(3.0, timeout_seconds), read=timeout_seconds),
-                redirect=False,
-                preload_content=False,
-            )
+            if self.allow_local:
+                response = self._pool.request(
+                    "POST",
+                    request.url,
+                    body=request.body,
+                    headers=request.headers,
+                    timeout=timeout,
+                    redirect=False,
+                    preload_content=False,
+                )
+            else:
+                response = self._post_checked(request, timeout)
+        except NotPublicError as refused:
+            return Answer(status=None, error=f"refused: {refused}", permanent=refused.permanent)
         except urllib3.exceptions.HTTPError as error:
             return Answer(status=None, error=f"no answer: {type(error).__name__}")
         try:
@@ -44,6 +63,38 @@ class HttpTransport:
         finally:
             response.release_conn()
         return Answer(status=response.status, body=body[:ANSWER_EXCERPT_CHARS], headers=dict(response.headers))
+
+    def _post_checked(self, request: OutboundRequest, timeout: urllib3.Timeout) -> urllib3.BaseHTTPResponse:
+        host, port, addresses = public_addresses(request.url, self._resolve)
+        parts = urlsplit(request.url)
+        pool = self._pool_for(parts.scheme, addresses[0], port, host)
+        default_port = 443 if parts.scheme == "https" else 80
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = {**request.headers, "Host": host if port == default_port else f"{host}:{port}"}
+        return pool.urlopen(
+            "POST",
+            target,
+            body=request.body,
+            headers=headers,
+            timeout=timeout,
+            redirect=False,
+            retries=False,
+            assert_same_host=False,
+            preload_content=False,
+        )
+
+    def _pool_for(self, scheme: str, address: str, port: int, host: str) -> urllib3.HTTPConnectionPool:
+        key = (scheme, address, port, host)
+        pool = self._pools.get(key)
+        if pool is None:
+            if len(self._pools) >= _MAX_POOLS:
+                self._pools.pop(next(iter(self._pools))).close()
+            if scheme == "https":
+                pool = urllib3.HTTPSConnectionPool(address, port, server_hostname=host, assert_hostname=host)
+            else:
+                pool = urllib3.HTTPConnectionPool(address, port)
+            self._pools[key] = pool
+        return pool
 
 
 class SnsEmail:

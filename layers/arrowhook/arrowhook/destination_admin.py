@@ -23,6 +23,7 @@ from arrowhook.destinations_table import DestinationSecrets, DestinationStore
 from arrowhook.errors import KeyConflictError
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import StoredAlert, new_id, utc_now
+from arrowhook.public_addresses import NotPublicError, Resolver, public_addresses, system_resolver
 from arrowhook.tradingview import AlertFields
 
 _CONFLICT_RETRIES = 5
@@ -52,6 +53,8 @@ class DestinationAdmin:
     #: Whether the stack has an AlertEmail topic (email destinations need one).
     email_enabled: bool = False
     now: Callable[[], datetime] = utc_now
+    #: How a URL's host is resolved to check it is public (the tests inject their own: no lookups).
+    resolve: Resolver = system_resolver
 
     def create(self, kind: DestinationKind, changes: DestinationChanges) -> tuple[Destination, str | None]:
         """The destination and, for a signed webhook, its signing secret: returned this once."""
@@ -172,6 +175,11 @@ class DestinationAdmin:
                 raise InvalidDestinationError("bot_token: expected a Telegram bot token (<digits>:<letters>)")
             return kept.model_copy(update={"bot_token": token}), f"telegram bot {token.split(':', 1)[0]}"
         url = check_url(kind, changes.url or kept.url, allow_http=self.allow_http)
+        if not self.allow_http:  # the local stack's fakes live on this machine; nothing else may
+            try:
+                public_addresses(url, self.resolve)
+            except NotPublicError as refused:
+                raise InvalidDestinationError(f"url: {refused}") from None
         return kept.model_copy(update={"url": url}), masked(url)
 
     @staticmethod

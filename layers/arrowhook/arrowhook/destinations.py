@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -275,12 +276,20 @@ class Destination(BaseModel):
 
 
 def masked(url: str) -> str:
-    """`https://discord.com/api/webhooks/123/abcdef` -> `https://discord.com/…/abcd…` style hint."""
-    match = re.match(r"^(https?://[^/]+)(/.*)?$", url)
-    if not match:
+    """`https://discord.com/api/webhooks/123/abcdef` -> `https://discord.com/…abcd…`: enough to tell two
+    destinations apart, never a credential. The userinfo (`ops:hunter2@`), the query (`?token=…`) and
+    the fragment are dropped, and of the path only the start of its last segment is kept."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
         return "…"
-    tail = (match.group(2) or "").rstrip("/").rsplit("/", 1)[-1]
-    return f"{match.group(1)}/…{tail[:4]}…" if tail else match.group(1)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "…"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    origin = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+    tail = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    return f"{origin}/…{tail[:4]}…" if tail else origin
 
 
 _URL_RULES: dict[DestinationKind, re.Pattern[str]] = {

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
-from arrowhook.destinations import Destination, DestinationNotFoundError, DestinationSecret
+from arrowhook.destinations import Destination, DestinationNotFoundError, DestinationSecret, masked
 from arrowhook.dynamodb import dynamodb_client, error_code, from_item, plain, query_all, to_item, unavailable
 from arrowhook.errors import KeyConflictError, StoreUnavailableError
 
@@ -104,6 +104,9 @@ def _destination(item: dict[str, Any]) -> Destination:
     for internal in ("pk", "entity", "name_lower", "version"):
         values.pop(internal, None)
     values["strategies"] = tuple(values.get("strategies") or ())
+    target = str(values.get("target", ""))
+    if "://" in target and any(mark in target for mark in "@?#"):  # a hint from before they were dropped
+        values["target"] = masked(target)
     return Destination.model_validate(values)
 
 

@@ -97,6 +97,8 @@ class DeliverySettings(FunctionSettings):
     #: (the check queue delays each message this long; the check waits out any remainder).
     settle_seconds: float = Field(2.0, alias="SIGNAL_SETTLE_SECONDS", ge=0, le=30)
     signal_check_queue_url: str = Field(alias="SIGNAL_CHECK_QUEUE_URL", min_length=8)
+    #: Local development and tests only: destinations on this machine may be sent to (never deployed).
+    allow_local_destinations: bool = Field(False, alias="ALLOW_HTTP_DESTINATIONS")
 
 
 class DestinationsApiSettings(FunctionSettings):
