@@ -57,8 +57,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         return
     with running_dev_stack(tmp_path_factory.mktemp("e2e-dev"), config_home) as local:
         environment = {
-            "ARROWHOOK_STATE_FILE": str(local.state_file),
-            "ARROWHOOK_SNAPSHOT_FILE": str(local.state_file.with_name("snapshot.json")),
+            "ARROWHOOK_STATE_DIR": str(local.state_file.parent),
             "XDG_CONFIG_HOME": local.config_home,
         }
         yield Target(local.api_url, local.admin_token, environment)

@@ -62,8 +62,7 @@ class DevStack:
             cwd=PROJECT_ROOT,
             env={
                 **os.environ,
-                "ARROWHOOK_STATE_FILE": str(self.state_file),
-                "ARROWHOOK_SNAPSHOT_FILE": str(self.state_file.with_name("snapshot.json")),
+                "ARROWHOOK_STATE_DIR": str(self.state_file.parent),
                 "XDG_CONFIG_HOME": self.config_home,
                 "COLUMNS": "200",
             },
@@ -75,9 +74,10 @@ class DevStack:
 
 
 @contextlib.contextmanager
-def running_dev_stack(workdir: Path, config_home: Path, *options: str) -> Iterator[DevStack]:
-    """`arrowhook dev` as a developer starts it, on free ports; Ctrl-C at the end must stop it cleanly.
-    Its kept data is `workdir`'s (the same workdir again: a restart)."""
+def running_dev_stack(workdir: Path, config_home: Path, *options: str, crash: bool = False) -> Iterator[DevStack]:
+    """`arrowhook dev` as a developer starts it, on free ports; Ctrl-C at the end must stop it cleanly
+    (`crash`: `kill -9` instead, as a crashed terminal would). Its kept data is `workdir`'s (the same
+    workdir again: a restart)."""
     api_port, aws_port = free_port(), free_port()
     state_file, log_file = workdir / "dev.json", workdir / "dev.log"
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
@@ -102,8 +102,7 @@ def running_dev_stack(workdir: Path, config_home: Path, *options: str) -> Iterat
         cwd=PROJECT_ROOT,
         env={
             **environment,
-            "ARROWHOOK_STATE_FILE": str(state_file),
-            "ARROWHOOK_SNAPSHOT_FILE": str(workdir / "snapshot.json"),  # never the developer's kept data
+            "ARROWHOOK_STATE_DIR": str(workdir),  # never the developer's state file or kept data
         },
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -118,7 +117,7 @@ def running_dev_stack(workdir: Path, config_home: Path, *options: str) -> Iterat
         log_file,
     )
     deadline = time.monotonic() + 60
-    while not state_file.exists():
+    while _announced_pid(state_file) != process.pid:  # a crashed stack's file may still be there
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             output = log_file.read_text()
@@ -126,6 +125,11 @@ def running_dev_stack(workdir: Path, config_home: Path, *options: str) -> Iterat
         time.sleep(0.1)
     httpx.post(f"{stack.api_url}/webhook", content=b"warm-up", timeout=30)
     yield stack
+    if crash:
+        process.kill()
+        process.wait(timeout=60)
+        log.close()
+        return
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=60)
@@ -137,6 +141,13 @@ def running_dev_stack(workdir: Path, config_home: Path, *options: str) -> Iterat
     assert process.returncode == 0, output[-2000:]
     assert "stopped" in output
     assert not state_file.exists(), "Ctrl-C removes the state file"
+
+
+def _announced_pid(state_file: Path) -> int | None:
+    try:
+        return int(json.loads(state_file.read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 @pytest.fixture(scope="session")

@@ -140,7 +140,7 @@ def test_invoke_without_a_running_stack_uses_a_temporary_one(tmp_path: Any) -> N
     result = subprocess.run(
         [ARROWHOOK, "invoke", "WebhookFunction", "--event", "events/webhook-strategy-alert.json"],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "ARROWHOOK_STATE_FILE": str(tmp_path / "none.json")},
+        env={**os.environ, "ARROWHOOK_STATE_DIR": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -156,7 +156,7 @@ def test_invoke_without_a_running_stack_uses_a_temporary_one(tmp_path: Any) -> N
         text=True,
         timeout=60,
         check=False,
-        env={**os.environ, "ARROWHOOK_STATE_FILE": str(tmp_path / "none.json")},
+        env={**os.environ, "ARROWHOOK_STATE_DIR": str(tmp_path)},
     )
     assert unknown.returncode == 2
     assert "WebhookFunction" in unknown.stderr
@@ -166,7 +166,7 @@ def test_a_second_dev_stack_on_the_same_state_file_is_refused_and_the_first_kept
     before = dev_stack.state_file.read_text()
     second = dev_stack.cli("dev", "--port", "0", "--aws-port", "0")
     assert second.returncode == 1
-    assert "another `arrowhook dev`" in second.stderr and "ARROWHOOK_STATE_FILE" in second.stderr
+    assert "another `arrowhook dev`" in second.stderr and "ARROWHOOK_STATE_DIR" in second.stderr
     assert dev_stack.state_file.read_text() == before, "the running stack stays findable"
 
 
@@ -186,8 +186,7 @@ def test_dev_refuses_parameter_overrides_cloudformation_would_refuse(
         [ARROWHOOK, "dev", "--port", "0", "--aws-port", "0", "--parameter-overrides", override],
         env={
             **os.environ,
-            "ARROWHOOK_STATE_FILE": str(tmp_path / "dev.json"),
-            "ARROWHOOK_SNAPSHOT_FILE": str(tmp_path / "snapshot.json"),
+            "ARROWHOOK_STATE_DIR": str(tmp_path),
             "COLUMNS": "200",
         },
         capture_output=True,
@@ -211,7 +210,9 @@ def test_dev_keeps_keys_alerts_and_the_admin_token_across_restarts_unless_fresh(
         assert created.returncode == 0, created.stderr
         secret, key_id = json.loads(created.stdout)["secret"], json.loads(created.stdout)["id"]
         stored = httpx.post(f"{first.api_url}/webhook", json={"key": secret, "ticker": "KEPT"}, timeout=30).json()
-    assert (workdir / "snapshot.json").exists()
+    kept = workdir / "state" / "snapshot.json"
+    assert kept.exists()
+    assert (kept.stat().st_mode & 0o777, kept.parent.stat().st_mode & 0o777) == (0o600, 0o700), "it holds tokens"
     with running_dev_stack(workdir, config) as second:
         assert second.admin_token == token, "a restart is never a surprise new admin token"
         assert second.cli("keys", "show", key_id).returncode == 0
@@ -233,3 +234,97 @@ def test_make_dev_writes_the_env_vars_file_that_sam_local_reads(dev_stack: DevSt
     # either way the stack's own tables are there.
     assert webhook["ALERTS_TABLE_NAME"] in dynamodb(webhook["AWS_ENDPOINT_URL"]).list_tables()["TableNames"]
     assert set(written) >= {"WebhookFunction", "DeliveryFunction", "ArchiveFunction", "AuthorizerFunction"}
+
+
+class _Silent:
+    """A receiver on 127.0.0.1 that takes connections and never answers: a delivery to it is in flight."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/hook"
+        self._held: list[Any] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self._held.append(self._socket.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        for connection in self._held:
+            connection.close()
+        self._socket.close()
+
+
+def _wait(until: Any, what: str, seconds: float = 60) -> Any:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not (found := until()):
+        assert time.monotonic() < deadline, f"not in time: {what}"
+        time.sleep(0.2)
+    return found
+
+
+def test_dev_keeps_its_data_through_a_stop_mid_delivery_and_a_crash(tmp_path: Any) -> None:
+    """A stop while a delivery hung lost the whole session (the 15 s timer exited before saving; a deleted
+    destination came back), restored alerts were forwarded again on every start, the failure queue was
+    not kept, and `kill -9` lost everything since the last clean start."""
+    from arrowhook_tools.embedded_aws import client
+    from arrowhook_tools.receivers import Receivers, Scripted
+    from tests.integration.conftest import running_dev_stack
+
+    workdir, config = tmp_path / "dev", tmp_path / "config"
+    workdir.mkdir()
+    config.mkdir()
+    receivers, silent = Receivers().start(), _Silent()
+    receivers.script("/hook/refuse", Scripted(404, "no such hook"))
+    snapshot = workdir / "state" / "snapshot.json"
+    try:
+        with running_dev_stack(workdir, config) as first:
+            admin = httpx.Client(base_url=first.api_url, headers={"Authorization": f"Bearer {first.admin_token}"})
+            key = admin.post("/keys", json={"name": "kept"}).json()
+
+            def destination(name: str, url: str, **values: Any) -> dict[str, Any]:
+                body = {"kind": "webhook", "name": name, "url": url, "strategies": ["kept"], **values}
+                created: dict[str, Any] = admin.post("/destinations", json=body).json()
+                return created
+
+            gone = destination("a-gone", f"{receivers.url}/hook/gone")
+            assert admin.delete(f"/destinations/{gone['id']}").status_code == 204
+            destination("b-count", f"{receivers.url}/hook/count")
+            destination("c-refuse", f"{receivers.url}/hook/refuse")
+            destination("d-silent", silent.url, timeout_seconds=10)
+            first_alert = httpx.post(f"{first.api_url}/webhook", json={"key": key["secret"], "ticker": "ONE"}).json()
+            receivers.wait_for("/hook/count", 1)
+            receivers.wait_for("/hook/refuse", 1)
+            _wait(lambda: silent._held, "the delivery to the silent receiver is in flight")
+        assert len(receivers.at("/hook/count")) == 1
+        with running_dev_stack(workdir, config, crash=True) as second:
+            admin = httpx.Client(base_url=second.api_url, headers={"Authorization": f"Bearer {second.admin_token}"})
+            names = sorted(item["name"] for item in admin.get("/destinations").json()["items"])
+            assert names == ["b-count", "c-refuse", "d-silent"], "a deleted destination stays deleted"
+            assert admin.get(f"/alerts/{first_alert['alert_id']}").status_code == 200
+            sqs = client("sqs", second.aws_endpoint)
+            queue = sqs.get_queue_url(QueueName="arrowhook-local-DeliveryFailureQueue")["QueueUrl"]
+            reports = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            assert any(first_alert["alert_id"] in report["Body"] for report in reports), "the failure queue is kept"
+            fence = httpx.post(f"{second.api_url}/webhook", json={"key": key["secret"], "ticker": "TWO"}).json()
+            counted = receivers.wait_for("/hook/count", 2)
+            assert [item.json()["data"]["alert_id"] for item in counted] == [
+                first_alert["alert_id"],
+                fence["alert_id"],
+            ], "the restored alert was not forwarded again"
+            admin.post("/keys", json={"name": "made-before-the-crash"})
+            _wait(lambda: "made-before-the-crash" in snapshot.read_text(), "kept within seconds")
+        with running_dev_stack(workdir, config) as third:
+            listed = third.cli("keys", "list", "--json")
+            assert "made-before-the-crash" in listed.stdout, "kill -9 lost at most the last seconds"
+    finally:
+        receivers.stop()
+        silent.close()

@@ -18,7 +18,7 @@ from arrowhook_tools.state import STATE_FILE, write_private
 from arrowhook_tools.template import LocalTemplate
 
 #: What samconfig.toml's `local` environments pass to `sam local` as `--env-vars` (.arrowhook/sam-env.json
-#: beside `make dev`'s state file; a stack with its own ARROWHOOK_STATE_FILE writes beside that one).
+#: in `make dev`'s state folder; a stack with its own ARROWHOOK_STATE_DIR writes in that one).
 SAM_ENV_FILE = STATE_FILE.with_name("sam-env.json")
 DOCKER_BRIDGE = "docker0"
 _SIOCGIFADDR = 0x8915

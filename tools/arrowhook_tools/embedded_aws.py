@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -165,6 +166,33 @@ def expire_ttl_items(now: float) -> int:
 
 #: How often the local stack expires TTL items.
 TTL_SWEEP_SECONDS = 30.0
+#: Calls that change nothing worth keeping (the stream and queue pollers make them all the time).
+_READS = frozenset(
+    {
+        "GetItem", "BatchGetItem", "Query", "Scan", "DescribeTable", "ListTables", "DescribeTimeToLive",
+        "DescribeContinuousBackups", "GetRecords", "GetShardIterator", "DescribeStream", "ListStreams",
+        "GetParameter", "GetParameters", "GetParametersByPath", "DescribeParameters", "ReceiveMessage",
+        "GetQueueUrl", "GetQueueAttributes", "ListQueues", "ChangeMessageVisibility", "GetMetricData",
+        "ListEventBuses", "DescribeEventBus", "ListRules",
+    }
+)  # fmt: skip
+
+
+#: The services whose data the local stack keeps (arrowhook_tools.snapshot): metrics and events are not.
+_KEPT_SERVICES = ("dynamodb", "ssm", "s3", "sqs")
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/")
+
+
+def changes_something(environ: dict[str, Any]) -> bool:
+    """Whether a request may change what the local stack keeps: a call to a kept service that is not a
+    read (S3 speaks REST: its writes are by method). The service is read from the signature's scope."""
+    scope = _CREDENTIAL_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    if scope is None or scope.group(1) not in _KEPT_SERVICES:
+        return False
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    if target:
+        return target.rpartition(".")[2] not in _READS
+    return scope.group(1) == "s3" and environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE")
 
 
 #: moto's backends are process-wide (every embedded AWS of a process serves the same tables), and so is
@@ -188,6 +216,8 @@ class EmbeddedAws:
         self._thread: threading.Thread | None = None
         self.faults: list[Fault] = []
         self.calls: dict[str, int] = {}
+        #: Requests served that may have changed data (arrowhook_tools.snapshot keeps the data when it moves).
+        self.changes = 0
         self._faults_lock = threading.Lock()
         #: One request at a time (see the class docstring); the TTL sweeper takes it too.
         self._requests_lock = _BACKENDS_LOCK
@@ -245,6 +275,8 @@ class EmbeddedAws:
                 return [body]
             with lock:
                 answer = list(application(environ, start_response))
+                if changes_something(environ):
+                    self.changes += 1
             if fault is not None:
                 time.sleep(fault.applied_then_slow)
             return answer

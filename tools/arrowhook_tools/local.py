@@ -118,8 +118,8 @@ def local_stack(
     consumers: LocalStreams | None = None
     pollers: LocalQueues | None = None
     watcher: CodeWatcher | None = None
+    keeper: snapshots.Keeper | None = None
     metric_logs = MetricLogs(aws.endpoint).start()
-    stack_started = False  # saving a stack that never finished starting would overwrite a good snapshot
     try:
         point_sdk_at(aws.endpoint)
         dynamodb_client.cache_clear()
@@ -138,7 +138,8 @@ def local_stack(
             parameter_overrides=dict(parameter_overrides or {}),
         )
         os.environ.update(stack.environment)
-        stack_started = True
+        if snapshot is not None:  # only once started: a stack that never started must not replace good data
+            keeper = snapshots.Keeper(template, aws.endpoint, snapshot, lambda: aws.changes).start()
         if reload:
             watcher = CodeWatcher(lambda changed: _reload(functions, changed)).start()
         if streams:
@@ -154,15 +155,14 @@ def local_stack(
     finally:
         if api is not None:
             api.stop()
-        if consumers is not None:
-            consumers.stop()
-        if pollers is not None:
-            pollers.stop()
-        if watcher is not None:
-            watcher.stop()
-        metric_logs.stop()
-        if snapshot is not None and stack_started:
-            _keep(template, aws.endpoint, snapshot)
+        if keeper is not None:  # first, while nothing new arrives: a delivery stuck below cannot lose it
+            keeper.stop()
+            keeper.keep()
+        for running in (consumers, pollers, watcher, metric_logs):
+            if running is not None:
+                running.stop()
+        if keeper is not None and snapshot is not None:
+            _keep(keeper, snapshot)  # and what the consumers did meanwhile
         aws.stop()
 
 
@@ -170,16 +170,17 @@ def _restore(template: LocalTemplate, endpoint: str, snapshot: Path) -> None:
     restored = snapshots.restore(template, endpoint, snapshot)
     if restored:
         print(
-            f"restored {restored['items']} items, {restored['parameters']} parameters and {restored['objects']} "
-            f"objects from {snapshot} (`arrowhook dev --fresh` starts clean)",
+            f"restored {restored['items']} items, {restored['parameters']} parameters, {restored['objects']} "
+            f"objects and {restored['messages']} queued messages from {snapshot} "
+            "(`arrowhook dev --fresh` starts clean)",
             flush=True,
         )
 
 
-def _keep(template: LocalTemplate, endpoint: str, snapshot: Path) -> None:
-    saved = snapshots.save(template, endpoint, snapshot)
+def _keep(keeper: snapshots.Keeper, snapshot: Path) -> None:
+    saved = keeper.keep()
     kept = f"{saved['items']} items, {saved['parameters']} parameters, {saved['objects']} objects"
-    print(f"kept {kept} for the next start", flush=True)
+    print(f"kept {kept}, {saved['messages']} queued messages in {snapshot} for the next start", flush=True)
 
 
 def _reload(functions: LocalFunctions, changed: list[Path]) -> None:

@@ -1,18 +1,25 @@
-"""Where a running `make dev` announces itself, and how token files are written: read by every CLI
+"""Where a running `make dev` keeps what it writes, and how those files are written: read by every CLI
 command, so it imports nothing heavy (the local stack itself pulls in moto, which alone made each CLI
-command a second slower)."""
+command a second slower).
+
+One folder per stack (`ARROWHOOK_STATE_DIR`, default `.arrowhook/`): `dev.json` (a running stack's
+endpoints and admin token, for the CLI), `sam-env.json` (for `sam local`), `state/snapshot.json` (its
+data, kept across restarts). A second stack gets a folder of its own, so two never share a file.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
+STATE_DIR = Path(os.environ.get("ARROWHOOK_STATE_DIR") or _PROJECT_ROOT / ".arrowhook")
 #: Where a running `make dev` announces its endpoints to `arrowhook invoke` and `arrowhook keys`.
-STATE_FILE = Path(os.environ.get("ARROWHOOK_STATE_FILE") or _PROJECT_ROOT / ".arrowhook" / "dev.json")
+STATE_FILE = STATE_DIR / "dev.json"
 
 
 def read_state(path: Path | None = None) -> dict[str, Any] | None:
@@ -25,13 +32,28 @@ def read_state(path: Path | None = None) -> dict[str, Any] | None:
     return state
 
 
+def private_directory(path: Path) -> None:
+    """The folder, 0700: created so, and an existing one of ours narrowed (it may hold tokens)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        path.chmod(0o700)
+
+
 def write_private(path: Path, text: str) -> None:
-    """Create the file 0600 (its directory 0700) from the start: it holds a token, never readable by others."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)  # an older file may have been created with other bits
-        handle.write(text)
+    """Write the file 0600 in a 0700 folder, from its creation and atomically: a crash mid-write keeps
+    the previous file whole, and no other user can read a token for even a moment."""
+    private_directory(path.parent)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:  # mkstemp creates it 0600
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def write_state(state: dict[str, Any], path: Path | None = None) -> None:

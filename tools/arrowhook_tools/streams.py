@@ -44,6 +44,7 @@ class StreamMapping:
     bisect: bool = False
     max_retries: int = -1
     on_failure_arn: str | None = None
+    starting_position: str = "LATEST"
 
     def wants(self, record: dict[str, Any]) -> bool:
         return passes(self.filters, record)
@@ -69,6 +70,7 @@ class PipeToBus:
     input_template: str | None
     filters: list[EventPattern] = field(default_factory=list)
     dead_letter_arn: str | None = None
+    starting_position: str = "LATEST"
 
     def wants(self, record: dict[str, Any]) -> bool:
         return passes(self.filters, record)
@@ -104,6 +106,7 @@ def stream_mappings(template: LocalTemplate) -> list[StreamMapping]:
                     bisect=bool(resolved.get("BisectBatchOnFunctionError", False)),
                     max_retries=int(resolved.get("MaximumRetryAttempts", -1)),
                     on_failure_arn=str(on_failure) if on_failure else None,
+                    starting_position=str(resolved.get("StartingPosition", "LATEST")),
                 )
             )
     return mappings
@@ -132,6 +135,7 @@ def pipes_to_buses(template: LocalTemplate) -> list[PipeToBus]:
                 input_template=target_parameters.get("InputTemplate"),
                 filters=_patterns(template.resolve(properties.get("SourceParameters", {})).get("FilterCriteria")),
                 dead_letter_arn=stream_parameters.get("DeadLetterConfig", {}).get("Arn"),
+                starting_position=str(stream_parameters.get("StartingPosition", "LATEST")),
             )
         )
     return pipes
@@ -198,24 +202,35 @@ class LocalStreams:
         return embedded_aws.client(service, self.endpoint)
 
     def start(self) -> LocalStreams:
+        """Each stream's position is taken here, before the caller serves a request: as the template says
+        (LATEST: what the stream holds already, such as a restored snapshot's writes or an earlier stack's
+        of this process, is not delivered again), and nothing written after this call is missed."""
         tables = {mapping.table_id for mapping in self.mappings} | {pipe.table_id for pipe in self.pipes}
         for table_id in sorted(tables):
-            self._pollers.spawn(f"stream-{table_id}", self._follow, table_id)
+            positions = {m.starting_position for m in self.mappings if m.table_id == table_id} | {
+                p.starting_position for p in self.pipes if p.table_id == table_id
+            }
+            position = "TRIM_HORIZON" if "TRIM_HORIZON" in positions else "LATEST"
+            self._pollers.spawn(f"stream-{table_id}", self._follow, table_id, self._open(table_id, position))
         return self
 
-    def stop(self) -> None:
-        self._pollers.stop()
-
-    # -- polling -----------------------------------------------------------------------------------
-    def _follow(self, table_id: str) -> None:
+    def _open(self, table_id: str, position: str) -> tuple[str, str, str]:
+        """The table's stream, its shard and an iterator at `position`."""
         dynamodb = self._client("dynamodb")
         streams = self._client("dynamodbstreams")
         table_name = self.template.physical_name(table_id)
         stream_arn = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
-            "ShardIterator"
-        ]
+        iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType=position)
+        return stream_arn, shard, str(iterator["ShardIterator"])
+
+    def stop(self) -> None:
+        self._pollers.stop()
+
+    # -- polling -----------------------------------------------------------------------------------
+    def _follow(self, table_id: str, opened: tuple[str, str, str]) -> None:
+        streams = self._client("dynamodbstreams")
+        stream_arn, shard, iterator = opened
         while not self._stopping.is_set():
             try:
                 page = streams.get_records(ShardIterator=iterator, Limit=1000)

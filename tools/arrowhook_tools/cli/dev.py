@@ -63,7 +63,8 @@ def _refuse_a_second_stack_on_one_state_file(running: dict[str, Any] | None) -> 
     if running is not None:
         console.print(
             f"[red]another `arrowhook dev` (pid {running['pid']}) is running at {running['api_url']}[/]: stop it "
-            f"first, or give this one its own state file (ARROWHOOK_STATE_FILE) so the CLI keeps track of both"
+            f"first, or give this one a folder of its own (ARROWHOOK_STATE_DIR=<folder>): its state file, its kept "
+            f"data and its sam-env.json live there, so the two never share one"
         )
         raise typer.Exit(1)
 
