@@ -503,8 +503,12 @@ _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
 @app.get("/console/static/{path:path}")
 async def static(path: str) -> Response:
     """Files under static/ only (vendor/ is copied from npm packages pinned in package-lock.json)."""
-    target = (STATIC / path).resolve()
-    if not target.is_relative_to(STATIC) or not target.is_file() or target.suffix not in _TYPES:
+    try:  # a NUL byte or an over-long name is an OSError or ValueError of the file system: not found
+        target = (STATIC / path).resolve()
+        found = target.is_relative_to(STATIC) and target.is_file() and target.suffix in _TYPES
+    except (OSError, ValueError):
+        found = False
+    if not found:
         raise StarletteHTTPException(status_code=404, detail="Not found.")
     return FileResponse(target, media_type=_TYPES[target.suffix], headers={"Cache-Control": "public, max-age=3600"})
 

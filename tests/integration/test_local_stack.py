@@ -328,3 +328,24 @@ def test_dev_keeps_its_data_through_a_stop_mid_delivery_and_a_crash(tmp_path: An
     finally:
         receivers.stop()
         silent.close()
+
+
+def test_the_cli_names_strategies_as_the_api_does_and_shows_text_as_written(dev_stack: DevStack) -> None:
+    """A mistyped --strategy looked like "no alerts" (tail waited forever); keys commands took only ids;
+    `alerts show` turned a text alert's newlines into replacement characters."""
+    from tests.integration.conftest import own_strategy
+
+    mine = own_strategy(dev_stack, "cli-names")
+    for command in (["alerts", "list"], ["alerts", "stats"], ["alerts", "tail"], ["alerts", "export", "--out", "/dev/null"]):  # fmt: skip
+        refused = dev_stack.cli(*command, "--strategy", "no-such-strategy", timeout=60)
+        assert refused.returncode == 1 and "no strategy 'no-such-strategy'" in refused.stderr, command
+    assert dev_stack.cli("alerts", "list", "--strategy", mine.name).returncode == 0
+    assert json.loads(dev_stack.cli("keys", "disable", mine.name, "--json").stdout)["status"] == "disabled"
+    assert json.loads(dev_stack.cli("keys", "enable", mine.name, "--json").stdout)["status"] == "active"
+    assert json.loads(dev_stack.cli("keys", "show", mine.name, "--json").stdout)["id"] == mine.key_id
+    text = "BUY BTCUSDT\nprice 65000\n\tsize 1"
+    stored = httpx.post(f"{dev_stack.api_url}/webhook/{mine.secret}", content=text.encode(), timeout=30).json()
+    shown = dev_stack.cli("alerts", "show", stored["alert_id"]).stdout
+    assert "BUY BTCUSDT" in shown and "price 65000" in shown and "\ufffd" not in shown
+    assert dev_stack.cli("keys", "delete", mine.name, "--yes").returncode == 0
+    assert dev_stack.cli("keys", "show", mine.key_id).returncode == 1

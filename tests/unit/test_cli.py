@@ -294,3 +294,29 @@ def test_destination_secrets_come_from_stdin_or_a_prompt_never_only_the_command_
     assert piped.exit_code == 0 and asked.exit_code == 0, piped.output + asked.output
     assert sent[0]["url"] == "https://d/1/tok" and sent[1]["bot_token"] == "1:secret"
     assert "1:secret" not in asked.output.split("\n")[0], "the prompt does not echo it"
+
+
+def test_csv_export_never_writes_a_formula_and_keeps_text_alerts_and_health() -> None:
+    """`=HYPERLINK(...)` in a comment ran as a formula in a spreadsheet; a text alert's body was missing."""
+    from arrowhook_tools.cli.alerts import EXPORT_COLUMNS, export_row
+
+    row = export_row(
+        {
+            "alert_id": "A",
+            "ticker": '=HYPERLINK("https://evil.test","x")',
+            "comment": "@SUM(A1:A2)",
+            "order_id": "-2+3",
+            "exchange": "+cmd|' /C calc'!A0",
+            "price": "-1.5",
+            "position_size": "-3",
+            "body_format": "text",
+            "text": "BUY BTCUSDT\nnow",
+            "health": {"lag_ms": 1200, "late": False, "gap_before": {"expected": "flat", "found": "long 1"}},
+        }
+    )
+    assert set(row) == set(EXPORT_COLUMNS)
+    assert row["ticker"].startswith("'=") and row["comment"] == "'@SUM(A1:A2)"
+    assert row["order_id"] == "'-2+3" and row["exchange"].startswith("'+")
+    assert (row["price"], row["position_size"]) == ("-1.5", "-3"), "numbers stay numbers"
+    assert row["message"] == "BUY BTCUSDT\nnow"
+    assert (row["lag_ms"], row["late"], row["gap_before"]) == (1200, False, "expected flat, found long 1")

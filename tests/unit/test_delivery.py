@@ -160,6 +160,23 @@ def test_long_values_are_cut_before_escaping_and_fit_each_services_limit(filler:
     assert 2995 < utf16_length(slack) <= 3000 and slack.endswith("…")
 
 
+def test_values_cannot_reorder_or_hide_text_and_links_are_not_previewed() -> None:
+    """A bidi override (U+202E) made `sell` read backwards; zero-width characters hid text; Discord
+    and Slack fetched previews of links an alert carried."""
+    hostile = alert(ticker="BTC\u202eUSDT", comment="go\u200b\u2066 long https://evil.test")
+    for kind, field_name in (
+        (DestinationKind.DISCORD, "content"),
+        (DestinationKind.SLACK, "text"),
+        (DestinationKind.TELEGRAM, "text"),
+    ):
+        text = json.loads(request_for(kind, hostile, template="{ticker} {comment}").body)[field_name]
+        assert "\u202e" not in text and "\u2066" not in text and "USDT" in text, kind
+    discord = json.loads(request_for(DestinationKind.DISCORD, hostile).body)
+    assert discord["flags"] == 4 and "\u200bUSDT" not in discord["content"]
+    slack = json.loads(request_for(DestinationKind.SLACK, hostile).body)
+    assert (slack["unfurl_links"], slack["unfurl_media"]) == (False, False)
+
+
 def test_a_value_inside_an_attribute_of_a_telegram_template_cannot_close_it() -> None:
     sent = json.loads(
         request_for(

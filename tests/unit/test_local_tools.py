@@ -373,3 +373,16 @@ def test_a_flood_of_wrong_keys_does_not_spend_the_bucket_real_alerts_need() -> N
         assert _real_alerts_refused(routes[route], flood_per_second=237, seconds=60, real=7) == 0, route
         assert _real_alerts_refused(routes[route], flood_per_second=900, seconds=60, real=7) == 0, "up to the limit"
     assert _real_alerts_refused(Throttle(rate=50, burst=100), flood_per_second=237, seconds=60, real=7) >= 4
+
+
+@pytest.mark.parametrize(
+    "path", ["/console/static/%00", "/console/static/a%00.js", "/console/static/" + "x" * 5000 + ".js"]
+)
+def test_a_console_asset_path_the_file_system_refuses_is_a_404_not_a_traceback(aws: DynamoDBClient, path: str) -> None:
+    """A NUL byte in the path was an unauthenticated 500 with a traceback."""
+    api = _local_api({})
+    try:
+        status, _, _, body = api.handle("GET", path, [], b"", "127.0.0.1")
+    finally:
+        api.stop()
+    assert status == 404 and b"Traceback" not in body and b"ValueError" not in body

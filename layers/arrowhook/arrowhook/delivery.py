@@ -252,10 +252,11 @@ def build_message_request(
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     kind = destination.kind
     if kind is DestinationKind.DISCORD:
-        body: dict[str, Any] = {"content": text, "allowed_mentions": {"parse": []}}
+        # flags 4: SUPPRESS_EMBEDS, no link preview fetched for a URL an alert carries.
+        body: dict[str, Any] = {"content": text, "allowed_mentions": {"parse": []}, "flags": 4}
         return OutboundRequest(_with_query(str(secret.url), "wait=true"), _json(body), headers)
     if kind is DestinationKind.SLACK:
-        body = {"text": text, "mrkdwn": False}
+        body = {"text": text, "mrkdwn": False, "unfurl_links": False, "unfurl_media": False}
         return OutboundRequest(str(secret.url), _json(body), headers)
     if kind is DestinationKind.TELEGRAM:
         body = {

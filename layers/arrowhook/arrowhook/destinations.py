@@ -107,7 +107,17 @@ def placeholder_values(alert: StoredAlert) -> dict[str, str | None]:
         "received_at": iso(alert.received_at),
         "alert_id": alert.alert_id,
     }
-    return {name: None if value is None else " ".join(str(value).split()) for name, value in values.items()}
+    return {name: None if value is None else _one_line(str(value)) for name, value in values.items()}
+
+
+#: Characters that reorder or hide text: bidi overrides and isolates, marks, zero-width ones. In a chat
+#: message an alert value could make `sell` read as `buy` or hide what follows.
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def _one_line(value: str) -> str:
+    """A value on one line, without characters that reorder or hide text."""
+    return " ".join(_INVISIBLE.sub("", value).split())
 
 
 def render(template: str, values: Mapping[str, str | None], escape: Callable[[str], str]) -> str:

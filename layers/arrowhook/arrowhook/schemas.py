@@ -151,6 +151,9 @@ class AlertOut(BaseModel):
     health: AlertHealth | None = Field(
         None, description="Lag, lateness and a missed alert before this one, once the signal checks ran."
     )
+    text: str | None = Field(
+        None, description="A text alert's whole body (secret replaced by ***); null for a JSON alert."
+    )
 
     @classmethod
     def of(cls, alert: StoredAlert) -> Self:
@@ -159,6 +162,7 @@ class AlertOut(BaseModel):
                 **alert.model_dump(exclude={"fields", "payload"}),
                 **alert.fields.model_dump(exclude_none=True),
                 "message": alert.message,
+                "text": alert.payload if alert.body_format == "text" else None,
             }
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,9 +51,37 @@ EXPORT_COLUMNS = (
     "tv_time",
     "tv_timenow",
     "body_format",
+    "message",
+    "lag_ms",
+    "late",
+    "gap_before",
     "parse_issues",
     "extra",
 )
+#: What a spreadsheet would run as a formula (OWASP's CSV injection list), unless the cell is a number.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: an alert's field starting like a formula (`=HYPERLINK(...)`,
+    `@SUM`, `-2+3`) gets a leading apostrophe; numbers, including negative ones, stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def export_row(alert: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row: every column, a text alert's body as its message, the signal health flattened."""
+    health = alert.get("health") or {}
+    gap = health.get("gap_before")
+    row = {name: alert.get(name) for name in EXPORT_COLUMNS}
+    row["message"] = alert.get("text") or alert.get("alert_message") or alert.get("comment")
+    row["lag_ms"], row["late"] = health.get("lag_ms"), health.get("late")
+    row["gap_before"] = f"expected {gap['expected']}, found {gap['found']}" if gap else None
+    row["parse_issues"] = json.dumps(alert.get("parse_issues") or [])
+    row["extra"] = json.dumps(alert.get("extra") or {})
+    return {name: csv_cell(value) for name, value in row.items()}
 
 
 def _filters(
@@ -96,6 +125,17 @@ def health_summary(health: dict[str, Any] | None) -> str:
     return " ".join(said)
 
 
+def _client_checking(api_url: str | None, token: str | None, strategy: str | None) -> Any:
+    """The admin API's client; a strategy filter that names no strategy is refused (exit 1), not read as
+    "no alerts" (or, for `tail`, waited on forever)."""
+    from arrowhook_tools.cli.keys import resolve_key
+
+    client = api_client(api_url, token)
+    if strategy:
+        resolve_key(client, strategy)
+    return client
+
+
 @alerts_app.command("list")
 def alerts_list(
     strategy: Strategy = None,
@@ -112,7 +152,7 @@ def alerts_list(
     as_json: AsJson = False,
 ) -> None:
     """List alerts matching the filters, newest first."""
-    client = api_client(api_url, token)
+    client = _client_checking(api_url, token, strategy)
     params = {**_filters(strategy, key_id, ticker, side, since, until), "limit": limit, "order": order}
     with api_errors():
         if all_pages:
@@ -123,6 +163,10 @@ def alerts_list(
         print(json.dumps(alerts, indent=2))
     else:
         _show_alerts(alerts, title=f"{len(alerts)} alert(s)")
+
+
+#: Fields shown as written, over several lines (a text alert's body, an order comment).
+_MULTILINE = frozenset({"payload", "comment", "alert_message", "message"})
 
 
 @alerts_app.command("show")
@@ -145,7 +189,8 @@ def alerts_show(
     table = Table(show_header=False, title=f"alert {alert_id}")
     for name, value in alert.items():
         if value not in (None, [], {}, ""):
-            table.add_row(shown(name), shown(value if isinstance(value, str) else json.dumps(value)))
+            text = value if isinstance(value, str) else json.dumps(value)
+            table.add_row(shown(name), shown(text, lines=name in _MULTILINE))
     out.print(table)
     if health:
         checks = Table(show_header=False, title="signal health")
@@ -204,7 +249,7 @@ def alerts_stats(
 ) -> None:
     """Counts by strategy, ticker and side, with the first and last alert times."""
     stats = call(
-        api_client(api_url, token),
+        _client_checking(api_url, token, strategy),
         "GET",
         "/alerts/stats",
         params=_filters(strategy, key_id, ticker, side, since, until),
@@ -250,7 +295,7 @@ def alerts_export(
     if file_format not in ("csv", "ndjson"):
         console.print(f"[red]unknown format {shown(repr(file_format))}[/]: use csv or ndjson")
         raise typer.Exit(2)
-    client = api_client(api_url, token)
+    client = _client_checking(api_url, token, strategy)
     params = {**_filters(strategy, key_id, ticker, side, since, until), "limit": 500, "order": "oldest"}
     written = 0
     temporary = output.with_name(output.name + ".partial")
@@ -268,10 +313,7 @@ def alerts_export(
                     if file_format == "ndjson":
                         handle.write(json.dumps(alert) + "\n")
                     else:
-                        row = {name: alert.get(name) for name in EXPORT_COLUMNS}
-                        row["parse_issues"] = json.dumps(alert.get("parse_issues") or [])
-                        row["extra"] = json.dumps(alert.get("extra") or {})
-                        writer.writerow(row)
+                        writer.writerow(export_row(alert))
                 written += len(page)
                 progress.update(task, description=f"exported {written} alert(s)")
     except AdminApiError as error:
@@ -305,7 +347,7 @@ def alerts_tail(
     except ValueError as error:
         console.print(f"[red]invalid --since:[/] {shown(error)}")
         raise typer.Exit(2) from None
-    client = api_client(api_url, token)
+    client = _client_checking(api_url, token, strategy)
     polls = 0
     try:
         while True:

@@ -28,7 +28,7 @@ Token = Annotated[
     str | None, typer.Option("--token", envvar="ARROWHOOK_ADMIN_TOKEN", help="Admin bearer token.", show_default=False)
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
-KeyId = Annotated[str, typer.Argument(help="Key id (see `arrowhook keys list`).")]
+KeyId = Annotated[str, typer.Argument(help="Key id or strategy name (see `arrowhook keys list`).")]
 
 
 @contextlib.contextmanager

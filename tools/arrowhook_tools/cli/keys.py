@@ -95,8 +95,8 @@ def keys_list(
 
 @keys_app.command("show")
 def keys_show(key_id: KeyId, api_url: ApiUrl = None, token: Token = None, as_json: AsJson = False) -> None:
-    """Show one key."""
-    _emit(call(api_client(api_url, token), "GET", f"/keys/{key_id}"), as_json)
+    """Show one key (by id or name)."""
+    _emit(resolve_key(api_client(api_url, token), key_id), as_json)
 
 
 @keys_app.command("update")
@@ -113,19 +113,22 @@ def keys_update(
     if not body:
         console.print("[red]nothing to update:[/] pass --name and/or --description")
         raise typer.Exit(2)
-    _emit(call(api_client(api_url, token), "PATCH", f"/keys/{key_id}", json_body=body), as_json)
+    client = api_client(api_url, token)
+    _emit(call(client, "PATCH", f"/keys/{_key_id(client, key_id)}", json_body=body), as_json)
 
 
 @keys_app.command("disable")
 def keys_disable(key_id: KeyId, api_url: ApiUrl = None, token: Token = None, as_json: AsJson = False) -> None:
     """Disable a key: its webhooks get 401 (within the webhook's key cache TTL)."""
-    _emit(call(api_client(api_url, token), "PATCH", f"/keys/{key_id}", json_body={"enabled": False}), as_json)
+    client = api_client(api_url, token)
+    _emit(call(client, "PATCH", f"/keys/{_key_id(client, key_id)}", json_body={"enabled": False}), as_json)
 
 
 @keys_app.command("enable")
 def keys_enable(key_id: KeyId, api_url: ApiUrl = None, token: Token = None, as_json: AsJson = False) -> None:
     """Enable a disabled key."""
-    _emit(call(api_client(api_url, token), "PATCH", f"/keys/{key_id}", json_body={"enabled": True}), as_json)
+    client = api_client(api_url, token)
+    _emit(call(client, "PATCH", f"/keys/{_key_id(client, key_id)}", json_body={"enabled": True}), as_json)
 
 
 @keys_app.command("rotate")
@@ -138,10 +141,9 @@ def keys_rotate(
 ) -> None:
     """Issue a new secret (printed once); the old one works for the grace period."""
     seconds = duration_seconds(grace)
-    _emit(
-        call(api_client(api_url, token), "POST", f"/keys/{key_id}/rotate", json_body={"grace_seconds": seconds}),
-        as_json,
-    )
+    client = api_client(api_url, token)
+    path = f"/keys/{_key_id(client, key_id)}/rotate"
+    _emit(call(client, "POST", path, json_body={"grace_seconds": seconds}), as_json)
 
 
 @keys_app.command("delete")
@@ -152,10 +154,12 @@ def keys_delete(
     token: Token = None,
 ) -> None:
     """Delete a key: it stops authenticating (within the key cache TTL); its alerts are kept."""
-    if not yes and not typer.confirm(f"Delete key {key_id}? Its webhooks will be rejected", default=False):
+    client = api_client(api_url, token)
+    key = resolve_key(client, key_id)
+    if not yes and not typer.confirm(f"Delete key {key['name']} ({key['id']})? Its webhooks will be rejected"):
         raise typer.Exit(1)
-    call(api_client(api_url, token), "DELETE", f"/keys/{key_id}")
-    console.print(f"deleted {key_id}")
+    call(client, "DELETE", f"/keys/{key['id']}")
+    console.print(f"deleted {shown(key['name'])} ({key['id']})")
 
 
 @keys_app.command("positions")
@@ -303,6 +307,11 @@ def resolve_key(client: Any, reference: str) -> dict[str, Any]:
         console.print(f"[red]no strategy {shown(repr(reference))}[/]")
         raise typer.Exit(1)
     return dict(found)
+
+
+def _key_id(client: Any, reference: str) -> str:
+    """The id of the key a name or an id names (exits 1 when none does)."""
+    return str(resolve_key(client, reference)["id"])
 
 
 def _get_or_none(client: Any, path: str) -> Any:
