@@ -448,11 +448,42 @@ def test_webhook_policy_is_least_privilege(raw: dict[str, Any]) -> None:
         for statement in statements
     }
     assert grants == {
-        ("dynamodb:GetItem", "KeysTable", ()),
-        ("dynamodb:PutItem", "AlertsTable", ()),  # the alert and its dedupe marker, in one transaction
+        ("dynamodb:GetItem", "KeysTable", ("SECRET#*",)),  # what a secret authenticates as
+        ("dynamodb:PutItem", "AlertsTable", ("ALERT#*", "DEDUPE#*")),  # the alert and its marker, one transaction
         ("dynamodb:GetItem", "AlertsTable", ("ALERT#*", "DEDUPE#*")),  # was an unanswered write applied?
         ("dynamodb:UpdateItem", "AlertsTable", ("ALERT#*",)),  # a repeated delivery listed on its alert
     }
+
+
+_ITEM_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+}
+
+
+def test_every_item_grant_on_the_shared_tables_names_the_item_types_it_may_touch(template: LocalTemplate) -> None:
+    """The keys and alerts tables hold several item types each (KEY#, SECRET#, SESSION#...; ALERT#,
+    DEDUPE#, COUNTS#, ARCHIVE#state): a function may read or write only the ones it manages."""
+    unconditioned = []
+    for function_id, resource in template.resources_of_type("AWS::Serverless::Function"):
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in (policy or {}).get("Statement", []) if isinstance(policy, dict) else []:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                resource_ref = statement.get("Resource")
+                table = resource_ref.get("Fn::GetAtt", [None])[0] if isinstance(resource_ref, dict) else None
+                conditions = statement.get("Condition", {})
+                leading = any(
+                    conditions.get(operator, {}).get("dynamodb:LeadingKeys")
+                    for operator in ("ForAllValues:StringLike", "ForAllValues:StringEquals")
+                )
+                if table in ("KeysTable", "AlertsTable") and set(actions) & _ITEM_ACTIONS and not leading:
+                    unconditioned.append((function_id, statement.get("Sid")))
+    assert unconditioned == []
 
 
 @pytest.mark.parametrize(

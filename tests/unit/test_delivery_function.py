@@ -33,6 +33,7 @@ def delivery_app(aws: Any, template: LocalTemplate, monkeypatch: pytest.MonkeyPa
     environment = template.function_spec("DeliveryFunction").environment
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ALLOW_HTTP_DESTINATIONS", "true")  # the fake receiver is on 127.0.0.1, as under make dev
     boto3.client("sqs").create_queue(QueueName=template.physical_name("DeliveryFailureQueue"))
     boto3.client("sqs").create_queue(QueueName=template.physical_name("SignalCheckQueue"))  # no delay: tests wait
     now = datetime(2026, 11, 23, tzinfo=UTC)

@@ -326,3 +326,25 @@ def test_every_admin_error_has_the_one_envelope(
         assert response.body["details"] and all(
             set(detail) == {"field", "problem"} for detail in response.body["details"]
         )
+
+
+def test_every_call_the_keys_api_makes_is_granted_by_its_policy(
+    api: Call, keys_app: ModuleType, template: LocalTemplate
+) -> None:
+    """Its writes are limited to KEY#, NAME# and SECRET# items (moto enforces no IAM: this does)."""
+    from tests.conftest import assert_granted, dynamodb_grants_needed, policy_allows
+
+    needed: list[tuple[str, str, str | None]] = []
+    keys_app.store._client.meta.events.register(
+        "provide-client-params.dynamodb",
+        lambda model, params, **_: needed.extend(dynamodb_grants_needed(model.name, params)),
+    )
+    key = api("POST", "/keys", {"name": "granted"}).body
+    api("PATCH", f"/keys/{key['id']}", {"name": "granted-too", "enabled": False})
+    api("POST", f"/keys/{key['id']}/rotate", {"grace_seconds": 60})
+    api("POST", f"/keys/{key['id']}/verify", {"secret": key["secret"]})
+    api("GET", "/keys")
+    api("DELETE", f"/keys/{key['id']}")
+    assert {action for action, _, _ in needed} >= {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+    assert_granted(template, "KeysFunction", needed)
+    assert not policy_allows(template, "KeysFunction", "dynamodb:PutItem", template.arn("KeysTable"), "DESTINATION#x")
