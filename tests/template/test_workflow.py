@@ -54,3 +54,17 @@ def test_aws_access_is_an_oidc_role_never_stored_keys(workflow: dict[Any, Any]) 
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
         [credentials] = [step for step in job["steps"] if "configure-aws-credentials" in step.get("uses", "")]
         assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+
+
+def test_every_action_is_pinned_to_a_commit_of_a_maintained_major(workflow: dict[Any, Any]) -> None:
+    """Tags can be moved, and the node20 majors (checkout@v4, setup-python@v5, configure-aws-credentials@v4)
+    run on a runtime GitHub is removing: a 40-hex commit, its release in a comment."""
+    import re
+
+    minimum = {"actions/checkout": 6, "actions/setup-python": 6, "aws-actions/configure-aws-credentials": 5}
+    lines = [line for line in WORKFLOW.read_text().splitlines() if "uses:" in line]
+    assert lines
+    for line in lines:
+        match = re.search(r"uses: ([\w-]+/[\w-]+)@([0-9a-f]{40}) # v(\d+)\.\d+\.\d+$", line)
+        assert match is not None, line
+        assert int(match.group(3)) >= minimum[match.group(1)], line
