@@ -519,3 +519,51 @@ def test_the_strategy_lists_hold_every_key_not_only_a_first_page(console: Consol
     finally:
         for key_id in created:
             store.delete(key_id)
+
+
+AXE = PROJECT_ROOT / "functions" / "console" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA findings on the page as it is now, serious or critical only."""
+    page.add_script_tag(content=AXE.read_text())
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a",
+        "wcag21aa"]}})).violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary).slice(0, 5)}))"""
+    )
+    return [violation for violation in found if violation["impact"] in ("serious", "critical")]
+
+
+def test_axe_core_finds_no_serious_accessibility_violation_on_any_page(browser: Browser, stack: LocalStack) -> None:
+    """Contrast (4.32:1 on the muted text) and keyboard focus were serious findings. The check runs in a
+    context that lets axe-core's script in (the console's own CSP would refuse it, as it should)."""
+    assert stack.api is not None
+    alert_id = post_alert(stack, ticker=f"AXE{uuid.uuid4().hex[:4].upper()}")
+    context = browser.new_context(base_url=stack.api.url, bypass_csp=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto("/console/login")
+        findings = {"login": _axe_violations(page)}
+        page.fill("#token", stack.admin_token)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(re.compile(r"/console/alerts$"))
+        for name, path in (
+            ("alerts", "/console/alerts"),
+            ("alert", f"/console/alerts/{alert_id}"),
+            ("overview", "/console/overview"),
+            ("strategies", "/console/strategies"),
+        ):
+            page.goto(path)
+            findings[name] = _axe_violations(page)
+        page.fill("form[action='/console/strategies'] input[name=name]", f"axe-{uuid.uuid4().hex[:6]}")
+        page.click("form[action='/console/strategies'] button[type=submit]")
+        expect(page.locator("#secret")).to_be_visible()
+        findings["secret shown once"] = _axe_violations(page)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"/console/alerts/{alert_id}")
+        findings["alert on a phone"] = _axe_violations(page)
+    finally:
+        context.close()
+    failing = {name: found for name, found in findings.items() if found}
+    assert not failing, json.dumps(failing, indent=1)
