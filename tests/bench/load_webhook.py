@@ -152,6 +152,7 @@ def run_load(
             if requests is not None:
                 return next(budget) <= requests
             return time.monotonic() < deadline
+
         tickers = ("BTCUSDT", "ETHUSD", "AAPL", "ES1!", "EURUSD")
 
         def worker(index: int) -> None:

@@ -320,3 +320,23 @@ def test_csv_export_never_writes_a_formula_and_keeps_text_alerts_and_health() ->
     assert (row["price"], row["position_size"]) == ("-1.5", "-3"), "numbers stay numbers"
     assert row["message"] == "BUY BTCUSDT\nnow"
     assert (row["lag_ms"], row["late"], row["gap_before"]) == (1200, False, "expected flat, found long 1")
+
+
+def test_a_local_function_that_fails_is_one_line_and_a_retry_hint_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`arrowhook archive run` once ended with a traceback through archive_source._query (DynamoDB busy)."""
+    from arrowhook.errors import StoreUnavailableError
+
+    class Failing:
+        def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+            raise StoreUnavailableError("DynamoDB request failed: ThrottlingException")
+
+    monkeypatch.setattr("arrowhook_tools.local.read_state", lambda: {"aws_endpoint": "http://127.0.0.1:1"})
+    monkeypatch.setattr("arrowhook_tools.local.running_stack_functions", lambda state: Failing())
+    result = CliRunner().invoke(app, ["archive", "run"])
+    assert result.exit_code == 1
+    assert "the archive run failed: StoreUnavailableError: DynamoDB request failed: ThrottlingException" in " ".join(
+        result.output.split()
+    )
+    assert "the next run resumes" in result.output and "Traceback" not in result.output

@@ -37,7 +37,7 @@ def archive_run(
         result = invoke_function("ArchiveFunction", event, stack=stack, region=region, read_timeout=910)
     except FunctionError as error:
         console.print(f"[red]the archive run failed:[/] {shown(error.message)}")
-        console.print("nothing is lost: the next run resumes from the journal (see docs/operations.md)")
+        console.print("nothing is lost: run it again (or let the schedule), the next run resumes from the journal")
         raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(result, indent=2))

@@ -37,7 +37,10 @@ def _local(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
     console.print(f"[dim]local stack at {state['aws_endpoint']}[/]")
     functions = running_stack_functions(state)
     with contextlib.redirect_stdout(sys.stderr):  # the function's logs to stderr, the result to stdout
-        result: dict[str, Any] = functions.invoke(logical_id, event)
+        try:
+            result: dict[str, Any] = functions.invoke(logical_id, event)
+        except Exception as error:  # what Lambda reports as a FunctionError, not a traceback of ours
+            raise FunctionError(f"{type(error).__name__}: {error}") from None
     return result
 
 
