@@ -127,12 +127,13 @@ class AlertQuery:
             if len(taken) < len(found) or "LastEvaluatedKey" in page:
                 start = _start_key(taken[-1], plan) if taken else page.get("LastEvaluatedKey")
                 if len(items) == limit:
-                    return [alert_from_item(item) for item in items], {"p": partition_index, "k": start}
+                    alerts = _matching([alert_from_item(item) for item in items], alert_filter)
+                    return alerts, {"p": partition_index, "k": start}
             else:
                 partition_index, start = partition_index + 1, None
         done = partition_index >= len(plan.partitions)
         next_state = None if done else {"p": partition_index, "k": start}
-        return [alert_from_item(item) for item in items], next_state
+        return _matching([alert_from_item(item) for item in items], alert_filter), next_state
 
     def count(self, alert_filter: AlertFilter) -> int:
         """How many alerts match, with Select=COUNT: DynamoDB still reads them, but answers only numbers
@@ -200,8 +201,8 @@ class AlertQuery:
             values[":side"] = {"S": alert_filter.side}
         if alert_filter.has_issues:
             filters.append("attribute_exists(parse_issues)")
-        if alert_filter.contains:
-            filters.append("contains(payload, :contains)")
+        if alert_filter.contains:  # a body kept compressed is matched once read (AlertQuery.page)
+            filters.append("(contains(payload, :contains) OR attribute_exists(payload_gz))")
             values[":contains"] = {"S": alert_filter.contains}
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
@@ -224,6 +225,14 @@ class AlertQuery:
         response = query_page(self._client, arguments)
         self.consumed_read_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
         return response
+
+
+def _matching(alerts: list[StoredAlert], alert_filter: AlertFilter) -> list[StoredAlert]:
+    """`contains` on a body kept compressed, which DynamoDB's filter cannot look into (a page may then
+    hold fewer than asked: its cursor still continues)."""
+    if not alert_filter.contains:
+        return alerts
+    return [alert for alert in alerts if alert_filter.contains in alert.payload]
 
 
 def _start_key(item: dict[str, Any], plan: _Plan) -> dict[str, Any]:
