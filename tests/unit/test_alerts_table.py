@@ -8,7 +8,6 @@ import json
 import random
 import string
 from collections.abc import Callable
-from datetime import UTC, datetime
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +18,12 @@ from arrowhook.alerts_table import AlertStore, alert_from_item, alert_item
 from arrowhook.archive_objects import archive_line
 from arrowhook.dynamodb import MAX_ITEM_BYTES, item_size
 from arrowhook.errors import BodyTooLargeError
-from arrowhook.models import StoredAlert, new_id
-from arrowhook.tradingview import AlertFields
+from arrowhook.models import StoredAlert
 from arrowhook_tools.gateway_events import build_event
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.template import LocalTemplate
 from tests.conftest import Invoke, Strategy, alert_items, respond
+from tests.unit.test_alerts_api import stored_alert
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -152,14 +151,5 @@ def test_a_throttled_retry_after_an_applied_write_answers_stored() -> None:
 
 
 def _alert(payload: str, *, fields: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> StoredAlert:
-    received = datetime(2026, 12, 1, 12, tzinfo=UTC)
-    return StoredAlert(
-        alert_id=new_id(int(received.timestamp() * 1000)),
-        key_id="K",
-        strategy="s",
-        received_at=received,
-        body_format="json",
-        fields=AlertFields.model_validate(fields or {}),
-        extra=extra or {},
-        payload=payload,
-    )
+    key = type("Key", (), {"id": "K", "name": "s"})()
+    return stored_alert(key, 0, payload=payload, **(fields or {})).model_copy(update={"extra": extra or {}})
