@@ -289,7 +289,9 @@ def test_an_expired_or_forged_session_is_sent_back_to_sign_in(console: Console, 
         WithDecryption=True,
     )["Parameter"]["Value"]
     max_age = int(stack.template.function_spec("ConsoleFunction").environment.get("CONSOLE_SESSION_SECONDS", 28_800))
-    issued_long_ago, _ = SessionSigner(key.encode(), max_age, clock=lambda: time.time() - max_age - 60).issue()
+    issued_long_ago, _ = SessionSigner(key.encode(), max_age, clock=lambda: time.time() - max_age - 60).issue(
+        stack.admin_token
+    )
     host = console.base.removeprefix("http://").split(":")[0]
     for value in (issued_long_ago, "forged.value.here"):
         console.context.clear_cookies()

@@ -18,7 +18,7 @@ class Clock:
 def test_a_session_lasts_its_max_age_then_is_refused() -> None:
     clock = Clock()
     signer = SessionSigner(KEY, max_age_seconds=3600, clock=clock)
-    cookie, session = signer.issue()
+    cookie, session = signer.issue("token")
     clock.now += 3600
     assert signer.load(cookie) == session
     clock.now += 1
@@ -26,7 +26,7 @@ def test_a_session_lasts_its_max_age_then_is_refused() -> None:
 
 
 def test_forged_or_foreign_cookies_are_refused() -> None:
-    cookie, _ = SessionSigner(KEY, 3600).issue()
+    cookie, _ = SessionSigner(KEY, 3600).issue("token")
     assert SessionSigner(b"other" * 10, 3600).load(cookie) is None
     assert SessionSigner(KEY, 3600).load(cookie[:-2] + "xx") is None
     assert SessionSigner(KEY, 3600).load("") is None
@@ -34,7 +34,7 @@ def test_forged_or_foreign_cookies_are_refused() -> None:
 
 
 def test_the_csrf_token_must_match_exactly() -> None:
-    _, session = SessionSigner(KEY, 3600).issue()
+    _, session = SessionSigner(KEY, 3600).issue("token")
     assert session.allows(session.csrf_token)
     assert not session.allows(None)
     assert not session.allows("")

@@ -66,7 +66,7 @@ class SessionSigner:
 
         self._serializer = URLSafeTimedSerializer(key, salt=_SALT, signer=ClockedSigner)
 
-    def issue(self, admin_token: str = "") -> tuple[str, Session]:
+    def issue(self, admin_token: str) -> tuple[str, Session]:
         """A new session (opened with this admin token) and the cookie value that carries it."""
         session = Session(
             csrf_token=secrets.token_urlsafe(24),
