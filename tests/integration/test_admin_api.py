@@ -133,7 +133,7 @@ def test_cli_manages_keys_through_the_api(dev_stack: DevStack, client: httpx.Cli
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("keys", "show", "no-such-key"), "key not found"),
+        (("keys", "show", "no-such-key"), "no strategy 'no-such-key'"),
         (("keys", "list", "--token", "wrong"), "not authorized"),
         (("keys", "rotate", "x", "--grace", "soon"), "invalid duration"),
         (("keys", "update", "x"), "nothing to update"),

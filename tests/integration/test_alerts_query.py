@@ -138,7 +138,9 @@ def test_filter_combinations_return_exactly_the_matching_set_in_order(
 def test_stats_over_the_batch(dev_stack: DevStack, batch: Batch) -> None:
     headers = {"Authorization": f"Bearer {dev_stack.admin_token}"}
     for strategy in batch.strategies:
-        stats = httpx.get(f"{dev_stack.api_url}/alerts/stats", params={"strategy": strategy}, headers=headers).json()
+        stats = httpx.get(
+            f"{dev_stack.api_url}/alerts/stats", params={"strategy": strategy}, headers=headers, timeout=60
+        ).json()
         mine = [sent for sent in batch.sent if sent.strategy == strategy]
         assert stats["total"] == len(mine)
         assert stats["by_side"] == {

@@ -341,7 +341,9 @@ def test_a_body_at_the_size_limit_is_forwarded_and_its_bus_event_fits(
     filler = "\\u0001" * ((limit - len(json.dumps({**head, "note": ""}))) // 6)  # each escapes to 6 bytes again
     body = json.dumps({**head, "note": ""}).replace('"note": ""', f'"note": "{filler}"').encode()
     assert limit - 6 < len(body) <= limit
-    answer = httpx.post(f"{stack.api.url}/webhook", content=body, headers={"Content-Type": "application/json"})
+    answer = httpx.post(
+        f"{stack.api.url}/webhook", content=body, headers={"Content-Type": "application/json"}, timeout=60
+    )
     assert answer.status_code == 200, answer.text
     (forwarded,) = receivers.wait_for(strategy.path("webhook"), timeout=ARRIVAL_SECONDS)
     assert forwarded.json()["data"]["alert_id"] == answer.json()["alert_id"]

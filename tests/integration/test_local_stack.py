@@ -287,7 +287,8 @@ def test_dev_keeps_its_data_through_a_stop_mid_delivery_and_a_crash(tmp_path: An
     snapshot = workdir / "state" / "snapshot.json"
     try:
         with running_dev_stack(workdir, config) as first:
-            admin = httpx.Client(base_url=first.api_url, headers={"Authorization": f"Bearer {first.admin_token}"})
+            headers = {"Authorization": f"Bearer {first.admin_token}"}
+            admin = httpx.Client(base_url=first.api_url, headers=headers, timeout=60)
             key = admin.post("/keys", json={"name": "kept"}).json()
 
             def destination(name: str, url: str, **values: Any) -> dict[str, Any]:
@@ -300,13 +301,16 @@ def test_dev_keeps_its_data_through_a_stop_mid_delivery_and_a_crash(tmp_path: An
             destination("b-count", f"{receivers.url}/hook/count")
             destination("c-refuse", f"{receivers.url}/hook/refuse")
             destination("d-silent", silent.url, timeout_seconds=10)
-            first_alert = httpx.post(f"{first.api_url}/webhook", json={"key": key["secret"], "ticker": "ONE"}).json()
+            first_alert = httpx.post(
+                f"{first.api_url}/webhook", json={"key": key["secret"], "ticker": "ONE"}, timeout=60
+            ).json()
             receivers.wait_for("/hook/count", 1)
             receivers.wait_for("/hook/refuse", 1)
             _wait(lambda: silent._held, "the delivery to the silent receiver is in flight")
         assert len(receivers.at("/hook/count")) == 1
         with running_dev_stack(workdir, config, crash=True) as second:
-            admin = httpx.Client(base_url=second.api_url, headers={"Authorization": f"Bearer {second.admin_token}"})
+            headers = {"Authorization": f"Bearer {second.admin_token}"}
+            admin = httpx.Client(base_url=second.api_url, headers=headers, timeout=60)
             names = sorted(item["name"] for item in admin.get("/destinations").json()["items"])
             assert names == ["b-count", "c-refuse", "d-silent"], "a deleted destination stays deleted"
             assert admin.get(f"/alerts/{first_alert['alert_id']}").status_code == 200
@@ -314,7 +318,9 @@ def test_dev_keeps_its_data_through_a_stop_mid_delivery_and_a_crash(tmp_path: An
             queue = sqs.get_queue_url(QueueName="arrowhook-local-DeliveryFailureQueue")["QueueUrl"]
             reports = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
             assert any(first_alert["alert_id"] in report["Body"] for report in reports), "the failure queue is kept"
-            fence = httpx.post(f"{second.api_url}/webhook", json={"key": key["secret"], "ticker": "TWO"}).json()
+            fence = httpx.post(
+                f"{second.api_url}/webhook", json={"key": key["secret"], "ticker": "TWO"}, timeout=60
+            ).json()
             counted = receivers.wait_for("/hook/count", 2)
             assert [item.json()["data"]["alert_id"] for item in counted] == [
                 first_alert["alert_id"],
