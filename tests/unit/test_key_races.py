@@ -171,3 +171,49 @@ def test_a_disable_beside_a_rename_keeps_both(keys_table: tuple[DynamoDBClient, 
     assert (final.name, final.status) == ("renamed", KeyStatus.DISABLED), "the loser re-applies its change"
     assert_secrets_match_keys(client, table)
     use_cases.delete_key(store, key.id)
+
+
+class _AppliedThenRetried:
+    """A client whose TransactWriteItems is applied, then answered as the SDK's retry of it would be: the
+    first attempt timed out after it landed, and the retry was refused by the first attempt's own write."""
+
+    def __init__(self, client: Any, *, lost: str) -> None:
+        self._client = client
+        self._lost = lost  # "retried" (the retry refused) or "timeout" (no answer at all)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **arguments: Any) -> Any:
+        from botocore.exceptions import ReadTimeoutError
+
+        self._client.transact_write_items(**arguments)
+        if self._lost == "timeout":
+            raise ReadTimeoutError(endpoint_url="http://dynamodb")
+        return self._client.transact_write_items(**arguments)  # raises TransactionCanceledException
+
+
+@pytest.mark.parametrize("lost", ["retried", "timeout"])
+def test_a_change_whose_answer_was_lost_is_not_reported_as_a_clash(
+    keys_table: tuple[DynamoDBClient, str], lost: str
+) -> None:
+    """Under load a create answered 409 (name taken: by itself) and a rotation 409 or 503, though each had
+    landed: the caller would have lost the secret shown to no one. Each change now looks before refusing."""
+    from arrowhook import keys as key_cases
+    from arrowhook.credentials import hash_secret
+
+    client, table = keys_table
+    store = KeyStore(table, client=_AppliedThenRetried(client, lost=lost))  # type: ignore[arg-type]
+    key, secret = key_cases.create_key(store, f"lost-{lost}")
+    found = store.get(key.id)
+    assert found is not None and (found.name, found.secret_prefix) == (key.name, key.secret_prefix)
+    rotated, newest = key_cases.rotate_key(store, key.id, 0)
+    disabled = key_cases.update_key(store, key.id, enabled=False)
+    now_stored = store.get(key.id)
+    assert disabled.status.value == "disabled" and now_stored is not None and now_stored.status.value == "disabled"
+
+    def authenticates(value: str) -> bool:
+        return "Item" in client.get_item(TableName=table, Key={"pk": {"S": f"SECRET#{hash_secret(value)}"}})
+
+    assert authenticates(newest) and not authenticates(secret), "the rotation that was answered 409 landed"
+    assert hash_secret(newest) != hash_secret(secret) and rotated.secret_prefix == newest[:10]

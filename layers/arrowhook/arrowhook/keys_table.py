@@ -48,7 +48,8 @@ class KeyStore:
     def create(self, key: StrategyKey, secret_hash: str) -> None:
         """Key, name guard and secret record in one transaction: a name clash leaves nothing behind."""
         record = _KeyRecord(key=key, secret_hash=secret_hash, version=1)
-        self._transact(
+        self._transact_once(
+            record,
             [
                 {
                     "Put": {
@@ -128,7 +129,7 @@ class KeyStore:
                 {"Delete": {"TableName": self.table_name, "Key": {"pk": {"S": f"NAME#{record.key.name.lower()}"}}}}
             )
         items.extend(self._secret_puts(updated))
-        self._transact(items, name_guard_index=1 if renamed else None, name=updated.key.name)
+        self._transact_once(updated, items, name_guard_index=1 if renamed else None, name=updated.key.name)
         return updated.key
 
     def rotate(self, key_id: str, new_secret_hash: str, new_prefix: str, grace_seconds: int) -> StrategyKey:
@@ -152,7 +153,7 @@ class KeyStore:
             items.append(self._secret_delete(record.previous_secret_hash))
         if previous_expires_at is None:
             items.append(self._secret_delete(record.secret_hash))
-        self._transact(items)
+        self._transact_once(updated, items)
         return updated.key
 
     def delete(self, key_id: str) -> None:
@@ -308,6 +309,30 @@ class KeyStore:
 
     def _secret_delete(self, secret_hash: str) -> dict[str, Any]:
         return {"Delete": {"TableName": self.table_name, "Key": {"pk": {"S": f"SECRET#{secret_hash}"}}}}
+
+    def _transact_once(self, written: _KeyRecord, items: list[Any], **options: Any) -> None:
+        """_transact, where the SDK's retry of a write that was applied (its answer lost to a timeout) is
+        not taken for a clash with someone else: the first attempt's own key, name or version would
+        refuse the retry (409, or 503), though the change is there. So on a refusal, look: the key as this
+        change wrote it means it landed."""
+        try:
+            self._transact(items, **options)
+        except (NameTakenError, KeyConflictError, StoreUnavailableError):
+            if not self._landed(written):
+                raise
+
+    def _landed(self, written: _KeyRecord) -> bool:
+        try:
+            found = self._find(written.key.id)
+        except StoreUnavailableError:
+            return False
+        moment = {"created_at", "updated_at"}  # stored to the millisecond
+        return (
+            found is not None
+            and found.version == written.version
+            and found.secret_hash == written.secret_hash
+            and found.key.model_dump(exclude=moment) == written.key.model_dump(exclude=moment)
+        )
 
     def _transact(self, items: list[Any], *, name_guard_index: int | None = None, name: str = "") -> None:
         try:
