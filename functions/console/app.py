@@ -5,6 +5,7 @@ never a CDN, under a Content-Security-Policy that allows no inline script or sty
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -28,6 +29,10 @@ from arrowhook.alerts_table import AlertStore
 from arrowhook.console_session import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, OpenSessions, Session, SessionSigner
 from arrowhook.daily_counts import DailyCounts
 from arrowhook.deliveries_table import DeliveryStore
+from arrowhook.delivery_channels import SqsLanes
+from arrowhook.delivery_lanes import Dispatcher
+from arrowhook.destination_admin import Backlog
+from arrowhook.destinations_table import DestinationStore
 from arrowhook.errors import ArrowhookError, InvalidFilterError
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import KeyStatus, StoredAlert, StrategyKey, iso, utc_now
@@ -50,6 +55,12 @@ keys = KeyStore(settings.keys_table_name)
 alert_store = AlertStore(settings.alerts_table_name)
 alert_query = AlertQuery(settings.alerts_table_name)
 deliveries = DeliveryStore(settings.deliveries_table_name)
+backlog = Backlog(
+    destinations=DestinationStore(settings.keys_table_name),
+    keys=keys,
+    records=deliveries,
+    dispatcher=Dispatcher(records=deliveries, lanes=SqsLanes(settings.delivery_queue_url)),
+)
 daily_counts = DailyCounts(settings.alerts_table_name)
 rejection_counts = RejectionCounts(metrics.namespace or "Arrowhook", metrics.service or "arrowhook")
 PAGE_SIZE = 50
@@ -494,6 +505,35 @@ async def delete_strategy(
     key_cases.delete_key(keys, key_id)
     logger.info("key deleted from the console", extra={"key_id": key_id})
     return RedirectResponse("/console/strategies", status_code=303)
+
+
+# -- deliveries -------------------------------------------------------------------------------------------
+@app.get("/console/deliveries", response_class=HTMLResponse)
+async def deliveries_page(
+    request: Request, _: SignedIn, sent: Annotated[int | None, Query(ge=0, le=1_000_000)] = None
+) -> HTMLResponse:
+    """Each destination's lane (on, paused, off) and what did not reach it, oldest alert first."""
+    unsent = backlog.unsent()
+    waiting = Counter(record.lane for record in unsent)
+    lanes = [{"destination": destination, "unsent": waiting[destination.id]} for destination in backlog.lanes()]
+    return _page(request, "deliveries.html", {"lanes": lanes, "records": unsent, "sent": sent})
+
+
+@app.post("/console/destinations/{destination_id}/resume")
+async def resume_destination(_: Checked, destination_id: str) -> RedirectResponse:
+    """On again, and what it missed sent again (the admin API's POST /destinations/{id}/resume)."""
+    again = backlog.resume(destination_id)[1]
+    logger.info("destination resumed from the console", extra={"destination_id": destination_id})
+    return RedirectResponse(f"/console/deliveries?sent={len(again)}", status_code=303)
+
+
+@app.post("/console/deliveries/redrive")
+async def redrive_deliveries(
+    _: Checked, destination_id: Annotated[str, Form(min_length=1, max_length=64)]
+) -> RedirectResponse:
+    again = backlog.redrive(backlog.unsent(destination_id=destination_id))
+    logger.info("deliveries redriven from the console", extra={"destination_id": destination_id})
+    return RedirectResponse(f"/console/deliveries?sent={len(again)}", status_code=303)
 
 
 # -- assets ---------------------------------------------------------------------------------------------

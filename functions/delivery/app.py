@@ -1,14 +1,14 @@
-"""Forwards each newly stored alert (the alerts table's stream, INSERT of ALERT# items only: the event
-source mapping filters the rest) to its strategy's destinations, and checks its signal health; on its
-schedule, notices strategies gone silent.
+"""Dispatches each newly stored alert (the alerts table's stream, INSERT of ALERT# items only: the event
+source mapping filters the rest) to its strategy's destinations' lanes, and checks its signal health; on
+its schedule, notices strategies gone silent. It sends nothing itself: the sender function does, one
+lane per destination (arrowhook.delivery_lanes).
 
 Thin on purpose: Powertools batch processing turns the stream batch into records and reports partial
-failures (the mapping bisects and retries them, then sends them to the failure queue); each record
-goes to arrowhook.delivery.Deliverer, which keeps one delivery record per (alert, destination), and to
-arrowhook.signal_watch: lag at once (so late alerts can be skipped); an alert whose sequence is
-checked goes to the signal-check queue, which hands it back (an SQS batch) once it has settled, so the
-check never holds up the deliveries behind it. A scheduled event (`{"trigger": "signal-watch"}`) runs
-SilenceWatch.
+failures (the mapping bisects and retries them); each record goes to the Dispatcher, which writes a
+`pending` delivery record per (alert, destination) and then puts the message in its lane, and to
+arrowhook.signal_watch: lag at once (so late alerts are skipped where a destination asks); an alert whose
+sequence is checked goes to the signal-check queue, which hands it back (an SQS batch) once it has
+settled. A scheduled event (`{"trigger": "signal-watch"}`) runs SilenceWatch.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from arrowhook.alert_query import AlertQuery
 from arrowhook.alerts_table import AlertStore, alert_from_item
 from arrowhook.daily_counts import DailyCounts
 from arrowhook.deliveries_table import DeliveryStore
-from arrowhook.delivery import Deliverer, DeliveryRecord, DeliveryStatus, Sender
-from arrowhook.delivery_channels import FailureQueue, HttpTransport, SignalCheckQueue, SnsEmail
+from arrowhook.delivery import DeliveryRecord, DeliveryStatus
+from arrowhook.delivery_channels import SignalCheckQueue, SqsLanes
+from arrowhook.delivery_lanes import Dispatcher, count_delivery
 from arrowhook.destinations import Destination
-from arrowhook.destinations_table import DestinationSecrets, DestinationStore
+from arrowhook.destinations_table import DestinationStore
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import StrategyKey, utc_now
 from arrowhook.observability import Metric, MetricUnit, count_lag, logger, metrics, traced
@@ -52,20 +53,9 @@ check_queue = SignalCheckQueue(settings.signal_check_queue_url)
 # for real crashes.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 check_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-deliverer = Deliverer(
-    records=DeliveryStore(settings.deliveries_table_name),
-    secrets=DestinationSecrets(settings.destination_secrets_prefix),
-    sender=Sender(
-        transport=HttpTransport(allow_local=settings.allow_local_destinations),
-        email=SnsEmail(settings.alert_email_topic_arn) if settings.alert_email_topic_arn else None,
-        telegram_api_url=settings.telegram_api_url,
-    ),
-    failures=FailureQueue(settings.failure_queue_url),
+deliverer = Dispatcher(
+    records=DeliveryStore(settings.deliveries_table_name), lanes=SqsLanes(settings.delivery_queue_url)
 )
-
-
-class PendingDeliveryError(Exception):
-    """Raised for a record with a destination left pending: the batch reports it failed, to be retried."""
 
 
 def deliver_record(
@@ -78,7 +68,7 @@ def deliver_record(
     key = strategies.get(alert.key_id)
     expectations = key.signals if key else SignalExpectations()
     health = checks.lag(alert, expectations)
-    results = deliverer.deliver(alert, configured, late=late_reason(health, expectations))
+    results = deliverer.dispatch(alert, configured, late=late_reason(health, expectations))
     for result in results:
         _count(result)
     if needs_sequence_check(alert, expectations.sequence):
@@ -86,9 +76,6 @@ def deliver_record(
     else:
         checks.record(alert, health)
         _count_health(alert.strategy, health.lag_ms, late=health.late, gap=False)
-    pending = [result.destination_id for result in results if result.status is DeliveryStatus.PENDING]
-    if pending:
-        raise PendingDeliveryError(f"alert {alert.alert_id}: {len(pending)} destination(s) pending")
     return results
 
 
@@ -121,34 +108,15 @@ def _count_health(strategy: str, lag_ms: int | None, *, late: bool, gap: bool) -
 
 
 def _count(result: DeliveryRecord) -> None:
-    logger.info(
-        "delivery",
-        extra={
-            "alert_id": result.alert_id,
-            "destination_id": result.destination_id,
-            "kind": result.kind,
-            "status": result.status,
-            "attempts": result.attempts,
-            "last_status_code": result.last_status_code,
-        },
-    )
-    if result.status is DeliveryStatus.DELIVERED:
-        metrics.add_metric(name=Metric.DELIVERIES_SUCCEEDED, unit=MetricUnit.Count, value=1)
-        if result.latency_ms is not None:
-            metrics.add_metric(name=Metric.DELIVERY_LATENCY, unit=MetricUnit.Milliseconds, value=result.latency_ms)
-    elif result.status is DeliveryStatus.FAILED:
-        metrics.add_metric(name=Metric.DELIVERIES_FAILED, unit=MetricUnit.Count, value=1)
-    elif result.status is DeliveryStatus.PENDING:
-        metrics.add_metric(name=Metric.DELIVERIES_PENDING, unit=MetricUnit.Count, value=1)
-    if result.attempts > 1:
-        metrics.add_metric(name=Metric.DELIVERY_RETRIES, unit=MetricUnit.Count, value=result.attempts - 1)
+    """A dispatch: what is skipped is done here; the sender logs and counts the rest as it sends."""
+    if result.status is DeliveryStatus.SKIPPED:
+        count_delivery(result)
 
 
 @traced
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, Any]:
-    deliverer.seconds_left = lambda: context.get_remaining_time_in_millis() / 1000
     if event.get("trigger") == "signal-watch":
         # `at` replays the check as of another moment (`arrowhook signals check --at`): for trying it out.
         return watch_silence(datetime.fromisoformat(event["at"]) if event.get("at") else utc_now())

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import Response, status
+from fastapi import Query, Response, status
 
 from arrowhook.admin_app import MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.alert_query import parse_moment
+from arrowhook.deliveries_table import DeliveryStore
 from arrowhook.delivery import Sender
-from arrowhook.delivery_channels import HttpTransport, SnsEmail
-from arrowhook.destination_admin import DestinationAdmin, DestinationChanges
+from arrowhook.delivery_channels import FailureQueue, HttpTransport, SnsEmail, SqsLanes
+from arrowhook.delivery_lanes import Dispatcher
+from arrowhook.destination_admin import Backlog, DestinationAdmin, DestinationChanges
+from arrowhook.destinations import InvalidDestinationError
 from arrowhook.destinations_table import DestinationSecrets, DestinationStore
 from arrowhook.keys_table import KeyStore
 from arrowhook.observability import logger
@@ -20,7 +25,12 @@ from arrowhook.schemas import (
     DestinationOut,
     DestinationTestResult,
     DestinationUpdate,
+    RedriveRequest,
+    RedriveResult,
+    ResumeRequest,
+    ResumeResult,
     SigningSecretRotate,
+    UnsentList,
 )
 from arrowhook.settings import DestinationsApiSettings
 
@@ -31,6 +41,14 @@ admin = DestinationAdmin(
     keys=KeyStore(settings.keys_table_name),
     allow_http=settings.allow_http_destinations,
     email_enabled=bool(settings.alert_email_topic_arn),
+)
+deliveries = DeliveryStore(settings.deliveries_table_name)
+backlog = Backlog(
+    destinations=admin.store,
+    keys=admin.keys,
+    records=deliveries,
+    dispatcher=Dispatcher(records=deliveries, lanes=SqsLanes(settings.delivery_queue_url)),
+    failures=FailureQueue(settings.failure_queue_url),
 )
 sender = Sender(
     transport=HttpTransport(allow_local=settings.allow_http_destinations),
@@ -127,6 +145,21 @@ async def rotate_signing_secret(destination_id: str, body: SigningSecretRotate |
 
 
 @app.post(
+    "/destinations/{destination_id}/resume",
+    response_model=ResumeResult,
+    tags=["destinations"],
+    responses={**NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY},
+)
+async def resume_destination(destination_id: str, body: ResumeRequest | None = None) -> ResumeResult:
+    """Switch a paused (or switched off) destination on again and, unless `redrive` is false, send what it
+    missed (its held and failed deliveries) after what its lane holds, with the same message ids."""
+    redrive = body.redrive if body else True
+    destination, again = backlog.resume(destination_id, redrive=redrive)
+    logger.info("destination resumed", extra={"destination_id": destination_id, "redriven": len(again)})
+    return ResumeResult(destination=DestinationOut.of(destination), redriven=len(again))
+
+
+@app.post(
     "/destinations/{destination_id}/test",
     response_model=DestinationTestResult,
     tags=["destinations"],
@@ -137,6 +170,67 @@ async def test_destination(destination_id: str) -> DestinationTestResult:
     answer = admin.test(destination_id, sender)
     logger.info("destination tested", extra={"destination_id": destination_id, "status_code": answer.status})
     return DestinationTestResult(ok=answer.ok, status_code=answer.status, answer=answer.reason())
+
+
+def _moment(text: str | None, name: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_moment(text)
+    except ValueError as error:
+        raise InvalidDestinationError(f"{name}: {error}") from None
+
+
+@app.get(
+    "/deliveries/unsent",
+    response_model=UnsentList,
+    tags=["deliveries"],
+    responses={**INVALID, **NOT_FOUND, **UNAVAILABLE},
+)
+async def list_unsent(
+    destination_id: Annotated[str | None, Query(max_length=64, description="One destination's lane.")] = None,
+    strategy: Annotated[str | None, Query(max_length=64, description="The lanes of a strategy's destinations.")] = None,
+    since: Annotated[str | None, Query(max_length=64, description="Alerts received from (ISO 8601, 24h).")] = None,
+    until: Annotated[str | None, Query(max_length=64, description="Alerts received until.")] = None,
+) -> UnsentList:
+    """Failed and held deliveries, lane by lane, oldest alert first: what a redrive would send again."""
+    found = backlog.unsent(
+        destination_id=destination_id,
+        strategy=strategy,
+        since=_moment(since, "since"),
+        until=_moment(until, "until"),
+    )
+    return UnsentList(items=found)
+
+
+@app.post(
+    "/deliveries/redrive",
+    response_model=RedriveResult,
+    tags=["deliveries"],
+    responses={**INVALID, **NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY},
+)
+async def redrive(body: RedriveRequest) -> RedriveResult:
+    """Send failed and held deliveries again, in their lanes, with the same message ids (a receiver that
+    deduplicates by `webhook-id` stays safe); after what each lane holds, in alert order. With
+    `failure_queue`, what the failure queue's reports name, and those reports removed."""
+    if body.failure_queue:
+        if body.destination_id or body.strategy or body.since or body.until:
+            raise InvalidDestinationError("failure_queue: not with destination_id, strategy, since or until")
+        again, acknowledged = backlog.redrive_reported(dry_run=body.dry_run)
+        logger.info("failure queue redriven", extra={"redriven": len(again), "acknowledged": acknowledged})
+        redriven = 0 if body.dry_run else len(again)
+        return RedriveResult(dry_run=body.dry_run, redriven=redriven, acknowledged=acknowledged, items=again)
+    found = backlog.unsent(
+        destination_id=body.destination_id,
+        strategy=body.strategy,
+        since=_moment(body.since, "since"),
+        until=_moment(body.until, "until"),
+    )
+    if body.dry_run:
+        return RedriveResult(dry_run=True, redriven=0, items=found)
+    again = backlog.redrive(found)
+    logger.info("deliveries redriven", extra={"redriven": len(again)})
+    return RedriveResult(dry_run=False, redriven=len(again), items=again)
 
 
 lambda_handler = lambda_entry(app)

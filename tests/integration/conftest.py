@@ -275,6 +275,11 @@ class Strategy:
             time.sleep(0.2)
 
 
+def settled(count: int) -> Callable[[list[dict[str, Any]]], bool]:
+    """Until `count` delivery records exist and none is still pending (a record is written before its send)."""
+    return lambda found: len(found) == count and all(item["status"] != "pending" for item in found)
+
+
 @pytest.fixture(scope="module")
 def receivers() -> Iterator[Receivers]:
     """Fake Discord, Slack, Telegram and webhook receivers, one set per module."""

@@ -19,6 +19,7 @@ from arrowhook.console_session import COOKIE_NAME, SessionSigner
 from arrowhook_tools.browser import CHROMIUM, CHROMIUM_ARGS
 from arrowhook_tools.embedded_aws import ssm
 from arrowhook_tools.local import DEMO_SECRET, LocalStack
+from arrowhook_tools.receivers import Receivers, Scripted
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT
 from tests.integration.conftest import in_process_stack
@@ -352,7 +353,7 @@ def test_replacing_the_admin_token_ends_every_session(console: Console, stack: L
 
 def test_every_page_sends_a_strict_content_security_policy(console: Console) -> None:
     console.sign_in()
-    for path in ("/console/login", "/console/alerts", "/console/strategies"):
+    for path in ("/console/login", "/console/alerts", "/console/strategies", "/console/deliveries"):
         answer = console.page.goto(path)
         assert answer is not None
         headers = answer.headers
@@ -440,6 +441,41 @@ def test_an_alerts_repeated_deliveries_are_listed_on_its_page(console: Console, 
     console.page.goto(f"/console/alerts/{first.json()['alert_id']}")
     expect(console.page.locator("dd.duplicates")).to_have_text("1")
     expect(console.page.locator("ul.repeats li")).to_have_count(1)
+
+
+def test_the_deliveries_page_resumes_a_paused_destination_and_sends_what_it_missed(
+    console: Console, stack: LocalStack, admin: httpx.Client
+) -> None:
+    """A receiver answered 410 Gone: the page shows the destination paused and the alert not delivered;
+    one button resumes it and sends the alert again, with the message id it had."""
+    receivers = Receivers().start()
+    path = f"/hook/console-{uuid.uuid4().hex[:8]}"
+    receivers.script(path, Scripted(410, "deleted"))
+    body = {"kind": "webhook", "name": f"gone-{uuid.uuid4().hex[:6]}", "url": receivers.url + path}
+    destination = admin.post("/destinations", json=body).json()
+    try:
+        alert_id = post_alert(stack, ticker=f"GONE{uuid.uuid4().hex[:4].upper()}")
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while not admin.get("/deliveries/unsent", params={"destination_id": destination["id"]}).json()["items"]:
+            assert time.monotonic() < deadline, "the 410 was not recorded"
+            time.sleep(0.3)
+        console.sign_in()
+        console.page.goto("/console/deliveries")
+        lane = console.page.locator(f"#lane-{destination['id']}")
+        expect(lane).to_contain_text("paused")
+        expect(lane).to_contain_text("410 Gone")
+        expect(console.page.locator("table.unsent")).to_contain_text(alert_id)
+        console.shot("deliveries")
+        lane.get_by_role("button", name="Resume and send 1 again").click()
+        expect(console.page.locator("p.notice")).to_contain_text("1 delivery sent again")
+        gone, again = receivers.wait_for(path, 2, timeout=WAIT_MS / 1000)
+        assert again.json()["data"]["alert_id"] == alert_id
+        assert again.headers["webhook-id"] == gone.headers["webhook-id"]
+        console.page.goto("/console/deliveries")
+        expect(console.page.locator(f"#lane-{destination['id']}")).to_contain_text("on")
+    finally:
+        admin.delete(f"/destinations/{destination['id']}")
+        receivers.stop()
 
 
 def test_a_strategys_positions_page(console: Console, stack: LocalStack) -> None:
@@ -554,6 +590,7 @@ def test_axe_core_finds_no_serious_accessibility_violation_on_any_page(browser: 
             ("alerts", "/console/alerts"),
             ("alert", f"/console/alerts/{alert_id}"),
             ("overview", "/console/overview"),
+            ("deliveries", "/console/deliveries"),
             ("strategies", "/console/strategies"),
         ):
             page.goto(path)

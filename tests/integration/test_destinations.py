@@ -9,6 +9,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,13 @@ from aws_lambda_powertools.utilities import parameters
 from moto.events.models import EventPattern
 from standardwebhooks.webhooks import Webhook
 
+from arrowhook.destination_admin import REPORT_HIDE_SECONDS
+from arrowhook_tools.embedded_aws import dynamodb
 from arrowhook_tools.local import LocalStack
-from arrowhook_tools.receivers import Receivers, Scripted
+from arrowhook_tools.receivers import Receivers, Scripted, Silent
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import LOCAL_REGION, PROJECT_ROOT
-from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack
+from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack, settled
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +48,8 @@ def strategy(admin: httpx.Client, receivers: Receivers) -> Strategy:
     return Strategy(admin, receivers)
 
 
-def _settled(count: int) -> Callable[[list[dict[str, Any]]], bool]:
-    return lambda found: len(found) == count and all(item["status"] != "pending" for item in found)
+def _attempted(attempts: int) -> Callable[[list[dict[str, Any]]], bool]:
+    return lambda found: bool(found) and found[0]["attempts"] >= attempts
 
 
 def test_each_kind_receives_one_correctly_formatted_and_signed_message(
@@ -58,7 +61,7 @@ def test_each_kind_receives_one_correctly_formatted_and_signed_message(
     signing_secret = strategy.destination("webhook")["signing_secret"]
     alert_id = strategy.send(stack, ticker="ETHUSDT", price="3500.25")
 
-    records = strategy.deliveries(alert_id, _settled(4))
+    records = strategy.deliveries(alert_id, settled(4))
     assert sorted((item["kind"], item["status"], item["attempts"]) for item in records) == [
         ("discord", "delivered", 1),
         ("slack", "delivered", 1),
@@ -105,32 +108,154 @@ def test_a_destination_answering_500_then_200_gets_the_alert_once_delivered(
     receivers.script(strategy.path("webhook"), Scripted(500, "try later"))
     strategy.destination("webhook")
     alert_id = strategy.send(stack)
-    (record,) = strategy.deliveries(alert_id, _settled(1))
+    (record,) = strategy.deliveries(alert_id, settled(1))
     assert (record["status"], record["attempts"], record["last_status_code"]) == ("delivered", 2, 204)
     first, second = receivers.at(strategy.path("webhook"))
     assert first.headers["webhook-id"] == second.headers["webhook-id"], "receivers can drop the repeat"
 
 
-def test_a_429_with_retry_after_is_retried_after_the_delay(
+def test_a_429_with_retry_after_is_retried_after_the_delay_it_asks(
     stack: LocalStack, strategy: Strategy, receivers: Receivers
 ) -> None:
-    receivers.script(strategy.path("discord"), Scripted(429, '{"retry_after": 1.5}', {"Retry-After": "1.5"}))
+    """Retry-After: 20 is longer than the schedule's first wait (5 s): the lane waits 20 s (the embedded
+    SQS clock jumps them), then delivers."""
+    receivers.script(strategy.path("discord"), Scripted(429, '{"retry_after": 20}', {"Retry-After": "20"}))
     strategy.destination("discord")
     alert_id = strategy.send(stack)
-    (record,) = strategy.deliveries(alert_id, _settled(1))
+    (waiting,) = strategy.deliveries(alert_id, _attempted(1))
+    assert (waiting["status"], waiting["last_status_code"]) == ("pending", 429)
+    planned = datetime.fromisoformat(waiting["next_attempt_at"]) - datetime.fromisoformat(waiting["updated_at"])
+    assert 20 <= planned.total_seconds() <= 21, planned
+    assert len(receivers.at(strategy.path("discord"))) == 1, "nothing before the 20 s"
+    stack.aws.advance(21)
+    (record,) = strategy.deliveries(alert_id, settled(1))
     assert (record["status"], record["attempts"]) == ("delivered", 2)
-    first, second = receivers.at(strategy.path("discord"))
-    assert second.at - first.at >= 1.5
+
+
+def test_a_hanging_destination_delays_only_its_own_lane(
+    stack: LocalStack, strategy: Strategy, admin: httpx.Client, receivers: Receivers
+) -> None:
+    """One strategy's destination accepts the connection and never answers; another strategy's alert,
+    sent after it, is delivered while the sender still waits on the first (its timeout is 10 s)."""
+    silent = Silent().start()
+    try:
+        stuck = Strategy(admin, receivers)
+        stuck.destination("webhook", url=f"{silent.url}/hook/{stuck.tag}", timeout_seconds=10)
+        held_id = stuck.send(stack)
+        assert silent.wait_for_connection(ARRIVAL_SECONDS), "the sender tried the hanging destination"
+        strategy.destination("webhook")
+        alert_id = strategy.send(stack)
+        (record,) = strategy.deliveries(alert_id, settled(1))
+        assert record["status"] == "delivered"
+        (arrived,) = receivers.at(strategy.path("webhook"))
+        first_wait = silent.connections[0]
+        assert first_wait[1] is None or arrived.at < first_wait[1], "it did not wait for the hanging one"
+        (waiting,) = stuck.deliveries(held_id, bool)
+        assert waiting["status"] == "pending"
+    finally:
+        silent.stop()
+
+
+def test_a_destination_down_for_minutes_gets_every_alert_once_in_order(
+    stack: LocalStack, strategy: Strategy, receivers: Receivers
+) -> None:
+    """Down for two attempts (about 5 minutes by the schedule): the first alert waits, the two behind it
+    wait in their lane; then all three arrive, each once, in the order they were sent."""
+    receivers.script(strategy.path("webhook"), Scripted(503, "down"), Scripted(503, "down"))
+    strategy.destination("webhook")
+    sent = [strategy.send(stack, order_id=f"order-{number}-{strategy.tag}") for number in range(3)]
+    strategy.deliveries(sent[0], _attempted(1))
+    stack.aws.advance(7)  # the first wait: 5 s, jittered by up to a fifth
+    strategy.deliveries(sent[0], _attempted(2))
+    stack.aws.advance(361)  # the second: 5 minutes
+    for alert_id in sent:
+        (record,) = strategy.deliveries(alert_id, settled(1))
+        assert record["status"] == "delivered", record
+    arrived = [item.json()["data"]["alert_id"] for item in receivers.at(strategy.path("webhook"))]
+    assert arrived == [sent[0], sent[0], sent[0], sent[1], sent[2]]
+
+
+def test_a_destination_that_keeps_refusing_is_paused_and_redriven_once_resumed(
+    stack: LocalStack, strategy: Strategy, admin: httpx.Client, receivers: Receivers
+) -> None:
+    """404 five times in a row (PauseAfterRefusals): paused, its alert held, the next one held without a
+    request; enabled again and redriven, both arrive in order, with the message ids they had."""
+    receivers.script(strategy.path("webhook"), *[Scripted(404, "no such hook")] * 5)
+    destination = strategy.destination("webhook")
+    first = strategy.send(stack, order_id=f"first-{strategy.tag}")
+    for attempt in range(1, 5):
+        strategy.deliveries(first, _attempted(attempt))
+        stack.aws.advance(12 * 3600)
+    (held,) = strategy.deliveries(first, settled(1))
+    assert (held["status"], held["attempts"]) == ("held", 5)
+    assert held["last_error"] == "held: paused after 5 refusals in a row (last: HTTP 404)"
+    paused = admin.get(f"/destinations/{destination['id']}").json()
+    assert (paused["enabled"], paused["paused_reason"]) == (False, "paused after 5 refusals in a row (last: HTTP 404)")
+    second = strategy.send(stack, order_id=f"second-{strategy.tag}")
+    assert [item["status"] for item in strategy.deliveries(second, settled(1))] == ["held"]
+    assert len(receivers.at(strategy.path("webhook"))) == 5, "nothing is sent to a paused destination"
+
+    listed = admin.get("/deliveries/unsent", params={"destination_id": destination["id"]}).json()["items"]
+    assert [item["alert_id"] for item in listed] == [first, second]
+    assert admin.patch(f"/destinations/{destination['id']}", json={"enabled": True}).json()["paused_reason"] is None
+    redriven = admin.post("/deliveries/redrive", json={"destination_id": destination["id"]}).json()
+    assert redriven["redriven"] == 2
+    for alert_id in (first, second):
+        assert [item["status"] for item in strategy.deliveries(alert_id, settled(1))] == ["delivered"]
+    requests = receivers.at(strategy.path("webhook"))
+    assert [item.json()["data"]["alert_id"] for item in requests[5:]] == [first, second]
+    assert requests[5].headers["webhook-id"] == requests[0].headers["webhook-id"]
+
+
+def test_an_outage_of_ours_is_retried_without_counting_against_the_destination(
+    stack: LocalStack, strategy: Strategy, receivers: Receivers
+) -> None:
+    """SSM answers nothing for two minutes (the destination's secret cannot be read): the lane's message
+    waits on the schedule; once SSM is back it is delivered, one attempt, nothing lost."""
+    destination = strategy.destination("webhook")
+    outage = stack.aws.inject("GetParameter", error="InternalServerError", status=500, times=-1)
+    try:
+        alert_id = strategy.send(stack)
+        first_try = _until(lambda: outage.served, ARRIVAL_SECONDS)
+        assert first_try, "the sender tried to read the secret"
+        stack.aws.advance(7)  # the schedule's first wait
+        assert _until(lambda: outage.served > first_try, ARRIVAL_SECONDS), "and tried again"
+    finally:
+        stack.aws.clear_faults()  # two minutes in, SSM is back; the next try is the schedule's 5 minutes
+    assert _delivery_item(stack, alert_id, destination["id"])["status"] == "pending"
+    stack.aws.advance(361)
+    (record,) = strategy.deliveries(alert_id, settled(1))
+    assert (record["status"], record["attempts"]) == ("delivered", 1)
+    assert len(receivers.at(strategy.path("webhook"))) == 1
+
+
+def _until(check: Callable[[], int], timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while not (found := check()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def _delivery_item(stack: LocalStack, alert_id: str, destination_id: str) -> dict[str, Any]:
+    """Read from the table itself: the admin API's authorizer reads SSM too, which is down."""
+    table = stack.template.physical_name("DeliveriesTable")
+    item = dynamodb(stack.aws.endpoint).get_item(
+        TableName=table, Key={"alert_id": {"S": alert_id}, "destination_id": {"S": destination_id}}
+    )["Item"]
+    return {name: next(iter(value.values())) for name, value in item.items()}
 
 
 def test_a_destination_down_for_good_ends_failed_in_the_failure_queue(
     stack: LocalStack, strategy: Strategy, receivers: Receivers
 ) -> None:
-    receivers.script(strategy.path("slack"), *[Scripted(503, "down")] * 4)
+    receivers.script(strategy.path("slack"), *[Scripted(503, "down")] * 8)
     destination = strategy.destination("slack")
     alert_id = strategy.send(stack)
-    (record,) = strategy.deliveries(alert_id, _settled(1))
-    assert (record["status"], record["attempts"], record["last_error"]) == ("failed", 4, "HTTP 503: down")
+    for attempt in range(1, 8):  # Svix's schedule, about 27 hours: the embedded SQS clock jumps each wait
+        strategy.deliveries(alert_id, _attempted(attempt))
+        stack.aws.advance(12 * 3600)
+    (record,) = strategy.deliveries(alert_id, settled(1))
+    assert (record["status"], record["attempts"], record["last_error"]) == ("failed", 8, "HTTP 503: down")
     sqs = boto3.client("sqs", endpoint_url=stack.aws.endpoint, region_name=LOCAL_REGION)
     queue = sqs.get_queue_url(QueueName=stack.template.physical_name("DeliveryFailureQueue"))["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
@@ -142,34 +267,32 @@ def test_a_destination_down_for_good_ends_failed_in_the_failure_queue(
     assert len(mine) == 1 and mine[0]["destination_id"] == destination["id"] and mine[0]["status"] == "failed"
 
 
-def test_a_batch_retried_after_a_crash_resends_nothing_that_was_delivered(
+def test_a_send_whose_record_cannot_be_written_is_sent_again_with_the_same_webhook_id(
     stack: LocalStack, strategy: Strategy, receivers: Receivers
 ) -> None:
-    """The first destination is delivered and recorded; the second is sent, then recording it fails
-    (DynamoDB refuses past the SDK's retries): the stream retries the alert. The first is not sent again;
-    the second is (at least once), with the same webhook-id."""
-    first = strategy.destination("webhook", name=f"a-{strategy.tag}", url=f"{receivers.url}/hook/a-{strategy.tag}")
-    second = strategy.destination("webhook", name=f"b-{strategy.tag}", url=f"{receivers.url}/hook/b-{strategy.tag}")
+    """The destination is sent to, then recording it fails (DynamoDB refuses past the SDK's retries): the
+    lane retries the message on the schedule. It is sent again (at least once), with the same webhook-id,
+    and then recorded; nothing is lost."""
+    hook = strategy.destination("webhook", name=f"b-{strategy.tag}", url=f"{receivers.url}/hook/b-{strategy.tag}")
     crashed: list[bool] = []
 
-    def crash_when_second_is_sent(received: Any) -> None:
+    def crash_when_sent(received: Any) -> None:
         if received.path.startswith(f"/hook/b-{strategy.tag}") and not crashed:
             crashed.append(True)
             stack.aws.inject("PutItem", error="InternalServerError", status=500, times=3)
 
-    receivers.on_receive = crash_when_second_is_sent
+    receivers.on_receive = crash_when_sent
     try:
         alert_id = strategy.send(stack)
-        records = strategy.deliveries(alert_id, _settled(2))
+        receivers.wait_for(f"/hook/b-{strategy.tag}", 1)
+        stack.aws.advance(10)  # the schedule's first wait (5 s, jittered)
+        records = strategy.deliveries(alert_id, settled(1))
     finally:
         receivers.on_receive = None
-    assert crashed and {item["destination_id"]: item["status"] for item in records} == {
-        first["id"]: "delivered",
-        second["id"]: "delivered",
-    }
-    assert len(receivers.at(f"/hook/a-{strategy.tag}")) == 1, "delivered and recorded: never sent again"
+    assert crashed and {item["destination_id"]: item["status"] for item in records} == {hook["id"]: "delivered"}
     repeats = receivers.at(f"/hook/b-{strategy.tag}")
     assert len(repeats) == 2 and len({item.headers["webhook-id"] for item in repeats}) == 1
+    assert repeats[0].body == repeats[1].body, "the same payload: a receiver's dedupe sees one message"
 
 
 def test_hostile_alert_content_cannot_ping_or_break_formatting(
@@ -179,7 +302,7 @@ def test_hostile_alert_content_cannot_ping_or_break_formatting(
     strategy.destination("telegram", template="<b>{ticker}</b> {comment}")
     comment = "@everyone <b>**bold**</b> <@&123> [x](https://evil.test)"
     alert_id = strategy.send(stack, ticker="<i>X</i>", comment=comment)
-    strategy.deliveries(alert_id, _settled(2))
+    strategy.deliveries(alert_id, settled(2))
     content = receivers.at(strategy.path("discord"))[0].json()
     assert content["allowed_mentions"] == {"parse": []}
     assert "@everyone" not in content["content"] and "<@&123>" not in content["content"]
@@ -198,14 +321,14 @@ def test_other_strategies_and_disabled_destinations_get_nothing(
     strategy.destination("slack")
     disabled = other.destination("discord")
     assert admin.patch(f"/destinations/{disabled['id']}", json={"enabled": False}).status_code == 200
-    strategy.deliveries(strategy.send(stack), _settled(1))
+    strategy.deliveries(strategy.send(stack), settled(1))
     assert other.deliveries(other.send(stack), lambda found: True) == []
     assert receivers.at(other.path("discord")) == []
 
 
 def test_email_goes_through_the_alert_email_topic(stack: LocalStack, strategy: Strategy) -> None:
     strategy.destination("email")
-    (record,) = strategy.deliveries(strategy.send(stack), _settled(1))
+    (record,) = strategy.deliveries(strategy.send(stack), settled(1))
     assert (record["kind"], record["status"]) == ("email", "delivered")
 
 
@@ -250,7 +373,7 @@ def test_destination_secrets_never_reach_a_log_line(
 ) -> None:
     strategy.destination("discord")
     strategy.destination("telegram")
-    strategy.deliveries(strategy.send(stack), _settled(2))
+    strategy.deliveries(strategy.send(stack), settled(2))
     printed = capfd.readouterr()
     logged = [json.dumps(record.__dict__, default=str) for record in caplog.records]
     assert any('"destination_id"' in line for line in logged), "the delivery function's log lines were captured"
@@ -356,3 +479,36 @@ def test_a_body_at_the_size_limit_is_forwarded_and_its_bus_event_fits(
     event = json.loads(message["Body"])
     jsonschema.validate(event, json.loads((PROJECT_ROOT / "docs/schemas/alert-stored.schema.json").read_text()))
     assert "payload_gz" in event["detail"]["alert"] and "payload" not in event["detail"]["alert"]
+
+
+def test_a_redrive_from_the_failure_queue_sends_what_it_names_and_clears_it(
+    stack: LocalStack, strategy: Strategy, admin: httpx.Client, receivers: Receivers
+) -> None:
+    """Last in the module: it takes every report of the module's failure queue. A 400 fails at once and is
+    reported; the dry run lists it and removes nothing; the redrive sends it again, same message id, and
+    removes the report."""
+    receivers.script(strategy.path("webhook"), Scripted(400, "bad request"))
+    destination = strategy.destination("webhook")
+    alert_id = strategy.send(stack)
+    (failed,) = strategy.deliveries(alert_id, settled(1))
+    assert failed["status"] == "failed"
+    mine = (alert_id, destination["id"])
+
+    dry = admin.post("/deliveries/redrive", json={"failure_queue": True, "dry_run": True}).json()
+    assert mine in {(item["alert_id"], item["destination_id"]) for item in dry["items"]}
+    assert (dry["redriven"], dry["acknowledged"]) == (0, 0)
+    both = admin.post("/deliveries/redrive", json={"failure_queue": True, "strategy": strategy.name})
+    assert both.status_code == 400 and "failure_queue" in both.json()["message"]
+
+    done = admin.post("/deliveries/redrive", json={"failure_queue": True}).json()
+    assert mine in {(item["alert_id"], item["destination_id"]) for item in done["items"]}
+    assert done["acknowledged"] >= 1
+    (record,) = strategy.deliveries(alert_id, settled(1))
+    assert record["status"] == "delivered"
+    first, again = receivers.at(strategy.path("webhook"))
+    assert first.headers["webhook-id"] == again.headers["webhook-id"]
+    sqs = boto3.client("sqs", endpoint_url=stack.aws.endpoint, region_name=LOCAL_REGION)
+    queue = sqs.get_queue_url(QueueName=stack.template.physical_name("DeliveryFailureQueue"))["QueueUrl"]
+    stack.aws.advance(REPORT_HIDE_SECONDS + 1)  # a report read but not removed would be back by now
+    left = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    assert not [message for message in left if alert_id in message["Body"]], "its report was removed"

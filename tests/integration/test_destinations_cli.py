@@ -6,14 +6,17 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from arrowhook_tools.receivers import Receivers
+from arrowhook_tools.receivers import Receivers, Scripted
 from arrowhook_tools.samples import strategy_alert
 from tests.integration.conftest import DevStack, own_strategy
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +113,81 @@ def test_keys_test_refuses_another_strategys_secret_before_sending(dev_stack: De
         assert len(receivers.at(path)) == 1, "only the fence reached the other strategy's destination"
     finally:
         dev_stack.cli("destinations", "remove", destination["id"], "--yes")
+
+
+def _until(check: Callable[[], T], done: Callable[[T], bool], timeout: float = 60) -> T:
+    deadline = time.monotonic() + timeout
+    while not done(found := check()) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    return found
+
+
+def test_a_gone_destination_is_paused_and_resume_sends_what_it_missed_in_order(
+    dev_stack: DevStack, client: httpx.Client, receivers: Receivers
+) -> None:
+    """A receiver answering 410 Gone is paused at once (its alert failed); the next alert waits, held.
+    `destinations resume` switches it on and sends both again, oldest first, with their first message ids."""
+    strategy = own_strategy(dev_stack, "gone")
+    path = f"/hook/gone-{uuid.uuid4().hex[:8]}"
+    receivers.script(path, Scripted(410, "this webhook was deleted"))
+    added = dev_stack.cli(
+        "destinations", "add", "webhook", "--strategy", strategy.name, "--url", receivers.url + path, "--json"
+    )
+    destination = json.loads(added.stdout)
+
+    def mine() -> dict[str, Any]:
+        listed = json.loads(dev_stack.cli("destinations", "list", "--json").stdout)
+        return next(item for item in listed if item["id"] == destination["id"])
+
+    def unsent() -> list[dict[str, Any]]:
+        found = dev_stack.cli("deliveries", "unsent", "--destination", destination["id"], "--json")
+        assert found.returncode == 0, found.stderr
+        items: list[dict[str, Any]] = json.loads(found.stdout)
+        return items
+
+    first = client.post("/webhook", content=strategy_alert(strategy.secret).replace("65000.50", "1.5")).json()
+    paused = _until(mine, lambda found: not found["enabled"])
+    assert paused["paused_reason"] == "disabled: it answered 410 Gone", paused
+    second = client.post("/webhook", content=strategy_alert(strategy.secret).replace("65000.50", "2.5")).json()
+    missed = _until(unsent, lambda found: len(found) == 2)
+    assert [(item["alert_id"], item["status"]) for item in missed] == [
+        (first["alert_id"], "failed"),
+        (second["alert_id"], "held"),
+    ]
+    table = dev_stack.cli("destinations", "list")
+    assert "paused: disabled: it answered 410 Gone" in table.stdout, table.stdout
+    assert len(receivers.at(path)) == 1, "nothing is sent to a paused destination"
+
+    resumed = dev_stack.cli("destinations", "resume", destination["id"])
+    assert resumed.returncode == 0 and "2 missed deliveries sent again" in resumed.stderr, resumed.stderr
+    gone, *again = receivers.wait_for(path, 3)
+    assert [item.json()["data"]["alert_id"] for item in again] == [first["alert_id"], second["alert_id"]]
+    assert again[0].headers["webhook-id"] == gone.headers["webhook-id"], "a receiver that saw it can drop it"
+    assert _until(unsent, lambda found: not found) == []
+    assert mine()["enabled"] is True and mine()["paused_reason"] is None
+    dev_stack.cli("destinations", "remove", destination["id"], "--yes")
+
+
+def test_a_dry_run_only_lists_and_a_redrive_sends_again(
+    dev_stack: DevStack, client: httpx.Client, receivers: Receivers
+) -> None:
+    strategy = own_strategy(dev_stack, "redrive")
+    path = f"/hook/redrive-{uuid.uuid4().hex[:8]}"
+    receivers.script(path, Scripted(400, "bad request"))  # not retried: failed at once
+    added = dev_stack.cli(
+        "destinations", "add", "webhook", "--strategy", strategy.name, "--url", receivers.url + path, "--json"
+    )
+    destination = json.loads(added.stdout)
+    sent = client.post("/webhook", content=strategy_alert(strategy.secret)).json()
+    listing = ["deliveries", "unsent", "--strategy", strategy.name, "--json"]
+    failed = _until(lambda: json.loads(dev_stack.cli(*listing).stdout), bool)
+    assert [(item["alert_id"], item["status"], item["last_error"]) for item in failed] == [
+        (sent["alert_id"], "failed", "HTTP 400: bad request")
+    ]
+    dry = dev_stack.cli("deliveries", "redrive", "--strategy", strategy.name, "--dry-run")
+    assert dry.returncode == 0 and sent["alert_id"] in dry.stdout and "dry run" in dry.stdout, dry.stdout
+    redriven = dev_stack.cli("deliveries", "redrive", "--strategy", strategy.name, "--yes")
+    assert redriven.returncode == 0 and "1 sent again" in redriven.stderr, redriven.stderr
+    assert len(receivers.wait_for(path, 2)) == 2
+    assert _until(lambda: json.loads(dev_stack.cli(*listing).stdout), lambda found: not found) == []
+    dev_stack.cli("destinations", "remove", destination["id"], "--yes")

@@ -236,31 +236,6 @@ def test_make_dev_writes_the_env_vars_file_that_sam_local_reads(dev_stack: DevSt
     assert set(written) >= {"WebhookFunction", "DeliveryFunction", "ArchiveFunction", "AuthorizerFunction"}
 
 
-class _Silent:
-    """A receiver on 127.0.0.1 that takes connections and never answers: a delivery to it is in flight."""
-
-    def __init__(self) -> None:
-        import socket
-        import threading
-
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/hook"
-        self._held: list[Any] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                self._held.append(self._socket.accept()[0])
-            except OSError:
-                return
-
-    def close(self) -> None:
-        for connection in self._held:
-            connection.close()
-        self._socket.close()
-
-
 def _wait(until: Any, what: str, seconds: float = 60) -> Any:
     import time
 
@@ -276,14 +251,14 @@ def test_dev_keeps_its_data_through_a_stop_mid_delivery_and_a_crash(tmp_path: An
     destination came back), restored alerts were forwarded again on every start, the failure queue was
     not kept, and `kill -9` lost everything since the last clean start."""
     from arrowhook_tools.embedded_aws import client
-    from arrowhook_tools.receivers import Receivers, Scripted
+    from arrowhook_tools.receivers import Receivers, Scripted, Silent
     from tests.integration.conftest import running_dev_stack
 
     workdir, config = tmp_path / "dev", tmp_path / "config"
     workdir.mkdir()
     config.mkdir()
-    receivers, silent = Receivers().start(), _Silent()
-    receivers.script("/hook/refuse", Scripted(404, "no such hook"))
+    receivers, silent = Receivers().start(), Silent().start()
+    receivers.script("/hook/refuse", Scripted(400, "bad request"))  # not worth retrying: failed, reported
     snapshot = workdir / "state" / "snapshot.json"
     try:
         with running_dev_stack(workdir, config) as first:
@@ -300,13 +275,13 @@ def test_dev_keeps_its_data_through_a_stop_mid_delivery_and_a_crash(tmp_path: An
             assert admin.delete(f"/destinations/{gone['id']}").status_code == 204
             destination("b-count", f"{receivers.url}/hook/count")
             destination("c-refuse", f"{receivers.url}/hook/refuse")
-            destination("d-silent", silent.url, timeout_seconds=10)
+            destination("d-silent", f"{silent.url}/hook", timeout_seconds=10)
             first_alert = httpx.post(
                 f"{first.api_url}/webhook", json={"key": key["secret"], "ticker": "ONE"}, timeout=60
             ).json()
             receivers.wait_for("/hook/count", 1)
             receivers.wait_for("/hook/refuse", 1)
-            _wait(lambda: silent._held, "the delivery to the silent receiver is in flight")
+            _wait(lambda: silent.connections, "the delivery to the silent receiver is in flight")
         assert len(receivers.at("/hook/count")) == 1
         with running_dev_stack(workdir, config, crash=True) as second:
             headers = {"Authorization": f"Bearer {second.admin_token}"}
@@ -333,7 +308,7 @@ def test_dev_keeps_its_data_through_a_stop_mid_delivery_and_a_crash(tmp_path: An
             assert "made-before-the-crash" in listed.stdout, "kill -9 lost at most the last seconds"
     finally:
         receivers.stop()
-        silent.close()
+        silent.stop()
 
 
 def test_the_cli_names_strategies_as_the_api_does_and_shows_text_as_written(dev_stack: DevStack) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from arrowhook_tools.local import LocalStack
 from arrowhook_tools.receivers import Receivers
-from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack
+from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack, settled
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +45,15 @@ def _checked(health: dict[str, Any]) -> bool:
     return "checked_at" in health
 
 
-def _messages(receivers: Receivers, strategy: Strategy, kind: str) -> list[dict[str, Any]]:
-    found = [request.json() for request in receivers.at(strategy.path("webhook"))]
-    return [message for message in found if message["type"] == kind]
+def _messages(receivers: Receivers, strategy: Strategy, kind: str, *, expect: int = 0) -> list[dict[str, Any]]:
+    """The notices of `kind` the strategy's webhook got, once `expect` arrived (they travel the delivery lane)."""
+    deadline = time.monotonic() + ARRIVAL_SECONDS
+    while True:
+        found = [request.json() for request in receivers.at(strategy.path("webhook"))]
+        matching = [message for message in found if message["type"] == kind]
+        if len(matching) >= expect or time.monotonic() > deadline:
+            return matching
+        time.sleep(0.2)
 
 
 def _order(prev: str, position: str, side: str, fired: datetime, **fields: Any) -> dict[str, Any]:
@@ -75,10 +81,7 @@ def test_an_alert_missing_in_the_sequence_is_flagged_on_the_next_and_notified_on
         "found": "long",
         "previous_alert_id": opened,
     }
-    deadline = time.monotonic() + ARRIVAL_SECONDS
-    while not _messages(receivers, strategy, "signal.gap") and time.monotonic() < deadline:
-        time.sleep(0.2)
-    [notice] = _messages(receivers, strategy, "signal.gap")
+    [notice] = _messages(receivers, strategy, "signal.gap", expect=1)
     assert notice["data"]["alert_id"] == shorted and "at least one alert is missing" in notice["data"]["message"]
     assert {item["purpose"] for item in admin.get(f"/alerts/{shorted}").json()["deliveries"]} == {"alert", "gap"}
     listed = admin.get("/alerts", params={"strategy": strategy.name}).json()["items"]
@@ -131,7 +134,7 @@ def test_a_late_alert_is_flagged_and_a_destination_can_skip_it(
     late_health, on_time_health = _health(admin, late, _checked), _health(admin, on_time, _checked)
     assert late_health["late"] is True and late_health["lag_ms"] >= 180_000
     assert on_time_health["late"] is False and on_time_health["lag_ms"] < 60_000
-    records = strategy.deliveries(late, lambda found: len(found) == 2)
+    records = strategy.deliveries(late, settled(2))
     by_name = {record["destination_name"]: record for record in records}
     assert by_name[f"skip-{strategy.tag}"]["status"] == "skipped"
     assert by_name[f"skip-{strategy.tag}"]["last_error"].startswith("late: ")
@@ -154,7 +157,7 @@ def test_an_alert_without_timenow_is_never_late(
         None,
         "no timenow in the alert: its lag is unknown",
     )
-    records = strategy.deliveries(fresh, lambda found: len(found) == 2)
+    records = strategy.deliveries(fresh, settled(2))
     assert sorted(record["status"] for record in records) == ["delivered", "delivered"]
 
 
@@ -175,11 +178,11 @@ def test_a_silent_strategy_is_notified_once_and_when_it_recovers(
     assert strategy.name not in _watch(stack, now + timedelta(minutes=30))["silent"]
     assert strategy.name in _watch(stack, now + timedelta(hours=2))["silent"]
     assert strategy.name not in _watch(stack, now + timedelta(hours=2, minutes=5))["silent"], "notified once"
-    [silent] = _messages(receivers, strategy, "signal.silent")
+    [silent] = _messages(receivers, strategy, "signal.silent", expect=1)
     assert silent["data"]["strategy"] == strategy.name and "no alert for 2 h" in silent["data"]["message"]
     strategy.send(stack, ticker="SILUSDT", comment="back")  # another body: the same one would be a duplicate
     assert strategy.name in _watch(stack, datetime.now(UTC) + timedelta(minutes=1))["recovered"]
-    assert len(_messages(receivers, strategy, "signal.recovered")) == 1
+    assert len(_messages(receivers, strategy, "signal.recovered", expect=1)) == 1
 
 
 def test_silence_outside_trading_hours_is_not_silence(

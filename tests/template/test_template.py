@@ -24,6 +24,7 @@ from arrowhook.settings import (
     DestinationsApiSettings,
     FunctionSettings,
     KeysApiSettings,
+    SenderSettings,
     WebhookSettings,
 )
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate, load_template
@@ -258,6 +259,7 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "AlertsFunction": AlertsApiSettings,
     "ArchiveFunction": ArchiveSettings,
     "DeliveryFunction": DeliverySettings,
+    "SenderFunction": SenderSettings,
     "DestinationsFunction": DestinationsApiSettings,
     "ConsoleFunction": ConsoleSettings,
     "SecureParameterFunction": FunctionSettings,
@@ -878,7 +880,9 @@ def test_only_new_alerts_reach_delivery_and_the_bus_with_bounded_retries(raw: di
     }
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True
-    assert 1 <= mapping["MaximumRetryAttempts"] <= 10
+    # Retried for as long as the stream keeps a record: the consumer only records and enqueues, so what
+    # fails it is an outage of ours, which must delay deliveries, never drop them.
+    assert (mapping["MaximumRetryAttempts"], mapping["MaximumRecordAgeInSeconds"]) == (-1, 86400)
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["DeliveryFailureQueue", "Arn"]}
     pipe = raw["Resources"]["AlertEventPipe"]["Properties"]
     assert pipe["SourceParameters"]["FilterCriteria"] == mapping["FilterCriteria"]
@@ -978,3 +982,26 @@ def test_the_endpoint_variable_exists_only_for_local_work() -> None:
         assert "AWS_ENDPOINT_URL" not in spec.environment, spec.logical_id
     pointed = LocalTemplate(parameter_overrides={"LocalEndpointUrl": "http://172.17.0.1:4566"})
     assert {spec.environment["AWS_ENDPOINT_URL"] for spec in pointed.functions()} == {"http://172.17.0.1:4566"}
+
+
+def test_each_destination_has_a_lane_and_the_sender_is_bounded(raw: dict[str, Any], template: LocalTemplate) -> None:
+    """A FIFO queue whose message group is the destination (docs/destinations.md): in order per lane, a
+    slow lane holds only itself; the sender takes one message per invocation, at most SenderConcurrency
+    lanes at once; only it may read destination secrets and hide a message until its retry."""
+    queue = raw["Resources"]["DeliveryQueue"]["Properties"]
+    assert (queue["FifoQueue"], queue["ContentBasedDeduplication"]) == (True, False)
+    assert (queue["DeduplicationScope"], queue["FifoThroughputLimit"]) == ("messageGroup", "perMessageGroupId")
+    assert queue["MessageRetentionPeriod"] == 1_209_600, "kept longer than the retry schedule's ~27 hours"
+    lanes = raw["Resources"]["SenderFunction"]["Properties"]["Events"]["Lanes"]["Properties"]
+    assert (lanes["BatchSize"], lanes["FunctionResponseTypes"]) == (1, ["ReportBatchItemFailures"])
+    assert lanes["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "SenderConcurrency"}}
+    statements = {
+        statement["Sid"]: statement
+        for function in ("DeliveryFunction", "SenderFunction")
+        for statement in raw["Resources"][function]["Properties"]["Policies"][0]["Statement"]
+        if function == "SenderFunction" or statement["Sid"] in ("ReadDestinationSecrets", "EnqueueInLanes")
+    }
+    assert statements["ReadDestinationSecrets"]["Resource"]["Fn::Sub"].endswith("/destinations/*")
+    assert statements["RetryLater"]["Action"] == "sqs:ChangeMessageVisibility"
+    delivery_sids = [s["Sid"] for s in raw["Resources"]["DeliveryFunction"]["Properties"]["Policies"][0]["Statement"]]
+    assert "ReadDestinationSecrets" not in delivery_sids, "the stream's consumer sends nothing"

@@ -1,10 +1,9 @@
-"""Delivery without AWS or a network: message templates, escaping per target, signing, retries and the
-one-delivery-per-(alert, destination) rule, with fake records, transport and clock."""
+"""Delivery without AWS or a network: message templates, escaping per target, signing and a destination's
+answer read (the lanes that retry and record are tests/unit/test_delivery_lanes.py)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,11 +12,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from arrowhook.delivery import (
-    MAX_ATTEMPTS,
     Answer,
-    Deliverer,
-    DeliveryRecord,
-    DeliveryStatus,
     OutboundRequest,
     Sender,
     build_request,
@@ -222,7 +217,7 @@ def test_a_test_alert_says_so_in_every_form_that_leaves() -> None:
             published.append((subject, message))
             return Answer(status=200)
 
-    Sender(transport=Fakes(), email=Email()).send(test, destination(DestinationKind.EMAIL), SECRET)
+    Sender(transport=_NoNetwork(), email=Email()).send(test, destination(DestinationKind.EMAIL), SECRET)
     assert published[0][0].startswith("[TEST] Arrowhook: ") and published[0][1].startswith("[TEST] ")
 
 
@@ -305,149 +300,8 @@ def test_retry_after_is_read_from_the_header_seconds_or_date_and_from_telegram_a
 
 
 # -- the delivery rule -------------------------------------------------------------------------------------
-@dataclass
-class Fakes:
-    answers: list[Answer] = field(default_factory=list)
-    sent: list[OutboundRequest] = field(default_factory=list)
-    records: dict[tuple[str, str], DeliveryRecord] = field(default_factory=dict)
-    reported: list[DeliveryRecord] = field(default_factory=list)
-    slept: list[float] = field(default_factory=list)
-    secret: DestinationSecret | None = SECRET
-    seconds_left: float = 100.0
-    crash_on_send: int | None = None
 
-    # Transport
+
+class _NoNetwork:
     def post(self, request: OutboundRequest, timeout_seconds: float) -> Answer:
-        if self.crash_on_send is not None and len(self.sent) == self.crash_on_send:
-            self.crash_on_send = None
-            raise RuntimeError("the function died here")
-        self.sent.append(request)
-        return self.answers.pop(0) if self.answers else Answer(200)
-
-    # DeliveryRecords
-    def get(self, alert_id: str, destination_id: str) -> DeliveryRecord | None:
-        return self.records.get((alert_id, destination_id))
-
-    def put(self, record: DeliveryRecord) -> None:
-        self.records[(record.alert_id, record.destination_id)] = record
-
-    # FailureReports
-    def report(self, record: DeliveryRecord) -> None:
-        self.reported.append(record)
-
-    # Secrets
-    def secret_for(self, _: Destination) -> DestinationSecret | None:
-        return self.secret
-
-    def deliverer(self) -> Deliverer:
-        return Deliverer(
-            records=self,
-            secrets=self,
-            sender=Sender(transport=self, now=lambda: NOW),
-            failures=self,
-            now=lambda: NOW,
-            sleep=self.slept.append,
-            seconds_left=lambda: self.seconds_left,
-        )
-
-
-def test_a_500_then_a_200_is_delivered_once_after_one_backoff() -> None:
-    fakes = Fakes(answers=[Answer(500), Answer(200)])
-    (record,) = fakes.deliverer().deliver(alert(), [destination()])
-    assert (record.status, record.attempts, record.last_status_code) == (DeliveryStatus.DELIVERED, 2, 200)
-    assert record.latency_ms == 2000
-    assert len(fakes.sent) == 2 and fakes.slept == [0.5] and fakes.reported == []
-
-
-def test_retry_after_is_honoured_before_the_next_attempt() -> None:
-    fakes = Fakes(answers=[Answer(429, headers={"Retry-After": "3"}), Answer(200)])
-    fakes.deliverer().deliver(alert(), [destination()])
-    assert fakes.slept == [3.0]
-
-
-def test_a_4xx_that_will_not_change_is_not_retried_and_is_reported() -> None:
-    fakes = Fakes(answers=[Answer(404, body="Unknown Webhook")])
-    (record,) = fakes.deliverer().deliver(alert(), [destination()])
-    assert (record.status, record.attempts) == (DeliveryStatus.FAILED, 1)
-    assert record.last_error == "HTTP 404: Unknown Webhook"
-    assert fakes.reported == [record]
-
-
-def test_a_destination_down_for_good_fails_after_the_last_attempt_and_is_reported_once() -> None:
-    fakes = Fakes(answers=[Answer(503)] * MAX_ATTEMPTS)
-    (record,) = fakes.deliverer().deliver(alert(), [destination()])
-    assert (record.status, record.attempts) == (DeliveryStatus.FAILED, MAX_ATTEMPTS)
-    assert fakes.slept == [0.5, 1.0, 2.0]
-    assert fakes.reported == [record]
-    fakes.deliverer().deliver(alert(), [destination()])
-    assert len(fakes.sent) == MAX_ATTEMPTS and len(fakes.reported) == 1, "given up on: never sent again"
-
-
-def test_a_retry_after_longer_than_the_bound_gives_up_instead_of_holding_the_stream() -> None:
-    fakes = Fakes(answers=[Answer(429, headers={"Retry-After": "600"})])
-    (record,) = fakes.deliverer().deliver(alert(), [destination()])
-    assert record.status is DeliveryStatus.FAILED and fakes.slept == []
-
-
-def test_without_time_for_another_attempt_the_delivery_is_left_pending_for_the_streams_retry() -> None:
-    fakes = Fakes(answers=[Answer(500)], seconds_left=100)
-    deliverer = fakes.deliverer()
-    deliverer.seconds_left = lambda: 6.0  # enough for one 5 s attempt, not for a pause and another
-    (record,) = deliverer.deliver(alert(), [destination()])
-    assert (record.status, record.attempts) == (DeliveryStatus.PENDING, 1)
-    assert fakes.reported == []
-    (again,) = fakes.deliverer().deliver(alert(), [destination()])
-    assert (again.status, again.attempts) == (DeliveryStatus.DELIVERED, 2), "attempts add up across invocations"
-
-
-def test_a_redelivered_alert_resends_nothing_already_delivered() -> None:
-    """The stream retries a batch after a crash: what was recorded as delivered is not sent again."""
-    fakes = Fakes(crash_on_send=1)
-    targets = [destination(DestinationKind.DISCORD), destination(DestinationKind.SLACK)]
-    with pytest.raises(RuntimeError):
-        fakes.deliverer().deliver(alert(), targets)
-    assert [request.url for request in fakes.sent] == ["https://example.test/hook?wait=true"]
-    records = fakes.deliverer().deliver(alert(), targets)
-    assert [record.status for record in records] == [DeliveryStatus.DELIVERED] * 2
-    assert [request.url for request in fakes.sent] == [
-        "https://example.test/hook?wait=true",
-        "https://example.test/hook",
-    ]
-
-
-def test_only_enabled_destinations_of_the_alerts_strategy_are_used() -> None:
-    fakes = Fakes()
-    records = fakes.deliverer().deliver(
-        alert(),
-        [
-            destination(DestinationKind.DISCORD, strategies=("OTHER",)),
-            destination(DestinationKind.SLACK, enabled=False),
-            destination(DestinationKind.TELEGRAM, strategies=("KEY1",)),
-            destination(DestinationKind.WEBHOOK),
-        ],
-    )
-    assert [record.kind for record in records] == [DestinationKind.TELEGRAM, DestinationKind.WEBHOOK]
-
-
-def test_a_destination_deleted_on_the_way_is_recorded_as_skipped() -> None:
-    fakes = Fakes(secret=None)
-    (record,) = fakes.deliverer().deliver(alert(), [destination()])
-    assert (record.status, record.last_error) == (DeliveryStatus.SKIPPED, "destination deleted")
-    assert fakes.sent == []
-
-
-def test_no_answer_counts_as_retryable() -> None:
-    fakes = Fakes(answers=[Answer(None, error="no answer: ReadTimeoutError"), Answer(200)])
-    (record,) = fakes.deliverer().deliver(alert(), [destination()])
-    assert (record.status, record.attempts) == (DeliveryStatus.DELIVERED, 2)
-
-
-def test_email_without_a_topic_fails_at_once_instead_of_retrying() -> None:
-    fakes = Fakes()
-    (record,) = fakes.deliverer().deliver(alert(), [destination(DestinationKind.EMAIL)])
-    assert (record.status, record.attempts, record.last_error) == (
-        DeliveryStatus.FAILED,
-        1,
-        "no AlertEmail topic in this stack",
-    )
-    assert fakes.slept == []
+        raise AssertionError("nothing goes over HTTP here")

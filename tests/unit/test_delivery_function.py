@@ -30,12 +30,21 @@ def receivers() -> Iterator[Receivers]:
 
 @pytest.fixture
 def delivery_app(aws: Any, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch, receivers: Receivers) -> Any:
-    environment = template.function_spec("DeliveryFunction").environment
+    """The stream's consumer, with the lanes' sender beside it (`sender_app`) on the same moto account."""
+    environment = {
+        **template.function_spec("SenderFunction").environment,
+        **template.function_spec("DeliveryFunction").environment,
+    }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ALLOW_HTTP_DESTINATIONS", "true")  # the fake receiver is on 127.0.0.1, as under make dev
-    boto3.client("sqs").create_queue(QueueName=template.physical_name("DeliveryFailureQueue"))
-    boto3.client("sqs").create_queue(QueueName=template.physical_name("SignalCheckQueue"))  # no delay: tests wait
+    from arrowhook_tools.embedded_aws import _fifo_attributes
+
+    sqs = boto3.client("sqs")
+    sqs.create_queue(QueueName=template.physical_name("DeliveryFailureQueue"))
+    sqs.create_queue(QueueName=template.physical_name("SignalCheckQueue"))  # no delay: tests wait
+    lanes = template.resources["DeliveryQueue"]
+    sqs.create_queue(QueueName=template.physical_name("DeliveryQueue"), Attributes=_fifo_attributes(template, lanes))
     now = datetime(2026, 11, 23, tzinfo=UTC)
     destination = Destination(
         id="D1",
@@ -52,6 +61,57 @@ def delivery_app(aws: Any, template: LocalTemplate, monkeypatch: pytest.MonkeyPa
     return load_module(PROJECT_ROOT / "functions/delivery/app.py", "delivery_app_under_test")
 
 
+@pytest.fixture
+def sender_app(delivery_app: Any) -> Any:
+    return load_module(PROJECT_ROOT / "functions/sender/app.py", "sender_app_under_test")
+
+
+def _send_lanes(sender: Any, template: LocalTemplate) -> list[dict[str, Any]]:
+    """What Lambda's poller does with the lanes (one message per invocation): until no message is visible.
+    Those the sender retries later stay hidden (tests move the embedded SQS clock: `_advance`)."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=template.physical_name("DeliveryQueue"))["QueueUrl"]
+    answers = []
+    shape = sample_event("delivery-signal-check.json")["Records"][0]
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        (message,) = messages
+        event = {
+            "Records": [
+                {
+                    **shape,
+                    "messageId": message["MessageId"],
+                    "receiptHandle": message["ReceiptHandle"],
+                    "body": message["Body"],
+                    "attributes": message["Attributes"],
+                    "eventSourceARN": template.arn("DeliveryQueue"),
+                }
+            ]
+        }
+        answer = _invoke(sender, event)
+        answers.append(answer)
+        if not answer["batchItemFailures"]:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return answers
+
+
+def _stored_sample(template: LocalTemplate) -> dict[str, Any]:
+    """The sample stream event, its alert in the table as the webhook left it (the sender reads it there)."""
+    event = sample_event("delivery-alert-stored.json")
+    image = event["Records"][0]["dynamodb"]["NewImage"]
+    boto3.client("dynamodb").put_item(TableName=template.physical_name("AlertsTable"), Item=image)
+    return event
+
+
+def _advance(seconds: float) -> None:
+    """Time passes for the embedded SQS: a message hidden until its next attempt comes back."""
+    from arrowhook_tools.embedded_aws import _SQS_CLOCK, _offset_sqs_clock
+
+    _offset_sqs_clock()
+    _SQS_CLOCK["offset_ms"] += seconds * 1000
+
+
 def _invoke(module: Any, event: Any, timeout_seconds: float = 120) -> dict[str, Any]:
     result: dict[str, Any] = module.lambda_handler(
         event, LocalContext(function_name="DeliveryFunction", timeout_seconds=timeout_seconds)
@@ -60,28 +120,53 @@ def _invoke(module: Any, event: Any, timeout_seconds: float = 120) -> dict[str, 
 
 
 def test_the_sample_stream_event_is_delivered_once_however_often_it_comes(
-    delivery_app: Any, receivers: Receivers, template: LocalTemplate
+    delivery_app: Any, sender_app: Any, receivers: Receivers, template: LocalTemplate
 ) -> None:
-    event = sample_event("delivery-alert-stored.json")
+    event = _stored_sample(template)
     assert _invoke(delivery_app, event) == {"batchItemFailures": []}
-    assert _invoke(delivery_app, event) == {"batchItemFailures": []}
+    (pending,) = DeliveryStore(template.physical_name("DeliveriesTable")).for_alert(SAMPLE_ALERT_ID)
+    assert (pending.status, pending.attempts) == ("pending", 0), "recorded before it is enqueued"
+    assert _invoke(delivery_app, event) == {"batchItemFailures": []}  # the stream again: enqueued once
+    assert _send_lanes(sender_app, template) == [{"batchItemFailures": []}]
     (received,) = receivers.at("/hook/d1")
     assert received.json()["data"]["alert_id"] == SAMPLE_ALERT_ID
     (record,) = DeliveryStore(template.physical_name("DeliveriesTable")).for_alert(SAMPLE_ALERT_ID)
     assert (record.status, record.attempts, record.webhook_id) == ("delivered", 1, f"msg_{SAMPLE_ALERT_ID}_D1")
 
 
-def test_a_delivery_left_pending_reports_its_record_as_a_batch_item_failure(
-    delivery_app: Any, receivers: Receivers
+def test_the_sample_lane_message_is_sent_once_and_recorded(
+    delivery_app: Any, sender_app: Any, receivers: Receivers, template: LocalTemplate
 ) -> None:
-    """Too little time left after a 500 for the pause and another 5 s attempt: the record is reported
-    failed (by its sequence number), so the stream retries it; the retry delivers it."""
+    """events/sender-lane-message.json: its alert stored and its destination (D1) there, one attempt; again
+    (SQS delivers a message at least once), nothing more is sent."""
+    _stored_sample(template)
+    event = sample_event("sender-lane-message.json")
+    assert _invoke(sender_app, event) == {"batchItemFailures": []}
+    assert _invoke(sender_app, event) == {"batchItemFailures": []}
+    (received,) = receivers.at("/hook/d1")
+    assert received.headers["webhook-id"] == f"msg_{SAMPLE_ALERT_ID}_D1"
+    (record,) = DeliveryStore(template.physical_name("DeliveriesTable")).for_alert(SAMPLE_ALERT_ID)
+    assert (record.status, record.attempts) == ("delivered", 1)
+
+
+def test_a_500_is_retried_on_the_schedule_with_the_lane_held_meanwhile(
+    delivery_app: Any, sender_app: Any, receivers: Receivers, template: LocalTemplate
+) -> None:
+    """The message is hidden until its next attempt (5 s after the first, jittered), and the lane with it."""
     receivers.script("/hook/d1", Scripted(500, "busy"))
-    event = sample_event("delivery-alert-stored.json")
-    sequence = event["Records"][0]["dynamodb"]["SequenceNumber"]
-    assert _invoke(delivery_app, event, timeout_seconds=6.3) == {"batchItemFailures": [{"itemIdentifier": sequence}]}
-    assert _invoke(delivery_app, event) == {"batchItemFailures": []}
-    assert len(receivers.at("/hook/d1")) == 2
+    assert _invoke(delivery_app, _stored_sample(template)) == {"batchItemFailures": []}
+    [first] = _send_lanes(sender_app, template)
+    assert first["batchItemFailures"], "left in the queue, hidden"
+    (record,) = DeliveryStore(template.physical_name("DeliveriesTable")).for_alert(SAMPLE_ALERT_ID)
+    assert (record.status, record.attempts, record.last_status_code) == ("pending", 1, 500)
+    assert record.next_attempt_at is not None and 4 <= (record.next_attempt_at - record.updated_at).total_seconds() <= 6
+    assert _send_lanes(sender_app, template) == [], "not before its time"
+    _advance(6.1)
+    assert _send_lanes(sender_app, template) == [{"batchItemFailures": []}]
+    (record,) = DeliveryStore(template.physical_name("DeliveriesTable")).for_alert(SAMPLE_ALERT_ID)
+    assert (record.status, record.attempts) == ("delivered", 2)
+    first_try, second_try = receivers.at("/hook/d1")
+    assert first_try.headers["webhook-id"] == second_try.headers["webhook-id"] and first_try.body == second_try.body
 
 
 def test_a_record_without_a_new_image_is_skipped_not_failed(delivery_app: Any, receivers: Receivers) -> None:
@@ -190,7 +275,7 @@ def _stored(template: LocalTemplate, alert_id: str) -> Any:
 
 
 def test_a_late_alert_is_flagged_and_skipped_by_a_destination_set_to_skip_late_alerts(
-    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
+    delivery_app: Any, sender_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
 ) -> None:
     from arrowhook.destinations_table import DestinationStore
 
@@ -200,6 +285,7 @@ def test_a_late_alert_is_flagged_and_skipped_by_a_destination_set_to_skip_late_a
     on_time, late = _strategy_alert(strategy_key.id, 0, lag=2), _strategy_alert(strategy_key.id, 60, lag=75)
     _store(template, on_time, late)
     assert _invoke(delivery_app, _stream_event(on_time, late)) == {"batchItemFailures": []}
+    _send_lanes(sender_app, template)
     assert [request.json()["data"]["alert_id"] for request in receivers.at("/hook/d1")] == [on_time.alert_id]
     records = {
         record.alert_id: record
@@ -214,7 +300,7 @@ def test_a_late_alert_is_flagged_and_skipped_by_a_destination_set_to_skip_late_a
 
 
 def test_a_missing_alert_is_flagged_on_the_next_and_notified_once(
-    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
+    delivery_app: Any, sender_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
 ) -> None:
     opened = _strategy_alert(strategy_key.id, 0, side="buy", prev_market_position="flat", market_position="long")
     # the exit (long -> flat) never arrives; the next entry says the strategy was flat
@@ -223,6 +309,7 @@ def test_a_missing_alert_is_flagged_on_the_next_and_notified_once(
     for _ in range(2):  # the stream delivers the batch again: nothing is sent twice
         assert _invoke(delivery_app, _stream_event(opened, reopened)) == {"batchItemFailures": []}
         assert _run_checks(delivery_app, template) == [{"batchItemFailures": []}]
+        _send_lanes(sender_app, template)
     gap = _stored(template, reopened.alert_id).health.gap_before
     assert (gap.expected, gap.found, gap.previous_alert_id) == ("flat", "long", opened.alert_id)
     assert _stored(template, opened.alert_id).health.gap_before is None
@@ -237,7 +324,7 @@ def test_a_missing_alert_is_flagged_on_the_next_and_notified_once(
 
 
 def test_the_sequence_check_waits_for_the_settle_delay_and_sees_an_alert_that_landed_meanwhile(
-    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
+    delivery_app: Any, sender_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
 ) -> None:
     """The exit arrives 300 ms after the entry that follows it: by the time the entry is checked, it is there."""
     from datetime import timedelta
@@ -257,6 +344,7 @@ def test_the_sequence_check_waits_for_the_settle_delay_and_sees_an_alert_that_la
     checks.sleep = sleep
     assert _invoke(delivery_app, _stream_event(opened, reopened)) == {"batchItemFailures": []}
     assert waited == [], "delivery never waits: the checks are queued"
+    _send_lanes(sender_app, template)
     assert receivers.at("/hook/d1"), "delivered at once"
     _run_checks(delivery_app, template)  # the queue's delay was shorter than the settle time here
     assert waited == [pytest.approx(delivery_app.settings.settle_seconds - 0.1)]
@@ -264,7 +352,12 @@ def test_the_sequence_check_waits_for_the_settle_delay_and_sees_an_alert_that_la
 
 
 def test_a_silent_strategy_is_notified_once_and_again_when_it_recovers(
-    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any, monkeypatch: pytest.MonkeyPatch
+    delivery_app: Any,
+    sender_app: Any,
+    receivers: Receivers,
+    template: LocalTemplate,
+    strategy_key: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from datetime import timedelta
 
@@ -288,6 +381,7 @@ def test_a_silent_strategy_is_notified_once_and_again_when_it_recovers(
     first = _invoke(delivery_app, watch)
     assert first["silent"] == ["ema-cross"] and first["watched"] == 1
     assert _invoke(delivery_app, watch)["silent"] == [], "notified once"
+    _send_lanes(sender_app, template)
     silent = [request.json() for request in receivers.at("/hook/d1") if request.json()["type"] == "signal.silent"]
     assert (
         len(silent) == 1 and "no alert for 2 h 5 min, expected at least one every 1 h" in silent[0]["data"]["message"]
@@ -298,6 +392,7 @@ def test_a_silent_strategy_is_notified_once_and_again_when_it_recovers(
     clock["now"] = back.received_at + timedelta(minutes=1)
     assert _invoke(delivery_app, watch)["recovered"] == ["ema-cross"]
     assert _invoke(delivery_app, watch)["recovered"] == []
+    _send_lanes(sender_app, template)
     kinds = [request.json()["type"] for request in receivers.at("/hook/d1")]
     assert kinds == ["signal.silent", "signal.recovered"]
 
@@ -342,8 +437,8 @@ def test_strategies_that_declared_nothing_are_not_watched(delivery_app: Any, str
     assert (result["watched"], result["silent"], result["notices"]) == (0, [], [])
 
 
-def test_every_dynamodb_call_of_delivery_and_the_watch_is_granted_by_the_policy(
-    delivery_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
+def test_every_dynamodb_call_of_delivery_the_watch_and_the_sender_is_granted_by_their_policies(
+    delivery_app: Any, sender_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
 ) -> None:
     from datetime import timedelta
 
@@ -377,3 +472,8 @@ def test_every_dynamodb_call_of_delivery_and_the_watch_is_granted_by_the_policy(
     assert len(needed) > needed_before_recovery
     assert_granted(template, "DeliveryFunction", needed)
     assert {action for action, _, _ in needed} >= {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"}
+    needed.clear()
+    receivers.script("/hook/d1", Scripted(404, "no such hook"))  # a refusal is counted on the destination
+    _send_lanes(sender_app, template)
+    assert_granted(template, "SenderFunction", needed)
+    assert {action for action, _, _ in needed} >= {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}

@@ -136,6 +136,36 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(monkey
         receivers.stop()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://discord.com/api/webhooks/1/x",  # a fuzzer's example: the local stack must not reach it
+        "https://api.telegram.org/bot1:x/sendMessage",
+        "http://10.0.0.5/hook",
+        "http://93.184.216.34/hook",
+        "http://2130706433/hook",
+    ],
+)
+def test_the_local_stack_reaches_nothing_beyond_this_machine(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AllowHttpDestinations (the local stack): a destination elsewhere is refused at creation, and a send
+    there (Telegram's API included) is refused without a lookup or a connection."""
+    monkeypatch.setattr("socket.getaddrinfo", lambda *_, **__: pytest.fail("looked up a name"))
+    local = DestinationAdmin(store=None, secrets=None, keys=None, allow_http=True)  # type: ignore[arg-type]
+    with pytest.raises(InvalidDestinationError, match="is not on this machine"):
+        local._secret(DestinationKind.WEBHOOK, DestinationChanges(url=url), _empty_secret())
+    transport = HttpTransport(allow_local=True)
+    monkeypatch.setattr(transport._pool, "request", lambda *_, **__: pytest.fail("connected beyond this machine"))
+    answer = transport.post(OutboundRequest(url, b"{}", {}), 1.0)
+    assert (answer.status, answer.permanent) == (None, True) and "is not on this machine" in str(answer.error)
+
+
+def test_the_local_stack_reaches_its_fakes_on_this_machine() -> None:
+    local = DestinationAdmin(store=None, secrets=None, keys=None, allow_http=True)  # type: ignore[arg-type]
+    for url in ("http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://[::1]:9/hook", "http://127.8.0.1/x"):
+        secret, _ = local._secret(DestinationKind.WEBHOOK, DestinationChanges(url=url), _empty_secret())
+        assert secret.url == url
+
+
 def test_hints_never_carry_credentials() -> None:
     assert masked("https://ops:hunter2@hooks.example/tv/abcdef?token=s3cret#frag") == "https://hooks.example/…abcd…"
     assert masked("https://hooks.example/?token=s3cret") == "https://hooks.example"

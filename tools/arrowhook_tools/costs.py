@@ -26,6 +26,7 @@ PRICES = {
     "cloudwatch_logs_ingest_per_gb": 0.50,
     "dynamodb_streams_reads_per_100k": 0.02,  # free for Lambda triggers, billed for an EventBridge Pipe
     "sqs_requests_per_million": 0.40,
+    "sqs_fifo_requests_per_million": 0.50,
 }
 #: An assumption, not a published figure: a Pipe polls each stream shard about as often as Lambda's
 #: event source mapping does (4 times a second), whether or not records arrive.
@@ -107,6 +108,40 @@ def scheduled_runs_per_month(template: LocalTemplate) -> int:
             unit_seconds = {"minute": 60, "hour": 3600, "day": 86_400}[match[2].rstrip("s")]
             runs += _SECONDS_PER_MONTH // (int(match[1]) * unit_seconds)
     return runs
+
+
+#: An estimate, not a published figure: Lambda polls an SQS queue with about five long polls (20 s) at a
+#: time whether or not messages arrive, ~650,000 receives a month per queue. Within SQS's always-free
+#: million requests a month for most accounts; without it, $0.26 (standard) to $0.32 (FIFO) per queue.
+SQS_IDLE_POLLS_PER_MONTH = 5 * 3 * 60 * 24 * 30
+SQS_IDLE_POLLING_MONTHLY = {
+    "standard": SQS_IDLE_POLLS_PER_MONTH / 1_000_000 * PRICES["sqs_requests_per_million"],
+    "fifo": SQS_IDLE_POLLS_PER_MONTH / 1_000_000 * PRICES["sqs_fifo_requests_per_million"],
+}
+#: Memory of the stream consumer and the sender (the template's Globals).
+FUNCTION_MEMORY_GB = 0.25
+
+
+def delivery_cost_per_million(sender_seconds: float, consumer_seconds: float = 0.05) -> dict[str, float]:
+    """What a million deliveries (alert, destination) cost on their lane when the first attempt succeeds.
+
+    `sender_seconds` is one sender invocation's billed time: its own work plus the destination's answer.
+    The stream consumer's query of a strategy's destinations is per batch and is counted here as if each
+    alert came alone (a quiet stack, the worst case). A retry adds one invocation, a receive, a visibility
+    change and a record write. Lambda's long polling of an idle queue is per queue, not per delivery: see
+    SQS_IDLE_POLLING_MONTHLY."""
+    per = 1_000_000
+    return {
+        "stream consumer: invocation share + destinations query": PRICES["lambda_requests_per_million"]
+        + consumer_seconds * FUNCTION_MEMORY_GB * PRICES["lambda_arm_gb_second"] * per
+        + PRICES["dynamodb_read_units_per_million"] / 2,
+        "pending record written first": PRICES["dynamodb_write_units_per_million"],
+        "FIFO lane: send, receive, delete": 3 * PRICES["sqs_fifo_requests_per_million"],
+        "sender: invocation and duration": PRICES["lambda_requests_per_million"]
+        + sender_seconds * FUNCTION_MEMORY_GB * PRICES["lambda_arm_gb_second"] * per,
+        "sender: record (consistent), destination and alert reads": 2 * PRICES["dynamodb_read_units_per_million"],
+        "sender: delivered record written": PRICES["dynamodb_write_units_per_million"],
+    }
 
 
 def idle_monthly(parameters: Mapping[str, str] | None = None) -> float:

@@ -142,6 +142,25 @@ def _cheap_transaction_rollback() -> None:
     setattr(DynamoDBBackend, "transact_write_items", transact_write_items)  # noqa: B010
 
 
+_SQS_CLOCK = {"offset_ms": 0.0}
+
+
+def _offset_sqs_clock() -> None:
+    """The embedded SQS tells time through moto.sqs.models.unix_time_millis: read it with an offset that
+    EmbeddedAws.advance moves (visibility timeouts and delays on a clock the tests control)."""
+    import moto.sqs.models as sqs_models
+
+    real = getattr(sqs_models, "unix_time_millis")  # noqa: B009 - moto's module global, not exported
+    if getattr(real, "arrowhook_offset", False):
+        return
+
+    def unix_time_millis(*args: Any) -> float:
+        return float(real(*args)) + _SQS_CLOCK["offset_ms"]
+
+    unix_time_millis.arrowhook_offset = True  # type: ignore[attr-defined]
+    setattr(sqs_models, "unix_time_millis", unix_time_millis)  # noqa: B010 - moto's own module global
+
+
 def expire_ttl_items(now: float) -> int:
     """Delete what DynamoDB's TTL would have deleted by `now` (moto stores TTL settings, never expires).
 
@@ -227,6 +246,11 @@ class EmbeddedAws:
         self._container_server: BaseWSGIServer | None = None
         self.container_endpoint: str | None = None
 
+    def advance(self, seconds: float) -> None:
+        """Move the embedded SQS's clock forward: a message hidden until its next attempt (minutes or hours
+        away on the retry schedule) comes back now. Process-wide, like moto's backends; tests move it."""
+        _SQS_CLOCK["offset_ms"] += seconds * 1000
+
     def expire_ttl(self, now: float | None = None) -> int:
         """Expire TTL items now, as DynamoDB eventually would (tests call it with their own clock)."""
         with self._requests_lock:
@@ -263,6 +287,7 @@ class EmbeddedAws:
             claim_port(self.host, self.port)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _cheap_transaction_rollback()
+        _offset_sqs_clock()
         application = DomainDispatcherApplication(create_backend_app)
         lock = self._requests_lock
 
@@ -408,6 +433,16 @@ def _queue_attributes(template: LocalTemplate, resource: dict[str, Any]) -> dict
     return {name: str(template.resolve(properties[name])) for name in names if name in properties}
 
 
+def _fifo_attributes(template: LocalTemplate, resource: dict[str, Any]) -> dict[str, str]:
+    """A FIFO queue's settings, which SQS takes only when the queue is created."""
+    properties = resource.get("Properties", {})
+    if not properties.get("FifoQueue"):
+        return {}
+    names = ("FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit")
+    resolved = {name: template.resolve(properties[name]) for name in names if name in properties}
+    return {name: str(value).lower() if isinstance(value, bool) else str(value) for name, value in resolved.items()}
+
+
 def provision_messaging(template: LocalTemplate, endpoint: str) -> None:
     """Create the template's SQS queues, SNS topics and EventBridge buses (those its conditions keep)."""
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=LOCAL_REGION)
@@ -418,7 +453,9 @@ def provision_messaging(template: LocalTemplate, endpoint: str) -> None:
         if _present(template, resource):
             # Without attributes first: idempotent when an earlier stack of this process (moto's backends
             # are per process) made the queue already; then the template's delay and timeouts.
-            url = sqs.create_queue(QueueName=template.physical_name(logical_id))["QueueUrl"]
+            url = sqs.create_queue(
+                QueueName=template.physical_name(logical_id), Attributes=_fifo_attributes(template, resource)
+            )["QueueUrl"]
             if attributes := _queue_attributes(template, resource):
                 sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
     for logical_id, resource in queues:  # a dead-letter queue must exist before the queue that names it

@@ -1,10 +1,17 @@
 """Lambda's SQS pollers, locally: for each function event of type SQS in the template, receive batches
 from the embedded queue and invoke the function, deleting what it handled. A record it reports failed
 (or a whole batch whose invocation raised) stays in the queue and comes back after the visibility
-timeout; the queue's redrive policy moves it to its dead-letter queue, as deployed."""
+timeout; the queue's redrive policy moves it to its dead-letter queue, as deployed.
+
+A FIFO queue (the delivery lanes) is read as Lambda reads one: up to `ScalingConfig.MaximumConcurrency`
+message groups at once, each group's messages one at a time and in order; once one of them is left in
+the queue (retried later), the rest of its group waits behind it. The embedded SQS never hands out a
+message of a group that has one in flight, as SQS does not."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +27,8 @@ class QueueMapping:
     queue_id: str
     batch_size: int
     reports_item_failures: bool
+    #: ScalingConfig.MaximumConcurrency: how many invocations (for FIFO: message groups) run at once.
+    concurrency: int = 1
 
 
 def queue_mappings(template: LocalTemplate) -> list[QueueMapping]:
@@ -30,12 +39,14 @@ def queue_mappings(template: LocalTemplate) -> list[QueueMapping]:
                 continue
             properties = event["Properties"]
             queue_id = properties["Queue"]["Fn::GetAtt"][0]
+            scaling = template.resolve(properties.get("ScalingConfig", {}))
             found.append(
                 QueueMapping(
                     function_id,
                     queue_id,
                     int(properties.get("BatchSize", 10)),
                     "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+                    int(scaling.get("MaximumConcurrency", 1)),
                 )
             )
     return found
@@ -75,7 +86,8 @@ class LocalQueues:
 
     def start(self) -> LocalQueues:
         for mapping in self.mappings:
-            self._pollers.spawn(f"queue-{mapping.queue_id}", self._poll, mapping)
+            fifo = self.template.physical_name(mapping.queue_id).endswith(".fifo")
+            self._pollers.spawn(f"queue-{mapping.queue_id}", self._poll_lanes if fifo else self._poll, mapping)
         return self
 
     def stop(self) -> None:
@@ -93,6 +105,51 @@ class LocalQueues:
                 continue
             for message in self._handled(mapping, messages):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _poll_lanes(self, mapping: QueueMapping) -> None:
+        """A FIFO queue: each message group handed to a worker of its own, up to the mapping's concurrency."""
+        sqs = embedded_aws.client("sqs", self.endpoint)
+        url = sqs.get_queue_url(QueueName=self.template.physical_name(mapping.queue_id))["QueueUrl"]
+        slots = threading.Semaphore(mapping.concurrency)
+        with ThreadPoolExecutor(mapping.concurrency, thread_name_prefix=f"lanes-{mapping.queue_id}") as pool:
+            while not self._stopping.is_set():
+                if not slots.acquire(timeout=self.poll_seconds):
+                    continue
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+                    "Messages", []
+                )
+                if not messages:
+                    slots.release()
+                    self._stopping.wait(min(self.poll_seconds, 0.05))
+                    continue
+                groups: dict[str, list[dict[str, Any]]] = {}
+                for message in messages:
+                    groups.setdefault(message.get("Attributes", {}).get("MessageGroupId", ""), []).append(message)
+                first, *others = list(groups.values())
+                pool.submit(self._lane, mapping, url, first, slots)
+                for lane in others:  # more groups than free slots: back to the queue, in order
+                    if slots.acquire(blocking=False):
+                        pool.submit(self._lane, mapping, url, lane, slots)
+                    else:
+                        self._release(sqs, url, lane)
+
+    def _lane(self, mapping: QueueMapping, url: str, messages: list[dict[str, Any]], slot: threading.Semaphore) -> None:
+        """One group's messages in order, one invocation each; at the first left in the queue, the rest go
+        back too (still behind it: the group has a message in flight)."""
+        sqs = embedded_aws.client("sqs", self.endpoint)
+        try:
+            for position, message in enumerate(messages):
+                if self._stopping.is_set() or not self._handled(mapping, [message]):
+                    self._release(sqs, url, messages[position + 1 :])
+                    return
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        finally:
+            slot.release()
+
+    @staticmethod
+    def _release(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
 
     def _handled(self, mapping: QueueMapping, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The messages to delete: all of them, less those reported failed; none when the function raised."""

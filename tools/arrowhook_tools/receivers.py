@@ -129,3 +129,60 @@ class Receivers:
                 if len(found) >= count or remaining <= 0:
                     return found
                 self._arrived.wait(remaining)
+
+
+class Silent:
+    """A receiver that accepts connections and never answers: a destination that hangs. It notes when each
+    connection came and when the sender gave up on it (closed it), so a test can order other arrivals
+    against that without measuring time."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._lock = threading.Lock()
+        #: (accepted, closed) per connection, time.monotonic(); closed is None while it is held open.
+        self.connections: list[list[float | None]] = []
+        self._open: list[Any] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def start(self) -> Silent:
+        threading.Thread(target=self._accept, name="silent-receiver", daemon=True).start()
+        return self
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # stopped
+                return
+            with self._lock:
+                times: list[float | None] = [time.monotonic(), None]
+                self.connections.append(times)
+                self._open.append(connection)
+            threading.Thread(target=self._hold, args=(connection, times), daemon=True).start()
+
+    def _hold(self, connection: Any, times: list[float | None]) -> None:
+        """Read and drop whatever comes, until the other side closes: that moment is noted."""
+        try:
+            while connection.recv(65536):
+                pass
+        except OSError:
+            pass
+        with self._lock:
+            times[1] = time.monotonic()
+
+    def wait_for_connection(self, timeout: float = 60.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return bool(self.connections)
+
+    def stop(self) -> None:
+        self._listener.close()
+        with self._lock:
+            for connection in self._open:
+                connection.close()

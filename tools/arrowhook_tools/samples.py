@@ -55,7 +55,13 @@ SAMPLE_EVENTS = (
     SampleEvent(
         "delivery-alert-stored.json",
         "DeliveryFunction",
-        '`{"batchItemFailures": []}`, after sending to any destination that applies',
+        '`{"batchItemFailures": []}`, after recording and enqueueing for any destination that applies',
+        fields=(("batchItemFailures", []),),
+    ),
+    SampleEvent(
+        "sender-lane-message.json",
+        "SenderFunction",
+        '`{"batchItemFailures": []}`: one attempt, recorded (nothing to send when destination D1 does not exist)',
         fields=(("batchItemFailures", []),),
     ),
     SampleEvent(

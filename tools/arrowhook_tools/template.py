@@ -168,8 +168,11 @@ class LocalTemplate:
     # -- intrinsics --------------------------------------------------------------------------------
     def physical_name(self, logical_id: str) -> str:
         name = f"{self.stack_name}-{logical_id}"
-        if self.resources.get(logical_id, {}).get("Type") == "AWS::S3::Bucket":
+        resource = self.resources.get(logical_id, {})
+        if resource.get("Type") == "AWS::S3::Bucket":
             return name.lower()  # S3 bucket names are lower-case
+        if resource.get("Type") == "AWS::SQS::Queue" and resource.get("Properties", {}).get("FifoQueue"):
+            return f"{name}.fifo"  # as CloudFormation names a FIFO queue (SQS requires the suffix)
         return name
 
     def arn(self, logical_id: str) -> str:

@@ -1,5 +1,7 @@
 """The deliveries table: one item per (alert, destination), `alert_id` + `destination_id`, so an alert's
-deliveries are one Query. Items expire (TTL `expires_at`) after DELIVERY_RECORD_DAYS."""
+deliveries are one Query. Items expire (TTL `expires_at`) after DELIVERY_RECORD_DAYS. Failed and held
+deliveries also carry `unsent_lane` (their destination's id): the sparse Unsent index lists a lane's
+backlog in alert order, for a redrive."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from arrowhook.delivery import DeliveryRecord
+from arrowhook.delivery import DeliveryRecord, DeliveryStatus
 from arrowhook.dynamodb import dynamodb_client, from_item, plain, query_all, to_item, unavailable
 
 if TYPE_CHECKING:
@@ -38,10 +40,26 @@ class DeliveryStore:
     def put(self, record: DeliveryRecord) -> None:
         values: dict[str, Any] = {name: plain(value) for name, value in record.model_dump().items()}
         values["expires_at"] = int(record.updated_at.timestamp()) + DELIVERY_RECORD_DAYS * 86_400
+        if record.status in (DeliveryStatus.FAILED, DeliveryStatus.HELD):
+            values["unsent_lane"] = record.lane
         try:
             self._client.put_item(TableName=self.table_name, Item=to_item(values))
         except (ClientError, BotoCoreError) as error:
             raise unavailable(error) from None
+
+    def unsent(self, lane: str, first_alert: str = "", last_alert: str = "~") -> list[DeliveryRecord]:
+        """A destination's failed and held deliveries, oldest alert first, alert ids within the bounds."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "Unsent",
+            "KeyConditionExpression": "unsent_lane = :lane AND alert_id BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {
+                ":lane": {"S": lane},
+                ":first": {"S": first_alert or "0"},
+                ":last": {"S": last_alert},
+            },
+        }
+        return [_record(item) for item in query_all(self._client, arguments)]
 
     def for_alert(self, alert_id: str) -> list[DeliveryRecord]:
         arguments: dict[str, Any] = {
@@ -55,4 +73,5 @@ class DeliveryStore:
 def _record(item: dict[str, Any]) -> DeliveryRecord:
     values = from_item(item)
     values.pop("expires_at", None)
+    values.pop("unsent_lane", None)
     return DeliveryRecord.model_validate(values)

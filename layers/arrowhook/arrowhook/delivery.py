@@ -1,21 +1,17 @@
-"""Forward one stored alert to each destination of its strategy, at least once, never again once delivered.
+"""What a delivery is and how one message is sent: the delivery record of (alert, destination), each
+destination kind's HTTP request (the message escaped for it, signed for webhooks), and a destination's
+answer (Retry-After and Telegram's and Discord's retry_after read from it). The lanes that decide when
+to send, and what to record, are arrowhook.delivery_lanes.
 
-The delivery record of (alert, destination) is read before sending and written after: a destination
-recorded as delivered (or given up on) is never sent to again, however often the stream re-delivers the
-alert. A crash between a send and its record can only repeat that one message, and every repeat carries
-the same `webhook-id` (signed webhooks) so receivers can drop it: a lost alert is worse than a repeat.
-
-Each send is retried here on 429, 5xx and network errors with backoff, honouring `Retry-After` and
-Telegram's `retry_after`; any other 4xx will not change and is not retried. When a destination is still
-failing after the last attempt it is recorded as failed and reported to the failure queue; when the
-function is running out of time first, the alert is left pending for the stream to retry.
+A destination recorded as delivered (or given up on) is never sent to again. A crash between a send
+and its record can only repeat that one message, and every repeat carries the same `webhook-id`
+(signed webhooks) so receivers can drop it: a lost alert is worse than a repeat.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,22 +26,23 @@ from arrowhook.destinations import TEST_MARK, Destination, DestinationKind, Dest
 from arrowhook.models import StoredAlert, iso
 
 USER_AGENT = "Arrowhook-Delivery/1"
-#: Attempts per destination in one invocation, and the longest pause between two.
-MAX_ATTEMPTS = 4
-MAX_PAUSE_SECONDS = 30.0
 #: Kept of a destination's answer in the record: enough to read an error, never a whole page.
 ANSWER_EXCERPT_CHARS = 300
 
 
 class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"
+    #: Every attempt of the schedule failed, or the destination refused for good: in the failure queue.
     FAILED = "failed"
     SKIPPED = "skipped"
-    #: Not finished when the function ran out of time: the stream's retry continues it.
+    #: In its lane: waiting for its turn or for its next attempt (`next_attempt_at`).
     PENDING = "pending"
+    #: Reached a paused or disabled destination: kept for a redrive once it is resumed.
+    HELD = "held"
 
     @property
     def final(self) -> bool:
+        """Nothing more happens to it unless an operator redrives it."""
         return self is not DeliveryStatus.PENDING
 
 
@@ -57,10 +54,12 @@ class NoticeKind(StrEnum):
     RECOVERED = "recovered"
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(BaseModel):
     """One signal-health message to a strategy's destinations, recorded like an alert's delivery under
-    `record_key` (the alert's id for a gap, so it shows with the alert) and sent once per destination."""
+    `record_key` (the alert's id for a gap, so it shows with the alert) and sent once per destination.
+    It travels whole in its destination's lane (it has no item of its own to be read back from)."""
+
+    model_config = ConfigDict(frozen=True)
 
     kind: NoticeKind
     record_key: str
@@ -97,6 +96,13 @@ class DeliveryRecord(BaseModel):
     latency_ms: int | None = None
     webhook_id: str
     updated_at: datetime
+    #: When a pending delivery's next attempt is due (after a failed one).
+    next_attempt_at: datetime | None = None
+
+    @property
+    def lane(self) -> str:
+        """The destination's id (a notice's record is keyed `<destination id>#<kind>`)."""
+        return self.destination_id.split("#", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,7 @@ class DeliveryRecords(Protocol):
 
 
 class FailureReports(Protocol):
-    def report(self, record: DeliveryRecord) -> None: ...
+    def report(self, record: DeliveryRecord, reason: str = "delivery failed") -> None: ...
 
 
 class Secrets(Protocol):
@@ -332,135 +338,3 @@ class Sender:
             telegram_api_url=self.telegram_api_url,
         )
         return self.transport.post(request, destination.timeout_seconds)
-
-
-@dataclass(frozen=True)
-class _Outgoing:
-    """What the Deliverer sends once per destination: an alert, or a notice."""
-
-    record_key: str
-    purpose: str
-    since: datetime  # latency is measured from here
-    send: Callable[[Sender, Destination, DestinationSecret], Answer]
-
-    def record_id(self, destination: Destination) -> str:
-        return destination.id if self.purpose == "alert" else f"{destination.id}#{self.purpose}"
-
-    def message_id(self, destination: Destination) -> str:
-        suffix = "" if self.purpose == "alert" else f"_{self.purpose}"
-        return webhook_id(self.record_key, destination.id + suffix)
-
-
-@dataclass
-class Deliverer:
-    """Delivers alerts; every collaborator is injected (tests use fakes and their own clock and sleep)."""
-
-    records: DeliveryRecords
-    secrets: Secrets
-    sender: Sender
-    failures: FailureReports
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
-    sleep: Callable[[float], None] = time.sleep
-    #: Seconds this invocation has left (Lambda's context); a send is not started without enough.
-    seconds_left: Callable[[], float] = lambda: float("inf")
-
-    def deliver(
-        self, alert: StoredAlert, destinations: Iterable[Destination], *, late: str | None = None
-    ) -> list[DeliveryRecord]:
-        """One record per destination that applies to the alert's strategy; PENDING ones need a retry.
-        `late` (why the alert is late) skips the destinations set to skip late alerts."""
-        outgoing = _Outgoing(
-            alert.alert_id, "alert", alert.received_at, lambda sender, to, secret: sender.send(alert, to, secret)
-        )
-        return [
-            self._deliver_once(outgoing, destination, skip=f"late: {late}" if late and destination.skip_late else None)
-            for destination in destinations
-            if destination.applies_to(alert.key_id)
-        ]
-
-    def notify(self, notice: Notice, destinations: Iterable[Destination]) -> list[DeliveryRecord]:
-        """A notice to each destination of its strategy, once (recorded like an alert's delivery)."""
-        outgoing = _Outgoing(
-            notice.record_key,
-            str(notice.kind),
-            notice.occurred_at,
-            lambda sender, to, secret: sender.send_notice(notice, to, secret),
-        )
-        return [
-            self._deliver_once(outgoing, destination)
-            for destination in destinations
-            if destination.applies_to(notice.key_id)
-        ]
-
-    def _deliver_once(
-        self, outgoing: _Outgoing, destination: Destination, *, skip: str | None = None
-    ) -> DeliveryRecord:
-        earlier = self.records.get(outgoing.record_key, outgoing.record_id(destination))
-        if earlier is not None and earlier.status.final:
-            return earlier  # delivered, failed or skipped: never sent again
-        previous_attempts = earlier.attempts if earlier else 0
-        secret = self.secrets.secret_for(destination) if skip is None else None
-        if skip is not None or secret is None:  # set to skip this one, or deleted while it was on its way
-            record = self._record(
-                outgoing,
-                destination,
-                DeliveryStatus.SKIPPED,
-                attempts=previous_attempts,
-                answer=None,
-                error=skip or "destination deleted",
-            )
-        else:
-            answer, attempts, status = self._send_with_retries(outgoing, destination, secret)
-            record = self._record(outgoing, destination, status, attempts=previous_attempts + attempts, answer=answer)
-        if record.status is DeliveryStatus.FAILED:
-            self.failures.report(record)  # before the record: a failed report is retried, never lost
-        self.records.put(record)
-        return record
-
-    def _send_with_retries(
-        self, outgoing: _Outgoing, destination: Destination, secret: DestinationSecret
-    ) -> tuple[Answer | None, int, DeliveryStatus]:
-        answer: Answer | None = None
-        for attempt in range(MAX_ATTEMPTS):
-            if self.seconds_left() < destination.timeout_seconds + 1:
-                return answer, attempt, DeliveryStatus.PENDING
-            answer = outgoing.send(self.sender, destination, secret)
-            if answer.ok:
-                return answer, attempt + 1, DeliveryStatus.DELIVERED
-            if not answer.retryable or attempt == MAX_ATTEMPTS - 1:
-                return answer, attempt + 1, DeliveryStatus.FAILED
-            asked = answer.retry_after(self.now())
-            pause = asked if asked is not None else min(MAX_PAUSE_SECONDS, 0.5 * 2**attempt)
-            if pause > MAX_PAUSE_SECONDS:
-                return answer, attempt + 1, DeliveryStatus.FAILED
-            if self.seconds_left() < pause + destination.timeout_seconds + 1:
-                return answer, attempt + 1, DeliveryStatus.PENDING
-            self.sleep(pause)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _record(
-        self,
-        outgoing: _Outgoing,
-        destination: Destination,
-        status: DeliveryStatus,
-        *,
-        attempts: int,
-        answer: Answer | None,
-        error: str | None = None,
-    ) -> DeliveryRecord:
-        now = self.now()
-        latency = int((now - outgoing.since).total_seconds() * 1000) if status is DeliveryStatus.DELIVERED else None
-        return DeliveryRecord(
-            alert_id=outgoing.record_key,
-            destination_id=outgoing.record_id(destination),
-            purpose=outgoing.purpose,
-            destination_name=destination.name,
-            kind=destination.kind,
-            status=status,
-            attempts=attempts,
-            last_status_code=answer.status if answer else None,
-            last_error=error or (None if answer is None or answer.ok else answer.summary()),
-            latency_ms=max(0, latency) if latency is not None else None,
-            webhook_id=outgoing.message_id(destination),
-            updated_at=now,
-        )

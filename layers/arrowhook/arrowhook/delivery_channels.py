@@ -1,9 +1,12 @@
 """The delivery use case's AWS and HTTP adapters: urllib3 for destinations (already in the layer with
-botocore: pooled connections, per-request timeouts), SNS for email, SQS for the failure queue."""
+botocore: pooled connections, per-request timeouts), SNS for email, SQS for the lanes and the failure
+queue."""
 
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,8 +15,9 @@ import urllib3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.delivery import ANSWER_EXCERPT_CHARS, Answer, DeliveryRecord, OutboundRequest
+from arrowhook.delivery_lanes import LaneMessage
 from arrowhook.errors import StoreUnavailableError
-from arrowhook.public_addresses import NotPublicError, Resolver, public_addresses, system_resolver
+from arrowhook.public_addresses import NotPublicError, Resolver, on_this_machine, public_addresses, system_resolver
 
 #: Kept of a destination's body at most (answers are short JSON; a misdirected URL may send a page).
 _MAX_ANSWER_BYTES = 4096
@@ -29,7 +33,8 @@ class HttpTransport:
 
     Only to public addresses (arrowhook.public_addresses): the name is resolved and checked here, and the
     connection goes to the checked address, with the name as Host and TLS server name. `allow_local` (the
-    local stack's AllowHttpDestinations) lets destinations on this machine through, as the tests need."""
+    local stack's AllowHttpDestinations) reverses the rule: destinations on this machine only, as the
+    tests need, and nothing beyond it."""
 
     def __init__(self, *, allow_local: bool = False, resolve: Resolver = system_resolver) -> None:
         self.allow_local = allow_local
@@ -41,6 +46,7 @@ class HttpTransport:
         timeout = urllib3.Timeout(connect=min(3.0, timeout_seconds), read=timeout_seconds)
         try:
             if self.allow_local:
+                on_this_machine(request.url)
                 response = self._pool.request(
                     "POST",
                     request.url,
@@ -133,11 +139,118 @@ class _Queue:
             raise StoreUnavailableError(f"sqs: {error}") from None
 
 
-class FailureQueue(_Queue):
-    """Reports a destination given up on to the failure queue (its alarm fires at one message)."""
+@dataclass(frozen=True)
+class FailureReport:
+    """One message of the failure queue: a delivery (alert and destination named), or a stream batch
+    Lambda gave up on (neither named)."""
 
-    def report(self, record: DeliveryRecord) -> None:
-        self._send({"reason": "delivery failed", **record.model_dump(mode="json")})
+    receipt_handle: str
+    alert_id: str | None
+    destination_id: str | None
+
+    @property
+    def delivery(self) -> tuple[str, str] | None:
+        """The delivery record's key, when the report names one."""
+        return (self.alert_id, self.destination_id) if self.alert_id and self.destination_id else None
+
+
+class FailureQueue(_Queue):
+    """Reports a delivery given up on (or held) to the failure queue, alert and destination named (its
+    alarm fires at one message), and reads the reports back for a redrive."""
+
+    def report(self, record: DeliveryRecord, reason: str = "delivery failed") -> None:
+        self._send({"reason": reason, **record.model_dump(mode="json")})
+
+    def reported(self, *, hide_seconds: int, limit: int = 1000) -> list[FailureReport]:
+        """Up to `limit` reports, each hidden from other readers for `hide_seconds` (0: only a look).
+        SQS answers at most ten at a time, from a sample of its servers: read until two answers bring
+        nothing new (a look, hiding nothing, sees the same messages again)."""
+        if self._client is None:
+            self._client = boto3.client("sqs")
+        found: dict[str, FailureReport] = {}
+        empty = 0
+        try:
+            while len(found) < limit and empty < 2:
+                messages = self._client.receive_message(
+                    QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=hide_seconds
+                ).get("Messages", [])
+                new = [message for message in messages if message["MessageId"] not in found]
+                empty = 0 if new else empty + 1
+                for message in new:
+                    found[message["MessageId"]] = _failure_report(message)
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailableError(f"sqs: {error}") from None
+        return list(found.values())[:limit]
+
+    def acknowledge(self, reports: list[FailureReport]) -> None:
+        """Taken care of: removed from the queue (its alarm clears once the queue is empty)."""
+        if self._client is None:
+            self._client = boto3.client("sqs")
+        for start in range(0, len(reports), 10):
+            entries = [
+                {"Id": str(number), "ReceiptHandle": report.receipt_handle}
+                for number, report in enumerate(reports[start : start + 10])
+            ]
+            try:
+                self._client.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            except (ClientError, BotoCoreError) as error:
+                raise StoreUnavailableError(f"sqs: {error}") from None
+
+
+def _failure_report(message: dict[str, Any]) -> FailureReport:
+    try:
+        body = json.loads(message.get("Body") or "{}")
+    except ValueError:
+        body = {}
+    named = body if isinstance(body, dict) else {}
+    alert_id, destination_id = named.get("alert_id"), named.get("destination_id")
+    return FailureReport(
+        receipt_handle=message["ReceiptHandle"],
+        alert_id=alert_id if isinstance(alert_id, str) else None,
+        destination_id=destination_id if isinstance(destination_id, str) else None,
+    )
+
+
+class SqsLanes:
+    """The delivery queue (SQS FIFO): a destination's messages in one group, so they leave in order. A
+    message's deduplication id is its `webhook-id`, so enqueueing it again within SQS's five minutes (a
+    stream batch run twice) adds nothing; a redrive adds a suffix, since it must go out again."""
+
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self.queue_url = queue_url
+        self._client = client
+
+    def send(self, messages: list[LaneMessage], *, redrive: bool = False) -> None:
+        if self._client is None:
+            self._client = boto3.client("sqs")
+        suffix = f"-redrive-{time.time_ns() // 1_000_000}" if redrive else ""
+        for start in range(0, len(messages), 10):
+            entries = [
+                {
+                    "Id": str(number),
+                    "MessageBody": message.model_dump_json(exclude_none=True),
+                    "MessageGroupId": message.destination_id,
+                    "MessageDeduplicationId": (message.message_id + suffix)[:128],
+                }
+                for number, message in enumerate(messages[start : start + 10])
+            ]
+            try:
+                answer = self._client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            except (ClientError, BotoCoreError) as error:
+                raise StoreUnavailableError(f"sqs: {error}") from None
+            if answer.get("Failed"):  # raised: the stream's retry sends the batch again (deduplicated)
+                raise StoreUnavailableError(f"sqs: {len(answer['Failed'])} lane message(s) not sent")
+
+    def retry_later(self, receipt_handle: str, seconds: float) -> None:
+        """Hide a message (and so its lane) until its next attempt: SQS allows up to 12 hours."""
+        if self._client is None:
+            self._client = boto3.client("sqs")
+        try:
+            self._client.change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=min(43_200, int(seconds))
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailableError(f"sqs: {error}") from None
 
 
 class SignalCheckQueue(_Queue):

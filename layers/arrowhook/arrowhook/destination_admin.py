@@ -1,4 +1,5 @@
-"""Destination management use cases (the admin API's; the CLI calls the API)."""
+"""Destination management use cases (the admin API's; the CLI calls the API), and the redrive of what did
+not reach a destination."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from arrowhook.delivery import Answer, Sender
+from arrowhook.deliveries_table import DeliveryStore
+from arrowhook.delivery import Answer, DeliveryRecord, DeliveryStatus, Sender
+from arrowhook.delivery_channels import FailureQueue
+from arrowhook.delivery_lanes import Dispatcher
 from arrowhook.destinations import (
     DEFAULT_TEMPLATES,
     Destination,
@@ -23,10 +27,13 @@ from arrowhook.destinations_table import DestinationSecrets, DestinationStore
 from arrowhook.errors import KeyConflictError
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import StoredAlert, new_id, utc_now
-from arrowhook.public_addresses import NotPublicError, Resolver, public_addresses, system_resolver
+from arrowhook.public_addresses import NotPublicError, Resolver, on_this_machine, public_addresses, system_resolver
 from arrowhook.tradingview import AlertFields
 
 _CONFLICT_RETRIES = 5
+#: A redrive from the failure queue hides the reports it read while it works (removed once done).
+REPORT_HIDE_SECONDS = 120
+UNSENT = (DeliveryStatus.FAILED, DeliveryStatus.HELD)
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,8 @@ class DestinationAdmin:
             values["template"] = check_template(changes.template, current.kind)
         if changes.enabled is not None:
             values["enabled"] = changes.enabled
+            if changes.enabled:  # resumed by its operator: the sender's pause and its count are over
+                values["paused_reason"], values["refusals"] = None, 0
         if changes.timeout_seconds is not None:
             values["timeout_seconds"] = changes.timeout_seconds
         if changes.skip_late is not None:
@@ -175,11 +184,10 @@ class DestinationAdmin:
                 raise InvalidDestinationError("bot_token: expected a Telegram bot token (<digits>:<letters>)")
             return kept.model_copy(update={"bot_token": token}), f"telegram bot {token.split(':', 1)[0]}"
         url = check_url(kind, changes.url or kept.url, allow_http=self.allow_http)
-        if not self.allow_http:  # the local stack's fakes live on this machine; nothing else may
-            try:
-                public_addresses(url, self.resolve)
-            except NotPublicError as refused:
-                raise InvalidDestinationError(f"url: {refused}") from None
+        try:  # the local stack's fakes live on this machine, and nothing it forwards may leave it
+            on_this_machine(url) if self.allow_http else public_addresses(url, self.resolve)
+        except NotPublicError as refused:
+            raise InvalidDestinationError(f"url: {refused}") from None
         return kept.model_copy(update={"url": url}), masked(url)
 
     @staticmethod
@@ -227,3 +235,83 @@ def sample_alert(now: datetime) -> StoredAlert:
         ),
         payload='{"test": true}',
     )
+
+
+@dataclass
+class Backlog:
+    """Failed and held deliveries (each lane's, oldest alert first), and sending them again: a redrive."""
+
+    destinations: DestinationStore
+    keys: KeyStore
+    records: DeliveryStore
+    dispatcher: Dispatcher
+    #: Where failed and held deliveries were reported (the admin API's redrive reads it back).
+    failures: FailureQueue | None = None
+
+    def unsent(
+        self,
+        *,
+        destination_id: str | None = None,
+        strategy: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[DeliveryRecord]:
+        """Alerts that did not reach their destination, lane by lane, narrowed by destination, strategy
+        and the alerts' time (alert ids sort by when they arrived). A notice's content is not kept, so a
+        failed notice is reported (the failure queue) but not listed here: it cannot be sent again."""
+        lanes = self._lanes(destination_id, strategy)
+        first = new_id(int(since.timestamp() * 1000))[:10] if since else ""
+        last = new_id(int(until.timestamp() * 1000))[:10] + "~" if until else "~"
+        found: list[DeliveryRecord] = []
+        for lane in lanes:
+            found.extend(record for record in self.records.unsent(lane.id, first, last) if record.purpose == "alert")
+        return found
+
+    def resume(self, destination_id: str, *, redrive: bool = True) -> tuple[Destination, list[DeliveryRecord]]:
+        """A paused (or switched off) destination on again and, with `redrive`, what it missed sent again
+        after what its lane holds: the one step an operator takes once the receiver is fixed."""
+        destination = self.destinations.resume(destination_id, utc_now())
+        again = self.redrive(self.unsent(destination_id=destination_id)) if redrive else []
+        return destination, again
+
+    def redrive(self, records: list[DeliveryRecord]) -> list[DeliveryRecord]:
+        """Into their lanes again, pending, with the same message ids (a receiver's dedupe stays safe); a
+        lane's redriven deliveries follow whatever it holds, in their own order."""
+        return self.dispatcher.redrive(records)
+
+    def redrive_reported(self, *, dry_run: bool = False) -> tuple[list[DeliveryRecord], int]:
+        """What the failure queue names sent again (its failed and held alerts, lane by lane, oldest
+        first), and those reports removed, so its alarm clears; also removed: reports of a delivery that
+        arrived since, of a notice (its content is not kept) or of an expired record. A stream batch's
+        report names no alert: it is left for the operator. Answers the deliveries and the reports
+        removed (none in a dry run, which only looks)."""
+        if self.failures is None:
+            raise InvalidDestinationError("this function has no failure queue")
+        hide = 0 if dry_run else REPORT_HIDE_SECONDS
+        reports = [report for report in self.failures.reported(hide_seconds=hide) if report.delivery]
+        records: dict[tuple[str, str], DeliveryRecord] = {}
+        for report in reports:
+            record = self.records.get(*report.delivery) if report.delivery else None
+            if record is not None and record.purpose == "alert" and record.status in UNSENT:
+                records[(record.alert_id, record.destination_id)] = record
+        found = sorted(records.values(), key=lambda record: (record.lane, record.alert_id))
+        if dry_run:
+            return found, 0
+        again = self.redrive(found)
+        self.failures.acknowledge(reports)
+        return again, len(reports)
+
+    def lanes(self) -> list[Destination]:
+        """Every destination: each has its own lane."""
+        return self.destinations.all()
+
+    def _lanes(self, destination_id: str | None, strategy: str | None) -> list[Destination]:
+        if destination_id:
+            return [self.destinations.get(destination_id)[0]]
+        lanes = self.lanes()
+        if strategy:
+            key = self.keys.resolve(strategy)
+            if key is None:
+                raise InvalidDestinationError(f"strategy: no strategy {strategy!r}")
+            lanes = [lane for lane in lanes if not lane.strategies or key.id in lane.strategies]
+        return lanes

@@ -265,12 +265,19 @@ class Destination(BaseModel):
     skip_late: bool = False
     #: Telegram's chat id (not a secret: useless without the bot token).
     chat_id: str | None = None
+    #: Why the sender switched it off (410 Gone, a run of refusals); cleared when it is enabled again.
+    paused_reason: str | None = None
+    #: Refusals (401, 403, 404) in a row so far: at `PauseAfterRefusals` the sender pauses it.
+    refusals: int = 0
     target: str = ""
     created_at: datetime
     updated_at: datetime
 
     def applies_to(self, key_id: str) -> bool:
-        return self.enabled and (not self.strategies or key_id in self.strategies)
+        """Switched off by its operator: nothing is recorded. Paused by the sender: what arrives is held
+        (recorded), so that resuming it can send what it missed."""
+        live = self.enabled or self.paused_reason is not None
+        return live and (not self.strategies or key_id in self.strategies)
 
     @property
     def escape(self) -> Callable[[str], str]:

@@ -8,6 +8,7 @@ DESTINATION#<id>   one destination (entity `destination`, listed by name on the 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -18,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from arrowhook.destinations import Destination, DestinationNotFoundError, DestinationSecret, masked
 from arrowhook.dynamodb import dynamodb_client, error_code, from_item, plain, query_all, to_item, unavailable
 from arrowhook.errors import KeyConflictError, StoreUnavailableError
+from arrowhook.models import iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -73,6 +75,77 @@ class DestinationStore:
         if item is None:
             raise DestinationNotFoundError(f"no destination {destination_id}")
         return _destination(item), int(item.get("version", {}).get("N", "1"))
+
+    def find(self, destination_id: str) -> Destination | None:
+        """The destination, or None when it was deleted (the sender's read: consistent, like get)."""
+        try:
+            return self.get(destination_id)[0]
+        except DestinationNotFoundError:
+            return None
+
+    def refused(self, destination_id: str) -> int:
+        """One more refusal (401, 403, 404) in a row; how many now. The version moves, so an operator's
+        concurrent change is applied again on top, never lost."""
+        answer = self._update(destination_id, "ADD refusals :one, version :one", {":one": {"N": "1"}}, "UPDATED_NEW")
+        return int(answer.get("refusals", {}).get("N", "1"))
+
+    def accepted(self, destination_id: str) -> None:
+        """The run of refusals is over (written only when there was one: a delivery costs no write here)."""
+        self._update(
+            destination_id,
+            "REMOVE refusals ADD version :one",
+            {":one": {"N": "1"}},
+            condition="attribute_exists(pk) AND refusals > :zero",
+            values={":zero": {"N": "0"}},
+        )
+
+    def pause(self, destination_id: str, reason: str) -> None:
+        """Switched off by the sender (410 Gone, a run of refusals) until the operator enables it again."""
+        self._update(
+            destination_id,
+            "SET enabled = :off, paused_reason = :reason ADD version :one",
+            {":off": {"BOOL": False}, ":reason": {"S": reason[:300]}, ":one": {"N": "1"}},
+        )
+
+    def resume(self, destination_id: str, now: datetime) -> Destination:
+        """Switched on again, its pause and its run of refusals over, in one write (a concurrent pause by
+        the sender is either before it, and cleared, or after it, and kept)."""
+        answer = self._update(
+            destination_id,
+            "SET enabled = :on, updated_at = :now REMOVE paused_reason, refusals ADD version :one",
+            {":on": {"BOOL": True}, ":now": {"S": iso(now)}, ":one": {"N": "1"}},
+            "ALL_NEW",
+        )
+        if not answer:
+            raise DestinationNotFoundError(f"no destination {destination_id}")
+        return _destination(answer)
+
+    def _update(
+        self,
+        destination_id: str,
+        expression: str,
+        names_values: dict[str, Any],
+        returns: str = "NONE",
+        *,
+        condition: str = "attribute_exists(pk)",
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        try:
+            response = self._client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"DESTINATION#{destination_id}"}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeValues={**names_values, **(values or {})},
+                ReturnValues=returns,  # type: ignore[arg-type]
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return {}  # deleted meanwhile, or (accepted) no run of refusals to end
+            raise unavailable(error) from None
+        except BotoCoreError as error:
+            raise unavailable(error) from None
+        return dict(response.get("Attributes", {}))
 
     def delete(self, destination_id: str) -> None:
         try:

@@ -25,6 +25,17 @@ def new_id(now_ms: int | None = None) -> str:
     return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 
+def ulid_time(ulid: str) -> datetime | None:
+    """When a ULID (new_id) was made, from its first 10 characters (48 bits of milliseconds); None for
+    anything else."""
+    if len(ulid) != 26 or any(char not in _CROCKFORD for char in ulid[:10]):
+        return None
+    millis = 0
+    for char in ulid[:10]:
+        millis = millis * 32 + _CROCKFORD.index(char)
+    return datetime.fromtimestamp(millis / 1000, UTC)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -6,6 +6,10 @@ name that resolves to any of them must never be reached, at creation nor at send
 The name is resolved here, every address it has is checked, and the caller connects to a checked
 address (not to the name again: a second lookup could answer otherwise, DNS rebinding). Resolution is
 injected, so the tests refuse such addresses without ever connecting to one.
+
+The local stack (AllowHttpDestinations) turns the rule around: its destinations are the fakes on this
+machine, and nothing it forwards may leave it (a fuzzer's `https://discord.com/...` included), so only
+a loopback address or `localhost` is accepted, and nothing is looked up.
 """
 
 from __future__ import annotations
@@ -28,6 +32,26 @@ class NotPublicError(ValueError):
 
 class UnresolvedHostError(NotPublicError):
     permanent = False
+
+
+class OffMachineError(NotPublicError):
+    """The local stack was asked to reach beyond this machine."""
+
+
+def on_this_machine(url: str) -> None:
+    """Accept a URL whose host is a loopback address or `localhost`; OffMachineError otherwise (no lookup:
+    a DNS query would leave the machine too)."""
+    host = urlsplit(url).hostname
+    if not host:
+        raise NotPublicError("the URL has no host")
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise OffMachineError(f"{host} is not on this machine: the local stack forwards only to 127.0.0.1, [::1]")
 
 
 def system_resolver(host: str, port: int) -> list[str]:

@@ -288,6 +288,10 @@ class DestinationOut(BaseModel):
     strategies: list[str] = Field(description="Key ids; empty: every strategy.")
     template: str
     enabled: bool
+    paused_reason: str | None = Field(
+        None, description="Why the sender switched it off (410 Gone, a run of refusals); enabling it clears this."
+    )
+    refusals: int = Field(0, description="Refusals (401, 403, 404) in a row; the sender pauses it at the limit.")
     timeout_seconds: float
     skip_late: bool = False
     chat_id: str | None = None
@@ -313,6 +317,47 @@ class SigningSecretRotate(BaseModel):
     grace_seconds: int = Field(
         86_400, ge=0, le=30 * 86_400, description="How long messages are signed with the old secret too."
     )
+
+
+class ResumeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"redrive": True}]})
+
+    redrive: bool = Field(True, description="Also send again what it missed (its held and failed deliveries).")
+
+
+class ResumeResult(BaseModel):
+    destination: DestinationOut
+    redriven: int = Field(description="Missed deliveries back in its lane (0 without a redrive).")
+
+
+class RedriveRequest(BaseModel):
+    """Which failed or held deliveries to send again; nothing narrows to every lane's whole backlog."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"destination_id": "01JD...", "dry_run": True}]}
+    )
+
+    destination_id: str | None = Field(None, max_length=64, description="One destination's lane.")
+    strategy: str | None = Field(None, max_length=64, description="The lanes of this strategy's destinations.")
+    since: str | None = Field(None, max_length=64, description="Alerts received from (ISO 8601 or 24h, 7d).")
+    until: str | None = Field(None, max_length=64, description="Alerts received until.")
+    dry_run: bool = Field(False, description="Only list what would be sent again.")
+    failure_queue: bool = Field(
+        False,
+        description="Instead of the filters: what the failure queue's reports name, and those reports removed "
+        "(its alarm clears).",
+    )
+
+
+class UnsentList(BaseModel):
+    items: list[DeliveryRecord] = Field(description="Failed and held deliveries, lane by lane, oldest alert first.")
+
+
+class RedriveResult(BaseModel):
+    dry_run: bool
+    redriven: int = Field(description="Deliveries back in their lanes (0 in a dry run).")
+    acknowledged: int = Field(0, description="failure_queue: reports removed from the failure queue.")
+    items: list[DeliveryRecord] = Field(description="What was (or, in a dry run, would be) sent again.")
 
 
 class DestinationList(BaseModel):

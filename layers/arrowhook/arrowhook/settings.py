@@ -84,19 +84,34 @@ class ArchiveSettings(FunctionSettings):
 
 
 class DeliverySettings(FunctionSettings):
+    """The stream's consumer: records and enqueues each alert's deliveries, and runs the signal checks."""
+
     #: Destinations live in the keys table (DESTINATION# items).
     keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
     deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
-    destination_secrets_prefix: str = Field(alias="DESTINATION_SECRETS_PREFIX", pattern=r"^/arrowhook/.+/$")
-    failure_queue_url: str = Field(alias="DELIVERY_FAILURE_QUEUE_URL", min_length=8)
-    telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL", pattern=r"^https?://")
-    #: Empty: the stack has no AlertEmail topic, and email destinations answer so.
-    alert_email_topic_arn: str = Field("", alias="ALERT_EMAIL_TOPIC_ARN")
     alerts_table_name: str = Field(alias="ALERTS_TABLE_NAME", min_length=3)
     #: How long an alert's sequence check waits after it arrived, so one sent just before it has landed
     #: (the check queue delays each message this long; the check waits out any remainder).
     settle_seconds: float = Field(2.0, alias="SIGNAL_SETTLE_SECONDS", ge=0, le=30)
     signal_check_queue_url: str = Field(alias="SIGNAL_CHECK_QUEUE_URL", min_length=8)
+    #: The destinations' lanes (SQS FIFO, one message group per destination).
+    delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=8)
+
+
+class SenderSettings(FunctionSettings):
+    """The lanes' sender: one attempt per message, recorded."""
+
+    keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
+    deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
+    alerts_table_name: str = Field(alias="ALERTS_TABLE_NAME", min_length=3)
+    destination_secrets_prefix: str = Field(alias="DESTINATION_SECRETS_PREFIX", pattern=r"^/arrowhook/.+/$")
+    failure_queue_url: str = Field(alias="DELIVERY_FAILURE_QUEUE_URL", min_length=8)
+    delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=8)
+    telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL", pattern=r"^https?://")
+    #: Empty: the stack has no AlertEmail topic, and email destinations answer so.
+    alert_email_topic_arn: str = Field("", alias="ALERT_EMAIL_TOPIC_ARN")
+    #: Refusals in a row (401, 403, 404) that pause a destination.
+    pause_after_refusals: int = Field(5, alias="PAUSE_AFTER_REFUSALS", ge=1, le=100)
     #: Local development and tests only: destinations on this machine may be sent to (never deployed).
     allow_local_destinations: bool = Field(False, alias="ALLOW_HTTP_DESTINATIONS")
 
@@ -108,12 +123,19 @@ class DestinationsApiSettings(FunctionSettings):
     alert_email_topic_arn: str = Field("", alias="ALERT_EMAIL_TOPIC_ARN")
     #: Local development and tests only: destinations may be any http(s) URL (the local fakes).
     allow_http_destinations: bool = Field(False, alias="ALLOW_HTTP_DESTINATIONS")
+    #: The backlog a redrive reads (failed and held deliveries), and the lanes it sends them to again.
+    deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
+    delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=8)
+    #: `redrive --failure-queue` sends again what its reports name, and removes them.
+    failure_queue_url: str = Field(alias="DELIVERY_FAILURE_QUEUE_URL", min_length=8)
 
 
 class ConsoleSettings(FunctionSettings):
     keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
     alerts_table_name: str = Field(alias="ALERTS_TABLE_NAME", min_length=3)
     deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
+    #: The deliveries page's redrive puts what did not arrive back in its lane.
+    delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=1)
     cursor_key_parameter: str = Field(alias="CURSOR_KEY_PARAMETER", min_length=2)
     #: Signing in compares with the admin token; the session cookie is signed with its own key.
     admin_token_parameter: str = Field(alias="ADMIN_TOKEN_PARAMETER", min_length=2)

@@ -2,8 +2,8 @@
 a missed alert before this one), and on a schedule (strategies gone silent, and their recovery).
 
 Results are written on the alert (`health`), counted in metrics, and sent to the strategy's destinations
-as notices (arrowhook.delivery.Notice), each recorded like a delivery, so a retried batch or a re-run
-never sends one twice.
+as notices (arrowhook.delivery.Notice) through their lanes (arrowhook.delivery_lanes), each recorded like
+a delivery, so a retried batch or a re-run never sends one twice.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from arrowhook.alert_query import AlertFilter, AlertQuery
 from arrowhook.alerts_table import AlertStore
 from arrowhook.daily_counts import DailyCounts
-from arrowhook.delivery import Deliverer, DeliveryRecord, Notice, NoticeKind
+from arrowhook.delivery import DeliveryRecord, Notice, NoticeKind
+from arrowhook.delivery_lanes import Dispatcher
 from arrowhook.destinations import Destination
 from arrowhook.dynamodb import dynamodb_client, from_item, to_item, unavailable
 from arrowhook.keys_table import KeyStore
@@ -205,7 +206,8 @@ class SilenceWatch:
     keys: KeyStore
     query: AlertQuery
     states: SilenceStates
-    deliverer: Deliverer
+    #: Notices go through the destinations' lanes, like alerts.
+    deliverer: Dispatcher
     #: Read only when a notice is sent (the caller caches it for the run).
     destinations: Callable[[], Iterable[Destination]]
     #: Where archived alerts are still counted (each closed day's last alert per strategy).

@@ -12,7 +12,9 @@ import typer
 from arrowhook_tools.cli.common import (
     ApiUrl,
     AsJson,
+    Since,
     Token,
+    Until,
     api_client,
     api_errors,
     call,
@@ -28,8 +30,6 @@ Strategy = Annotated[str | None, typer.Option(help="Strategy (key) name.")]
 KeyIdFilter = Annotated[str | None, typer.Option("--key-id", help="Strategy key id.")]
 Ticker = Annotated[str | None, typer.Option(help="Ticker, e.g. BTCUSDT.")]
 SideFilter = Annotated[str | None, typer.Option(help="buy, sell or close.")]
-Since = Annotated[str | None, typer.Option(help="From: ISO 8601 or a duration back from now (24h, 7d).")]
-Until = Annotated[str | None, typer.Option(help="To: ISO 8601 or a duration back from now.")]
 EXPORT_COLUMNS = (
     "alert_id",
     "received_at",

@@ -28,6 +28,8 @@ Token = Annotated[
     str | None, typer.Option("--token", envvar="ARROWHOOK_ADMIN_TOKEN", help="Admin bearer token.", show_default=False)
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+Since = Annotated[str | None, typer.Option(help="From: ISO 8601 or a duration back from now (24h, 7d).")]
+Until = Annotated[str | None, typer.Option(help="To: ISO 8601 or a duration back from now.")]
 KeyId = Annotated[str, typer.Argument(help="Key id or strategy name (see `arrowhook keys list`).")]
 
 

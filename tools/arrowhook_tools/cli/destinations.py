@@ -44,7 +44,10 @@ def _show(destinations: list[dict[str, Any]], title: str | None = None) -> None:
 
     table = Table(title=title)
     table.add_column("id", no_wrap=True, min_width=26)
-    for column in ("name", "kind", "strategies", "enabled", "late alerts", "target", "template"):
+    for column in ("name", "kind", "strategies"):
+        table.add_column(column)
+    table.add_column("enabled", no_wrap=True)  # why a destination is paused is read whole, on one line
+    for column in ("late alerts", "target", "template"):
         table.add_column(column)
     for destination in destinations:
         table.add_row(
@@ -52,12 +55,22 @@ def _show(destinations: list[dict[str, Any]], title: str | None = None) -> None:
             shown(destination["name"]),
             shown(destination["kind"]),
             shown(", ".join(destination["strategies"]) or "all"),
-            "yes" if destination["enabled"] else "[yellow]no[/]",
+            _state(destination),
             "skipped" if destination.get("skip_late") else "sent",
             shown(destination["target"]),
             shown(destination["template"]),
         )
     out.print(table)
+
+
+def _state(destination: dict[str, Any]) -> str:
+    """`yes`; `no` (switched off); or `paused: <why>` when the sender switched it off."""
+    if destination["enabled"]:
+        refusals = destination.get("refusals") or 0
+        return f"yes [yellow]({refusals} refusal{'s' if refusals > 1 else ''} in a row)[/]" if refusals else "yes"
+    if destination.get("paused_reason"):
+        return f"[red]paused: {shown(destination['paused_reason'])}[/]"
+    return "[yellow]no[/]"
 
 
 def _emit(destination: dict[str, Any], as_json: bool) -> None:
@@ -197,6 +210,25 @@ def destinations_test(
         console.print(f"[red]refused[/]: {shown(result['answer'])}")
     if not result["ok"]:
         raise typer.Exit(1)
+
+
+@destinations_app.command("resume")
+def destinations_resume(
+    destination_id: DestinationId,
+    redrive: Annotated[
+        bool, typer.Option("--redrive/--no-redrive", help="Also send again what it missed (held and failed).")
+    ] = True,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Switch a paused (or disabled) destination on again; by default what it missed is sent again too,
+    after what its lane holds, with the same message ids."""
+    path = f"/destinations/{destination_id}/resume"
+    result = call(api_client(api_url, token), "POST", path, json_body={"redrive": redrive})
+    _emit(result["destination"], as_json)
+    if redrive:
+        console.print(f"{result['redriven']} missed deliver{'y' if result['redriven'] == 1 else 'ies'} sent again")
 
 
 @destinations_app.command("remove")

@@ -242,12 +242,13 @@ def keys_test(
     destinations = [
         item
         for item in call(client, "GET", "/destinations")["items"]
-        if item["enabled"] and (not item["strategies"] or key["id"] in item["strategies"])
+        if (item["enabled"] or item.get("paused_reason"))
+        and (not item["strategies"] or key["id"] in item["strategies"])
     ]
     if not destinations:
         console.print("  no destination for this strategy: nothing to deliver")
         return
-    final = {"delivered", "failed", "skipped"}
+    final = {"delivered", "failed", "skipped", "held"}
     wanted = {destination["id"] for destination in destinations}
 
     def settled() -> dict[str, Any] | None:

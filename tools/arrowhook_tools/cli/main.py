@@ -13,6 +13,7 @@ from arrowhook_tools.cli.common import (
     console,
     selected,
 )
+from arrowhook_tools.cli.deliveries import deliveries_app
 from arrowhook_tools.cli.destinations import destinations_app
 from arrowhook_tools.cli.dev import dev, invoke, sam_env, sink
 from arrowhook_tools.cli.keys import keys_app
@@ -28,6 +29,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(archive_app, name="archive")
 app.add_typer(destinations_app, name="destinations")
+app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(signals_app, name="signals")
 app.command()(dev)
 app.command()(invoke)
