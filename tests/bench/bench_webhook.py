@@ -46,7 +46,7 @@ print(imported - started, time.perf_counter() - started)
 
 def lambda_environment(tracing: bool) -> dict[str, str]:
     """What Lambda sets, plus the template's variables: Powertools behaves as it would in the cloud."""
-    spec = LocalTemplate(parameter_overrides={"WebhookTracing": "true" if tracing else "false"})
+    spec = LocalTemplate(parameter_overrides={"Tracing": "on" if tracing else "off"})
     environment = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "POWERTOOLS_"))}
     environment.update(spec.function_spec("WebhookFunction").environment)
     environment.update({**LAMBDA_VARIABLES, "PYTHONPATH": str(ROOT / "layers/arrowhook")})

@@ -1005,3 +1005,29 @@ def test_each_destination_has_a_lane_and_the_sender_is_bounded(raw: dict[str, An
     assert statements["RetryLater"]["Action"] == "sqs:ChangeMessageVisibility"
     delivery_sids = [s["Sid"] for s in raw["Resources"]["DeliveryFunction"]["Properties"]["Policies"][0]["Statement"]]
     assert "ReadDestinationSecrets" not in delivery_sids, "the stream's consumer sends nothing"
+
+
+def test_tracing_is_opt_in_for_every_function_and_the_code_follows_it() -> None:
+    """X-Ray is billed per trace recorded: off (PassThrough) by default; on, every function traces and its
+    Powertools Tracer runs (the webhook's included)."""
+    for value, mode, disabled in (("off", "PassThrough", "true"), ("on", "Active", "false")):
+        template = LocalTemplate(parameter_overrides={"Tracing": value})
+        assert template.resolve(template.raw["Globals"]["Function"]["Tracing"]) == mode
+        for _, function in template.resources_of_type("AWS::Serverless::Function"):
+            assert "Tracing" not in function["Properties"], "every function follows the parameter"
+        for spec in template.functions():
+            assert spec.environment["POWERTOOLS_TRACE_DISABLED"] == disabled, spec.logical_id
+    assert "$5.00 per million" in LocalTemplate().raw["Parameters"]["Tracing"]["Description"]
+
+
+@pytest.mark.parametrize(("level", "lambda_level"), [("DEBUG", "DEBUG"), ("INFO", "INFO"), ("WARNING", "WARN")])
+def test_lambda_logs_json_with_its_own_lines_at_warn_and_the_application_at_the_log_level(
+    level: str, lambda_level: str
+) -> None:
+    """Lambda's START/END/REPORT lines are dropped (billed as ingestion, read by nobody: the metrics have the
+    same figures); Lambda's application level is the one Powertools obeys, so it follows LogLevel."""
+    template = LocalTemplate(parameter_overrides={"LogLevel": level})
+    config = template.resolve(template.raw["Globals"]["Function"]["LoggingConfig"])
+    assert config == {"LogFormat": "JSON", "SystemLogLevel": "WARN", "ApplicationLogLevel": lambda_level}
+    for _, function in template.resources_of_type("AWS::Serverless::Function"):
+        assert "LoggingConfig" not in function["Properties"], "every function follows the Globals"

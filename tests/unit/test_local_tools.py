@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 
 def test_parameters_conditions_and_intrinsics_resolve() -> None:
-    template = LocalTemplate(parameter_overrides={"WebhookTracing": "true", "DedupeWindowSeconds": "5"})
+    template = LocalTemplate(parameter_overrides={"Tracing": "on", "DedupeWindowSeconds": "5"})
     env = template.function_spec("WebhookFunction").environment
     assert env["KEYS_TABLE_NAME"] == "arrowhook-local-KeysTable"
     assert env["ALERTS_TABLE_NAME"] == "arrowhook-local-AlertsTable"

@@ -1,8 +1,8 @@
 """What a deployed stack costs, computed from template.yaml (the source of truth), not kept by hand.
 
-Prices are on-demand, us-east-1, as published in November 2026, without free tiers (check the AWS
-pricing pages before relying on them). The benchmarks print these figures beside their targets and a
-template test keeps the `Monitoring` parameter's description honest.
+Prices are on-demand, us-east-1, as published in November 2026, without free tiers, each with its
+source in PRICE_TABLE (check the AWS pricing pages before relying on them). The benchmarks print these
+figures beside their targets and a template test keeps the `Monitoring` parameter's description honest.
 """
 
 from __future__ import annotations
@@ -14,19 +14,72 @@ from typing import Any
 
 from arrowhook_tools.template import LocalTemplate
 
+
+@dataclass(frozen=True)
+class Price:
+    """One unit's price: on demand, us-east-1, arm64, without free tiers, as published on `source` at
+    PRICES_DATE."""
+
+    dollars: float
+    unit: str
+    source: str
+
+
+PRICES_DATE = "2026-11"
+_LAMBDA = "https://aws.amazon.com/lambda/pricing/"
+_DYNAMODB = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
+_SQS = "https://aws.amazon.com/sqs/pricing/"
+_S3 = "https://aws.amazon.com/s3/pricing/"
+_CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
+#: Every price the meter (arrowhook_tools.meter) and the estimates below use: one table.
+PRICE_TABLE: dict[str, Price] = {
+    "api_gateway_http_request": Price(1.00e-6, "HTTP API request", "https://aws.amazon.com/api-gateway/pricing/"),
+    "lambda_request": Price(0.20e-6, "invocation", _LAMBDA),
+    "lambda_arm_gb_second": Price(0.0000133334, "GB-second, arm64", _LAMBDA),
+    "xray_trace_recorded": Price(5.00e-6, "trace recorded", "https://aws.amazon.com/xray/pricing/"),
+    "dynamodb_write_unit": Price(0.625e-6, "write request unit (1 KB)", _DYNAMODB),
+    "dynamodb_read_unit": Price(0.125e-6, "read request unit (4 KB, strongly consistent)", _DYNAMODB),
+    "dynamodb_control_plane": Price(0.0, "DescribeTable and the like (free)", _DYNAMODB),
+    "dynamodb_streams_read_by_lambda": Price(0.0, "stream read by a Lambda trigger (free)", _DYNAMODB),
+    "dynamodb_streams_read": Price(0.02e-5, "stream read request by anything else (a Pipe)", _DYNAMODB),
+    "dynamodb_storage_gb_month": Price(0.25, "GB-month of table and index storage", _DYNAMODB),
+    "dynamodb_pitr_gb_month": Price(0.20, "GB-month of continuous backup (table size)", _DYNAMODB),
+    "cloudwatch_logs_ingest_gb": Price(0.50, "GB of log ingestion", _CLOUDWATCH),
+    "cloudwatch_alarm_metric_month": Price(0.10, "standard alarm, per metric, per month", _CLOUDWATCH),
+    "cloudwatch_dashboard_month": Price(3.00, "dashboard per month", _CLOUDWATCH),
+    "secrets_manager_secret_month": Price(0.40, "secret per month", "https://aws.amazon.com/secrets-manager/pricing/"),
+    "sqs_request": Price(0.40e-6, "standard queue request (64 KB chunk)", _SQS),
+    "sqs_fifo_request": Price(0.50e-6, "FIFO queue request (64 KB chunk)", _SQS),
+    "ssm_standard_api_call": Price(0.0, "standard parameter, standard throughput (free)",
+                                   "https://aws.amazon.com/systems-manager/pricing/"),
+    "sns_publish": Price(0.50e-6, "publish request", "https://aws.amazon.com/sns/pricing/"),
+    "eventbridge_pipe_request": Price(0.40e-6, "Pipe request (64 KB chunk)", "https://aws.amazon.com/eventbridge/pricing/"),
+    "eventbridge_custom_event": Price(1.00e-6, "custom event (64 KB chunk)", "https://aws.amazon.com/eventbridge/pricing/"),
+    "s3_put_request": Price(0.005e-3, "PUT, COPY, POST or LIST request", _S3),
+    "s3_get_request": Price(0.0004e-3, "GET or other request", _S3),
+    "s3_delete_request": Price(0.0, "DELETE request (free)", _S3),
+    "s3_storage_gb_month": Price(0.023, "GB-month, S3 Standard", _S3),
+}  # fmt: skip
+
+
+def _per_million(name: str) -> float:
+    return PRICE_TABLE[name].dollars * 1_000_000
+
+
+#: The same prices in the units the estimates below use.
 PRICES = {
-    "alarm_metric_month": 0.10,  # a standard-resolution alarm, per metric it evaluates
-    "dashboard_month": 3.00,
-    "secrets_manager_month": 0.40,  # per stored entry
-    "api_gateway_http_per_million": 1.00,
-    "lambda_requests_per_million": 0.20,
-    "lambda_arm_gb_second": 0.0000133334,
-    "dynamodb_write_units_per_million": 0.625,
-    "dynamodb_read_units_per_million": 0.125,
-    "cloudwatch_logs_ingest_per_gb": 0.50,
-    "dynamodb_streams_reads_per_100k": 0.02,  # free for Lambda triggers, billed for an EventBridge Pipe
-    "sqs_requests_per_million": 0.40,
-    "sqs_fifo_requests_per_million": 0.50,
+    "alarm_metric_month": PRICE_TABLE["cloudwatch_alarm_metric_month"].dollars,
+    "dashboard_month": PRICE_TABLE["cloudwatch_dashboard_month"].dollars,
+    "secrets_manager_month": PRICE_TABLE["secrets_manager_secret_month"].dollars,
+    "api_gateway_http_per_million": _per_million("api_gateway_http_request"),
+    "lambda_requests_per_million": _per_million("lambda_request"),
+    "lambda_arm_gb_second": PRICE_TABLE["lambda_arm_gb_second"].dollars,
+    "dynamodb_write_units_per_million": _per_million("dynamodb_write_unit"),
+    "dynamodb_read_units_per_million": _per_million("dynamodb_read_unit"),
+    "cloudwatch_logs_ingest_per_gb": PRICE_TABLE["cloudwatch_logs_ingest_gb"].dollars,
+    "dynamodb_streams_reads_per_100k": PRICE_TABLE["dynamodb_streams_read"].dollars * 100_000,
+    "sqs_requests_per_million": _per_million("sqs_request"),
+    "sqs_fifo_requests_per_million": _per_million("sqs_fifo_request"),
 }
 #: An assumption, not a published figure: a Pipe polls each stream shard about as often as Lambda's
 #: event source mapping does (4 times a second), whether or not records arrive.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import logging
 import os
@@ -14,12 +15,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from arrowhook import secure_parameters
+from arrowhook_tools import meter as metering
 from arrowhook_tools.ports import claim_port
 from arrowhook_tools.template import LOCAL_REGION, LocalTemplate
 
@@ -214,6 +217,86 @@ def changes_something(environ: dict[str, Any]) -> bool:
     return scope.group(1) == "s3" and environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE")
 
 
+def _request_of(environ: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(service, operation, request) of an SDK call; the body is read and put back for moto."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    scope = _CREDENTIAL_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    service = scope.group(1) if scope else "unknown"
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    if target:
+        return service, target.rpartition(".")[2], metering.parse_json(body)
+    if service == "s3":
+        method = str(environ.get("REQUEST_METHOD", "GET"))
+        listing = method == "GET" and str(environ.get("PATH_INFO", "")).strip("/").count("/") == 0
+        return service, "LIST" if listing else method, {}
+    form = parse_qs(body.decode(errors="replace"))
+    return service, (form.get("Action") or ["unknown"])[0], {name: values[0] for name, values in form.items()}
+
+
+def _moto_item(table_name: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    """An item as moto holds it now, in DynamoDB JSON (read under the requests lock)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    for account in dynamodb_backends.values():
+        for backend in account.values():
+            if table_name in backend.tables:
+                try:
+                    item = backend.get_item(table_name, key)
+                except Exception:  # a malformed key: the call itself fails, nothing written
+                    return None
+                return None if item is None else dict(item.to_json()["Attributes"])
+    return None
+
+
+def _written(meter: metering.Meter, operation: str, request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(table, key) of each item a DynamoDB write touches."""
+
+    def key_of(table: str, item: dict[str, Any]) -> dict[str, Any]:
+        shape = meter.shapes.get(table)
+        return {name: item[name] for name in (shape.keys if shape else ()) if name in item}
+
+    if operation == "PutItem":
+        return [(request["TableName"], key_of(request["TableName"], request.get("Item", {})))]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [(request["TableName"], request.get("Key", {}))]
+    if operation == "TransactWriteItems":
+        touched = []
+        for action in request.get("TransactItems", []):
+            (kind, detail), *_ = action.items()
+            key = key_of(detail["TableName"], detail["Item"]) if kind == "Put" else detail.get("Key", {})
+            touched.append((detail["TableName"], key))
+        return touched
+    if operation == "BatchWriteItem":
+        touched = []
+        for table, writes in request.get("RequestItems", {}).items():
+            for write in writes:
+                if "PutRequest" in write:
+                    touched.append((table, key_of(table, write["PutRequest"]["Item"])))
+                else:
+                    touched.append((table, write["DeleteRequest"]["Key"]))
+        return touched
+    return []
+
+
+def _metered(
+    meter: metering.Meter, application: Any, environ: dict[str, Any], start_response: Callable[..., Any]
+) -> list[bytes]:
+    """Serve one request and count it: a DynamoDB write with its items as they were before and after."""
+    service, operation, request = _request_of(environ)
+    touched = _written(meter, operation, request) if service == "dynamodb" else []
+    before = [_moto_item(table, key) for table, key in touched]
+    answer = list(application(environ, start_response))
+    items = {
+        f"{table}|{json.dumps(key, sort_keys=True)}|{number}": (old, _moto_item(table, key))
+        for number, ((table, key), old) in enumerate(zip(touched, before, strict=True))
+    }
+    who = str(environ.get("HTTP_X_ARROWHOOK_FUNCTION") or "Lambda pollers and the local stack")
+    meter.aws_request(who, service, operation, request, response=metering.parse_json(b"".join(answer)), items=items)
+    return answer
+
+
 #: moto's backends are process-wide (every embedded AWS of a process serves the same tables), and so is
 #: the transaction patch above: one lock for them all, or two stacks of one test process could interleave
 #: a transaction of one with a write of the other.
@@ -298,8 +381,12 @@ class EmbeddedAws:
                 status, headers, body = fault.response(target)
                 start_response(status, headers)
                 return [body]
+            meter = metering.active()
             with lock:
-                answer = list(application(environ, start_response))
+                if meter is None:
+                    answer = list(application(environ, start_response))
+                else:
+                    answer = _metered(meter, application, environ, start_response)
                 if changes_something(environ):
                     self.changes += 1
             if fault is not None:

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from arrowhook_tools import meter as metering
 from arrowhook_tools.gateway_events import MAX_PAYLOAD_BYTES, build_event, normalize_response
 from arrowhook_tools.gateway_policies import JSON_HEADERS, Reply, TokenBucket, header_value, preflight
 from arrowhook_tools.gateway_routes import RouteTable
@@ -92,6 +93,23 @@ class LocalHttpApi:
         if self.cors is not None and origin and self.cors.allows(origin):
             response_headers["access-control-allow-origin"] = "*" if "*" in self.cors.allow_origins else origin
             response_headers["vary"] = "origin"
+        meter = metering.active()
+        if meter is not None:
+            matched = self.routes.match(method, path or "/")
+            meter.api_request(
+                {
+                    "requestId": "LgYb7jX0IAMEVmA=",  # API Gateway's are 16 characters
+                    "routeKey": matched.route.route_key if matched else "-",
+                    "status": str(status),
+                    "responseLatency": "45",
+                    "integrationLatency": "40",
+                    "identity.sourceIp": source_ip,
+                    "identity.userAgent": header_value(headers, "user-agent") or "-",
+                    "requestTime": "06/Dec/2026:11:00:50 +0000",
+                    "responseLength": str(len(payload)),
+                    "integrationErrorMessage": "-",
+                }
+            )
         return status, response_headers, cookies, payload
 
     def _route(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str) -> Reply:

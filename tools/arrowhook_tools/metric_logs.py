@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arrowhook_tools import embedded_aws
+from arrowhook_tools.meter import OBSERVER, calling_as
 
 _EMF_MODULES = (
     "aws_lambda_powertools.metrics.base",
@@ -89,7 +90,10 @@ class MetricLogs:
         while (line := self.lines.get()) is not None:
             try:
                 for namespace, entry in metric_data(json.loads(line)):
-                    self._client.put_metric_data(Namespace=namespace, MetricData=[entry])
+                    # CloudWatch reads embedded metrics from the logs: no API call in AWS, nothing to meter
+                    # (the line's bytes are the function's log ingestion; each metric is a monthly cost).
+                    with calling_as(OBSERVER):
+                        self._client.put_metric_data(Namespace=namespace, MetricData=[entry])
             except Exception as error:
                 builtins.print(f"metric not published locally: {error}", file=sys.stderr)
 

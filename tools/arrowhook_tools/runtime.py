@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from arrowhook_tools import meter as metering
 from arrowhook_tools.template import LOCAL_ACCOUNT, LOCAL_REGION, FunctionSpec, LocalTemplate
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -90,9 +91,22 @@ class _ExecutionEnvironment:
                     memory_limit_in_mb=self.spec.memory_mb,
                     timeout_seconds=self.spec.timeout_seconds,
                 )
-                result.set_result(handler(event, context))
+                result.set_result(self._metered(handler, event, context))
             except BaseException as error:  # a handler crash is the invoker's error, not this thread's end
                 result.set_exception(error)
+
+    def _metered(self, handler: Handler, event: dict[str, Any], context: LocalContext) -> Any:
+        """The handler's answer; with a meter running, its invocation counted (CPU time of this thread, the
+        SDK calls it made, what it printed)."""
+        meter = metering.active()
+        if meter is None:
+            return handler(event, context)
+        with metering.calling_as(self.spec.logical_id) as calls:
+            started = time.thread_time()
+            try:
+                return handler(event, context)
+            finally:
+                meter.invocation(self.spec.logical_id, self.spec.memory_mb, time.thread_time() - started, calls[0])
 
     def invoke(self, event: dict[str, Any]) -> Any:
         result: Future[Any] = Future()

@@ -22,6 +22,8 @@ from typing import Any, cast
 from moto.events.models import EventPattern
 
 from arrowhook_tools import embedded_aws
+from arrowhook_tools import meter as metering
+from arrowhook_tools.meter import PIPE_CALLER
 from arrowhook_tools.pollers import Pollers
 from arrowhook_tools.runtime import LocalFunctions
 from arrowhook_tools.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
@@ -270,7 +272,8 @@ class LocalStreams:
             if event_entry_size(entry) > MAX_EVENT_ENTRY_BYTES:  # PutEvents refuses it, every retry alike
                 self._pipe_failure(pipe, record, f"entry of {event_entry_size(entry)} bytes over PutEvents' limit")
                 continue
-            events.put_events(Entries=[entry])
+            with metering.calling_as(PIPE_CALLER):  # a Pipe's request, and the bus's event, for the meter
+                events.put_events(Entries=[entry])
 
     def _pipe_failure(self, pipe: PipeToBus, record: dict[str, Any], reason: str) -> None:
         """What a Pipe leaves in its dead-letter queue: where the record is on the stream, not the record."""
