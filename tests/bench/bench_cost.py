@@ -26,9 +26,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[2] / part) for part in ("to
 import boto3  # noqa: E402
 import httpx  # noqa: E402
 
+from arrowhook.dynamodb import item_size  # noqa: E402
 from arrowhook_tools.costs import idle_monthly  # noqa: E402
 from arrowhook_tools.local import LocalStack, local_stack  # noqa: E402
-from arrowhook_tools.meter import OBSERVER, Meter, calling_as, item_size, life_cycle_per_million, metering  # noqa: E402
+from arrowhook_tools.meter import OBSERVER, Meter, calling_as, life_cycle_per_million, metering  # noqa: E402
 from arrowhook_tools.receivers import Receivers  # noqa: E402
 from arrowhook_tools.samples import strategy_alert  # noqa: E402
 

@@ -12,13 +12,13 @@ import boto3
 import httpx
 import pytest
 
+from arrowhook.dynamodb import item_size
 from arrowhook_tools.local import LocalStack
 from arrowhook_tools.meter import (
     OBSERVER,
     PIPE_CALLER,
     Meter,
     calling_as,
-    item_size,
     life_cycle_per_million,
     metering,
     write_units,

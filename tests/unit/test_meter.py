@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from arrowhook.dynamodb import attribute_size, item_size
 from arrowhook_tools.costs import PRICE_TABLE, PRICES
-from arrowhook_tools.meter import IndexShape, Meter, TableShape, attribute_size, item_size, read_units
+from arrowhook_tools.meter import IndexShape, Meter, TableShape, read_units
 from arrowhook_tools.template import LocalTemplate
 
 
@@ -21,7 +22,7 @@ def text(size: int) -> dict[str, str]:
         ({"S": "abc"}, 3),
         ({"S": "é"}, 2),  # UTF-8 bytes
         ({"N": "123.45"}, 4),  # 5 significant digits: 3 bytes, plus 1
-        ({"N": "1000"}, 2),  # trailing zeros trimmed: 1 digit
+        ({"N": "1000"}, 3),  # 4 digits: trailing zeros counted (DynamoDB trims them: an upper bound)
         ({"BOOL": True}, 1),
         ({"NULL": True}, 1),
         ({"B": "AAEC"}, 3),  # base64 of 3 bytes

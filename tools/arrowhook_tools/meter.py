@@ -11,7 +11,6 @@ has no price for is listed in `unpriced`, and a test fails on it.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import threading
@@ -19,9 +18,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
+from arrowhook.dynamodb import item_size
 from arrowhook_tools.costs import PRICE_TABLE
 from arrowhook_tools.template import LocalTemplate
 
@@ -40,38 +39,6 @@ PIPE_CALLER = "AlertEventPipe"
 OBSERVER = "observer"
 #: Header the local runtime adds to each SDK request of a function, so the meter knows whose call it is.
 CALLER_HEADER = "x-arrowhook-function"
-
-
-def attribute_size(value: Mapping[str, Any]) -> int:  # noqa: PLR0911 - one rule per type
-    """A DynamoDB attribute value's size by DynamoDB's rules (the name is counted by the caller)."""
-    (kind, inner), *_ = value.items()
-    if kind == "S":
-        return len(str(inner).encode())
-    if kind == "N":
-        digits = Decimal(str(inner)).normalize().as_tuple().digits
-        return math.ceil(len(digits) / 2) + 1
-    if kind == "B":
-        return len(base64.b64decode(inner)) if isinstance(inner, str) else len(inner)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(str(item).encode()) for item in inner)
-    if kind == "NS":
-        return sum(attribute_size({"N": item}) for item in inner)
-    if kind == "BS":
-        return sum(attribute_size({"B": item}) for item in inner)
-    if kind == "L":
-        return 3 + sum(1 + attribute_size(item) for item in inner)
-    if kind == "M":
-        return 3 + sum(1 + len(name.encode()) + attribute_size(item) for name, item in inner.items())
-    raise ValueError(f"unknown DynamoDB type {kind!r}")
-
-
-def item_size(item: Mapping[str, Any] | None) -> int:
-    """Bytes of an item in DynamoDB JSON: each attribute's name and value."""
-    if not item:
-        return 0
-    return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
 
 
 def write_units(size: int) -> int:

@@ -3,9 +3,10 @@ place botocore errors become domain errors."""
 
 from __future__ import annotations
 
+import base64
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -98,11 +99,14 @@ def to_item(values: dict[str, Any]) -> dict[str, Any]:
 MAX_ITEM_BYTES = 400 * 1024
 
 
-def item_size(item: dict[str, Any]) -> int:
+def item_size(item: Mapping[str, Any] | None) -> int:
     """An item's size as DynamoDB counts it: each attribute's UTF-8 name plus its value (strings in UTF-8,
     binary as raw bytes, numbers about one byte per two digits, 3 bytes per list or map and 1 per
-    element); used to refuse up front what can never be stored, and to price writes."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+    element); used to refuse up front what can never be stored, and to price writes (the local stack's
+    cost meter). Binary values may be raw bytes (boto3) or base64 text (the wire)."""
+    if not item:
+        return 0
+    return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
 
 
 def _number_size(text: str) -> int:
@@ -110,21 +114,26 @@ def _number_size(text: str) -> int:
     return (len(digits) + 1) // 2 + 1
 
 
+def _binary_size(data: bytes | str) -> int:
+    return len(base64.b64decode(data)) if isinstance(data, str) else len(data)
+
+
 _SIZES: dict[str, Callable[[Any], int]] = {
     "S": lambda text: len(str(text).encode("utf-8", "surrogatepass")),
     "N": lambda text: _number_size(str(text)),
-    "B": len,
+    "B": _binary_size,
     "BOOL": lambda _: 1,
     "NULL": lambda _: 1,
     "SS": lambda members: sum(len(str(member).encode()) for member in members),
     "NS": lambda members: sum(_number_size(str(member)) for member in members),
-    "BS": lambda members: sum(len(member) for member in members),
-    "L": lambda members: 3 + sum(1 + _value_size(member) for member in members),
-    "M": lambda members: 3 + sum(1 + len(name.encode()) + _value_size(member) for name, member in members.items()),
+    "BS": lambda members: sum(_binary_size(member) for member in members),
+    "L": lambda members: 3 + sum(1 + attribute_size(member) for member in members),
+    "M": lambda members: 3 + sum(1 + len(name.encode()) + attribute_size(member) for name, member in members.items()),
 }
 
 
-def _value_size(value: dict[str, Any]) -> int:
+def attribute_size(value: Mapping[str, Any]) -> int:
+    """One attribute value's size (its name is counted by the caller)."""
     kind, content = next(iter(value.items()))
     return _SIZES[kind](content)
 
