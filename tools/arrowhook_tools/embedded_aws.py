@@ -11,7 +11,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -164,25 +164,31 @@ def _offset_sqs_clock() -> None:
     setattr(sqs_models, "unix_time_millis", unix_time_millis)  # noqa: B010 - moto's own module global
 
 
+def _moto_tables() -> Iterator[tuple[Any, Any]]:
+    """(backend, table) for every DynamoDB table moto holds in this process, any account or region."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    for account in dynamodb_backends.values():
+        for backend in account.values():
+            for table in backend.tables.values():
+                yield backend, table
+
+
 def expire_ttl_items(now: float) -> int:
     """Delete what DynamoDB's TTL would have deleted by `now` (moto stores TTL settings, never expires).
 
     DynamoDB deletes expired items within days; the local stack does it every TTL_SWEEP_SECONDS, so
     dedupe markers do not pile up in a long-running `make dev`."""
-    from moto.dynamodb.models import dynamodb_backends
-
     expired = 0
-    for account in dynamodb_backends.values():
-        for backend in account.values():
-            for table in backend.tables.values():
-                attribute = table.ttl.get("AttributeName")
-                if table.ttl.get("TimeToLiveStatus") != "ENABLED" or not attribute or table.has_range_key:
-                    continue
-                for hash_key, item in list(table.items.items()):
-                    value = getattr(item, "attrs", {}).get(attribute)
-                    if value is not None and value.type == "N" and float(value.value) < now:
-                        table.delete_item(hash_key, None)
-                        expired += 1
+    for _, table in _moto_tables():
+        attribute = table.ttl.get("AttributeName")
+        if table.ttl.get("TimeToLiveStatus") != "ENABLED" or not attribute or table.has_range_key:
+            continue
+        for hash_key, item in list(table.items.items()):
+            value = getattr(item, "attrs", {}).get(attribute)
+            if value is not None and value.type == "N" and float(value.value) < now:
+                table.delete_item(hash_key, None)
+                expired += 1
     return expired
 
 
@@ -205,16 +211,22 @@ _KEPT_SERVICES = ("dynamodb", "ssm", "s3", "sqs")
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/")
 
 
+def _service_and_target(environ: dict[str, Any]) -> tuple[str | None, str]:
+    """The service named in the signature's scope, and the JSON protocols' operation (X-Amz-Target)."""
+    scope = _CREDENTIAL_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    return (scope.group(1) if scope else None), target.rpartition(".")[2]
+
+
 def changes_something(environ: dict[str, Any]) -> bool:
     """Whether a request may change what the local stack keeps: a call to a kept service that is not a
     read (S3 speaks REST: its writes are by method). The service is read from the signature's scope."""
-    scope = _CREDENTIAL_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
-    if scope is None or scope.group(1) not in _KEPT_SERVICES:
+    service, operation = _service_and_target(environ)
+    if service not in _KEPT_SERVICES:
         return False
-    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-    if target:
-        return target.rpartition(".")[2] not in _READS
-    return scope.group(1) == "s3" and environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE")
+    if operation:
+        return operation not in _READS
+    return service == "s3" and environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE")
 
 
 def _request_of(environ: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -222,11 +234,10 @@ def _request_of(environ: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
-    scope = _CREDENTIAL_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
-    service = scope.group(1) if scope else "unknown"
-    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-    if target:
-        return service, target.rpartition(".")[2], metering.parse_json(body)
+    scope, operation = _service_and_target(environ)
+    service = scope or "unknown"
+    if operation:
+        return service, operation, metering.parse_json(body)
     if service == "s3":
         method = str(environ.get("REQUEST_METHOD", "GET"))
         listing = method == "GET" and str(environ.get("PATH_INFO", "")).strip("/").count("/") == 0
@@ -237,16 +248,13 @@ def _request_of(environ: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
 
 def _moto_item(table_name: str, key: dict[str, Any]) -> dict[str, Any] | None:
     """An item as moto holds it now, in DynamoDB JSON (read under the requests lock)."""
-    from moto.dynamodb.models import dynamodb_backends
-
-    for account in dynamodb_backends.values():
-        for backend in account.values():
-            if table_name in backend.tables:
-                try:
-                    item = backend.get_item(table_name, key)
-                except Exception:  # a malformed key: the call itself fails, nothing written
-                    return None
-                return None if item is None else dict(item.to_json()["Attributes"])
+    for backend, table in _moto_tables():
+        if table.name == table_name:
+            try:
+                item = backend.get_item(table_name, key)
+            except Exception:  # a malformed key: the call itself fails, nothing written
+                return None
+            return None if item is None else dict(item.to_json()["Attributes"])
     return None
 
 
