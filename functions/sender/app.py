@@ -35,7 +35,7 @@ courier = Courier(
     secrets=DestinationSecrets(settings.destination_secrets_prefix),
     alerts=AlertStore(settings.alerts_table_name),
     sender=Sender(
-        transport=HttpTransport(allow_local=settings.allow_local_destinations),
+        transport=HttpTransport(allow_local=settings.allow_http_destinations),
         email=SnsEmail(settings.alert_email_topic_arn) if settings.alert_email_topic_arn else None,
         telegram_api_url=settings.telegram_api_url,
     ),

@@ -124,11 +124,6 @@ class Meter:
         with self._lock:
             self.usage[(who, price)] += quantity
 
-    def reset(self) -> None:
-        with self._lock:
-            self.usage.clear()
-            self.unpriced.clear()
-
     # -- what the local stack reports ------------------------------------------------------------------
     def invocation(self, function_id: str, memory_mb: int, cpu_seconds: float, aws_calls: int) -> None:
         """One Lambda invocation: a request, and its billed duration (1 ms steps) at its memory."""

@@ -112,8 +112,8 @@ class SenderSettings(FunctionSettings):
     alert_email_topic_arn: str = Field("", alias="ALERT_EMAIL_TOPIC_ARN")
     #: Refusals in a row (401, 403, 404) that pause a destination.
     pause_after_refusals: int = Field(5, alias="PAUSE_AFTER_REFUSALS", ge=1, le=100)
-    #: Local development and tests only: destinations on this machine may be sent to (never deployed).
-    allow_local_destinations: bool = Field(False, alias="ALLOW_HTTP_DESTINATIONS")
+    #: Local development and tests only: destinations on this machine, http too, and nowhere else.
+    allow_http_destinations: bool = Field(False, alias="ALLOW_HTTP_DESTINATIONS")
 
 
 class DestinationsApiSettings(FunctionSettings):
@@ -121,7 +121,7 @@ class DestinationsApiSettings(FunctionSettings):
     destination_secrets_prefix: str = Field(alias="DESTINATION_SECRETS_PREFIX", pattern=r"^/arrowhook/.+/$")
     telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL", pattern=r"^https?://")
     alert_email_topic_arn: str = Field("", alias="ALERT_EMAIL_TOPIC_ARN")
-    #: Local development and tests only: destinations may be any http(s) URL (the local fakes).
+    #: Local development and tests only: destinations on this machine, http too, and nowhere else.
     allow_http_destinations: bool = Field(False, alias="ALLOW_HTTP_DESTINATIONS")
     #: The backlog a redrive reads (failed and held deliveries), and the lanes it sends them to again.
     deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
