@@ -259,8 +259,8 @@ _TRANSACT_ACTIONS = {
 
 
 def dynamodb_grants_needed(operation: str, params: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    """(IAM action, table or `table/index/<name>`, leading key) for one DynamoDB call: a transaction is
-    authorized item by item."""
+    """(IAM action, table or `table/index/<name>`, leading key) for one DynamoDB call: a transaction and a
+    batch read are authorized item by item."""
     if operation == "TransactWriteItems":
         needed = []
         for entry in params["TransactItems"]:
@@ -268,6 +268,12 @@ def dynamodb_grants_needed(operation: str, params: dict[str, Any]) -> list[tuple
             key = request.get("Item") or request.get("Key") or {}
             needed.append((f"dynamodb:{_TRANSACT_ACTIONS[kind]}", request["TableName"], key.get("pk", {}).get("S")))
         return needed
+    if operation == "BatchGetItem":  # authorized per table, each key against its leading-key condition
+        return [
+            (f"dynamodb:{operation}", table_name, key.get("pk", {}).get("S"))
+            for table_name, request in params["RequestItems"].items()
+            for key in request["Keys"]
+        ]
     key = params.get("Key") or params.get("Item") or {}
     table = params["TableName"] + (f"/index/{params['IndexName']}" if params.get("IndexName") else "")
     return [(f"dynamodb:{operation}", table, key.get("pk", {}).get("S"))]

@@ -73,9 +73,12 @@ def deliver_record(
         _count(result)
     if needs_sequence_check(alert, expectations.sequence):
         check_queue.enqueue(alert.alert_id)  # checked once settled, with its lag (written then)
-    else:
+        return results
+    if expectations.max_lag_seconds is not None:  # a declared check: its verdict is written on the alert
         checks.record(alert, health)
-        _count_health(alert.strategy, health.lag_ms, late=health.late, gap=False)
+    # Otherwise nothing is written: the alert carries its lag (AlertHealth.of_lag), and no second write
+    # per alert is paid for a check nobody declared.
+    _count_health(alert.strategy, health.lag_ms, late=health.late, gap=False)
     return results
 
 

@@ -139,7 +139,9 @@ def run_load(
                 hash_secret(secret),
             )
             secrets.append((name, secret))
-        throttle = stack.aws.inject("TransactWriteItems", probability=throttle_rate, times=-1)
+        # The webhook's writes (the dedupe marker, then the alert), not the other functions' PutItems.
+        throttle = stack.aws.inject("PutItem", probability=throttle_rate, times=-1, matching='"S": "ALERT#')
+        marker_throttle = stack.aws.inject("PutItem", probability=throttle_rate, times=-1, matching="DEDUPE#")
 
         sent: list[Sent] = []
         earlier: list[tuple[str, str, str]] = []  # accepted (strategy, nonce, body), shared by all workers
@@ -273,7 +275,8 @@ def run_load(
         stored, archived = _found_alerts(stack, table, bucket, places)
         state = dynamodb(stack.aws.endpoint).get_item(TableName=table, Key=STATE_KEY).get("Item", {})
         problems = ["an archive journal is still pending after the final run"] if "pending" in state else []
-        report = LoadReport(elapsed, sent, stored, archived, archive_runs, archive_crashes, throttle.served, problems)
+        throttled = throttle.served + marker_throttle.served
+        report = LoadReport(elapsed, sent, stored, archived, archive_runs, archive_crashes, throttled, problems)
         # While the stack still runs: where each lost alert's id still shows.
         traces = [_trace(stack, table, bucket, report.accepted[nonce], sent) for nonce in report.lost]
 

@@ -497,7 +497,11 @@ def test_signal_health_is_shown_in_the_table_and_the_detail_and_set_per_strategy
     flagged = post_alert(stack, ticker=ticker, prev_market_position="flat", market_position="short", action="sell")
     headers = {"Authorization": f"Bearer {stack.admin_token}"}
     deadline = time.monotonic() + WAIT_MS / 1000  # the check runs once the alert has settled
-    while not (httpx.get(f"{stack.api.url}/alerts/{flagged}", headers=headers, timeout=30).json().get("health") or {}):
+    while not (
+        (httpx.get(f"{stack.api.url}/alerts/{flagged}", headers=headers, timeout=30).json().get("health") or {}).get(
+            "checked_at"
+        )
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     console.sign_in()

@@ -61,10 +61,8 @@ def test_one_alert_is_metered_unit_by_unit_and_every_call_has_a_price(
         answer = httpx.post(f"{stack.api.url}/webhook", content=strategy_alert(strategy.secret), timeout=30).json()
         alert_id = answer["alert_id"]
         deadline = time.monotonic() + ARRIVAL_SECONDS
-        while not (
-            receivers.at(strategy.path("webhook")) and "health" in item(stack, "AlertsTable", pk=f"ALERT#{alert_id}")
-        ):
-            assert time.monotonic() < deadline, "the alert was not delivered and checked in time"
+        while not receivers.at(strategy.path("webhook")):
+            assert time.monotonic() < deadline, "the alert was not delivered in time"
             time.sleep(0.1)
         # The sender's record and the Pipe's event land after the destination's request.
         while not (
@@ -74,18 +72,21 @@ def test_one_alert_is_metered_unit_by_unit_and_every_call_has_a_price(
             assert time.monotonic() < deadline, "the delivery record or the bus event did not land in time"
             time.sleep(0.1)
     stored = item(stack, "AlertsTable", pk=f"ALERT#{alert_id}")
-    as_written = {name: value for name, value in stored.items() if name != "health"}
-    # By hand: the transaction writes the alert and its marker at twice the rate, and the alert's entry in
-    # each of its three indexes (they project every attribute) once.
-    # A marker (DEDUPE# and a 64-character hash, the alert id, an expiry) is well under 1 KB: one unit.
-    alert_units, marker_units = write_units(item_size(as_written)), 1
-    assert (
-        units(meter, "WebhookFunction", "dynamodb_write_unit") == 2 * alert_units + 2 * marker_units + 3 * alert_units
-    )
-    # The stream consumer writes `health`: the alert and its three index entries, each at the larger size.
-    health_units = 4 * write_units(item_size(stored))
-    delivery_writes = units(meter, "DeliveryFunction", "dynamodb_write_unit")
-    assert delivery_writes >= health_units + 1, "health, and the pending delivery record"
+    # By hand: the marker, then the alert, each a plain write (no transaction: that billed both twice),
+    # and the alert's entry in each of its two indexes: keys, ticker, side, strategy (and key_id in the
+    # day index), far under 1 KB: one unit each. A marker (DEDUPE#, a 64-character hash, the alert id, an
+    # expiry) is well under 1 KB: one unit.
+    entries = [
+        {name: stored[name] for name in ("pk", "key_id", "sort_key", "ticker", "side", "strategy")},
+        {name: stored[name] for name in ("pk", "day", "sort_key", "ticker", "side", "strategy", "key_id")},
+    ]
+    assert all(write_units(item_size(entry)) == 1 for entry in entries)
+    alert_units, marker_units = write_units(item_size(stored)), 1
+    assert units(meter, "WebhookFunction", "dynamodb_write_unit") == marker_units + alert_units + len(entries)
+    # The stream consumer writes the pending delivery record (under 1 KB), and nothing on the alert: its
+    # strategy declares no check, so its health is the lag it carries.
+    assert "health" not in stored
+    assert units(meter, "DeliveryFunction", "dynamodb_write_unit") == 1, "the pending delivery record only"
     assert units(meter, "HttpApi", "api_gateway_http_request") == 1
     assert units(meter, "WebhookFunction", "lambda_request") == 1
     assert units(meter, "SenderFunction", "lambda_request") >= 1
@@ -105,10 +106,12 @@ def test_the_readmes_figure_is_the_meters_for_one_alert_with_the_defaults(
     assert stack.api is not None
     meter = Meter(stack.template)
     with metering(meter):
+        assert stack.streams is not None
+        handled = stack.streams.handled["DeliveryFunction"]
         alert_id = strategy.send(stack)
         deadline = time.monotonic() + ARRIVAL_SECONDS
-        while "health" not in item(stack, "AlertsTable", pk=f"ALERT#{alert_id}"):
-            assert time.monotonic() < deadline, "the alert was not checked in time"
+        while stack.streams.handled["DeliveryFunction"] <= handled:
+            assert time.monotonic() < deadline, "the stream consumer did not handle the alert in time"
             time.sleep(0.1)
     for key in [key for key in meter.usage if key[0] == PIPE_CALLER]:
         del meter.usage[key]

@@ -63,13 +63,12 @@ def test_one_failed_write_is_retried_and_the_alert_stored_once(
     stack: LocalStack, http: httpx.Client, error: str, status: int
 ) -> None:
     nonce = uuid.uuid4().hex
-    fault = stack.aws.inject("TransactWriteItems", error=error, status=status, times=1)
-    before = stack.aws.calls.get("TransactWriteItems", 0)
+    fault = stack.aws.inject("PutItem", error=error, status=status, times=1, matching=nonce)
     response = _post(http, strategy_alert(DEMO_SECRET, nonce=nonce))
     assert response.status_code == 200, response.text
     assert response.json()["duplicate"] is False
     assert fault.served == 1
-    assert stack.aws.calls["TransactWriteItems"] - before == 2, "boto3's standard mode retried once"
+    assert fault.seen == 2, "the alert's write failed once, and boto3's standard mode retried it once"
     assert _stored_with(stack, nonce) == 1
 
 
@@ -77,15 +76,32 @@ def test_exhausted_retries_answer_503_and_write_nothing(stack: LocalStack, http:
     nonce = uuid.uuid4().hex
     body = strategy_alert(DEMO_SECRET, nonce=nonce)
     markers = len(_items(stack, "DEDUPE#"))
-    fault = stack.aws.inject("TransactWriteItems", times=-1)
+    fault = stack.aws.inject("PutItem", times=-1, matching="DEDUPE#")
     response = _post(http, body)
     assert (response.status_code, response.json()["error"]) == (503, "unavailable")
     assert fault.served == 2, "bounded: one try and one retry, then the answer"
     assert _stored_with(stack, nonce) == 0
-    assert len(_items(stack, "DEDUPE#")) == markers, "no dedupe marker without its alert"
+    assert len(_items(stack, "DEDUPE#")) == markers, "no dedupe marker was written"
     stack.aws.clear_faults()
     again = _post(http, body)
     assert (again.status_code, again.json()["duplicate"]) == (200, False), "a retry after the outage is stored"
+    assert _stored_with(stack, nonce) == 1
+
+
+def test_a_marker_left_by_a_failed_alert_write_does_not_block_the_retry(stack: LocalStack, http: httpx.Client) -> None:
+    """The marker landed, the alert's write did not (both attempts throttled): 503. The sender's retry
+    inside the dedupe window is stored, once, under the marker's id, and answered as no duplicate."""
+    nonce = uuid.uuid4().hex
+    body = strategy_alert(DEMO_SECRET, nonce=nonce)
+    fault = stack.aws.inject("PutItem", times=-1, matching=nonce)  # the alert's write holds the body
+    response = _post(http, body)
+    assert (response.status_code, response.json()["error"]) == (503, "unavailable")
+    assert fault.served == 2 and _stored_with(stack, nonce) == 0
+    stack.aws.clear_faults()
+    again = _post(http, body)
+    assert (again.status_code, again.json()["duplicate"]) == (200, False)
+    third = _post(http, body)
+    assert (third.json()["alert_id"], third.json()["duplicate"]) == (again.json()["alert_id"], True)
     assert _stored_with(stack, nonce) == 1
 
 
@@ -128,7 +144,7 @@ def test_health_reports_the_outage(stack: LocalStack, http: httpx.Client) -> Non
 def test_a_write_that_happened_but_answered_too_late_is_stored_once(stack: LocalStack, http: httpx.Client) -> None:
     """The SDK times out, retries, and finds its own first attempt: not a duplicate, not a second alert."""
     nonce = uuid.uuid4().hex
-    fault = stack.aws.inject("TransactWriteItems", applied_then_slow=1.2, times=1)  # the webhook waits 0.8 s
+    fault = stack.aws.inject("PutItem", applied_then_slow=1.2, times=1, matching=nonce)  # the webhook waits 0.8 s
     response = _post(http, strategy_alert(DEMO_SECRET, nonce=nonce))
     assert fault.served == 1
     assert (response.status_code, response.json()["duplicate"]) == (200, False)
@@ -141,7 +157,8 @@ def test_parallel_identical_deliveries_with_late_answers_share_one_alert(stack: 
 
     nonce = uuid.uuid4().hex
     body = strategy_alert(DEMO_SECRET, nonce=nonce)
-    stack.aws.inject("TransactWriteItems", applied_then_slow=1.0, probability=0.3, times=-1)
+    stack.aws.inject("PutItem", applied_then_slow=1.0, probability=0.3, times=-1, matching="DEDUPE#")
+    stack.aws.inject("PutItem", applied_then_slow=1.0, probability=0.3, times=-1, matching=nonce)
     with ThreadPoolExecutor(16) as pool:
         responses = list(pool.map(lambda _: _post(http, body), range(16)))
     answered = {response.json()["alert_id"] for response in responses if response.status_code == 200}

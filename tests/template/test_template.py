@@ -368,7 +368,11 @@ def test_admin_policies_are_least_privilege(raw: dict[str, Any]) -> None:
     [read_token] = _statements(raw, "AuthorizerFunction")
     assert (read_token["Action"], read_token["Resource"]) == ("ssm:GetParameter", _parameter_arn("AdminTokenParameter"))
     alerts = {statement["Sid"]: statement for statement in _statements(raw, "AlertsFunction")}
-    assert {action for statement in alerts.values() for action in [statement["Action"]]} == {
+    assert {
+        action
+        for statement in alerts.values()
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    } == {
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:Query",
@@ -376,7 +380,10 @@ def test_admin_policies_are_least_privilege(raw: dict[str, Any]) -> None:
     }, "the alerts API is read-only"
     assert alerts["ReadDailyCounts"]["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["COUNTS#*"]}
-    }, "batch reads reach the daily counts, never the alerts"
+    }, "batch reads reach the daily counts"
+    assert alerts["ReadAlerts"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ALERT#*"]}}, (
+        "and the alerts a page lists, never a dedupe marker or the archive's state"
+    )
     for function in ("AlertsFunction", "KeysFunction"):
         [read_key] = [statement for statement in _statements(raw, function) if statement["Sid"] == "ReadCursorKey"]
         assert read_key["Resource"] == _parameter_arn("CursorKeyParameter"), function
@@ -451,8 +458,9 @@ def test_webhook_policy_is_least_privilege(raw: dict[str, Any]) -> None:
     }
     assert grants == {
         ("dynamodb:GetItem", "KeysTable", ("SECRET#*",)),  # what a secret authenticates as
-        ("dynamodb:PutItem", "AlertsTable", ("ALERT#*", "DEDUPE#*")),  # the alert and its marker, one transaction
-        ("dynamodb:GetItem", "AlertsTable", ("ALERT#*", "DEDUPE#*")),  # was an unanswered write applied?
+        ("dynamodb:PutItem", "AlertsTable", ("ALERT#*", "DEDUPE#*")),  # the marker, then the alert
+        # was an unanswered write applied? did the archive take a marked alert (its state, read only)?
+        ("dynamodb:GetItem", "AlertsTable", ("ALERT#*", "DEDUPE#*", "ARCHIVE#state")),
         ("dynamodb:UpdateItem", "AlertsTable", ("ALERT#*",)),  # a repeated delivery listed on its alert
     }
 
@@ -517,7 +525,10 @@ def test_local_sam_cli_is_not_in_the_project_environment() -> None:
 
 def test_archive_policy_reaches_only_old_alerts_its_state_and_its_prefix(raw: dict[str, Any]) -> None:
     grants = {statement["Sid"]: statement for statement in _statements(raw, "ArchiveFunction")}
-    assert grants["FindOldAlerts"]["Resource"] == {"Fn::Sub": "${AlertsTable.Arn}/index/ByDay"}
+    assert grants["FindOldAlerts"]["Resource"] == [
+        {"Fn::Sub": "${AlertsTable.Arn}/index/AlertsByDay"},
+        {"Fn::Sub": "${AlertsTable.Arn}/index/ByDay"},  # the old one, read only during an index upgrade
+    ]
     deletes = grants["DeleteArchivedAlerts"]
     assert deletes["Action"] == "dynamodb:BatchWriteItem"
     assert deletes["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ALERT#*"]}}
@@ -1031,3 +1042,45 @@ def test_lambda_logs_json_with_its_own_lines_at_warn_and_the_application_at_the_
     assert config == {"LogFormat": "JSON", "SystemLogLevel": "WARN", "ApplicationLogLevel": lambda_level}
     for _, function in template.resources_of_type("AWS::Serverless::Function"):
         assert "LoggingConfig" not in function["Properties"], "every function follows the Globals"
+
+
+def _alert_indexes(step: str) -> tuple[set[str], set[str], set[str]]:
+    """At an upgrade step: the alerts table's indexes, the attributes it defines, the indexes functions read."""
+    template = LocalTemplate(parameter_overrides={"AlertIndexUpgrade": step})
+    table = template.tables()[template.physical_name("AlertsTable")]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    defined = {attribute["AttributeName"] for attribute in table["AttributeDefinitions"]}
+    used = {"pk"} | {part["AttributeName"] for index in indexes.values() for part in index["KeySchema"]}
+    assert defined == used, (step, "DynamoDB refuses a defined attribute no key uses")
+    read = {spec.environment["ALERT_INDEXES"] for spec in template.functions()}
+    assert len(read) == 1, "every function reads the same indexes"
+    return set(indexes), defined, set(read.pop().split(","))
+
+
+def test_the_alert_indexes_upgrade_one_index_per_deploy_and_functions_read_only_built_ones() -> None:
+    """CloudFormation creates or deletes one index per table update, and does not wait for a new one to
+    be built (a further update fails until it is). So from an older stack each step changes exactly one
+    index, and the functions switch to the new ones only in a step after both were created."""
+    from arrowhook_tools.index_upgrade import OLD_INDEXES, STEPS
+
+    template = LocalTemplate()
+    assert template.raw["Parameters"]["AlertIndexUpgrade"]["AllowedValues"] == ["done", *STEPS[:-1]]
+    before: set[str] = set(OLD_INDEXES)
+    for step in STEPS:
+        indexes, _, read = _alert_indexes(step)
+        assert len(indexes ^ before) == 1, (step, sorted(indexes ^ before))
+        # An index created by the previous deploy is built by the time this one may start.
+        assert read <= before & indexes, (step, "reads only indexes that existed before this deploy began")
+        before = indexes
+    assert before == {"AlertsByStrategy", "AlertsByDay"}, "the default is the upgraded layout"
+    assert _alert_indexes("done")[2] == {"AlertsByStrategy", "AlertsByDay"}
+
+
+def test_the_alert_indexes_hold_only_what_never_changes_on_an_alert() -> None:
+    """Writing a check's verdict or a duplicate on an alert must write no index entry: the projected
+    attributes are set once, when the alert is stored."""
+    template = LocalTemplate()
+    table = template.tables()[template.physical_name("AlertsTable")]
+    for index in table["GlobalSecondaryIndexes"]:
+        assert index["Projection"]["ProjectionType"] == "INCLUDE", index["IndexName"]
+        assert set(index["Projection"]["NonKeyAttributes"]) <= {"ticker", "side", "strategy", "key_id"}

@@ -299,6 +299,33 @@ def test_a_late_alert_is_flagged_and_skipped_by_a_destination_set_to_skip_late_a
     assert (flagged.late, flagged.lag_ms, fine.late, fine.lag_ms) == (True, 75_000, False, 2_000)
 
 
+def test_an_alert_of_a_strategy_that_declares_no_check_is_not_written_again(
+    delivery_app: Any, template: LocalTemplate
+) -> None:
+    """Its lag is the alert's own (read from it); a second write per alert would double the cost of
+    storing it (issue 26). A strategy declaring a max lag gets its verdict written (the test above)."""
+    from arrowhook import keys as key_cases
+    from arrowhook.keys_table import KeyStore
+
+    key, _ = key_cases.create_key(KeyStore(template.physical_name("KeysTable")), "declares-nothing")
+    alert = _strategy_alert(key.id, 0, lag=3)
+    _store(template, alert)
+    table = template.physical_name("AlertsTable")
+    calls: list[tuple[str, str]] = []
+    client = delivery_app.alert_store._client
+    client.meta.events.register(
+        "provide-client-params.dynamodb",
+        lambda model, params, **_: calls.append((model.name, params.get("TableName", ""))),
+    )
+    assert _invoke(delivery_app, _stream_event(alert)) == {"batchItemFailures": []}
+    assert calls, "the handler's calls were seen"
+    assert [name for name, on in calls if on == table and name in ("PutItem", "UpdateItem", "DeleteItem")] == []
+    raw = boto3.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"ALERT#{alert.alert_id}"}})["Item"]
+    assert "health" not in raw
+    health = _stored(template, alert.alert_id).health
+    assert (health.lag_ms, health.late, health.checked_at) == (3_000, False, None)
+
+
 def test_a_missing_alert_is_flagged_on_the_next_and_notified_once(
     delivery_app: Any, sender_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
 ) -> None:

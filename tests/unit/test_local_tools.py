@@ -50,7 +50,7 @@ def test_sub_and_getatt() -> None:
 def test_tables_come_from_the_template() -> None:
     tables = LocalTemplate().tables()
     alerts = tables["arrowhook-local-AlertsTable"]
-    assert {index["IndexName"] for index in alerts["GlobalSecondaryIndexes"]} == {"ByStrategy", "ByTicker", "ByDay"}
+    assert {index["IndexName"] for index in alerts["GlobalSecondaryIndexes"]} == {"AlertsByStrategy", "AlertsByDay"}
     assert alerts["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 

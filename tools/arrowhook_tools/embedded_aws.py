@@ -65,10 +65,17 @@ class Fault:
     times: int = 1
     probability: float = 1.0
     applied_then_slow: float = 0.0
+    #: Only calls whose request body contains this text (a key prefix: `DEDUPE#`), when set.
+    matching: str | None = None
     served: int = 0
+    #: Calls this fault was asked about (the operation, and `matching` if set), served or not.
+    seen: int = 0
     _random: random.Random = field(default_factory=lambda: random.Random(7), repr=False)  # noqa: S311  # nosec B311
 
-    def take(self) -> bool:
+    def take(self, body: bytes) -> bool:
+        if self.matching is not None and self.matching.encode() not in body:
+            return False
+        self.seen += 1
         if self.times == 0 or self._random.random() >= self.probability:
             return False
         self.times -= 1 if self.times > 0 else 0
@@ -361,11 +368,17 @@ class EmbeddedAws:
         with self._faults_lock:
             self.faults.clear()
 
-    def _fault_for(self, target: str) -> Fault | None:
+    def _fault_for(self, target: str, environ: dict[str, Any]) -> Fault | None:
         operation = target.rpartition(".")[2]
         with self._faults_lock:
             self.calls[operation] = self.calls.get(operation, 0) + 1
-            return next((fault for fault in self.faults if fault.operation == operation and fault.take()), None)
+            wanted = [fault for fault in self.faults if fault.operation == operation]
+            if not wanted:
+                return None
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)  # put back for moto
+            return next((fault for fault in wanted if fault.take(body)), None)
 
     @property
     def endpoint(self) -> str:
@@ -384,7 +397,7 @@ class EmbeddedAws:
 
         def serialized(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-            fault = self._fault_for(target) if target else None
+            fault = self._fault_for(target, environ) if target else None
             if fault is not None and not fault.applied_then_slow:
                 status, headers, body = fault.response(target)
                 start_response(status, headers)

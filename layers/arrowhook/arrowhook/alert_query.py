@@ -1,10 +1,12 @@
 """Reading alerts back: every filter combination is a Query on an index built for it, never a Scan.
 
-Plans: a strategy -> ByStrategy (key_id); else a ticker -> ByTicker; else ByDay, one day partition at a
-time. All indexes sort by `sort_key` = received_at#alert_id, so a time range is a key condition and
-order is free. Remaining filters (ticker under a strategy, side) are filter expressions on that Query.
-Pages end on an item boundary, and the cursor that continues them is signed: a tampered cursor, or
-one issued for other filters, is rejected.
+Plans: a strategy -> AlertsByStrategy (key_id); else AlertsByDay, one day partition at a time (a ticker
+across strategies too: a rare question, not worth a third index written with every alert). Both sort by
+`sort_key` = received_at#alert_id, so a time range is a key condition and order is free. Their entries
+carry the ticker and side, so those filters are filter expressions on the Query; the alerts found are
+then read by key (alerts_table.full_items), and the filters on what only the alert holds (parse issues,
+text in the body) apply to them. Pages end on an item boundary, and the cursor that continues them is
+signed: a tampered cursor, or one issued for other filters, is rejected.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from arrowhook.alerts_table import alert_from_item
+from arrowhook.alerts_table import BY_DAY_INDEX, BY_STRATEGY_INDEX, alert_from_item, full_items
 from arrowhook.durations import is_duration, parse_duration
 from arrowhook.dynamodb import dynamodb_client, query_page
 from arrowhook.errors import InvalidFilterError
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 #: Without a `since`, an all-strategies query looks this far back (the default archive retention).
 DEFAULT_WINDOW_DAYS = 90
-#: An all-strategies query reads one ByDay partition per day: its range is bounded, and so is the
+#: An all-strategies query reads one AlertsByDay partition per day: its range is bounded, and so is the
 #: number of partitions one request reads (the cursor continues where it stopped).
 MAX_DAY_SPAN = 366
 MAX_QUERIES_PER_REQUEST = 31
@@ -115,29 +117,59 @@ class AlertQuery:
         plan = self._plan(alert_filter)
         partition_index = int(state["p"]) if state else 0
         start: dict[str, Any] | None = state.get("k") if state else None
-        items: list[dict[str, Any]] = []
+        alerts: list[StoredAlert] = []
         queries = 0
-        while len(items) < limit and partition_index < len(plan.partitions) and queries < MAX_QUERIES_PER_REQUEST:
+        while len(alerts) < limit and partition_index < len(plan.partitions) and queries < MAX_QUERIES_PER_REQUEST:
             queries += 1
-            remaining = limit - len(items)
+            remaining = limit - len(alerts)
             page = self._query(plan, plan.partitions[partition_index], alert_filter, remaining, start)
             found = page.get("Items", [])
-            taken = found[:remaining]
-            items.extend(taken)
+            taken, matched = self._read_matching(found, remaining, alert_filter)
+            alerts.extend(matched)
             if len(taken) < len(found) or "LastEvaluatedKey" in page:
                 start = _start_key(taken[-1], plan) if taken else page.get("LastEvaluatedKey")
-                if len(items) == limit:
-                    alerts = _matching([alert_from_item(item) for item in items], alert_filter)
+                if len(alerts) == limit:
                     return alerts, {"p": partition_index, "k": start}
             else:
                 partition_index, start = partition_index + 1, None
         done = partition_index >= len(plan.partitions)
         next_state = None if done else {"p": partition_index, "k": start}
-        return _matching([alert_from_item(item) for item in items], alert_filter), next_state
+        return alerts, next_state
+
+    def _read_matching(
+        self, entries: list[dict[str, Any]], wanted: int, alert_filter: AlertFilter
+    ) -> tuple[list[dict[str, Any]], list[StoredAlert]]:
+        """Read the listed alerts in order until `wanted` of them match: (the entries used, the matches).
+        The page then ends on the last entry used, so its cursor continues right after it."""
+        taken: list[dict[str, Any]] = []
+        matched: list[StoredAlert] = []
+        while entries and len(matched) < wanted:
+            batch, entries = entries[: wanted - len(matched)], entries[wanted - len(matched) :]
+            for entry, alert in self._alerts_of(batch):
+                taken.append(entry)
+                if alert is not None and _matches(alert, alert_filter):
+                    matched.append(alert)
+        return taken, matched
+
+    def _alerts_of(self, entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], StoredAlert | None]]:
+        """Each index entry with its alert (None: gone since the index listed it, archived say)."""
+        items = {item["pk"]["S"]: item for item in full_items(self._client, self.table_name, entries)}
+        return [
+            (entry, alert_from_item(items[entry["pk"]["S"]]) if entry["pk"]["S"] in items else None)
+            for entry in entries
+        ]
 
     def count(self, alert_filter: AlertFilter) -> int:
         """How many alerts match, with Select=COUNT: DynamoDB still reads them, but answers only numbers
-        (no item crosses the wire or is decoded). For narrow filters: a strategy's day, say."""
+        (no item crosses the wire or is decoded). For narrow filters: a strategy's day, say. Filters no
+        index entry answers (parse issues, body text) read the alerts."""
+        if _reads_to_filter(alert_filter):
+            counted, state = 0, None
+            while True:
+                found, state = self.page(alert_filter, 1000, state)
+                counted += len(found)
+                if state is None:
+                    return counted
         plan = self._plan(alert_filter)
         total = 0
         for partition in plan.partitions:
@@ -152,22 +184,20 @@ class AlertQuery:
 
     def _plan(self, alert_filter: AlertFilter) -> _Plan:
         if alert_filter.key_id:
-            return _Plan("ByStrategy", "key_id", (alert_filter.key_id,))
-        if alert_filter.ticker:
-            return _Plan("ByTicker", "ticker", (alert_filter.ticker,))
+            return _Plan(BY_STRATEGY_INDEX, "key_id", (alert_filter.key_id,))
         until = alert_filter.until or alert_filter.now or utc_now()
         since = alert_filter.since or until - timedelta(days=DEFAULT_WINDOW_DAYS)
         if (until.date() - since.date()).days >= MAX_DAY_SPAN:
             raise InvalidFilterError(
                 f"across all strategies a query spans at most {MAX_DAY_SPAN} days: narrow since/until, "
-                "or filter by strategy or ticker"
+                "or filter by strategy"
             )
         days = []
         day = since.date()
         while day <= until.date():
             days.append(day.isoformat())
             day += timedelta(days=1)
-        return _Plan("ByDay", "day", tuple(reversed(days)) if alert_filter.newest_first else tuple(days))
+        return _Plan(BY_DAY_INDEX, "day", tuple(reversed(days)) if alert_filter.newest_first else tuple(days))
 
     def _query(
         self,
@@ -193,17 +223,12 @@ class AlertQuery:
             condition += " AND sort_key <= :hi"
             values[":hi"] = {"S": iso(alert_filter.until) + _AFTER_ANY_ID}
         filters = []
-        if alert_filter.ticker and plan.hash_name != "ticker":
+        if alert_filter.ticker:
             filters.append("ticker = :ticker")
             values[":ticker"] = {"S": alert_filter.ticker}
         if alert_filter.side:
             filters.append("side = :side")
             values[":side"] = {"S": alert_filter.side}
-        if alert_filter.has_issues:
-            filters.append("attribute_exists(parse_issues)")
-        if alert_filter.contains:  # a body kept compressed is matched once read (AlertQuery.page)
-            filters.append("(contains(payload, :contains) OR attribute_exists(payload_gz))")
-            values[":contains"] = {"S": alert_filter.contains}
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": plan.index,
@@ -212,7 +237,7 @@ class AlertQuery:
             "ExpressionAttributeValues": values,
             "ScanIndexForward": not alert_filter.newest_first,
             # A filter discards items after they are read: read a bit more than needed, stop on an item.
-            "Limit": limit if not filters else max(limit, 100),
+            "Limit": limit if not (filters or _reads_to_filter(alert_filter)) else max(limit, 100),
         }
         if filters:
             arguments["FilterExpression"] = " AND ".join(filters)
@@ -227,12 +252,17 @@ class AlertQuery:
         return response
 
 
-def _matching(alerts: list[StoredAlert], alert_filter: AlertFilter) -> list[StoredAlert]:
-    """`contains` on a body kept compressed, which DynamoDB's filter cannot look into (a page may then
-    hold fewer than asked: its cursor still continues)."""
-    if not alert_filter.contains:
-        return alerts
-    return [alert for alert in alerts if alert_filter.contains in alert.payload]
+def _reads_to_filter(alert_filter: AlertFilter) -> bool:
+    """Whether some alerts read will be left out: the filters no index entry can answer."""
+    return alert_filter.has_issues or bool(alert_filter.contains)
+
+
+def _matches(alert: StoredAlert, alert_filter: AlertFilter) -> bool:
+    """The filters on what only the alert holds: its parse issues, and text in its body (also one kept
+    compressed, which no DynamoDB filter could look into)."""
+    if alert_filter.has_issues and not alert.parse_issues:
+        return False
+    return not alert_filter.contains or alert_filter.contains in alert.payload
 
 
 def _start_key(item: dict[str, Any], plan: _Plan) -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """The alerts table: every item format of it is written and read here.
 
-  ALERT#<id>      one alert; GSIs ByStrategy (key_id), ByTicker (ticker), ByDay (day), all sorted by
-                  `sort_key` = received_at#id, so every query pattern is a Query, newest first;
+  ALERT#<id>      one alert; GSIs AlertsByStrategy (key_id) and AlertsByDay (day), both sorted by
+                  `sort_key` = received_at#id, so every query pattern is a Query, newest first; their
+                  entries carry the keys, ticker, side and strategy, and a query reads the alerts it
+                  found by key (full_items);
                   `duplicates` (a string set of "received_at|request id") lists repeated deliveries;
                   a large body is kept once, compressed (`payload_gz`, no `extra_json`: see alert_item)
+                  `attempt_id`: set only on an alert stored under an earlier delivery's marker (see put)
   DEDUPE#<hash>   marks (key, body) as seen until `expires_at` (the table's TTL attribute)
 (COUNTS#... items belong to arrowhook.daily_counts, ARCHIVE#... to arrowhook.archive.)
 """
@@ -13,14 +16,17 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from arrowhook.archive_state import STATE_KEY, covers
 from arrowhook.dynamodb import (
     MAX_ITEM_BYTES,
     REFUSED_BEFORE_APPLYING,
+    batch_get,
     dynamodb_client,
     error_code,
     from_item,
@@ -31,16 +37,14 @@ from arrowhook.dynamodb import (
     unavailable,
     worst_case_seconds,
 )
-from arrowhook.errors import BodyTooLargeError, StoreUnavailableError
+from arrowhook.errors import BodyTooLargeError
 from arrowhook.models import RepeatedDelivery, StoredAlert, iso
 from arrowhook.signals import AlertHealth
 from arrowhook.tradingview import AlertFields, ParseIssue, decode_body, parse_fields
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
-_TRANSACTION_CONFLICT_RETRIES = 3
 #: Repeated deliveries listed on one alert at most: a sender stuck in a loop inside a long dedupe
 #: window must not grow the item towards DynamoDB's 400 KB (the AlertsDuplicate metric counts them all).
 MAX_LISTED_DUPLICATES = 50
@@ -57,71 +61,93 @@ class AlertStore:
         return worst_case_seconds(self._client.meta.config)
 
     def put(self, alert: StoredAlert, dedupe_hash: str, dedupe_window_seconds: int) -> tuple[str, bool]:
-        """Store the alert unless (key, body) was seen inside the window: one write call either way.
+        """Store the alert unless (key, body) was seen inside the window. Returns the stored alert's id
+        and whether this delivery was a duplicate (then the id is the first delivery's).
 
-        Returns the stored alert's id and whether this delivery was a duplicate (then the id is the
-        first delivery's). The alert and its dedupe marker commit together, so a retry can never
-        leave a marker without an alert or store the same delivery twice. A write that got no answer
-        is checked before StoreUnavailableError says it was not stored.
+        Two plain conditional writes, not a transaction (which bills each item twice): the dedupe marker
+        first, naming the alert's id, then the alert under that id. The marker alone decides which id a
+        body gets; the alert's own condition decides who stores it. So a marker whose alert never landed
+        (the function died between the writes, or the second one failed) is completed by the next
+        delivery of the same body, under the marker's id: never stored twice, never blocked for good.
+        It is completed only when that alert is neither stored nor taken by the archive (the marker
+        names its sort key), so an archived alert is never stored a second time.
+        A write that got no answer is checked before StoreUnavailableError says it was not stored.
         """
         item = alert_item(alert)
         if item_size(item) > MAX_ITEM_BYTES:  # what no retry can store is refused now, never a 503
             raise BodyTooLargeError(
                 "alert too large to store", reason=f"item of {item_size(item)} bytes over DynamoDB's limit"
             )
-        alert_put: PutTypeDef = {
-            "TableName": self.table_name,
-            "Item": item,
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
         if dedupe_window_seconds <= 0:
-            try:
-                self._client.put_item(**alert_put)
-            except (ClientError, BotoCoreError) as error:
-                if self._applied(alert.alert_id, error):
-                    return alert.alert_id, False
-                raise unavailable(error) from None
-            return alert.alert_id, False
+            return alert.alert_id, self._store(item)
+        marker = self._mark(alert, dedupe_hash, dedupe_window_seconds)
+        marked = str(marker["alert_id"])
+        if marked != alert.alert_id:  # an earlier delivery's id: its alert, or ours in its place
+            if self._kept(marked, marker.get("alert_sort_key")):
+                return marked, True
+            item = {**alert_item(alert.model_copy(update={"alert_id": marked})), "attempt_id": {"S": alert.alert_id}}
+        return marked, self._store(item)
+
+    def _mark(self, alert: StoredAlert, dedupe_hash: str, window_seconds: int) -> dict[str, Any]:
+        """Claim (key, body) for this alert unless a live marker names another: the marker that holds
+        (its `alert_id` is the id the body is stored under). Our own earlier attempt (the SDK retried
+        after a timeout) matches the condition again."""
         now = int(time.time())
-        marker_put: PutTypeDef = {
-            "TableName": self.table_name,
-            "Item": to_item(
+        mine = {"alert_id": alert.alert_id, "alert_sort_key": alert_sort_key(alert)}
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
                 # Rounded up, so the window is never shorter than configured (the check truncates `now`).
-                {
-                    "pk": f"DEDUPE#{dedupe_hash}",
-                    "alert_id": alert.alert_id,
-                    "expires_at": now + 1 + dedupe_window_seconds,
-                }
-            ),
-            "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
-            "ExpressionAttributeValues": {":now": {"N": str(now)}},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        for attempt in range(_TRANSACTION_CONFLICT_RETRIES + 1):
-            try:
-                self._client.transact_write_items(TransactItems=[{"Put": alert_put}, {"Put": marker_put}])
-                return alert.alert_id, False
-            except ClientError as error:
-                if error.response["Error"].get("Code") != "TransactionCanceledException":
-                    if self._applied(alert.alert_id, error):
-                        return alert.alert_id, False
-                    raise unavailable(error) from None
-                cancellations: list[Any] = list(error.response.get("CancellationReasons", []))
-                reasons = [reason.get("Code") for reason in cancellations]
-                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                    original = cancellations[1].get("Item", {}).get("alert_id", {}).get("S")
-                    original = original or self._marked_alert_id(dedupe_hash) or alert.alert_id
-                    # Our own earlier attempt (the SDK retried after a timeout) is not a duplicate delivery.
-                    return original, original != alert.alert_id
-                if "TransactionConflict" in reasons and attempt < _TRANSACTION_CONFLICT_RETRIES:
-                    time.sleep(0.02 * (attempt + 1))
-                    continue
-                raise unavailable(error) from None
-            except BotoCoreError as error:
-                if self._applied(alert.alert_id, error):
-                    return alert.alert_id, False
-                raise unavailable(error) from None
-        raise StoreUnavailableError("DynamoDB transaction kept conflicting")  # pragma: no cover - loop returns
+                Item=to_item({"pk": f"DEDUPE#{dedupe_hash}", **mine, "expires_at": now + 1 + window_seconds}),
+                ConditionExpression="attribute_not_exists(pk) OR expires_at <= :now OR alert_id = :mine",
+                ExpressionAttributeValues={":now": {"N": str(now)}, ":mine": {"S": alert.alert_id}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                held = from_item(error.response.get("Item") or {})  # type: ignore[arg-type]
+                return held if held.get("alert_id") else self._marker(dedupe_hash, error)
+            return self._marker(dedupe_hash, error, mine=alert.alert_id)
+        except BotoCoreError as error:
+            return self._marker(dedupe_hash, error, mine=alert.alert_id)
+        return mine
+
+    def _kept(self, alert_id: str, sort_key: str | None) -> bool:
+        """Whether an earlier delivery's alert is stored, or was taken by the archive. A marker without
+        the sort key was written by a release that stored marker and alert together: kept."""
+        try:
+            if self._read(alert_id, projection="pk") is not None or sort_key is None:
+                return True
+            state = self._client.get_item(TableName=self.table_name, Key=STATE_KEY, ConsistentRead=True)
+        except (ClientError, BotoCoreError) as error:
+            raise unavailable(error) from None
+        return covers(state.get("Item", {}), alert_id, sort_key)
+
+    def _store(self, item: dict[str, Any]) -> bool:
+        """Put the alert unless its id is stored already: False when this delivery stored it (or its own
+        earlier attempt did), True when another delivery of the same body had (a duplicate). A delivery
+        storing under an earlier one's marker says so (`attempt_id`, its own id), so the two are told
+        apart even when their bodies, times and request ids are alike."""
+        alert_id = str(item["alert_id"]["S"])
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                held: dict[str, Any] = error.response.get("Item") or self._read(alert_id) or {}  # type: ignore[assignment]
+                return held.get("attempt_id") != item.get("attempt_id")
+            if self._applied(alert_id, error):
+                return False
+            raise unavailable(error) from None
+        except BotoCoreError as error:
+            if self._applied(alert_id, error):
+                return False
+            raise unavailable(error) from None
+        return False
 
     def record_duplicate(self, alert_id: str, received_at: str, request_id: str) -> bool:
         """List a repeated delivery on the first one's alert. A set member, so the SDK's retry of a write
@@ -186,13 +212,28 @@ class AlertStore:
             return False
         return "Item" in response
 
-    def _marked_alert_id(self, dedupe_hash: str) -> str | None:
-        """Fallback for endpoints that omit the old item from a cancelled transaction."""
+    def _marker(
+        self, dedupe_hash: str, error: ClientError | BotoCoreError, *, mine: str | None = None
+    ) -> dict[str, Any]:
+        """After a marker write that was refused without the old item, or got no answer: read the marker.
+        It names `mine` when our write was applied; unavailable when there is no marker to go by."""
+        try:
+            response = self._client.get_item(
+                TableName=self.table_name, Key={"pk": {"S": f"DEDUPE#{dedupe_hash}"}}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError):
+            raise unavailable(error) from None
+        marker = from_item(response.get("Item") or {})
+        if marker.get("alert_id") and (marker["alert_id"] == mine or int(marker.get("expires_at", 0)) > time.time()):
+            return marker
+        raise unavailable(error) from None  # no marker, or only an expired one: nothing stored, the sender may retry
+
+    def _read(self, alert_id: str, projection: str | None = None) -> dict[str, Any] | None:
+        arguments: dict[str, Any] = {"ProjectionExpression": projection} if projection else {}
         response = self._client.get_item(
-            TableName=self.table_name, Key={"pk": {"S": f"DEDUPE#{dedupe_hash}"}}, ConsistentRead=True
+            TableName=self.table_name, Key={"pk": {"S": f"ALERT#{alert_id}"}}, ConsistentRead=True, **arguments
         )
-        value = response.get("Item", {}).get("alert_id", {}).get("S")
-        return str(value) if value else None
+        return response.get("Item")
 
     def get(self, alert_id: str) -> StoredAlert | None:
         try:
@@ -203,6 +244,21 @@ class AlertStore:
             raise unavailable(error) from None
         item = response.get("Item")
         return alert_from_item(item) if item else None
+
+
+#: The alert indexes the functions read, by role. The template sets ALERT_INDEXES: the old, ALL-projected
+#: ones only while an older stack's indexes are upgraded (docs/deploy.md, "Upgrading").
+BY_STRATEGY_INDEX, BY_DAY_INDEX = (os.environ.get("ALERT_INDEXES") or "AlertsByStrategy,AlertsByDay").split(",")
+
+
+def full_items(
+    client: DynamoDBClient, table_name: str, entries: list[dict[str, Any]], *, consistent: bool = False
+) -> list[dict[str, Any]]:
+    """The alerts an index query listed, read by key in the listed order (one gone meanwhile, archived
+    say, is left out). Eventually consistent unless asked: an index is, so a listing is anyway."""
+    found = batch_get(client, table_name, [{"pk": entry["pk"]} for entry in entries], consistent=consistent)
+    by_key = {item["pk"]["S"]: item for item in found}
+    return [by_key[entry["pk"]["S"]] for entry in entries if entry["pk"]["S"] in by_key]
 
 
 _FIELD_NAMES = tuple(AlertFields.model_fields)

@@ -1,7 +1,7 @@
 """Archival: alerts older than a cutoff move to S3 as gzip JSON Lines, then leave DynamoDB.
 
 Every batch follows one order, so a crash at any point loses nothing and duplicates nothing:
-1. plan: read the oldest alerts after the watermark (ByDay index, oldest first, never more than one
+1. plan: read the oldest alerts after the watermark (AlertsByDay index, oldest first, never more than one
    day) and journal the plan (object key, alert ids) in the state item;
 2. write exactly the planned alerts to a key named after the first one, read the object back and
    check its size, SHA-256, record count and ids; journal it as written (version, digest);
@@ -14,7 +14,7 @@ holding an unexpired lease, which it renews while it works, so a run that died i
 `LEASE_SECONDS`. Deletes only ever remove the alerts of a verified object.
 
 A write can land after the watermark passed its `received_at` (a slow or retried webhook write, or the
-ByDay index showing an item late); each run first sweeps the watermark's day and the day before for
+AlertsByDay index showing an item late); each run first sweeps the watermark's day and the day before for
 such stragglers, confirms each with a consistent read, and archives them the same way.
 """
 

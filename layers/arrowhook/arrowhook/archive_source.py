@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from arrowhook.alerts_table import alert_from_item
+from arrowhook.alerts_table import BY_DAY_INDEX, alert_from_item, full_items
 from arrowhook.dynamodb import MAX_BATCH_ATTEMPTS, batch_get, dynamodb_client, retry_pause, unavailable
 from arrowhook.errors import StoreUnavailableError
 from arrowhook.models import StoredAlert
@@ -35,10 +35,10 @@ class DynamoDBAlertSource:
         self._sleep = sleep
 
     def days_with_alerts(self, last_day: str) -> list[str]:
-        """Only before the first run ever: one pass over the ByDay index for the days holding alerts."""
+        """Only before the first run ever: one pass over the day index for the days holding alerts."""
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": "ByDay",
+            "IndexName": BY_DAY_INDEX,
             "ProjectionExpression": "#day",
             "FilterExpression": "#day <= :last",
             "ExpressionAttributeNames": {"#day": "day"},
@@ -52,21 +52,22 @@ class DynamoDBAlertSource:
 
     def next_batch(self, watermark: str, cutoff_key: str, day: str) -> list[StoredAlert]:
         """The oldest alerts of `day` after the watermark and up to the cutoff: at most one object's worth."""
-        return [alert_from_item(item) for item in self._query(self._day_query(watermark, cutoff_key, day))]
+        listed = self._query(self._day_query(watermark, cutoff_key, day))
+        return [alert_from_item(item) for item in full_items(self._dynamodb, self.table_name, listed)]
 
     def listed_behind(self, day: str, watermark: str) -> list[str]:
-        """Ids the ByDay index lists on `day` at or before the watermark (possibly just deleted: confirm)."""
+        """Ids the day index lists on `day` at or before the watermark (possibly just deleted: confirm)."""
         listed = self._query(
             {
                 "TableName": self.table_name,
-                "IndexName": "ByDay",
+                "IndexName": BY_DAY_INDEX,
                 "KeyConditionExpression": "#day = :day AND sort_key <= :watermark",
                 "ExpressionAttributeNames": {"#day": "day"},
                 "ExpressionAttributeValues": {":day": {"S": day}, ":watermark": {"S": watermark}},
                 "ScanIndexForward": True,
             }
         )
-        return [item["alert_id"]["S"] for item in listed]
+        return [item["pk"]["S"].removeprefix("ALERT#") for item in listed]
 
     def count(self, watermark: str, cutoff_key: str, day: str) -> int:
         pages = self._dynamodb.get_paginator("query").paginate(
@@ -116,7 +117,7 @@ class DynamoDBAlertSource:
         low = watermark + " " if watermark[:10] == day else day
         return {
             "TableName": self.table_name,
-            "IndexName": "ByDay",
+            "IndexName": BY_DAY_INDEX,
             "KeyConditionExpression": "#day = :day AND sort_key BETWEEN :low AND :high",
             "ExpressionAttributeNames": {"#day": "day"},
             "ExpressionAttributeValues": {":day": {"S": day}, ":low": {"S": low}, ":high": {"S": cutoff_key}},

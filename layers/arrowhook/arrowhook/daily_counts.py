@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from arrowhook.alerts_table import BY_DAY_INDEX
 from arrowhook.dynamodb import batch_get, dynamodb_client, query_page, unavailable
 from arrowhook.models import iso, utc_now
 
@@ -72,13 +73,14 @@ class DailyCounts:
 
     # -- writing (the daily housekeeping run) -----------------------------------------------------------
     def count_day(self, day: date) -> list[CountRow]:
-        """Read every alert of a closed day (its ByDay partition, only the fields counted) and store the rows."""
+        """Read every alert of a closed day (its day index partition, whose entries hold the fields counted)
+        and store the rows."""
         groups: dict[tuple[str, str, str | None, str | None], list[str]] = defaultdict(list)
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": "ByDay",
+            "IndexName": BY_DAY_INDEX,
             "KeyConditionExpression": "#day = :day",
-            "ProjectionExpression": "key_id, strategy, ticker, side, received_at",
+            "ProjectionExpression": "key_id, strategy, ticker, side, sort_key",  # all in the index entry
             "ExpressionAttributeNames": {"#day": "day"},
             "ExpressionAttributeValues": {":day": {"S": day.isoformat()}},
         }
@@ -91,7 +93,7 @@ class DailyCounts:
                     item.get("ticker", {}).get("S"),
                     item.get("side", {}).get("S"),
                 )
-                groups[group].append(item["received_at"]["S"])
+                groups[group].append(item["sort_key"]["S"].partition("#")[0])  # received_at#id
             if "LastEvaluatedKey" not in page:
                 break
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]

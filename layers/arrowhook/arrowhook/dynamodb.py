@@ -214,16 +214,20 @@ def batch_get(
     keys: list[dict[str, Any]],
     *,
     sleep: Callable[[float], None] = time.sleep,
+    consistent: bool = True,
 ) -> list[dict[str, Any]]:
-    """Strongly consistent BatchGetItem over any number of keys (absent items are left out): 100 keys per
-    call, unprocessed keys retried with backoff, StoreUnavailableError when they keep coming back."""
+    """BatchGetItem over any number of keys (absent items are left out), strongly consistent unless asked
+    (half the read units): 100 keys per call, unprocessed keys retried with backoff,
+    StoreUnavailableError when they keep coming back."""
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), BATCH_GET_KEYS):
         pending: list[Any] = keys[start : start + BATCH_GET_KEYS]
         attempt = 0
         while pending:
             try:
-                response = client.batch_get_item(RequestItems={table_name: {"Keys": pending, "ConsistentRead": True}})
+                response = client.batch_get_item(
+                    RequestItems={table_name: {"Keys": pending, "ConsistentRead": consistent}}
+                )
             except (ClientError, BotoCoreError) as error:
                 raise unavailable(error) from None
             found.extend(dict(response.get("Responses", {})).get(table_name, []))

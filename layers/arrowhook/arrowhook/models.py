@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from arrowhook.signals import AlertHealth, SignalExpectations
 from arrowhook.tradingview import AlertFields, ParseIssue
@@ -111,8 +111,16 @@ class StoredAlert(BaseModel):
     content_type: str | None = None
     #: Recorded by the webhook on its duplicate branch (best effort, see AlertStore.record_duplicate).
     duplicates: list[RepeatedDelivery] = Field(default_factory=list)
-    #: Written by the signal checks shortly after the alert is stored (arrowhook.signal_checks).
+    #: The lag the alert carries, or what a declared check wrote on it shortly after it was stored
+    #: (arrowhook.signal_watch): never None once validated.
     health: AlertHealth | None = None
+
+    @model_validator(mode="after")
+    def _own_lag(self) -> StoredAlert:
+        """Without a check's verdict, the health is the lag the alert itself carries (nothing stores it)."""
+        if self.health is None:
+            object.__setattr__(self, "health", AlertHealth.of_lag(self.received_at, self.fields.tv_timenow))
+        return self
 
     @property
     def is_test(self) -> bool:

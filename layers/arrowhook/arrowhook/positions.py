@@ -1,7 +1,7 @@
 """The position a strategy's alerts imply, per ticker: what TradingView said the strategy held after
 its last order (`market_position`, or the sign of `position_size`), and when that was last confirmed.
 
-Read from the strategy's alerts newest first (the ByStrategy index), at most `max_alerts`: a ticker is
+Read from the strategy's alerts newest first (the AlertsByStrategy index), at most `max_alerts`: a ticker is
 settled by its newest alert that says anything about the position; tickers whose alerts never do
 (indicator alerts) are listed as unknown.
 """

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from arrowhook.models import StoredAlert
 from arrowhook.positions import implied
-from arrowhook.signals import GapBefore, SequenceCheck, TradingHours
+from arrowhook.signals import AlertHealth, GapBefore, SequenceCheck, TradingHours
 from arrowhook.tradingview import MarketPosition, Side
 
 
@@ -34,18 +34,9 @@ def fired_at(alert: StoredAlert) -> datetime:
     return alert.fields.tv_timenow or alert.received_at
 
 
-#: What the health says when it claims no lag (the console and the CLI show it).
-NO_TIMENOW = "no timenow in the alert: its lag is unknown"
-
-
 def lag_ms(alert: StoredAlert) -> int | None:
-    """`timenow` (when TradingView fired the alert) to received_at; None without it. Never the bar's
-    `time`: that is when the bar opened, so a fresh alert on a 15-minute bar would look 15 minutes late.
-    Never negative: a sender's clock ahead of ours is no lag."""
-    sent = alert.fields.tv_timenow
-    if sent is None:
-        return None
-    return max(0, int((alert.received_at - sent).total_seconds() * 1000))
+    """`timenow` (when TradingView fired the alert) to received_at; None without it (AlertHealth.of_lag)."""
+    return AlertHealth.of_lag(alert.received_at, alert.fields.tv_timenow).lag_ms
 
 
 def _prev_size(alert: StoredAlert) -> Decimal | None:

@@ -26,7 +26,6 @@ from arrowhook.dynamodb import dynamodb_client, from_item, to_item, unavailable
 from arrowhook.keys_table import KeyStore
 from arrowhook.models import StoredAlert, StrategyKey, iso
 from arrowhook.signal_checks import (
-    NO_TIMENOW,
     fired_at,
     gap_before,
     human,
@@ -96,9 +95,7 @@ class StreamChecks:
         lag = lag_ms(alert)
         limit = expectations.max_lag_seconds
         late = lag is not None and limit is not None and lag > limit * 1000 and not is_test(alert)
-        return AlertHealth(
-            lag_ms=lag, late=late, lag_unknown=NO_TIMENOW if lag is None else None, checked_at=self.now()
-        )
+        return AlertHealth.of_lag(alert.received_at, alert.fields.tv_timenow, late=late, checked_at=self.now())
 
     def sequence(self, alert: StoredAlert, expectations: SignalExpectations) -> GapBefore | None:
         """After waiting until the alert has settled (anything sent just before it has landed too)."""
@@ -118,7 +115,8 @@ class StreamChecks:
         wanted = AlertFilter(key_id=alert.key_id, ticker=alert.fields.ticker, until=until + timedelta(seconds=1))
         read = 0
         while read < NEIGHBOURS_READ:
-            page, state = self.query.page(wanted, 100, state)
+            # A few first: each alert is read by key (half a read unit), and the one before usually says enough.
+            page, state = self.query.page(wanted, 100 if read else 10, state)
             read += len(page)
             found.extend(page)
             before = [

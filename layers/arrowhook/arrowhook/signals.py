@@ -118,8 +118,14 @@ class GapBefore(BaseModel):
     previous_alert_id: str
 
 
+#: What the health says when it claims no lag (the console and the CLI show it).
+NO_TIMENOW = "no timenow in the alert: its lag is unknown"
+
+
 class AlertHealth(BaseModel):
-    """What the asynchronous checks found (written on the alert shortly after it is stored)."""
+    """What the checks found. The lag is the alert's own (its `timenow` against its arrival), so it is
+    read from the alert; only a declared check (a max lag, a sequence) writes a health on the alert,
+    shortly after it is stored, so an alert of a strategy that declares none costs no second write."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -129,4 +135,15 @@ class AlertHealth(BaseModel):
     )
     late: bool = Field(False, description="Later than the strategy's max_lag_seconds.")
     gap_before: GapBefore | None = None
-    checked_at: datetime
+    checked_at: datetime | None = Field(
+        None, description="When a declared check (max lag, sequence) ran; null: the lag alone, read from the alert."
+    )
+
+    @classmethod
+    def of_lag(cls, received_at: datetime, timenow: datetime | None, **checked: object) -> AlertHealth:
+        """The lag from TradingView's `timenow` to the arrival (never the bar's `time`: that is when the
+        bar opened, so a fresh alert on a 15-minute bar would look 15 minutes late). Never negative: a
+        sender's clock ahead of ours is no lag."""
+        if timenow is None:
+            return cls.model_validate({"lag_unknown": NO_TIMENOW, **checked})
+        return cls.model_validate({"lag_ms": max(0, int((received_at - timenow).total_seconds() * 1000)), **checked})
