@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Stamped into the layer by `sam build` and served by GET /version.
 export ARROWHOOK_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: help install dev test lint typecheck security unit integration template load bench build sam-local validate deploy clean openapi docs lock screenshots
+.PHONY: help install dev test lint typecheck security unit integration template load bench build sam-local validate deploy upgrade-indexes clean openapi docs lock screenshots
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -132,6 +132,10 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint
 deploy: override ARCH := arm64
 deploy: build ## sam deploy --config-env $(ENV) (ENV=prod for production; DEPLOY_FLAGS for CI)
 	$(SAM) deploy --config-env $(ENV)$(if $(DEPLOY_FLAGS), $(DEPLOY_FLAGS))
+
+upgrade-indexes: override ARCH := arm64
+upgrade-indexes: build ## a stack deployed before the lean alert indexes: one deploy per index (docs/deploy.md)
+	$(PY) -m arrowhook_tools.index_upgrade --config-env $(ENV) --sam $(SAM)
 
 clean: ## remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .arrowhook .pytest_cache .mypy_cache .ruff_cache \
