@@ -198,7 +198,7 @@ def main() -> None:
             )  # fmt: skip
             sent_at = time.monotonic()
             alert_id = webhook.post("/webhook", content=body).json()["alert_id"]
-            while not admin.get(f"/alerts/{alert_id}").json().get("health"):
+            while not (admin.get(f"/alerts/{alert_id}").json().get("health") or {}).get("checked_at"):
                 time.sleep(0.05)
             settled.append(time.monotonic() - sent_at)
         settle_seconds = float(stack.template.parameters["SignalSettleSeconds"])

@@ -29,6 +29,7 @@ from arrowhook_tools.template import PROJECT_ROOT
 from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack
 
 README = PROJECT_ROOT / "README.md"
+PERFORMANCE = PROJECT_ROOT / "docs/performance.md"
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,8 @@ def test_the_readmes_figure_is_the_meters_for_one_alert_with_the_defaults(
     stack: LocalStack, admin: httpx.Client, receivers: Receivers
 ) -> None:
     """The README's "about $N per million alerts over their life" stays within 15 % of what the meter
-    measures for one alert with no destination (the bus is off by default: its Pipe is left out)."""
+    measures for one alert with no destination (the bus is off by default: its Pipe is left out), and
+    docs/performance.md's measured defaults agree with it."""
     strategy = Strategy(admin, receivers)
     assert stack.api is not None
     meter = Meter(stack.template)
@@ -126,3 +128,6 @@ def test_the_readmes_figure_is_the_meters_for_one_alert_with_the_defaults(
     stated = re.search(r"about \$(\d+(?:\.\d+)?) per million alerts\s+over their life", README.read_text())
     assert stated is not None, "the README states an alert's life cost"
     assert sum(figures.values()) == pytest.approx(float(stated[1]), rel=0.15), figures
+    measured = re.search(r"\| defaults: a strategy alert [^|]*\| \*\*(\d+\.\d+)\*\*", PERFORMANCE.read_text())
+    assert measured is not None, "docs/performance.md states the measured defaults"
+    assert float(measured[1]) == pytest.approx(float(stated[1]), rel=0.05), "the README and the page agree"
