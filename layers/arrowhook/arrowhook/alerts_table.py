@@ -35,7 +35,6 @@ from arrowhook.dynamodb import (
     plain,
     to_item,
     unavailable,
-    worst_case_seconds,
 )
 from arrowhook.errors import BodyTooLargeError
 from arrowhook.models import RepeatedDelivery, StoredAlert, iso
@@ -55,14 +54,10 @@ class AlertStore:
         self.table_name = table_name
         self._client = client or dynamodb_client()
 
-    @property
-    def worst_call_seconds(self) -> float:
-        """The longest one call of this store's client can take (its timeouts and retries)."""
-        return worst_case_seconds(self._client.meta.config)
-
     def put(self, alert: StoredAlert, dedupe_hash: str, dedupe_window_seconds: int) -> tuple[str, bool]:
         """Store the alert unless (key, body) was seen inside the window. Returns the stored alert's id
-        and whether this delivery was a duplicate (then the id is the first delivery's).
+        and whether this delivery was a duplicate (then the id is the first delivery's, and this delivery
+        is listed on it: `duplicates`).
 
         Two plain conditional writes, not a transaction (which bills each item twice): the dedupe marker
         first, naming the alert's id, then the alert under that id. The marker alone decides which id a
@@ -83,10 +78,17 @@ class AlertStore:
         marker = self._mark(alert, dedupe_hash, dedupe_window_seconds)
         marked = str(marker["alert_id"])
         if marked != alert.alert_id:  # an earlier delivery's id: its alert, or ours in its place
-            if self._kept(marked, marker.get("alert_sort_key")):
+            # Listing this delivery on that alert is also the check that it is stored: one call.
+            if self._listed_on(marked, alert) or self._kept(marked, marker.get("alert_sort_key")):
                 return marked, True
             item = {**alert_item(alert.model_copy(update={"alert_id": marked})), "attempt_id": {"S": alert.alert_id}}
-        return marked, self._store(item)
+        duplicate = self._store(item)
+        if duplicate:  # another delivery of the body stored it a moment before this one
+            self._listed_on(marked, alert)
+        return marked, duplicate
+
+    def _listed_on(self, alert_id: str, repeat: StoredAlert) -> bool:
+        return self.record_duplicate(alert_id, iso(repeat.received_at), repeat.request_id or repeat.alert_id)
 
     def _mark(self, alert: StoredAlert, dedupe_hash: str, window_seconds: int) -> dict[str, Any]:
         """Claim (key, body) for this alert unless a live marker names another: the marker that holds

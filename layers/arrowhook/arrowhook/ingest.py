@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +15,7 @@ from arrowhook.errors import (
     UnauthorizedError,
 )
 from arrowhook.keys_table import KeyResolver
-from arrowhook.models import KeyAuth, StoredAlert, iso, new_id
+from arrowhook.models import KeyAuth, StoredAlert, new_id
 from arrowhook.observability import Metric, MetricUnit, logger, metrics
 from arrowhook.scrub import Scrubber
 from arrowhook.settings import WebhookSettings
@@ -30,17 +29,6 @@ from arrowhook.tradingview import (
 #: One message for every authentication failure, so a caller learns nothing about which keys exist.
 UNAUTHORIZED_MESSAGE = "missing or invalid key"
 _MAX_SECRET_CHARS = 512
-#: TradingView gives up on a webhook after about 3 s; our answer must leave well before that. A repeated
-#: delivery is listed on the first alert only when one more worst-case DynamoDB call still fits (with the
-#: default timeouts: found within 0.7 s). Store timeouts set longer than that allows (the local stack's
-#: 5 s, for a loaded emulator) leave the floor: found within 0.5 s.
-ANSWER_DEADLINE_SECONDS = 2.5
-MIN_LISTING_BUDGET_SECONDS = 0.5
-
-
-def listing_budget(worst_call_seconds: float) -> float:
-    """How soon a duplicate must be found for its listing call to run."""
-    return max(ANSWER_DEADLINE_SECONDS - worst_call_seconds, MIN_LISTING_BUDGET_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -68,9 +56,7 @@ def ingest_alert(
     settings: WebhookSettings,
     keys: KeyResolver,
     alerts: AlertStore,
-    clock: Callable[[], float] = time.monotonic,
 ) -> IngestResult:
-    started = clock()
     if incoming.source_ip is not None and not settings.source_ip_allowed(incoming.source_ip):
         raise SourceNotAllowedError("source address not allowed", reason=f"source ip {incoming.source_ip}")
     if len(incoming.body) > settings.max_body_bytes:
@@ -105,11 +91,8 @@ def ingest_alert(
     dedupe_hash = hashlib.sha256(auth.key_id.encode() + b"\n" + incoming.body).hexdigest()
     alert_id, duplicate = alerts.put(alert, dedupe_hash, settings.dedupe_window_seconds)
 
-    listed = False
-    if duplicate:
+    if duplicate:  # listed on the first alert by the same call that found it stored (AlertStore.put)
         metrics.add_metric(name=Metric.ALERTS_DUPLICATE, unit=MetricUnit.Count, value=1)
-        if clock() - started <= listing_budget(alerts.worst_call_seconds):
-            listed = alerts.record_duplicate(alert_id, iso(incoming.received_at), incoming.request_id or alert.alert_id)
     else:
         metrics.add_metric(name=Metric.ALERTS_STORED, unit=MetricUnit.Count, value=1)
         if alert.parse_issues:
@@ -123,7 +106,6 @@ def ingest_alert(
             "duplicate": duplicate,
             "body_format": alert.body_format,
             "parse_issues": len(alert.parse_issues),
-            **({"duplicate_listed": listed} if duplicate else {}),
         },
     )
     return IngestResult(alert_id=alert_id, duplicate=duplicate, parse_issues=len(alert.parse_issues))
