@@ -74,9 +74,10 @@ dev: $(VENV)/.installed $(CONSOLE_VENDOR) ## run the whole stack locally on http
 test: lint typecheck security $(SAM_VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## lint, type-check, security gates, then every test
 	SAM_BIN=$(abspath $(SAM)) $(PY) -m pytest -n auto --dist loadscope
 
-lint: $(VENV)/.installed ## ruff lint and format check; zizmor on the GitHub Actions workflows
+lint: $(VENV)/.installed ## ruff lint and format check; the layer's import contracts; zizmor on the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=layers/arrowhook $(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/zizmor --offline --config .github/zizmor.yml .github/workflows
 
 typecheck: $(VENV)/.installed ## mypy --strict

@@ -28,11 +28,11 @@ os.environ.update(
 
 from aws_lambda_powertools.utilities import parameters
 
-from arrowhook import health, pagination
-from arrowhook.credentials import display_prefix, generate_secret, hash_secret
-from arrowhook.dynamodb import dynamodb_client
-from arrowhook.keys_table import KeyStore
-from arrowhook.models import StrategyKey, new_id, utc_now
+from arrowhook.aws import health, pagination
+from arrowhook.aws.dynamodb import dynamodb_client
+from arrowhook.core.models import StrategyKey, new_id, utc_now
+from arrowhook.keys.credentials import display_prefix, generate_secret, hash_secret
+from arrowhook.keys.store import KeyStore
 from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS, provision, provision_buckets
 from arrowhook_tools.gateway_events import build_event
 from arrowhook_tools.gateway_routes import RouteTable

@@ -7,21 +7,21 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Query
 
-from arrowhook.admin_app import BAD_CURSOR, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
-from arrowhook.alert_listing import TIME_HELP, AlertListing, FilterRequest
-from arrowhook.alert_query import AlertQuery
-from arrowhook.alert_stats import alert_stats
-from arrowhook.alerts_table import AlertStore
-from arrowhook.daily_counts import DailyCounts
-from arrowhook.deliveries_table import DeliveryStore
-from arrowhook.errors import KeyNotFoundError
-from arrowhook.keys_table import KeyStore
-from arrowhook.models import utc_now
-from arrowhook.pagination import CursorSigner, cursor_signer
-from arrowhook.positions import positions
-from arrowhook.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut, PositionOut, PositionsOut
-from arrowhook.settings import AlertsApiSettings
-from arrowhook.tradingview import Side
+from arrowhook.admin.app import BAD_CURSOR, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.admin.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut, PositionOut, PositionsOut
+from arrowhook.alerts.daily_counts import DailyCounts
+from arrowhook.alerts.listing import TIME_HELP, AlertListing, FilterRequest
+from arrowhook.alerts.positions import positions
+from arrowhook.alerts.query import AlertQuery
+from arrowhook.alerts.stats import alert_stats
+from arrowhook.alerts.store import AlertStore
+from arrowhook.aws.pagination import CursorSigner, cursor_signer
+from arrowhook.core.errors import KeyNotFoundError
+from arrowhook.core.models import utc_now
+from arrowhook.core.settings import AlertsApiSettings
+from arrowhook.core.tradingview import Side
+from arrowhook.delivery.records_store import DeliveryStore
+from arrowhook.keys.store import KeyStore
 
 settings = AlertsApiSettings.from_environment()
 alerts = AlertQuery(settings.alerts_table_name)

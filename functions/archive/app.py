@@ -1,5 +1,5 @@
 """Daily housekeeping: EventBridge Scheduler (daily) or `arrowhook archive run` counts the days that
-closed (arrowhook.daily_counts, for fast stats), then moves old alerts to S3.
+closed (arrowhook.alerts.daily_counts, for fast stats), then moves old alerts to S3.
 
 Thin on purpose: validate the input, run the Archiver from the layer, publish its figures. A failed
 run raises, so Lambda's Errors metric (and the archive alarm) see it; the journal makes it resumable.
@@ -12,11 +12,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from arrowhook.archive import Archiver, ArchiveRequest
-from arrowhook.daily_counts import DailyCounts
-from arrowhook.models import utc_now
-from arrowhook.observability import Metric, MetricUnit, logger, metrics, traced
-from arrowhook.settings import ArchiveSettings
+from arrowhook.alerts.daily_counts import DailyCounts
+from arrowhook.archive.protocol import Archiver, ArchiveRequest
+from arrowhook.core.models import utc_now
+from arrowhook.core.observability import Metric, MetricUnit, logger, metrics, traced
+from arrowhook.core.settings import ArchiveSettings
 
 settings = ArchiveSettings.from_environment()
 archiver = Archiver(

@@ -12,10 +12,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arrowhook.admin_auth import bearer_token, token_matches
-from arrowhook.observability import Metric, MetricUnit, logger, metrics, traced
-from arrowhook.secure_parameters import secure_value
-from arrowhook.settings import AuthorizerSettings
+from arrowhook.admin.auth import bearer_token, token_matches
+from arrowhook.aws.secure_parameters import secure_value
+from arrowhook.core.observability import Metric, MetricUnit, logger, metrics, traced
+from arrowhook.core.settings import AuthorizerSettings
 
 settings = AuthorizerSettings.from_environment()
 #: A token that does not match the cached one may be a new one: read the parameter again, but at most this

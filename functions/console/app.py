@@ -19,33 +19,33 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from arrowhook import keys as key_cases
-from arrowhook.admin_app import lambda_entry, mapped_error
-from arrowhook.admin_auth import token_matches
-from arrowhook.alert_listing import AlertListing, FilterRequest
-from arrowhook.alert_overview import overview
-from arrowhook.alert_query import AlertQuery
-from arrowhook.alerts_table import AlertStore
-from arrowhook.console_session import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, OpenSessions, Session, SessionSigner
-from arrowhook.daily_counts import DailyCounts
-from arrowhook.deliveries_table import DeliveryStore
-from arrowhook.delivery_channels import SqsLanes
-from arrowhook.delivery_lanes import Dispatcher
-from arrowhook.destination_admin import Backlog
-from arrowhook.destinations_table import DestinationStore
-from arrowhook.errors import ArrowhookError, InvalidFilterError
-from arrowhook.keys_table import KeyStore
-from arrowhook.models import KeyStatus, StoredAlert, StrategyKey, iso, utc_now
-from arrowhook.observability import Metric, MetricUnit, logger, metrics
-from arrowhook.pagination import CursorSigner, cursor_signer
-from arrowhook.positions import positions
-from arrowhook.rejection_metrics import RejectionCounts
-from arrowhook.rejections import REASON_MEANINGS
-from arrowhook.secure_parameters import secure_value
-from arrowhook.settings import ConsoleSettings
-from arrowhook.signal_checks import human
-from arrowhook.signals import SequenceCheck, SignalExpectations, TradingHours, problems
-from arrowhook.tradingview_messages import indicator_message, strategy_message
+from arrowhook.admin.app import lambda_entry, mapped_error
+from arrowhook.admin.auth import token_matches
+from arrowhook.admin.console_session import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, OpenSessions, Session, SessionSigner
+from arrowhook.admin.tradingview_messages import indicator_message, strategy_message
+from arrowhook.alerts.daily_counts import DailyCounts
+from arrowhook.alerts.listing import AlertListing, FilterRequest
+from arrowhook.alerts.overview import overview
+from arrowhook.alerts.positions import positions
+from arrowhook.alerts.query import AlertQuery
+from arrowhook.alerts.rejection_metrics import RejectionCounts
+from arrowhook.alerts.store import AlertStore
+from arrowhook.aws.pagination import CursorSigner, cursor_signer
+from arrowhook.aws.secure_parameters import secure_value
+from arrowhook.core.errors import ArrowhookError, InvalidFilterError
+from arrowhook.core.models import KeyStatus, StoredAlert, StrategyKey, iso, utc_now
+from arrowhook.core.observability import Metric, MetricUnit, logger, metrics
+from arrowhook.core.rejections import REASON_MEANINGS
+from arrowhook.core.settings import ConsoleSettings
+from arrowhook.core.signals import SequenceCheck, SignalExpectations, TradingHours, problems
+from arrowhook.delivery.admin import Backlog
+from arrowhook.delivery.channels import SqsLanes
+from arrowhook.delivery.destinations_store import DestinationStore
+from arrowhook.delivery.lanes import Dispatcher
+from arrowhook.delivery.records_store import DeliveryStore
+from arrowhook.keys import service as key_cases
+from arrowhook.keys.store import KeyStore
+from arrowhook.signals.checks import human
 
 settings = ConsoleSettings.from_environment()
 HERE = Path(__file__).resolve().parent

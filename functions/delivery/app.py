@@ -1,12 +1,12 @@
 """Dispatches each newly stored alert (the alerts table's stream, INSERT of ALERT# items only: the event
 source mapping filters the rest) to its strategy's destinations' lanes, and checks its signal health; on
 its schedule, notices strategies gone silent. It sends nothing itself: the sender function does, one
-lane per destination (arrowhook.delivery_lanes).
+lane per destination (arrowhook.delivery.lanes).
 
 Thin on purpose: Powertools batch processing turns the stream batch into records and reports partial
 failures (the mapping bisects and retries them); each record goes to the Dispatcher, which writes a
 `pending` delivery record per (alert, destination) and then puts the message in its lane, and to
-arrowhook.signal_watch: lag at once (so late alerts are skipped where a destination asks); an alert whose
+arrowhook.signals.watch: lag at once (so late alerts are skipped where a destination asks); an alert whose
 sequence is checked goes to the signal-check queue, which hands it back (an SQS batch) once it has
 settled. A scheduled event (`{"trigger": "signal-watch"}`) runs SilenceWatch.
 """
@@ -24,22 +24,22 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arrowhook.alert_query import AlertQuery
-from arrowhook.alerts_table import AlertStore, alert_from_item
-from arrowhook.daily_counts import DailyCounts
-from arrowhook.deliveries_table import DeliveryStore
-from arrowhook.delivery import DeliveryRecord, DeliveryStatus
-from arrowhook.delivery_channels import SignalCheckQueue, SqsLanes
-from arrowhook.delivery_lanes import Dispatcher, count_delivery
-from arrowhook.destinations import Destination
-from arrowhook.destinations_table import DestinationStore
-from arrowhook.keys_table import KeyStore
-from arrowhook.models import StrategyKey, utc_now
-from arrowhook.observability import Metric, MetricUnit, count_lag, logger, metrics, traced
-from arrowhook.settings import DeliverySettings
-from arrowhook.signal_checks import needs_sequence_check
-from arrowhook.signal_watch import SilenceStates, SilenceWatch, StreamChecks, gap_notice, late_reason
-from arrowhook.signals import SignalExpectations
+from arrowhook.alerts.daily_counts import DailyCounts
+from arrowhook.alerts.query import AlertQuery
+from arrowhook.alerts.store import AlertStore, alert_from_item
+from arrowhook.core.models import StrategyKey, utc_now
+from arrowhook.core.observability import Metric, MetricUnit, count_lag, logger, metrics, traced
+from arrowhook.core.settings import DeliverySettings
+from arrowhook.core.signals import SignalExpectations
+from arrowhook.delivery.channels import SignalCheckQueue, SqsLanes
+from arrowhook.delivery.destinations import Destination
+from arrowhook.delivery.destinations_store import DestinationStore
+from arrowhook.delivery.lanes import Dispatcher, count_delivery
+from arrowhook.delivery.records_store import DeliveryStore
+from arrowhook.delivery.sending import DeliveryRecord, DeliveryStatus
+from arrowhook.keys.store import KeyStore
+from arrowhook.signals.checks import needs_sequence_check
+from arrowhook.signals.watch import SilenceStates, SilenceWatch, StreamChecks, gap_notice, late_reason
 
 settings = DeliverySettings.from_environment()
 destinations = DestinationStore(settings.keys_table_name)

@@ -7,18 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response, status
 
-from arrowhook.admin_app import MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
-from arrowhook.alert_query import parse_moment
-from arrowhook.deliveries_table import DeliveryStore
-from arrowhook.delivery import Sender
-from arrowhook.delivery_channels import FailureQueue, HttpTransport, SnsEmail, SqsLanes
-from arrowhook.delivery_lanes import Dispatcher
-from arrowhook.destination_admin import Backlog, DestinationAdmin, DestinationChanges
-from arrowhook.destinations import InvalidDestinationError
-from arrowhook.destinations_table import DestinationSecrets, DestinationStore
-from arrowhook.keys_table import KeyStore
-from arrowhook.observability import logger
-from arrowhook.schemas import (
+from arrowhook.admin.app import MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.admin.schemas import (
     DestinationCreate,
     DestinationCreated,
     DestinationList,
@@ -32,7 +22,17 @@ from arrowhook.schemas import (
     SigningSecretRotate,
     UnsentList,
 )
-from arrowhook.settings import DestinationsApiSettings
+from arrowhook.alerts.query import parse_moment
+from arrowhook.core.observability import logger
+from arrowhook.core.settings import DestinationsApiSettings
+from arrowhook.delivery.admin import Backlog, DestinationAdmin, DestinationChanges
+from arrowhook.delivery.channels import FailureQueue, HttpTransport, SnsEmail, SqsLanes
+from arrowhook.delivery.destinations import InvalidDestinationError
+from arrowhook.delivery.destinations_store import DestinationSecrets, DestinationStore
+from arrowhook.delivery.lanes import Dispatcher
+from arrowhook.delivery.records_store import DeliveryStore
+from arrowhook.delivery.sending import Sender
+from arrowhook.keys.store import KeyStore
 
 settings = DestinationsApiSettings.from_environment()
 admin = DestinationAdmin(

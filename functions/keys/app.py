@@ -6,14 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response, status
 
-from arrowhook import keys as use_cases
-from arrowhook.admin_app import MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
-from arrowhook.errors import InvalidCursorError
-from arrowhook.keys_table import KeyStore
-from arrowhook.models import KeyStatus
-from arrowhook.observability import logger
-from arrowhook.pagination import CursorSigner, cursor_signer
-from arrowhook.schemas import (
+from arrowhook.admin.app import MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.admin.schemas import (
     KeyCreate,
     KeyOut,
     KeyPage,
@@ -23,7 +17,13 @@ from arrowhook.schemas import (
     KeyVerify,
     KeyWithSecret,
 )
-from arrowhook.settings import KeysApiSettings
+from arrowhook.aws.pagination import CursorSigner, cursor_signer
+from arrowhook.core.errors import InvalidCursorError
+from arrowhook.core.models import KeyStatus
+from arrowhook.core.observability import logger
+from arrowhook.core.settings import KeysApiSettings
+from arrowhook.keys import service as use_cases
+from arrowhook.keys.store import KeyStore
 
 settings = KeysApiSettings.from_environment()
 store = KeyStore(settings.keys_table_name)

@@ -15,8 +15,8 @@ import boto3
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arrowhook import secure_parameters
-from arrowhook.observability import logger
+from arrowhook.aws import secure_parameters
+from arrowhook.core.observability import logger
 
 ssm = boto3.client("ssm")
 

@@ -1,7 +1,7 @@
 """Sends what waits in the destinations' lanes (the delivery queue, SQS FIFO, one message group per
 destination): one attempt per message, recorded, the lane kept in order.
 
-Thin on purpose: the Courier (arrowhook.delivery_lanes) decides; this function turns its outcome into
+Thin on purpose: the Courier (arrowhook.delivery.lanes) decides; this function turns its outcome into
 SQS's terms. Done: the message is deleted. Try again later: the message is hidden until its next attempt
 (ChangeMessageVisibility) and reported failed, so Lambda leaves it in the queue; a FIFO queue then holds
 back the rest of that destination's lane, and only that lane. An outage of ours (DynamoDB, SSM) is
@@ -17,14 +17,14 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arrowhook.alerts_table import AlertStore
-from arrowhook.deliveries_table import DeliveryStore
-from arrowhook.delivery import Sender
-from arrowhook.delivery_channels import FailureQueue, HttpTransport, SnsEmail, SqsLanes
-from arrowhook.delivery_lanes import Courier, LaneMessage, RetrySchedule, count_delivery
-from arrowhook.destinations_table import DestinationSecrets, DestinationStore
-from arrowhook.observability import logger, metrics, traced
-from arrowhook.settings import SenderSettings
+from arrowhook.alerts.store import AlertStore
+from arrowhook.core.observability import logger, metrics, traced
+from arrowhook.core.settings import SenderSettings
+from arrowhook.delivery.channels import FailureQueue, HttpTransport, SnsEmail, SqsLanes
+from arrowhook.delivery.destinations_store import DestinationSecrets, DestinationStore
+from arrowhook.delivery.lanes import Courier, LaneMessage, RetrySchedule, count_delivery
+from arrowhook.delivery.records_store import DeliveryStore
+from arrowhook.delivery.sending import Sender
 
 settings = SenderSettings.from_environment()
 lanes = SqsLanes(settings.delivery_queue_url)

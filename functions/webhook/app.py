@@ -16,10 +16,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from arrowhook.alerts_table import AlertStore
-from arrowhook.dynamodb import dynamodb_client
-from arrowhook.error_body import ErrorBody
-from arrowhook.errors import (
+from arrowhook.alerts.store import AlertStore
+from arrowhook.aws.dynamodb import dynamodb_client
+from arrowhook.aws.health import build_info, store_reachable
+from arrowhook.core.error_body import ErrorBody
+from arrowhook.core.errors import (
     BadEncodingError,
     BodyTooLargeError,
     EmptyBodyError,
@@ -28,15 +29,14 @@ from arrowhook.errors import (
     StoreUnavailableError,
     UnauthorizedError,
 )
-from arrowhook.gateway_event import is_http_api_event
-from arrowhook.health import build_info, store_reachable
-from arrowhook.ingest import IncomingAlert, ingest_alert
-from arrowhook.keys_table import KeyResolver
-from arrowhook.models import utc_now
-from arrowhook.observability import Metric, MetricUnit, count_rejection, logger, metrics, traced
-from arrowhook.rejections import RejectionReason
-from arrowhook.settings import WebhookSettings
-from arrowhook.webhook_responses import AlertStored, Health, HealthChecks, VersionInfo
+from arrowhook.core.models import utc_now
+from arrowhook.core.observability import Metric, MetricUnit, count_rejection, logger, metrics, traced
+from arrowhook.core.rejections import RejectionReason
+from arrowhook.core.settings import WebhookSettings
+from arrowhook.ingest.gateway_event import is_http_api_event
+from arrowhook.ingest.responses import AlertStored, Health, HealthChecks, VersionInfo
+from arrowhook.ingest.service import IncomingAlert, ingest_alert
+from arrowhook.keys.store import KeyResolver
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse

@@ -24,10 +24,10 @@ PAGE_QUERIES = int(os.environ.get("BENCH_PAGE_QUERIES", "100"))
 def main() -> None:
     import httpx
 
-    from arrowhook.alert_query import AlertFilter, AlertQuery
-    from arrowhook.alerts_table import AlertStore
-    from arrowhook.models import StoredAlert, new_id
-    from arrowhook.tradingview import AlertFields, Side
+    from arrowhook.alerts.query import AlertFilter, AlertQuery
+    from arrowhook.alerts.store import AlertStore
+    from arrowhook.core.models import StoredAlert, new_id
+    from arrowhook.core.tradingview import AlertFields, Side
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import local_stack
 

@@ -27,10 +27,10 @@ TARGET_DELETE_CALLS_PER_1000 = 1000 / 25
 def main() -> None:
     import boto3
 
-    from arrowhook.alerts_table import AlertStore
-    from arrowhook.archive import Archiver
-    from arrowhook.models import StoredAlert, new_id
-    from arrowhook.tradingview import AlertFields, Side
+    from arrowhook.alerts.store import AlertStore
+    from arrowhook.archive.protocol import Archiver
+    from arrowhook.core.models import StoredAlert, new_id
+    from arrowhook.core.tradingview import AlertFields, Side
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import local_stack
 

@@ -35,10 +35,10 @@ def _median_seconds(command: list[str], environment: dict[str, str]) -> float:
 
 
 def main() -> None:
-    from arrowhook.alerts_table import AlertStore
-    from arrowhook.daily_counts import DailyCounts
-    from arrowhook.models import StoredAlert, new_id
-    from arrowhook.tradingview import AlertFields, Side
+    from arrowhook.alerts.daily_counts import DailyCounts
+    from arrowhook.alerts.store import AlertStore
+    from arrowhook.core.models import StoredAlert, new_id
+    from arrowhook.core.tradingview import AlertFields, Side
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import local_stack
 

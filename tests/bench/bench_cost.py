@@ -26,7 +26,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[2] / part) for part in ("to
 import boto3  # noqa: E402
 import httpx  # noqa: E402
 
-from arrowhook.dynamodb import item_size  # noqa: E402
+from arrowhook.aws.dynamodb import item_size  # noqa: E402
 from arrowhook_tools.costs import SQS_IDLE_POLLING_MONTHLY, idle_monthly  # noqa: E402
 from arrowhook_tools.local import LocalStack, local_stack  # noqa: E402
 from arrowhook_tools.meter import OBSERVER, Meter, calling_as, life_cycle_per_million, metering  # noqa: E402

@@ -24,7 +24,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[2] / part) for part in ("to
 
 import httpx  # noqa: E402
 
-from arrowhook.dynamodb import dynamodb_client  # noqa: E402
+from arrowhook.aws.dynamodb import dynamodb_client  # noqa: E402
 from arrowhook_tools.costs import PRICES, SQS_IDLE_POLLING_MONTHLY, delivery_cost_per_million  # noqa: E402
 from arrowhook_tools.local import DEMO_SECRET, LocalStack, local_stack, seed_demo_key  # noqa: E402
 from arrowhook_tools.receivers import Receivers, Scripted, Silent  # noqa: E402

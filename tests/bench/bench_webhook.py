@@ -73,8 +73,8 @@ class _StubResponse:
 
 def stub_dynamodb(clients: list[Any], secret: str, calls: list[str]) -> None:
     """Answer DynamoDB from memory through botocore's before-call hook: no network, same client code path."""
-    from arrowhook.credentials import hash_secret
-    from arrowhook.models import KeyAuth, KeyStatus
+    from arrowhook.core.models import KeyAuth, KeyStatus
+    from arrowhook.keys.credentials import hash_secret
 
     auth = KeyAuth(key_id="01BENCH", name="bench", status=KeyStatus.ACTIVE).model_dump_json()
 
@@ -116,7 +116,7 @@ def alert_event(secret: str, number: int) -> dict[str, Any]:
 
 def first_alert(module: Any) -> None:
     """The first invocation after init, for the webhook or the baseline, with DynamoDB stubbed."""
-    from arrowhook.credentials import generate_secret
+    from arrowhook.keys.credentials import generate_secret
 
     secret = generate_secret()
     calls: list[str] = []
@@ -226,7 +226,7 @@ def warm_path() -> dict[str, dict[str, Any]]:
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - handler logs would swamp the figures
     results: dict[str, dict[str, Any]] = {}
     try:
-        from arrowhook.credentials import generate_secret
+        from arrowhook.keys.credentials import generate_secret
 
         for label, path in (
             ("webhook", ROOT / "functions/webhook/app.py"),
@@ -268,7 +268,7 @@ import json, os, sys
 sys.path.insert(0, sys.argv[1])
 sys.stdout = open(os.devnull, "w")
 from tests.bench.bench_webhook import _load, handler_for, ROOT
-from arrowhook.credentials import generate_secret
+from arrowhook.keys.credentials import generate_secret
 def rss_mb():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -352,10 +352,10 @@ def cost_model(warm_mean_us: float, item_bytes: int) -> list[tuple[str, int, flo
 
 def alert_item_bytes() -> int:
     """Size of a typical stored alert as DynamoDB counts it (names plus values)."""
-    from arrowhook.alerts_table import alert_item
-    from arrowhook.ingest import IncomingAlert  # noqa: F401 - ensures the layer is importable
-    from arrowhook.models import StoredAlert, new_id, utc_now
-    from arrowhook.tradingview import decode_body, parse_fields
+    from arrowhook.alerts.store import alert_item
+    from arrowhook.core.models import StoredAlert, new_id, utc_now
+    from arrowhook.core.tradingview import decode_body, parse_fields
+    from arrowhook.ingest.service import IncomingAlert  # noqa: F401 - ensures the layer is importable
     from arrowhook_tools.samples import strategy_alert
 
     body = decode_body(strategy_alert("***", comment="EMA cross long", order_id="Long").encode())

@@ -111,10 +111,11 @@ def run_load(
     import boto3
     import httpx
 
-    from arrowhook.archive import LEASE_SECONDS, STATE_KEY, Archiver
-    from arrowhook.credentials import display_prefix, generate_secret, hash_secret
-    from arrowhook.keys_table import KeyStore
-    from arrowhook.models import StrategyKey, new_id, utc_now
+    from arrowhook.alerts.archived import STATE_KEY
+    from arrowhook.archive.protocol import LEASE_SECONDS, Archiver
+    from arrowhook.core.models import StrategyKey, new_id, utc_now
+    from arrowhook.keys.credentials import display_prefix, generate_secret, hash_secret
+    from arrowhook.keys.store import KeyStore
     from arrowhook_tools.embedded_aws import dynamodb
     from arrowhook_tools.local import local_stack
     from arrowhook_tools.samples import strategy_alert

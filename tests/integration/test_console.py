@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from arrowhook.console_session import COOKIE_NAME, SessionSigner
+from arrowhook.admin.console_session import COOKIE_NAME, SessionSigner
 from arrowhook_tools.browser import CHROMIUM, CHROMIUM_ARGS
 from arrowhook_tools.embedded_aws import ssm
 from arrowhook_tools.local import DEMO_SECRET, LocalStack
@@ -536,9 +536,9 @@ def test_signal_health_is_shown_in_the_table_and_the_detail_and_set_per_strategy
 def test_the_strategy_lists_hold_every_key_not_only_a_first_page(console: Console, stack: LocalStack) -> None:
     """A desk with more strategies than one page of the keys index: the strategies page, the overview and
     the alerts filter list them all (the console read only the first 100)."""
-    from arrowhook.credentials import display_prefix, generate_secret, hash_secret
-    from arrowhook.keys_table import KeyStore
-    from arrowhook.models import StrategyKey, new_id, utc_now
+    from arrowhook.core.models import StrategyKey, new_id, utc_now
+    from arrowhook.keys.credentials import display_prefix, generate_secret, hash_secret
+    from arrowhook.keys.store import KeyStore
     from arrowhook_tools.embedded_aws import dynamodb
 
     store = KeyStore(stack.template.physical_name("KeysTable"), client=dynamodb(stack.aws.endpoint))

@@ -12,7 +12,7 @@ import boto3
 import httpx
 import pytest
 
-from arrowhook.dynamodb import item_size
+from arrowhook.aws.dynamodb import item_size
 from arrowhook_tools.local import LocalStack
 from arrowhook_tools.meter import (
     OBSERVER,

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities import parameters
 from moto.events.models import EventPattern
 from standardwebhooks.webhooks import Webhook
 
-from arrowhook.destination_admin import REPORT_HIDE_SECONDS
+from arrowhook.delivery.admin import REPORT_HIDE_SECONDS
 from arrowhook_tools.embedded_aws import dynamodb
 from arrowhook_tools.local import LocalStack
 from arrowhook_tools.receivers import Receivers, Scripted, Silent

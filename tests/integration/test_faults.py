@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from arrowhook.dynamodb import webhook_client_config, worst_case_seconds
+from arrowhook.aws.dynamodb import webhook_client_config, worst_case_seconds
 from arrowhook_tools.embedded_aws import dynamodb
 from arrowhook_tools.local import DEMO_SECRET, LocalStack
 from arrowhook_tools.samples import strategy_alert

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from arrowhook.alerts_table import alert_from_item
+from arrowhook.alerts.store import alert_from_item
 from arrowhook_tools.local import DEMO_SECRET
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate

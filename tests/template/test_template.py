@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from arrowhook.settings import (
+from arrowhook.core.settings import (
     AlertsApiSettings,
     ArchiveSettings,
     AuthorizerSettings,
@@ -98,7 +98,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_sam_build_layer_is_python313_arm64(built: Path) -> None:
     site = built / "ArrowhookLayer" / "python"
-    assert (site / "arrowhook" / "ingest.py").is_file()
+    assert (site / "arrowhook" / "ingest" / "service.py").is_file()
     assert (site / "aws_lambda_powertools").is_dir() and (site / "pydantic_core").is_dir()
     extensions = list(site.rglob("*.so"))
     assert extensions, "pydantic_core at least ships a compiled extension"
@@ -587,7 +587,7 @@ def test_archive_bucket_is_private_encrypted_versioned_tls_only_and_tiered(raw: 
 
 
 def test_glue_table_projects_the_hive_partitions_the_archiver_writes(raw: dict[str, Any]) -> None:
-    from arrowhook.archive_record import ArchivedAlertV1
+    from arrowhook.archive.record import ArchivedAlertV1
 
     table = raw["Resources"]["ArchiveTable"]["Properties"]["TableInput"]
     parameters = table["Parameters"]
@@ -856,9 +856,9 @@ def _dashboard_metrics(template: LocalTemplate, namespace: str) -> set[str]:
 def test_alarms_and_dashboard_name_only_metrics_the_code_publishes(
     raw: dict[str, Any], template: LocalTemplate
 ) -> None:
-    """Metric names live in one list (arrowhook.observability.Metric): an alarm on a misspelt or retired
+    """Metric names live in one list (arrowhook.core.observability.Metric): an alarm on a misspelt or retired
     name would watch nothing, forever, and say all is well."""
-    from arrowhook.observability import METRIC_MEANINGS, Metric
+    from arrowhook.core.observability import METRIC_MEANINGS, Metric
 
     text = json.dumps(raw["Resources"])
     alarm_metrics = set(re.findall(r'"Namespace": "Arrowhook", "MetricName": "(\w+)"', text))

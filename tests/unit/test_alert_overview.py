@@ -7,11 +7,11 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from arrowhook.alert_overview import DAYS, HOURS, overview
-from arrowhook.alert_query import AlertQuery
-from arrowhook.daily_counts import DailyCounts
-from arrowhook.models import new_id
-from arrowhook.tradingview import ParseIssue
+from arrowhook.alerts.daily_counts import DailyCounts
+from arrowhook.alerts.overview import DAYS, HOURS, overview
+from arrowhook.alerts.query import AlertQuery
+from arrowhook.core.models import new_id
+from arrowhook.core.tradingview import ParseIssue
 from arrowhook_tools.template import LocalTemplate
 from tests.unit.test_daily_counts import NOW, TODAY, _seed
 
@@ -46,7 +46,7 @@ def test_per_day_and_per_hour_counts_match_the_alerts_whether_days_are_counted_o
 
 
 def test_the_parse_issue_rate_is_over_the_48_hours(aws: Any, template: LocalTemplate) -> None:
-    from arrowhook.alerts_table import AlertStore
+    from arrowhook.alerts.store import AlertStore
 
     table = template.physical_name("AlertsTable")
     alerts = _seed(aws, table, 40, seed=3)
@@ -66,8 +66,8 @@ def test_the_parse_issue_rate_is_over_the_48_hours(aws: Any, template: LocalTemp
 
 
 def test_the_duplicate_rate_counts_the_repeats_listed_on_the_48_hours_alerts(aws: Any, template: LocalTemplate) -> None:
-    from arrowhook.alerts_table import AlertStore
-    from arrowhook.models import iso
+    from arrowhook.alerts.store import AlertStore
+    from arrowhook.core.models import iso
 
     table = template.physical_name("AlertsTable")
     alerts = _seed(aws, table, 40, seed=5)
@@ -86,9 +86,9 @@ def test_the_duplicate_rate_counts_the_repeats_listed_on_the_48_hours_alerts(aws
 def test_rejections_by_reason_are_read_back_from_the_webhooks_metric(aws: Any) -> None:
     import boto3
 
-    from arrowhook.observability import Metric
-    from arrowhook.rejection_metrics import RejectionCounts
-    from arrowhook.rejections import RejectionReason
+    from arrowhook.alerts.rejection_metrics import RejectionCounts
+    from arrowhook.core.observability import Metric
+    from arrowhook.core.rejections import RejectionReason
 
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
     sent = {"unauthorized": 3, "not_found": 2}
@@ -129,7 +129,7 @@ def test_rejections_by_reason_are_read_back_from_the_webhooks_metric(aws: Any) -
 def test_rejections_are_unavailable_rather_than_an_error_when_cloudwatch_refuses() -> None:
     from botocore.exceptions import ClientError
 
-    from arrowhook.rejection_metrics import RejectionCounts
+    from arrowhook.alerts.rejection_metrics import RejectionCounts
 
     class Refusing:
         def get_metric_data(self, **_: Any) -> Any:

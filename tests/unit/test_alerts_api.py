@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from arrowhook.alert_query import parse_moment
-from arrowhook.alerts_table import AlertStore
-from arrowhook.models import StoredAlert, new_id
-from arrowhook.tradingview import AlertFields, ParseIssue, Side
+from arrowhook.alerts.query import parse_moment
+from arrowhook.alerts.store import AlertStore
+from arrowhook.core.models import StoredAlert, new_id
+from arrowhook.core.tradingview import AlertFields, ParseIssue, Side
 from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate

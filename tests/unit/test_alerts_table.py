@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from arrowhook.alerts_table import AlertStore, alert_from_item, alert_item
-from arrowhook.archive_objects import archive_line
-from arrowhook.dynamodb import MAX_ITEM_BYTES, item_size
-from arrowhook.errors import BodyTooLargeError
-from arrowhook.models import StoredAlert
+from arrowhook.alerts.store import AlertStore, alert_from_item, alert_item
+from arrowhook.archive.objects import archive_line
+from arrowhook.aws.dynamodb import MAX_ITEM_BYTES, item_size
+from arrowhook.core.errors import BodyTooLargeError
+from arrowhook.core.models import StoredAlert
 from arrowhook_tools.gateway_events import build_event
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.template import LocalTemplate

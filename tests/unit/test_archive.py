@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from arrowhook.alerts_table import AlertStore, alert_from_item
-from arrowhook.archive import (
+from arrowhook.alerts.store import AlertStore, alert_from_item
+from arrowhook.archive.protocol import (
     LEASE_SECONDS,
     STATE_KEY,
     Archiver,
@@ -23,11 +23,11 @@ from arrowhook.archive import (
     object_key,
     read_archive,
 )
-from arrowhook.errors import ArchiveIntegrityError, ArchiveLeaseLostError, StoreUnavailableError
-from arrowhook.ingest import IncomingAlert, ingest_alert
-from arrowhook.keys_table import KeyResolver
-from arrowhook.models import iso
-from arrowhook.settings import WebhookSettings
+from arrowhook.core.errors import ArchiveIntegrityError, ArchiveLeaseLostError, StoreUnavailableError
+from arrowhook.core.models import iso
+from arrowhook.core.settings import WebhookSettings
+from arrowhook.ingest.service import IncomingAlert, ingest_alert
+from arrowhook.keys.store import KeyResolver
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import Strategy, alert_items, load_module, sample_event

@@ -14,9 +14,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from arrowhook.archive_objects import archive_body
-from arrowhook.models import StoredAlert, new_id
-from arrowhook.tradingview import DECIMAL_PRECISION, DECIMAL_SCALE, decode_body, parse_fields
+from arrowhook.archive.objects import archive_body
+from arrowhook.core.models import StoredAlert, new_id
+from arrowhook.core.tradingview import DECIMAL_PRECISION, DECIMAL_SCALE, decode_body, parse_fields
 from arrowhook_tools.template import LocalTemplate
 
 AMOUNTS = ("price", "quantity", "position_size", "market_position_size")

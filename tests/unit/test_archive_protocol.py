@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from arrowhook.alerts_table import alert_sort_key
-from arrowhook.archive import LEASE_SECONDS, Archiver, WrittenObject
-from arrowhook.archive_objects import archive_body, read_archive
-from arrowhook.errors import ArchiveLeaseLostError
-from arrowhook.models import StoredAlert, iso, new_id
-from arrowhook.tradingview import AlertFields
+from arrowhook.alerts.store import alert_sort_key
+from arrowhook.archive.objects import archive_body, read_archive
+from arrowhook.archive.protocol import LEASE_SECONDS, Archiver, WrittenObject
+from arrowhook.core.errors import ArchiveLeaseLostError
+from arrowhook.core.models import StoredAlert, iso, new_id
+from arrowhook.core.tradingview import AlertFields
 
 START = datetime(2026, 8, 1, 22, tzinfo=UTC)
 CUTOFF = datetime(2026, 8, 4, tzinfo=UTC)

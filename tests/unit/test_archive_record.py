@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from arrowhook.archive import archive_line, read_archive
-from arrowhook.models import StoredAlert
-from arrowhook.tradingview import AlertFields, MarketPosition, ParseIssue, Side
+from arrowhook.archive.protocol import archive_line, read_archive
+from arrowhook.core.models import StoredAlert
+from arrowhook.core.tradingview import AlertFields, MarketPosition, ParseIssue, Side
 
 GOLDEN = (
     b'{"alert_id":"01JD90AAAAAAAAAAAAAAAAAAAA","key_id":"01JD8Z6V4X2M7Q9R3T5W8Y0B1C","strategy":"ema-cross",'

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from arrowhook.admin_auth import bearer_token, token_matches
+from arrowhook.admin.auth import bearer_token, token_matches
 from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.runtime import LocalContext
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
@@ -87,7 +87,7 @@ def test_secrets_manager_outage_fails_closed(
     def unavailable(*_: Any, **__: Any) -> str:
         raise parameters.exceptions.GetParameterError("parameter store unavailable")
 
-    monkeypatch.setattr("arrowhook.secure_parameters.parameters.get_parameter", unavailable)
+    monkeypatch.setattr("arrowhook.aws.secure_parameters.parameters.get_parameter", unavailable)
     assert authorize(authorizer, f"Bearer {admin_token}") == {"isAuthorized": False}
 
 

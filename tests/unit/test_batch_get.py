@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from arrowhook.dynamodb import MAX_BATCH_ATTEMPTS, batch_get
-from arrowhook.errors import StoreUnavailableError
+from arrowhook.aws.dynamodb import MAX_BATCH_ATTEMPTS, batch_get
+from arrowhook.core.errors import StoreUnavailableError
 
 
 class Throttled:

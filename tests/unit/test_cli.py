@@ -17,7 +17,7 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from arrowhook.models import iso
+from arrowhook.core.models import iso
 from arrowhook_tools import admin_client
 from arrowhook_tools.admin_client import AdminApiError, resolve_target, save_login
 from arrowhook_tools.cli import app
@@ -326,7 +326,7 @@ def test_a_local_function_that_fails_is_one_line_and_a_retry_hint_not_a_tracebac
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`arrowhook archive run` once ended with a traceback through archive_source._query (DynamoDB busy)."""
-    from arrowhook.errors import StoreUnavailableError
+    from arrowhook.core.errors import StoreUnavailableError
 
     class Failing:
         def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arrowhook.console_session import SessionSigner
+from arrowhook.admin.console_session import SessionSigner
 
 KEY = b"k" * 48
 
@@ -59,7 +59,7 @@ def test_a_cookie_from_before_server_side_sessions_is_refused() -> None:
 
 
 def test_open_sessions_end_at_sign_out_and_at_their_time(aws: object, template: object) -> None:
-    from arrowhook.console_session import OpenSessions
+    from arrowhook.admin.console_session import OpenSessions
 
     sessions = OpenSessions(template.physical_name("KeysTable"))  # type: ignore[attr-defined]
     _, session = SessionSigner(KEY, 3600).issue("t")

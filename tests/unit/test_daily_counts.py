@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from arrowhook.alert_query import AlertFilter, AlertQuery
-from arrowhook.alert_stats import alert_stats
-from arrowhook.alerts_table import AlertStore
-from arrowhook.daily_counts import DailyCounts
-from arrowhook.models import StoredAlert, new_id
-from arrowhook.tradingview import AlertFields, Side
+from arrowhook.alerts.daily_counts import DailyCounts
+from arrowhook.alerts.query import AlertFilter, AlertQuery
+from arrowhook.alerts.stats import alert_stats
+from arrowhook.alerts.store import AlertStore
+from arrowhook.core.models import StoredAlert, new_id
+from arrowhook.core.tradingview import AlertFields, Side
 from arrowhook_tools.template import LocalTemplate
 
 NOW = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)

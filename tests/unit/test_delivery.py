@@ -11,14 +11,9 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from arrowhook.delivery import (
-    Answer,
-    OutboundRequest,
-    Sender,
-    build_request,
-    webhook_id,
-)
-from arrowhook.destinations import (
+from arrowhook.core.models import StoredAlert
+from arrowhook.core.tradingview import AlertFields
+from arrowhook.delivery.destinations import (
     DEFAULT_TEMPLATES,
     Destination,
     DestinationKind,
@@ -28,8 +23,13 @@ from arrowhook.destinations import (
     check_url,
     escape_discord,
 )
-from arrowhook.models import StoredAlert
-from arrowhook.tradingview import AlertFields
+from arrowhook.delivery.sending import (
+    Answer,
+    OutboundRequest,
+    Sender,
+    build_request,
+    webhook_id,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SIGNING_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -141,7 +141,7 @@ def test_long_values_are_cut_before_escaping_and_fit_each_services_limit(filler:
     """Cutting the escaped text at 4096 split `&amp;` or a closing tag (Telegram: "Can't find end tag")."""
     import re
 
-    from arrowhook.destinations import telegram_length, utf16_length
+    from arrowhook.delivery.destinations import telegram_length, utf16_length
 
     long = alert(comment=filler * 4000, alert_message=filler * 4000)
     template = "<b>{ticker}</b> <i>{comment}</i> {message}"

@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from arrowhook.deliveries_table import DeliveryStore
-from arrowhook.destinations import DEFAULT_TEMPLATES, Destination, DestinationKind, DestinationSecret
-from arrowhook.destinations_table import DestinationSecrets, DestinationStore
+from arrowhook.delivery.destinations import DEFAULT_TEMPLATES, Destination, DestinationKind, DestinationSecret
+from arrowhook.delivery.destinations_store import DestinationSecrets, DestinationStore
+from arrowhook.delivery.records_store import DeliveryStore
 from arrowhook_tools.receivers import Receivers, Scripted
 from arrowhook_tools.runtime import LocalContext
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
@@ -179,7 +179,7 @@ def test_a_record_without_a_new_image_is_skipped_not_failed(delivery_app: Any, r
 # -- signal health ------------------------------------------------------------------------------------
 def _stream_event(*alerts: Any) -> dict[str, Any]:
     """The sample event's record shape, carrying these alerts as stored (alert_item) in order."""
-    from arrowhook.alerts_table import alert_item
+    from arrowhook.alerts.store import alert_item
 
     record = sample_event("delivery-alert-stored.json")["Records"][0]
     records = []
@@ -226,8 +226,8 @@ def _strategy_alert(key_id: str, seconds: float, lag: float = 0.5, **fields: Any
     from datetime import timedelta
     from decimal import Decimal
 
-    from arrowhook.models import StoredAlert, new_id
-    from arrowhook.tradingview import AlertFields
+    from arrowhook.core.models import StoredAlert, new_id
+    from arrowhook.core.tradingview import AlertFields
 
     received = datetime(2026, 11, 23, 14, tzinfo=UTC) + timedelta(seconds=seconds)
     return StoredAlert(
@@ -251,9 +251,9 @@ def _strategy_alert(key_id: str, seconds: float, lag: float = 0.5, **fields: Any
 @pytest.fixture
 def strategy_key(delivery_app: Any, template: LocalTemplate) -> Any:
     """A strategy with a 60 s lag limit, its alerts stored as the webhook would."""
-    from arrowhook import keys as key_cases
-    from arrowhook.keys_table import KeyStore
-    from arrowhook.signals import SignalExpectations
+    from arrowhook.core.signals import SignalExpectations
+    from arrowhook.keys import service as key_cases
+    from arrowhook.keys.store import KeyStore
 
     store = KeyStore(template.physical_name("KeysTable"))
     key, _ = key_cases.create_key(store, "ema-cross")
@@ -261,7 +261,7 @@ def strategy_key(delivery_app: Any, template: LocalTemplate) -> Any:
 
 
 def _store(template: LocalTemplate, *alerts: Any) -> None:
-    from arrowhook.alerts_table import AlertStore
+    from arrowhook.alerts.store import AlertStore
 
     store = AlertStore(template.physical_name("AlertsTable"), client=boto3.client("dynamodb"))  # the test's own
     for alert in alerts:
@@ -269,7 +269,7 @@ def _store(template: LocalTemplate, *alerts: Any) -> None:
 
 
 def _stored(template: LocalTemplate, alert_id: str) -> Any:
-    from arrowhook.alerts_table import AlertStore
+    from arrowhook.alerts.store import AlertStore
 
     return AlertStore(template.physical_name("AlertsTable")).get(alert_id)
 
@@ -277,7 +277,7 @@ def _stored(template: LocalTemplate, alert_id: str) -> Any:
 def test_a_late_alert_is_flagged_and_skipped_by_a_destination_set_to_skip_late_alerts(
     delivery_app: Any, sender_app: Any, receivers: Receivers, template: LocalTemplate, strategy_key: Any
 ) -> None:
-    from arrowhook.destinations_table import DestinationStore
+    from arrowhook.delivery.destinations_store import DestinationStore
 
     store = DestinationStore(template.physical_name("KeysTable"))
     [hook] = store.all()
@@ -304,8 +304,8 @@ def test_an_alert_of_a_strategy_that_declares_no_check_is_not_written_again(
 ) -> None:
     """Its lag is the alert's own (read from it); a second write per alert would double the cost of
     storing it (issue 26). A strategy declaring a max lag gets its verdict written (the test above)."""
-    from arrowhook import keys as key_cases
-    from arrowhook.keys_table import KeyStore
+    from arrowhook.keys import service as key_cases
+    from arrowhook.keys.store import KeyStore
 
     key, _ = key_cases.create_key(KeyStore(template.physical_name("KeysTable")), "declares-nothing")
     alert = _strategy_alert(key.id, 0, lag=3)
@@ -388,9 +388,9 @@ def test_a_silent_strategy_is_notified_once_and_again_when_it_recovers(
 ) -> None:
     from datetime import timedelta
 
-    from arrowhook import keys as key_cases
-    from arrowhook.keys_table import KeyStore
-    from arrowhook.signals import SignalExpectations
+    from arrowhook.core.signals import SignalExpectations
+    from arrowhook.keys import service as key_cases
+    from arrowhook.keys.store import KeyStore
 
     key_cases.update_key(
         KeyStore(template.physical_name("KeysTable")),
@@ -430,10 +430,10 @@ def test_a_strategy_whose_alerts_are_archived_is_silent_since_its_last_alert(
     """It was measured from the key's updated_at once the table held none of its alerts: a false alarm."""
     from datetime import timedelta
 
-    from arrowhook import keys as key_cases
-    from arrowhook.daily_counts import DailyCounts
-    from arrowhook.keys_table import KeyStore
-    from arrowhook.signals import SignalExpectations
+    from arrowhook.alerts.daily_counts import DailyCounts
+    from arrowhook.core.signals import SignalExpectations
+    from arrowhook.keys import service as key_cases
+    from arrowhook.keys.store import KeyStore
 
     key = key_cases.update_key(
         KeyStore(template.physical_name("KeysTable")),
@@ -469,10 +469,10 @@ def test_every_dynamodb_call_of_delivery_the_watch_and_the_sender_is_granted_by_
 ) -> None:
     from datetime import timedelta
 
-    from arrowhook import keys as key_cases
-    from arrowhook.dynamodb import dynamodb_client
-    from arrowhook.keys_table import KeyStore
-    from arrowhook.signals import SignalExpectations
+    from arrowhook.aws.dynamodb import dynamodb_client
+    from arrowhook.core.signals import SignalExpectations
+    from arrowhook.keys import service as key_cases
+    from arrowhook.keys.store import KeyStore
     from tests.conftest import assert_granted, dynamodb_grants_needed
 
     key_cases.update_key(

@@ -11,11 +11,19 @@ from typing import Any
 
 import pytest
 
-from arrowhook.delivery import Answer, DeliveryRecord, DeliveryStatus, Notice, NoticeKind, OutboundRequest, Sender
-from arrowhook.delivery_lanes import Courier, Dispatcher, LaneMessage, Outcome, RetrySchedule
-from arrowhook.destinations import DEFAULT_TEMPLATES, Destination, DestinationKind, DestinationSecret
-from arrowhook.models import StoredAlert, new_id
-from arrowhook.tradingview import AlertFields
+from arrowhook.core.models import StoredAlert, new_id
+from arrowhook.core.tradingview import AlertFields
+from arrowhook.delivery.destinations import DEFAULT_TEMPLATES, Destination, DestinationKind, DestinationSecret
+from arrowhook.delivery.lanes import Courier, Dispatcher, LaneMessage, Outcome, RetrySchedule
+from arrowhook.delivery.sending import (
+    Answer,
+    DeliveryRecord,
+    DeliveryStatus,
+    Notice,
+    NoticeKind,
+    OutboundRequest,
+    Sender,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SECRET = DestinationSecret(url="https://hooks.example/tv", signing_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
@@ -273,7 +281,7 @@ def test_no_answer_is_retried_and_an_email_without_a_topic_fails_at_once() -> No
 
 
 def test_an_outage_of_ours_raises_for_the_caller_to_retry_and_nothing_is_lost() -> None:
-    from arrowhook.errors import StoreUnavailableError
+    from arrowhook.core.errors import StoreUnavailableError
 
     fakes = Fakes()
     [message] = _queued(fakes, one := alert())

@@ -52,7 +52,7 @@ def _printed_templates() -> list[tuple[str, str]]:
     import contextlib
     import io
 
-    from arrowhook.tradingview_messages import indicator_message, strategy_message
+    from arrowhook.admin.tradingview_messages import indicator_message, strategy_message
     from arrowhook_tools.cli.keys import _emit
 
     found: list[tuple[str, str]] = []

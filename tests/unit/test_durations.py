@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from arrowhook.alert_query import parse_moment
-from arrowhook.durations import parse_duration
+from arrowhook.alerts.query import parse_moment
+from arrowhook.core.durations import parse_duration
 from arrowhook_tools.cli.common import duration_seconds
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrowhook.alerts_table import alert_from_item
-from arrowhook.tradingview import decode_body, parse_fields
+from arrowhook.alerts.store import alert_from_item
+from arrowhook.core.tradingview import decode_body, parse_fields
 from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.runtime import LocalContext

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from arrowhook import keys as use_cases
-from arrowhook.errors import KeyConflictError, KeyNotFoundError, NameTakenError
-from arrowhook.keys_table import KeyStore
-from arrowhook.models import KeyAuth, KeyStatus
+from arrowhook.core.errors import KeyConflictError, KeyNotFoundError, NameTakenError
+from arrowhook.core.models import KeyAuth, KeyStatus
+from arrowhook.keys import service as use_cases
+from arrowhook.keys.store import KeyStore
 from arrowhook_tools.embedded_aws import EmbeddedAws, dynamodb, provision
 from arrowhook_tools.template import LocalTemplate
 
@@ -199,8 +199,8 @@ def test_a_change_whose_answer_was_lost_is_not_reported_as_a_clash(
 ) -> None:
     """Under load a create answered 409 (name taken: by itself) and a rotation 409 or 503, though each had
     landed: the caller would have lost the secret shown to no one. Each change now looks before refusing."""
-    from arrowhook import keys as key_cases
-    from arrowhook.credentials import hash_secret
+    from arrowhook.keys import service as key_cases
+    from arrowhook.keys.credentials import hash_secret
 
     client, table = keys_table
     store = KeyStore(table, client=_AppliedThenRetried(client, lost=lost))  # type: ignore[arg-type]

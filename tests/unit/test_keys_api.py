@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from arrowhook.keys_table import KeyResolver, KeyStore
-from arrowhook.models import KeyStatus
+from arrowhook.core.models import KeyStatus
+from arrowhook.keys.store import KeyResolver, KeyStore
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import ApiResponse, all_items, call_route, load_module

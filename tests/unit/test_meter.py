@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from arrowhook.dynamodb import attribute_size, item_size
+from arrowhook.aws.dynamodb import attribute_size, item_size
 from arrowhook_tools.costs import PRICE_TABLE, PRICES
 from arrowhook_tools.meter import IndexShape, Meter, TableShape, read_units
 from arrowhook_tools.template import LocalTemplate

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from arrowhook.alert_query import AlertQuery
-from arrowhook.alerts_table import AlertStore
-from arrowhook.positions import implied, positions
-from arrowhook.tradingview import MarketPosition
+from arrowhook.alerts.positions import implied, positions
+from arrowhook.alerts.query import AlertQuery
+from arrowhook.alerts.store import AlertStore
+from arrowhook.core.tradingview import MarketPosition
 from arrowhook_tools.template import LocalTemplate
 from tests.conftest import Strategy
 from tests.unit.test_alerts_api import stored_alert

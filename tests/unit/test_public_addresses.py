@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from arrowhook.delivery import OutboundRequest
-from arrowhook.delivery_channels import HttpTransport
-from arrowhook.destination_admin import DestinationAdmin, DestinationChanges
-from arrowhook.destinations import DestinationKind, InvalidDestinationError, masked
-from arrowhook.public_addresses import NotPublicError, is_public, public_addresses
+from arrowhook.delivery.admin import DestinationAdmin, DestinationChanges
+from arrowhook.delivery.channels import HttpTransport
+from arrowhook.delivery.destinations import DestinationKind, InvalidDestinationError, masked
+from arrowhook.delivery.public_addresses import NotPublicError, is_public, public_addresses
+from arrowhook.delivery.sending import OutboundRequest
 from arrowhook_tools.receivers import Receivers
 
 REFUSED = [
@@ -103,7 +103,7 @@ def test_a_public_webhook_url_is_accepted() -> None:
 
 
 def _empty_secret() -> Any:
-    from arrowhook.destinations import DestinationSecret
+    from arrowhook.delivery.destinations import DestinationSecret
 
     return DestinationSecret()
 
@@ -124,7 +124,7 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(monkey
     try:
         port = int(receivers.url.rsplit(":", 1)[1])
         monkeypatch.setattr(
-            "arrowhook.delivery_channels.public_addresses", lambda url, _: ("hooks.example", port, ["127.0.0.1"])
+            "arrowhook.delivery.channels.public_addresses", lambda url, _: ("hooks.example", port, ["127.0.0.1"])
         )
         answer = HttpTransport(resolve=resolver).post(
             OutboundRequest(f"http://hooks.example:{port}/hook/checked?x=1", b"{}", {}), 5.0
@@ -173,7 +173,7 @@ def test_hints_never_carry_credentials() -> None:
 
 
 def test_a_leaky_hint_stored_before_is_masked_when_read() -> None:
-    from arrowhook.destinations_table import _destination
+    from arrowhook.delivery.destinations_store import _destination
 
     now = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
     item = {

@@ -17,11 +17,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arrowhook.errors import UnauthorizedError
-from arrowhook.ingest import IncomingAlert, ingest_alert
-from arrowhook.models import KeyAuth, KeyStatus, StoredAlert
-from arrowhook.scrub import MIN_FRAGMENT, Scrubber
-from arrowhook.settings import WebhookSettings
+from arrowhook.core.errors import UnauthorizedError
+from arrowhook.core.models import KeyAuth, KeyStatus, StoredAlert
+from arrowhook.core.settings import WebhookSettings
+from arrowhook.ingest.scrub import MIN_FRAGMENT, Scrubber
+from arrowhook.ingest.service import IncomingAlert, ingest_alert
 
 TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 secrets_ = st.text(alphabet=TOKEN_CHARS, min_size=43, max_size=43).map(lambda tail: "ahk_" + tail)

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from arrowhook import secure_parameters
+from arrowhook.aws import secure_parameters
 from arrowhook_tools.runtime import LocalContext
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import load_module

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from arrowhook.models import StoredAlert, new_id
-from arrowhook.signal_checks import gap_before, lag_ms, needs_sequence_check, trading_time
-from arrowhook.signals import SequenceCheck, TradingHours
-from arrowhook.tradingview import AlertFields
+from arrowhook.core.models import StoredAlert, new_id
+from arrowhook.core.signals import SequenceCheck, TradingHours
+from arrowhook.core.tradingview import AlertFields
+from arrowhook.signals.checks import gap_before, lag_ms, needs_sequence_check, trading_time
 
 START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 SETTLE = timedelta(seconds=1)
@@ -213,7 +213,8 @@ def test_time_zones_resolve_without_a_system_zone_database() -> None:
     import sys
 
     probe = (
-        "from arrowhook.signals import TradingHours; print(TradingHours.parse('mon-fri 09:30-16:00 America/New_York'))"
+        "from arrowhook.core.signals import TradingHours; "
+        "print(TradingHours.parse('mon-fri 09:30-16:00 America/New_York'))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], env={"PYTHONTZPATH": "", "PATH": ""}, capture_output=True, text=True, check=False

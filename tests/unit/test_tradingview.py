@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from arrowhook.tradingview import MarketPosition, ParsedAlert, Side, decode_body, parse_fields
+from arrowhook.core.tradingview import MarketPosition, ParsedAlert, Side, decode_body, parse_fields
 
 
 def parse(document: dict[str, Any] | str) -> ParsedAlert:

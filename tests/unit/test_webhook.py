@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from arrowhook import health
-from arrowhook.alerts_table import alert_from_item
-from arrowhook.ingest import UNAUTHORIZED_MESSAGE
+from arrowhook.alerts.store import alert_from_item
+from arrowhook.aws import health
+from arrowhook.ingest.service import UNAUTHORIZED_MESSAGE
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.local import seed_demo_key
 from arrowhook_tools.samples import strategy_alert
@@ -141,7 +141,7 @@ def test_unknown_path_token_is_401(post: Invoke, strategy: Strategy) -> None:
 
 
 def _set_auth(aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy, **changes: Any) -> None:
-    from arrowhook.credentials import hash_secret
+    from arrowhook.keys.credentials import hash_secret
 
     table = template.physical_name("KeysTable")
     key = {"pk": {"S": f"SECRET#{hash_secret(strategy.secret)}"}}
@@ -314,7 +314,7 @@ def test_a_repeated_delivery_is_listed_on_the_first_alert(
 def test_the_list_of_repeats_is_bounded_and_never_recreates_an_archived_alert(
     aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
 ) -> None:
-    from arrowhook.alerts_table import MAX_LISTED_DUPLICATES, AlertStore
+    from arrowhook.alerts.store import MAX_LISTED_DUPLICATES, AlertStore
 
     store = AlertStore(template.physical_name("AlertsTable"), client=aws)
     assert store.record_duplicate("gone", "2026-01-01T00:00:00.000Z", "r") is False
@@ -336,10 +336,10 @@ def test_a_repeat_is_listed_by_the_call_that_finds_its_first_alert_stored(
     marker's alert was stored. So the listing costs no extra time and is never skipped."""
     from datetime import UTC, datetime, timedelta
 
-    from arrowhook.alerts_table import AlertStore
-    from arrowhook.ingest import IncomingAlert, ingest_alert
-    from arrowhook.keys_table import KeyResolver
-    from arrowhook.settings import WebhookSettings
+    from arrowhook.alerts.store import AlertStore
+    from arrowhook.core.settings import WebhookSettings
+    from arrowhook.ingest.service import IncomingAlert, ingest_alert
+    from arrowhook.keys.store import KeyResolver
 
     store = AlertStore(template.physical_name("AlertsTable"), client=aws)
     settings = WebhookSettings.model_validate(
@@ -364,7 +364,7 @@ def test_every_call_the_webhook_makes_is_granted_by_its_policy(
 ) -> None:
     """moto does not enforce IAM: this does. A call the policy lacks fails only when deployed (the check
     after an unanswered write once had no GetItem on the alerts table)."""
-    from arrowhook.alerts_table import AlertStore
+    from arrowhook.alerts.store import AlertStore
 
     needed: list[tuple[str, str, str | None]] = []
     client = webhook.alerts._client
@@ -544,8 +544,8 @@ def _text_alert(strategy: Strategy) -> Any:
     """A minimal stored alert, written straight to the store (no handler in between)."""
     from datetime import UTC, datetime
 
-    from arrowhook.models import StoredAlert, new_id
-    from arrowhook.tradingview import AlertFields
+    from arrowhook.core.models import StoredAlert, new_id
+    from arrowhook.core.tradingview import AlertFields
 
     return StoredAlert(
         alert_id=new_id(),
@@ -562,8 +562,8 @@ def test_a_retried_write_of_the_same_alert_is_not_reported_as_a_duplicate(
     aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
 ) -> None:
     """botocore retries a timed-out call that DynamoDB did apply: the retry must not call it a duplicate."""
-    from arrowhook.alerts_table import AlertStore
-    from arrowhook.models import new_id
+    from arrowhook.alerts.store import AlertStore
+    from arrowhook.core.models import new_id
 
     store = AlertStore(template.physical_name("AlertsTable"), client=aws)
     alert = _text_alert(strategy)
@@ -597,8 +597,8 @@ def test_a_marker_whose_alert_never_landed_is_completed_by_the_next_delivery(
     """Marker and alert are two writes (a transaction bills both twice): a delivery that died between
     them must not make the sender's retry a "duplicate" of nothing. The retry stores the alert under the
     marker's id, once; a delivery after that is a duplicate of it."""
-    from arrowhook.alerts_table import AlertStore
-    from arrowhook.models import new_id
+    from arrowhook.alerts.store import AlertStore
+    from arrowhook.core.models import new_id
 
     table = template.physical_name("AlertsTable")
     first = _text_alert(strategy)
@@ -622,9 +622,9 @@ def test_a_marker_whose_alert_the_archive_took_is_a_duplicate_not_a_second_copy(
 ) -> None:
     """The archive deletes an alert once it is in a verified object; a later delivery inside the window
     (only possible when the retention is shorter than the window) must not store it again."""
-    from arrowhook.alerts_table import AlertStore, alert_sort_key
-    from arrowhook.archive_state import STATE_KEY
-    from arrowhook.models import new_id
+    from arrowhook.alerts.archived import STATE_KEY
+    from arrowhook.alerts.store import AlertStore, alert_sort_key
+    from arrowhook.core.models import new_id
 
     table = template.physical_name("AlertsTable")
     store = AlertStore(table, client=aws)
@@ -650,8 +650,8 @@ def test_two_deliveries_racing_for_one_marker_store_one_alert(
 ) -> None:
     """The second delivery finds the first's marker before the first's alert landed: it stores the alert
     under that id, and the first, arriving after it, is then the duplicate. One alert, one stream record."""
-    from arrowhook.alerts_table import AlertStore
-    from arrowhook.models import new_id
+    from arrowhook.alerts.store import AlertStore
+    from arrowhook.core.models import new_id
 
     table = template.physical_name("AlertsTable")
     store = AlertStore(table, client=aws)
@@ -691,9 +691,9 @@ def test_a_write_that_timed_out_but_was_applied_answers_stored_not_503(
 ) -> None:
     """On a busy local stack, 320 of 320 writes answered 503 "retry" had been applied; a retry after the
     dedupe window then stored the alert twice. A consistent read now tells the two apart."""
-    from arrowhook.alerts_table import AlertStore
-    from arrowhook.errors import StoreUnavailableError
-    from arrowhook.models import new_id
+    from arrowhook.alerts.store import AlertStore
+    from arrowhook.core.errors import StoreUnavailableError
+    from arrowhook.core.models import new_id
 
     table = template.physical_name("AlertsTable")
     alert = _text_alert(strategy)
@@ -749,12 +749,12 @@ def test_version_reports_what_sam_build_stamped(
 def test_a_flood_of_wrong_keys_costs_one_read_per_distinct_guess_per_ttl(
     aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
 ) -> None:
-    from arrowhook.keys_table import KeyResolver
+    from arrowhook.keys.store import KeyResolver
 
     now = [1000.0]
     resolver = KeyResolver(template.physical_name("KeysTable"), ttl_seconds=30, clock=lambda: now[0])
     reads: list[str] = []
-    from arrowhook.dynamodb import dynamodb_client
+    from arrowhook.aws.dynamodb import dynamodb_client
 
     lookups = dynamodb_client(bounded_read_timeout=0.8)  # the webhook's key lookups go through this client
     lookups.meta.events.register("before-call.dynamodb.GetItem", lambda **_: reads.append("r"))

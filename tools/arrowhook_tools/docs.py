@@ -64,7 +64,7 @@ _NOTES = {
 
 
 def fields_page() -> str:
-    from arrowhook.tradingview import FIELD_ALIASES, SECRET_FIELDS, SIDE_SYNONYMS, AlertFields, Side
+    from arrowhook.core.tradingview import FIELD_ALIASES, SECRET_FIELDS, SIDE_SYNONYMS, AlertFields, Side
 
     kinds = dict(_KINDS)
     kinds["SideField"] = "; ".join(
@@ -79,7 +79,7 @@ def fields_page() -> str:
         [
             "# Alert fields",
             "",
-            "Generated from `arrowhook.tradingview` by `make docs` (do not edit). Keys are matched",
+            "Generated from `arrowhook.core.tradingview` by `make docs` (do not edit). Keys are matched",
             'case-insensitively, flat (`"strategy.order.action"`) or nested (`{"strategy": {"order": {...}}}`);',
             "the first key present wins. Any other key is kept in `extra` (nested keys flattened with dots).",
             f"The secret is read from {', '.join(f'`{name}`' for name in SECRET_FIELDS)} (or the URL); it is never"
@@ -98,14 +98,14 @@ def fields_page() -> str:
 
 
 def metrics_page() -> str:
-    from arrowhook.observability import METRIC_MEANINGS
+    from arrowhook.core.observability import METRIC_MEANINGS
 
     rows = [f"| `{metric.value}` | {who} | {meaning} |" for metric, (who, meaning) in METRIC_MEANINGS.items()]
     return "\n".join(
         [
             "# Metrics",
             "",
-            "Generated from `arrowhook.observability.Metric` by `make docs` (do not edit). CloudWatch namespace",
+            "Generated from `arrowhook.core.observability.Metric` by `make docs` (do not edit). CloudWatch namespace",
             "`Arrowhook`, dimension `service` (`arrowhook`), published as embedded metric format log lines by",
             "Powertools Metrics; every function also publishes `ColdStart` (dimension `function_name`). Alarms",
             "and the dashboard: [operations.md](operations.md).",

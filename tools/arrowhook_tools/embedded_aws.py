@@ -21,7 +21,7 @@ import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from arrowhook import secure_parameters
+from arrowhook.aws import secure_parameters
 from arrowhook_tools import meter as metering
 from arrowhook_tools.ports import claim_port
 from arrowhook_tools.template import LOCAL_REGION, LocalTemplate

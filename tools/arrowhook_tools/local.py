@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arrowhook.credentials import display_prefix, hash_secret
-from arrowhook.dynamodb import dynamodb_client
-from arrowhook.keys_table import KeyStore
-from arrowhook.models import StrategyKey, new_id, utc_now
+from arrowhook.aws.dynamodb import dynamodb_client
+from arrowhook.core.models import StrategyKey, new_id, utc_now
+from arrowhook.keys.credentials import display_prefix, hash_secret
+from arrowhook.keys.store import KeyStore
 from arrowhook_tools import snapshot as snapshots
 from arrowhook_tools import state
 from arrowhook_tools.containers import docker_bridge_address
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 #: The demo strategy's secret in the local stack only, so the samples in events/ authenticate.
-#: Deployed keys are always random (arrowhook.credentials.generate_secret).
+#: Deployed keys are always random (arrowhook.keys.credentials.generate_secret).
 DEMO_SECRET = "ahk_local-demo-secret-not-for-production-0000"  # noqa: S105 - local only  # nosec B105
 DEMO_KEY_NAME = "demo"
 #: Parameters the local stack sets unless told otherwise. The webhook's 0.8 s DynamoDB timeout is for

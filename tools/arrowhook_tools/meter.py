@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from arrowhook.dynamodb import item_size
+from arrowhook.aws.dynamodb import item_size
 from arrowhook_tools.costs import PRICE_TABLE
 from arrowhook_tools.template import LocalTemplate
 
@@ -284,7 +284,7 @@ class Meter:
 
 #: GB as AWS bills storage.
 GIB = 2**30
-#: How long a delivery record is kept (arrowhook.deliveries_table.DELIVERY_RECORD_DAYS).
+#: How long a delivery record is kept (arrowhook.delivery.records_store.DELIVERY_RECORD_DAYS).
 DELIVERY_RECORD_DAYS = 400
 #: The archive's S3 storage is counted for the first year after an alert moves there.
 ARCHIVE_MONTHS_COUNTED = 12

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arrowhook.alert_query import parse_moment
-from arrowhook.models import iso
+from arrowhook.alerts.query import parse_moment
+from arrowhook.core.models import iso
 
 #: An alert is ordered by when the webhook received it, but its write can land a little later (a slow
 #: or retried DynamoDB write, bounded by the webhook's timeout): each poll looks back this far behind

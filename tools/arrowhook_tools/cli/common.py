@@ -60,8 +60,8 @@ def call(client: Any, method: str, path: str, **kwargs: Any) -> Any:
 
 
 def duration_seconds(text: str) -> int:
-    """The API's duration grammar (arrowhook.durations), so `--grace 2w` means what `since=2w` does."""
-    from arrowhook.durations import HELP, parse_duration
+    """The API's duration grammar (arrowhook.core.durations), so `--grace 2w` means what `since=2w` does."""
+    from arrowhook.core.durations import HELP, parse_duration
 
     try:
         return int(parse_duration(text).total_seconds())

@@ -50,7 +50,7 @@ def _emit(key: dict[str, Any], as_json: bool) -> None:
         return
     _show_keys([key])
     if "secret" in key:
-        from arrowhook.tradingview_messages import indicator_message, strategy_message
+        from arrowhook.admin.tradingview_messages import indicator_message, strategy_message
 
         console.print(
             '\nSecret, shown once: put it in the TradingView message as "key" (or end the webhook URL with it):'

@@ -26,7 +26,7 @@ class Sequence(StrEnum):
 
 
 def parse_hours(text: str) -> dict[str, Any]:
-    from arrowhook.signals import TradingHours  # pydantic: imported when used (`arrowhook --help` stays fast)
+    from arrowhook.core.signals import TradingHours  # pydantic: imported when used (`arrowhook --help` stays fast)
 
     try:
         return TradingHours.parse(text).model_dump(mode="json")
@@ -35,7 +35,7 @@ def parse_hours(text: str) -> dict[str, Any]:
 
 
 def describe(signals: dict[str, Any]) -> list[tuple[str, str]]:
-    from arrowhook.signals import TradingHours
+    from arrowhook.core.signals import TradingHours
 
     hours = signals.get("trading_hours")
     every = signals.get("expect_every_minutes")
