@@ -1,0 +1,25 @@
+"""An alert field added in one place must reach every place that shows or keeps alerts: the API's
+`AlertOut` (and so `AlertDetail` and the console) and the archive's `ArchivedAlertV1` (and so the Glue
+table). `AlertOut.of` and `ArchivedAlertV1.of` validate from dumps, so a field missing from either model
+was silently dropped. This test names the file to edit."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from arrowhook.admin.schemas import AlertOut
+from arrowhook.archive.record import ArchivedAlertV1
+from arrowhook.core.tradingview import AlertFields
+
+#: Where each reader of an alert's fields is declared.
+READERS: dict[str, type[BaseModel]] = {
+    "layers/arrowhook/arrowhook/admin/schemas.py (AlertOut)": AlertOut,
+    "layers/arrowhook/arrowhook/archive/record.py (ArchivedAlertV1, and the Glue table's columns)": ArchivedAlertV1,
+}
+
+
+@pytest.mark.parametrize("where", sorted(READERS))
+def test_every_parsed_field_reaches_every_reader(where: str) -> None:
+    missing = sorted(set(AlertFields.model_fields) - set(READERS[where].model_fields))
+    assert not missing, f"add {missing} to {where}: AlertFields (core/tradingview.py) has them"
