@@ -133,11 +133,16 @@ def run(
         if dollars >= 0.005:
             print(f"  {item:70} {dollars:7.2f}")
     print(f"  {'total':70} {sum(figures.values()):7.2f}")
-    path = sum(dollars for item, dollars in figures.items() if item.startswith(("HttpApi", "WebhookFunction")))
+    path = webhook_path(figures)
     print(f"  {'of which the webhook path (HTTP API, its access log, the webhook)':70} {path:7.2f}")
     if unpriced:
         print(f"  UNPRICED calls (the meter has no price for them): {', '.join(unpriced)}")
     return figures
+
+
+def webhook_path(figures: dict[str, float]) -> float:
+    """What the webhook's path costs: the HTTP API request, its access log, the webhook function."""
+    return sum(dollars for item, dollars in figures.items() if item.startswith(("HttpApi", "WebhookFunction")))
 
 
 #: name -> (title, body, overrides, destination)
@@ -164,7 +169,7 @@ def main() -> None:
     if len(sys.argv) > 1:  # a child: one scenario, its report, then its total alone on the last line
         title, body, overrides, destination = SCENARIOS[sys.argv[1]]
         figures = run(title, body, overrides, destination=destination)
-        path = sum(dollars for item, dollars in figures.items() if item.startswith(("HttpApi", "WebhookFunction")))
+        path = webhook_path(figures)
         print(sum(figures.values()), path)
         return
     measured = {name: scenario(name) for name in SCENARIOS}

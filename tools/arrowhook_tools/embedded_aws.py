@@ -236,11 +236,17 @@ def changes_something(environ: dict[str, Any]) -> bool:
     return service == "s3" and environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE")
 
 
-def _request_of(environ: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-    """(service, operation, request) of an SDK call; the body is read and put back for moto."""
+def _body_of(environ: dict[str, Any]) -> bytes:
+    """A request's body, read and put back for moto (which reads it again)."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _request_of(environ: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(service, operation, request) of an SDK call; the body is read and put back for moto."""
+    body = _body_of(environ)
     scope, operation = _service_and_target(environ)
     service = scope or "unknown"
     if operation:
@@ -375,9 +381,7 @@ class EmbeddedAws:
             wanted = [fault for fault in self.faults if fault.operation == operation]
             if not wanted:
                 return None
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
-            environ["wsgi.input"] = io.BytesIO(body)  # put back for moto
+            body = _body_of(environ)
             return next((fault for fault in wanted if fault.take(body)), None)
 
     @property

@@ -203,15 +203,9 @@ class AlertStore:
             if earlier_attempts == 0:
                 return False
         try:
-            response = self._client.get_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"ALERT#{alert_id}"}},
-                ConsistentRead=True,
-                ProjectionExpression="pk",
-            )
+            return self._read(alert_id, projection="pk") is not None
         except (ClientError, BotoCoreError):
             return False
-        return "Item" in response
 
     def _marker(
         self, dedupe_hash: str, error: ClientError | BotoCoreError, *, mine: str | None = None
@@ -238,10 +232,7 @@ class AlertStore:
 
     def get(self, alert_id: str) -> StoredAlert | None:
         with store_errors():
-            response = self._client.get_item(
-                TableName=self.table_name, Key={"pk": {"S": f"ALERT#{alert_id}"}}, ConsistentRead=True
-            )
-        item = response.get("Item")
+            item = self._read(alert_id)
         return alert_from_item(item) if item else None
 
 
