@@ -27,8 +27,8 @@ from arrowhook.core.observability import logger
 from arrowhook.core.settings import DestinationsApiSettings
 from arrowhook.delivery.admin import Backlog, DestinationAdmin, DestinationChanges
 from arrowhook.delivery.channels import FailureQueue, HttpTransport, SnsEmail, SqsLanes
-from arrowhook.delivery.destinations import InvalidDestinationError
 from arrowhook.delivery.destinations_store import DestinationSecrets, DestinationStore
+from arrowhook.delivery.kinds.base import InvalidDestinationError
 from arrowhook.delivery.lanes import Dispatcher
 from arrowhook.delivery.records_store import DeliveryStore
 from arrowhook.delivery.sending import Sender

@@ -13,19 +13,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from arrowhook.core.models import StoredAlert
 from arrowhook.core.tradingview import AlertFields
-from arrowhook.delivery.destinations import (
-    DEFAULT_TEMPLATES,
-    Destination,
-    DestinationKind,
-    DestinationSecret,
-    InvalidDestinationError,
-    check_template,
-    check_url,
-    escape_discord,
-)
+from arrowhook.delivery.destinations import Destination, DestinationSecret, check_template
+from arrowhook.delivery.kinds.base import InvalidDestinationError, OutboundRequest, utf16_length
+from arrowhook.delivery.kinds.discord import escape_discord
+from arrowhook.delivery.kinds.registry import KINDS, DestinationKind
+from arrowhook.delivery.kinds.telegram import telegram_length
 from arrowhook.delivery.sending import (
     Answer,
-    OutboundRequest,
     Sender,
     build_request,
     webhook_id,
@@ -54,7 +48,7 @@ def destination(kind: DestinationKind = DestinationKind.DISCORD, **values: Any) 
             "id": f"D-{kind}",
             "name": kind.value,
             "kind": kind,
-            "template": DEFAULT_TEMPLATES[kind],
+            "template": kind.rules.default_template,
             "chat_id": "42" if kind is DestinationKind.TELEGRAM else None,
             "created_at": NOW,
             "updated_at": NOW,
@@ -95,8 +89,9 @@ def test_a_template_may_only_name_known_placeholders_plainly(template: str) -> N
 
 
 def test_every_default_template_is_valid_and_renders_the_alert() -> None:
-    for kind, template in DEFAULT_TEMPLATES.items():
-        assert check_template(template) == template
+    for kind, rules in KINDS.items():
+        template = rules.default_template
+        assert check_template(template, kind) == template
         assert "BTCUSDT" in destination(kind).message(alert())
     assert destination(template="{ticker} @ {price} {order_id}").message(alert()) == "BTCUSDT @ 65000.50 -"
 
@@ -140,8 +135,6 @@ def test_telegram_escapes_values_as_html_and_keeps_the_template_markup() -> None
 def test_long_values_are_cut_before_escaping_and_fit_each_services_limit(filler: str) -> None:
     """Cutting the escaped text at 4096 split `&amp;` or a closing tag (Telegram: "Can't find end tag")."""
     import re
-
-    from arrowhook.delivery.destinations import telegram_length, utf16_length
 
     long = alert(comment=filler * 4000, alert_message=filler * 4000)
     template = "<b>{ticker}</b> <i>{comment}</i> {message}"
@@ -277,7 +270,8 @@ def test_the_webhook_id_is_the_same_on_every_attempt_and_differs_per_destination
 
 # -- urls --------------------------------------------------------------------------------------------------
 def test_urls_must_be_the_services_own_over_https_unless_the_stack_allows_http() -> None:
-    assert check_url(DestinationKind.DISCORD, "https://discord.com/api/webhooks/1/abc-_", allow_http=False)
+    url = "https://discord.com/api/webhooks/1/abc-_"
+    assert DestinationKind.DISCORD.rules.credentials(url, None, allow_http=False)[0] == {"url": url}
     for kind, url in [
         (DestinationKind.DISCORD, "http://discord.com/api/webhooks/1/abc"),
         (DestinationKind.DISCORD, "https://evil.test/api/webhooks/1/abc"),
@@ -285,8 +279,9 @@ def test_urls_must_be_the_services_own_over_https_unless_the_stack_allows_http()
         (DestinationKind.WEBHOOK, "http://example.test/hook"),
     ]:
         with pytest.raises(InvalidDestinationError):
-            check_url(kind, url, allow_http=False)
-    assert check_url(DestinationKind.WEBHOOK, "http://127.0.0.1:9/hook", allow_http=True)
+            kind.rules.credentials(url, None, allow_http=False)
+    local = "http://127.0.0.1:9/hook"
+    assert DestinationKind.WEBHOOK.rules.credentials(local, None, allow_http=True)[0] == {"url": local}
 
 
 # -- answers -----------------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from arrowhook.delivery.destinations import DEFAULT_TEMPLATES, Destination, DestinationKind, DestinationSecret
+from arrowhook.delivery.destinations import Destination, DestinationSecret
 from arrowhook.delivery.destinations_store import DestinationSecrets, DestinationStore
+from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.records_store import DeliveryStore
 from arrowhook_tools.receivers import Receivers, Scripted
 from arrowhook_tools.runtime import LocalContext
@@ -50,7 +51,7 @@ def delivery_app(aws: Any, template: LocalTemplate, monkeypatch: pytest.MonkeyPa
         id="D1",
         name="hook",
         kind=DestinationKind.WEBHOOK,
-        template=DEFAULT_TEMPLATES[DestinationKind.WEBHOOK],
+        template=DestinationKind.WEBHOOK.rules.default_template,
         target="local",
         created_at=now,
         updated_at=now,

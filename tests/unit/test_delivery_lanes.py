@@ -13,7 +13,9 @@ import pytest
 
 from arrowhook.core.models import StoredAlert, new_id
 from arrowhook.core.tradingview import AlertFields
-from arrowhook.delivery.destinations import DEFAULT_TEMPLATES, Destination, DestinationKind, DestinationSecret
+from arrowhook.delivery.destinations import Destination, DestinationSecret
+from arrowhook.delivery.kinds.base import OutboundRequest
+from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.lanes import Courier, Dispatcher, LaneMessage, Outcome, RetrySchedule
 from arrowhook.delivery.sending import (
     Answer,
@@ -21,7 +23,6 @@ from arrowhook.delivery.sending import (
     DeliveryStatus,
     Notice,
     NoticeKind,
-    OutboundRequest,
     Sender,
 )
 
@@ -48,7 +49,7 @@ def destination(number: int = 1, **values: Any) -> Destination:
             "id": f"D{number}",
             "name": f"hook-{number}",
             "kind": DestinationKind.WEBHOOK,
-            "template": DEFAULT_TEMPLATES[DestinationKind.WEBHOOK],
+            "template": DestinationKind.WEBHOOK.rules.default_template,
             "created_at": NOW,
             "updated_at": NOW,
             **values,

@@ -11,9 +11,9 @@ import pytest
 
 from arrowhook.delivery.admin import DestinationAdmin, DestinationChanges
 from arrowhook.delivery.channels import HttpTransport
-from arrowhook.delivery.destinations import DestinationKind, InvalidDestinationError, masked
+from arrowhook.delivery.kinds.base import InvalidDestinationError, OutboundRequest, masked
+from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.public_addresses import NotPublicError, is_public, public_addresses
-from arrowhook.delivery.sending import OutboundRequest
 from arrowhook_tools.receivers import Receivers
 
 REFUSED = [

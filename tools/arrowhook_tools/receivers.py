@@ -39,16 +39,24 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+#: Where each destination kind sent over HTTP is received, and how its service answers a message it took
+#: (a test checks this against the layer's registry of kinds: a new kind needs its stand-in here).
+STAND_INS: dict[str, tuple[str, Scripted]] = {
+    "discord": (
+        "/discord/api/webhooks/",
+        Scripted(200, '{"id": "1", "type": 0}', {"Content-Type": "application/json"}),
+    ),
+    "slack": ("/slack/services/", Scripted(200, "ok", {"Content-Type": "text/plain"})),
+    "telegram": (
+        "/telegram/bot",
+        Scripted(200, '{"ok": true, "result": {"message_id": 1}}', {"Content-Type": "application/json"}),
+    ),
+    "webhook": ("/hook/", Scripted(204)),
+}
+
+
 def _default_answer(path: str) -> Scripted:
-    if path.startswith("/discord/"):
-        return Scripted(200, json.dumps({"id": "1", "type": 0}), {"Content-Type": "application/json"})
-    if path.startswith("/slack/"):
-        return Scripted(200, "ok", {"Content-Type": "text/plain"})
-    if path.startswith("/telegram/"):
-        return Scripted(
-            200, json.dumps({"ok": True, "result": {"message_id": 1}}), {"Content-Type": "application/json"}
-        )
-    return Scripted(204)
+    return next((answer for prefix, answer in STAND_INS.values() if path.startswith(prefix)), Scripted(204))
 
 
 class Receivers:

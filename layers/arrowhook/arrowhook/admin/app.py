@@ -24,7 +24,8 @@ from arrowhook.core.errors import (
     StoreUnavailableError,
 )
 from arrowhook.core.observability import logger, metrics, traced
-from arrowhook.delivery.destinations import DestinationNotFoundError, InvalidDestinationError
+from arrowhook.delivery.destinations import DestinationNotFoundError
+from arrowhook.delivery.kinds.base import InvalidDestinationError
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

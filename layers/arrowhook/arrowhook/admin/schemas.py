@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from arrowhook.core.models import KeyStatus, RepeatedDelivery, StoredAlert, StrategyKey
 from arrowhook.core.signals import AlertHealth, SignalExpectations
 from arrowhook.core.tradingview import MarketPosition, ParseIssue, Side
-from arrowhook.delivery.destinations import Destination, DestinationKind
+from arrowhook.delivery.destinations import Destination
+from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.sending import DeliveryRecord
 
 #: A made-up secret prefix for the documentation examples.

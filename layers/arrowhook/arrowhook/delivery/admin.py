@@ -13,17 +13,10 @@ from arrowhook.core.errors import KeyConflictError
 from arrowhook.core.models import StoredAlert, new_id, utc_now
 from arrowhook.core.tradingview import AlertFields
 from arrowhook.delivery.channels import FailureQueue
-from arrowhook.delivery.destinations import (
-    DEFAULT_TEMPLATES,
-    Destination,
-    DestinationKind,
-    DestinationSecret,
-    InvalidDestinationError,
-    check_template,
-    check_url,
-    masked,
-)
+from arrowhook.delivery.destinations import Destination, DestinationSecret, check_template
 from arrowhook.delivery.destinations_store import DestinationSecrets, DestinationStore
+from arrowhook.delivery.kinds.base import InvalidDestinationError
+from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.lanes import Dispatcher
 from arrowhook.delivery.public_addresses import (
     NotPublicError,
@@ -73,7 +66,7 @@ class DestinationAdmin:
         """The destination and, for a signed webhook, its signing secret: returned this once."""
         secret, target = self._secret(kind, changes, DestinationSecret())
         signing_secret = None
-        if kind is DestinationKind.WEBHOOK:
+        if kind.rules.signs:
             signing_secret = _new_signing_secret()
             secret = secret.model_copy(update={"signing_secret": signing_secret})
         now = self.now()
@@ -83,7 +76,7 @@ class DestinationAdmin:
             kind=kind,
             strategies=self._strategy_ids(changes.strategies or []),
             template=check_template(
-                changes.template if changes.template is not None else DEFAULT_TEMPLATES[kind], kind
+                changes.template if changes.template is not None else kind.rules.default_template, kind
             ),
             enabled=True if changes.enabled is None else changes.enabled,
             timeout_seconds=changes.timeout_seconds or 5.0,
@@ -147,7 +140,7 @@ class DestinationAdmin:
         signed with both, so the receiver can switch without refusing one (Standard Webhooks lists each
         signature in `webhook-signature`; a verifier accepts any that matches)."""
         destination = self.get(destination_id)
-        if destination.kind is not DestinationKind.WEBHOOK:
+        if not destination.kind.rules.signs:
             raise InvalidDestinationError("only webhook destinations have a signing secret")
         kept = self.secrets.secret_for(destination) or DestinationSecret()
         new_secret = _new_signing_secret()
@@ -180,31 +173,23 @@ class DestinationAdmin:
     def _secret(
         self, kind: DestinationKind, changes: DestinationChanges, kept: DestinationSecret
     ) -> tuple[DestinationSecret, str]:
-        if kind is DestinationKind.EMAIL:
-            if not self.email_enabled:
-                raise InvalidDestinationError("email: this stack has no AlertEmail address (set the parameter)")
-            return kept, "AlertEmail topic"
-        if kind is DestinationKind.TELEGRAM:
-            token = changes.bot_token or kept.bot_token
-            if not token or not _telegram_token_ok(token):
-                raise InvalidDestinationError("bot_token: expected a Telegram bot token (<digits>:<letters>)")
-            return kept.model_copy(update={"bot_token": token}), f"telegram bot {token.split(':', 1)[0]}"
-        url = check_url(kind, changes.url or kept.url, allow_http=self.allow_http)
-        try:  # the local stack's fakes live on this machine, and nothing it forwards may leave it
-            on_this_machine(url) if self.allow_http else public_addresses(url, self.resolve)
-        except NotPublicError as refused:
-            raise InvalidDestinationError(f"url: {refused}") from None
-        return kept.model_copy(update={"url": url}), masked(url)
+        rules = kind.rules
+        if rules.via_email and not self.email_enabled:
+            raise InvalidDestinationError("email: this stack has no AlertEmail address (set the parameter)")
+        kept_fields, target = rules.credentials(
+            changes.url or kept.url, changes.bot_token or kept.bot_token, allow_http=self.allow_http
+        )
+        if rules.takes_url:
+            try:  # the local stack's fakes live on this machine, and nothing it forwards may leave it
+                url = kept_fields["url"]
+                on_this_machine(url) if self.allow_http else public_addresses(url, self.resolve)
+            except NotPublicError as refused:
+                raise InvalidDestinationError(f"url: {refused}") from None
+        return kept.model_copy(update=kept_fields), target
 
     @staticmethod
     def _chat_id(kind: DestinationKind, chat_id: str | None) -> str | None:
-        if kind is not DestinationKind.TELEGRAM:
-            if chat_id:
-                raise InvalidDestinationError("chat_id: only for telegram destinations")
-            return None
-        if not chat_id or not (chat_id.lstrip("-").isdigit() or chat_id.startswith("@")):
-            raise InvalidDestinationError("chat_id: a numeric chat id or an @channel name")
-        return chat_id
+        return kind.rules.chat_id(chat_id)
 
     def _strategy_ids(self, strategies: Iterable[str]) -> tuple[str, ...]:
         """Names or ids in, ids stored (a renamed strategy keeps its destinations)."""
@@ -221,11 +206,6 @@ class DestinationAdmin:
 def _new_signing_secret() -> str:
     """Standard Webhooks' format: `whsec_` and 32 random bytes, base64."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def _telegram_token_ok(token: str) -> bool:
-    bot, _, rest = token.partition(":")
-    return bot.isdigit() and len(rest) >= 20 and all(char.isalnum() or char in "_-" for char in rest)
 
 
 def sample_alert(now: datetime) -> StoredAlert:

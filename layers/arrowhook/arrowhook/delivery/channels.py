@@ -15,6 +15,7 @@ import urllib3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from arrowhook.core.errors import StoreUnavailableError
+from arrowhook.delivery.kinds.base import OutboundRequest
 from arrowhook.delivery.lanes import LaneMessage
 from arrowhook.delivery.public_addresses import (
     NotPublicError,
@@ -23,7 +24,7 @@ from arrowhook.delivery.public_addresses import (
     public_addresses,
     system_resolver,
 )
-from arrowhook.delivery.sending import ANSWER_EXCERPT_CHARS, Answer, DeliveryRecord, OutboundRequest
+from arrowhook.delivery.sending import ANSWER_EXCERPT_CHARS, Answer, DeliveryRecord
 
 #: Kept of a destination's body at most (answers are short JSON; a misdirected URL may send a page).
 _MAX_ANSWER_BYTES = 4096

@@ -1,5 +1,6 @@
-"""Where stored alerts are forwarded: the destination kinds, their message templates, and how each kind
-escapes alert content (alert fields are hostile input: a ticker of `@everyone` must not ping a channel).
+"""Where stored alerts are forwarded: a destination, its secret, and its message template rendered for its
+kind (alert fields are hostile input: a ticker of `@everyone` must not ping a channel; each kind's module
+under arrowhook.delivery.kinds escapes for its service).
 
 A message template is operator text with `{placeholder}` fields from a fixed list: no attribute access,
 no indexing, no format specs, so a template can never reach anything but the alert's plain values.
@@ -7,35 +8,21 @@ no indexing, no format specs, so a template can never reach anything but the ale
 
 from __future__ import annotations
 
-import html
 import re
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from arrowhook.core.errors import ArrowhookError
 from arrowhook.core.models import StoredAlert, iso
-
-
-class InvalidDestinationError(ArrowhookError):
-    """A destination the API refuses to create: unknown placeholder, a URL of the wrong kind, ... (a 400)."""
+from arrowhook.delivery.kinds.base import InvalidDestinationError, MessageLimit
+from arrowhook.delivery.kinds.registry import DestinationKind
 
 
 class DestinationNotFoundError(ArrowhookError):
     """No destination has this id."""
-
-
-class DestinationKind(StrEnum):
-    DISCORD = "discord"
-    SLACK = "slack"
-    TELEGRAM = "telegram"
-    WEBHOOK = "webhook"
-    EMAIL = "email"
 
 
 #: Placeholder -> what it stands for (docs/destinations.md lists these).
@@ -59,14 +46,6 @@ _MISSING = "-"
 #: Leads every chat message and email of a test alert: plain text, so each kind shows it as written.
 TEST_MARK = "[TEST]"
 
-DEFAULT_TEMPLATES: dict[DestinationKind, str] = {
-    DestinationKind.DISCORD: "**{strategy}** {side} {ticker} @ {price} (qty {quantity}) {message}",
-    DestinationKind.SLACK: "{strategy}: {side} {ticker} @ {price} (qty {quantity}) {message}",
-    DestinationKind.TELEGRAM: "<b>{strategy}</b> {side} {ticker} @ {price} (qty {quantity}) {message}",
-    DestinationKind.WEBHOOK: "{strategy} {side} {ticker} @ {price}",
-    DestinationKind.EMAIL: "{strategy}: {side} {ticker} @ {price} (qty {quantity})\n{message}\nalert {alert_id}",
-}
-
 
 def check_template(template: str, kind: DestinationKind | None = None) -> str:
     """The template if every field is a known placeholder used plainly, and its own text leaves room for
@@ -83,8 +62,12 @@ def check_template(template: str, kind: DestinationKind | None = None) -> str:
             raise InvalidDestinationError(f"template: unknown placeholder {{{field}}}; known: {known}")
         if format_spec or conversion:
             raise InvalidDestinationError(f"template: {{{field}}} takes no format spec or conversion")
-    limit = MESSAGE_LIMITS.get(kind) if kind is not None else None
-    if kind is not None and limit is not None and limit.measure(render(template, {}, ESCAPES[kind])) > limit.chars // 2:
+    limit = kind.rules.limit if kind is not None else None
+    if (
+        kind is not None
+        and limit is not None
+        and limit.measure(render(template, {}, kind.rules.escape)) > limit.chars // 2
+    ):
         raise InvalidDestinationError(f"template: longer than half of {kind}'s {limit.chars} characters")
     return template
 
@@ -132,33 +115,6 @@ def render(template: str, values: Mapping[str, str | None], escape: Callable[[st
     return "".join(out).strip()
 
 
-def utf16_length(text: str) -> int:
-    """What Discord and Telegram count (JavaScript string length; Telegram's entity offsets)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-_TAG = re.compile(r"<[^>]*>")
-
-
-def telegram_length(text: str) -> int:
-    """Telegram's 4096 is counted after entity parsing: tags are not text, `&lt;` is one character."""
-    return utf16_length(html.unescape(_TAG.sub("", text)))
-
-
-@dataclass(frozen=True)
-class MessageLimit:
-    """A service's longest message, measured on the text as sent, the way the service measures it."""
-
-    chars: int
-    measure: Callable[[str], int]
-
-
-#: Webhook (structured JSON) and email have no limit we need to respect.
-MESSAGE_LIMITS: dict[DestinationKind, MessageLimit] = {
-    DestinationKind.DISCORD: MessageLimit(2000, utf16_length),
-    DestinationKind.SLACK: MessageLimit(3000, utf16_length),
-    DestinationKind.TELEGRAM: MessageLimit(4096, telegram_length),
-}
 _CUT_MARK = "…"
 
 
@@ -190,42 +146,6 @@ def render_within(
         cut[longest] = value[:low] + _CUT_MARK if low else ""
         text = render(template, cut, escape)
     return text
-
-
-#: What Discord reads as Markdown inside a line (values never start one: they are kept on one line).
-_DISCORD_MARKDOWN = re.compile(r"([\\*_~`|>#\[\]<])")
-_ZERO_WIDTH_SPACE = "\u200b"
-
-
-def escape_discord(value: str) -> str:
-    """Markdown characters backslash-escaped and `@` broken, so `@everyone` or `<@id>` stays text (the
-    message also sets allowed_mentions to none: belt and braces)."""
-    return _DISCORD_MARKDOWN.sub(r"\\\1", value).replace("@", "@" + _ZERO_WIDTH_SPACE)
-
-
-def escape_slack(value: str) -> str:
-    """Slack's three control characters (messages are sent with mrkdwn off, so `*` and `_` stay text)."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def escape_telegram(value: str) -> str:
-    """Telegram messages are sent with parse_mode HTML: values are HTML-escaped, quotes included, so a value
-    inside an attribute of the operator's template (`<a href="...{ticker}">`) cannot close it."""
-    return html.escape(value, quote=True)
-
-
-def escape_nothing(value: str) -> str:
-    """Plain text (email) and structured JSON (webhook) need no escaping."""
-    return value
-
-
-ESCAPES: dict[DestinationKind, Callable[[str], str]] = {
-    DestinationKind.DISCORD: escape_discord,
-    DestinationKind.SLACK: escape_slack,
-    DestinationKind.TELEGRAM: escape_telegram,
-    DestinationKind.WEBHOOK: escape_nothing,
-    DestinationKind.EMAIL: escape_nothing,
-}
 
 
 class DestinationSecret(BaseModel):
@@ -281,7 +201,7 @@ class Destination(BaseModel):
 
     @property
     def escape(self) -> Callable[[str], str]:
-        return ESCAPES[self.kind]
+        return self.kind.rules.escape
 
     def message(self, alert: StoredAlert) -> str:
         template = f"{TEST_MARK} {self.template}" if alert.is_test else self.template
@@ -289,46 +209,4 @@ class Destination(BaseModel):
 
     def render(self, template: str, values: Mapping[str, str | None]) -> str:
         """A message for this destination: values escaped for its kind, cut to fit its limit."""
-        return render_within(template, values, self.escape, MESSAGE_LIMITS.get(self.kind))
-
-
-def masked(url: str) -> str:
-    """`https://discord.com/api/webhooks/123/abcdef` -> `https://discord.com/…abcd…`: enough to tell two
-    destinations apart, never a credential. The userinfo (`ops:hunter2@`), the query (`?token=…`) and
-    the fragment are dropped, and of the path only the start of its last segment is kept."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "…"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "…"
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    origin = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-    tail = parts.path.rstrip("/").rsplit("/", 1)[-1]
-    return f"{origin}/…{tail[:4]}…" if tail else origin
-
-
-_URL_RULES: dict[DestinationKind, re.Pattern[str]] = {
-    DestinationKind.DISCORD: re.compile(
-        r"^https://(?:ptb\.|canary\.)?(?:discord|discordapp)\.com/api/(?:v\d+/)?webhooks/\d+/[\w-]+$"
-    ),
-    DestinationKind.SLACK: re.compile(r"^https://hooks\.slack\.com/(?:services|workflows|triggers)/[\w/-]+$"),
-    DestinationKind.WEBHOOK: re.compile(r"^https://[^\s/]+(?:/\S*)?$"),
-}
-_LOCAL_URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
-
-
-def check_url(kind: DestinationKind, url: str | None, *, allow_http: bool) -> str:
-    """A URL of the kind's service over HTTPS (any http(s) URL where the stack allows it: local tests)."""
-    if not url:
-        raise InvalidDestinationError(f"a {kind} destination needs a url")
-    rule = _LOCAL_URL if allow_http else _URL_RULES[kind]
-    if len(url) > 2048 or rule.fullmatch(url) is None:
-        expected = {
-            DestinationKind.DISCORD: "a Discord webhook URL (https://discord.com/api/webhooks/<id>/<token>)",
-            DestinationKind.SLACK: "a Slack incoming webhook URL (https://hooks.slack.com/services/...)",
-            DestinationKind.WEBHOOK: "an https:// URL",
-        }[kind]
-        raise InvalidDestinationError(f"url: expected {expected}")
-    return url
+        return render_within(template, values, self.escape, self.kind.rules.limit)

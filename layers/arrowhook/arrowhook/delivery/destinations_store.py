@@ -28,7 +28,8 @@ from arrowhook.aws.dynamodb import (
 )
 from arrowhook.core.errors import KeyConflictError, StoreUnavailableError
 from arrowhook.core.models import iso
-from arrowhook.delivery.destinations import Destination, DestinationNotFoundError, DestinationSecret, masked
+from arrowhook.delivery.destinations import Destination, DestinationNotFoundError, DestinationSecret
+from arrowhook.delivery.kinds.base import masked
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

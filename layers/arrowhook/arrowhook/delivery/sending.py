@@ -20,12 +20,12 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
-from standardwebhooks.webhooks import Webhook
 
 from arrowhook.core.models import StoredAlert, iso
-from arrowhook.delivery.destinations import TEST_MARK, Destination, DestinationKind, DestinationSecret
+from arrowhook.delivery.destinations import TEST_MARK, Destination, DestinationSecret
+from arrowhook.delivery.kinds.base import OutboundRequest, OutgoingMessage
+from arrowhook.delivery.kinds.registry import DestinationKind
 
-USER_AGENT = "Arrowhook-Delivery/1"
 #: Kept of a destination's answer in the record: enough to read an error, never a whole page.
 ANSWER_EXCERPT_CHARS = 300
 
@@ -103,13 +103,6 @@ class DeliveryRecord(BaseModel):
     def lane(self) -> str:
         """The destination's id (a notice's record is keyed `<destination id>#<kind>`)."""
         return self.destination_id.split("#", 1)[0]
-
-
-@dataclass(frozen=True)
-class OutboundRequest:
-    url: str
-    body: bytes
-    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -252,46 +245,22 @@ def build_message_request(
     now: datetime,
     telegram_api_url: str,
 ) -> OutboundRequest:
-    """The HTTP request each kind's API expects for a text already escaped for it. A signed webhook's body
-    is the same on every attempt (its `timestamp` is when the event happened, `occurred_at`); only the
-    `webhook-timestamp` header, which receivers check for replays, is the attempt's."""
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-    kind = destination.kind
-    if kind is DestinationKind.DISCORD:
-        # flags 4: SUPPRESS_EMBEDS, no link preview fetched for a URL an alert carries.
-        body: dict[str, Any] = {"content": text, "allowed_mentions": {"parse": []}, "flags": 4}
-        return OutboundRequest(_with_query(str(secret.url), "wait=true"), _json(body), headers)
-    if kind is DestinationKind.SLACK:
-        body = {"text": text, "mrkdwn": False, "unfurl_links": False, "unfurl_media": False}
-        return OutboundRequest(str(secret.url), _json(body), headers)
-    if kind is DestinationKind.TELEGRAM:
-        body = {
-            "chat_id": destination.chat_id,
-            "text": text,
-            "parse_mode": "HTML",
-            "link_preview_options": {"is_disabled": True},
-        }
-        url = f"{telegram_api_url.rstrip('/')}/bot{secret.bot_token}/sendMessage"
-        return OutboundRequest(url, _json(body), headers)
-    if kind is DestinationKind.WEBHOOK:
-        payload = {"type": event_type, "timestamp": iso(occurred_at), "data": data}
-        raw = _json(payload)
-        signatures = [Webhook(key).sign(message_id, now, raw.decode()) for key in secret.signing_secrets(now)]
-        headers |= {
-            "webhook-id": message_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": " ".join(signatures),  # the spec's list: a receiver accepts any one
-        }
-        return OutboundRequest(str(secret.url), raw, headers)
-    raise ValueError(f"{kind} is not sent over HTTP")
-
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _with_query(url: str, query: str) -> str:
-    return url + ("&" if "?" in url else "?") + query
+    """The HTTP request the destination's kind expects for a text already escaped for it."""
+    return destination.kind.rules.request(
+        OutgoingMessage(
+            text=text,
+            data=data,
+            event_type=event_type,
+            message_id=message_id,
+            occurred_at=occurred_at,
+            now=now,
+            url=secret.url,
+            bot_token=secret.bot_token,
+            chat_id=destination.chat_id,
+            signing_secrets=secret.signing_secrets(now),
+            telegram_api_url=telegram_api_url,
+        )
+    )
 
 
 @dataclass
@@ -304,7 +273,7 @@ class Sender:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def send(self, alert: StoredAlert, destination: Destination, secret: DestinationSecret) -> Answer:
-        if destination.kind is DestinationKind.EMAIL:
+        if destination.kind.rules.via_email:
             if self.email is None:
                 return Answer(status=None, error="no AlertEmail topic in this stack", permanent=True)
             subject = f"Arrowhook: {alert.strategy} {alert.fields.side or ''} {alert.fields.ticker or ''}".strip()
@@ -322,7 +291,7 @@ class Sender:
 
     def send_notice(self, notice: Notice, destination: Destination, secret: DestinationSecret) -> Answer:
         text = notice.text(destination)
-        if destination.kind is DestinationKind.EMAIL:
+        if destination.kind.rules.via_email:
             if self.email is None:
                 return Answer(status=None, error="no AlertEmail topic in this stack", permanent=True)
             return self.email.publish(notice.subject[:100], text)
