@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from arrowhook.core.models import KeyStatus, RepeatedDelivery, StoredAlert, StrategyKey
 from arrowhook.core.signals import AlertHealth, SignalExpectations
-from arrowhook.core.tradingview import MarketPosition, ParseIssue, Side
+from arrowhook.core.tradingview import AlertFields, MarketPosition, ParseIssue
 from arrowhook.delivery.destinations import Destination
 from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.sending import DeliveryRecord
@@ -121,29 +121,23 @@ class KeyPage(BaseModel):
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last page.")
 
 
-class AlertOut(BaseModel):
-    """An alert in a list. Decimals are JSON strings, so prices survive any JSON parser exactly."""
+class AlertIdentity(BaseModel):
+    """What every alert has, whatever its body: who sent it, when, and in which form."""
 
     alert_id: str
     key_id: str
     strategy: str = Field(description="The key's name when the alert arrived.")
     received_at: datetime
     body_format: str = Field(description="`json`, or `text` when the body was not a JSON object.")
-    ticker: str | None = None
-    exchange: str | None = None
-    side: Side | None = None
-    price: Decimal | None = None
-    quantity: Decimal | None = None
-    position_size: Decimal | None = None
-    market_position: MarketPosition | None = None
-    market_position_size: Decimal | None = None
-    prev_market_position: MarketPosition | None = None
-    interval: str | None = None
-    order_id: str | None = None
-    comment: str | None = None
-    alert_message: str | None = None
-    tv_time: datetime | None = None
-    tv_timenow: datetime | None = None
+
+
+class AlertOut(AlertFields, AlertIdentity):
+    """An alert in a list: its identity, then every parsed field (AlertFields is the one source: a field
+    added there is listed here), then what the API adds. Decimals are JSON strings, so prices survive
+    any JSON parser exactly."""
+
+    model_config = ConfigDict(frozen=False)
+
     extra: dict[str, Any] = Field(default_factory=dict)
     parse_issues: list[ParseIssue] = Field(default_factory=list)
     message: str | None = Field(
