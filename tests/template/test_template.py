@@ -27,8 +27,8 @@ from arrowhook.core.settings import (
     SenderSettings,
     WebhookSettings,
 )
+from arrowhook_tools.runtime import import_handler
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate, load_template
-from tests.conftest import load_module
 
 pytestmark = pytest.mark.template
 ELF_MACHINE_AARCH64 = 183
@@ -131,6 +131,14 @@ def test_sam_build_functions_ship_only_their_handlers(built: Path, raw: dict[str
                 assert {"templates/base.html", "static/console.js", "static/vendor/htmx.min.js"} <= pages
                 shipped = [path for path in shipped if path not in pages and path not in ("templates", "static")]
                 shipped = [path for path in shipped if path != "static/vendor"]
+                pages_code = {path for path in shipped if path.startswith("console_pages")}
+                assert {"console_pages/__init__.py", "console_pages/wiring.py"} <= pages_code
+                if with_bytecode:  # each page module with its bytecode, as the handler
+                    modules = {path for path in pages_code if path.endswith(".py")}
+                    stems = {module.removeprefix("console_pages/").removesuffix(".py") for module in modules}
+                    compiled = {f"console_pages/__pycache__/{stem}.cpython-313.pyc" for stem in stems}
+                    assert compiled <= pages_code, sorted(compiled - pages_code)
+                shipped = [path for path in shipped if path not in pages_code]
             assert shipped == [*with_bytecode, "app.py"], (logical_id, shipped)
 
 
@@ -239,7 +247,7 @@ def test_every_handler_imports_and_is_callable(
     for spec in template.functions():
         for name, value in spec.environment.items():
             monkeypatch.setenv(name, value)
-        module = load_module(spec.module_path, f"handler_check_{spec.logical_id}")
+        module = import_handler(spec, "handler_check")  # as Lambda: the handler's folder on the path
         assert callable(getattr(module, spec.attribute)), spec.handler
 
 

@@ -274,6 +274,35 @@ def test_a_retired_pool_runs_the_new_code_on_the_next_event(tmp_path: Path) -> N
     assert pool.invoke({}) == "new"
 
 
+def test_a_handlers_own_modules_are_its_instances_own_and_reloaded_with_it(tmp_path: Path) -> None:
+    """Lambda puts the handler's folder on the path: `import probe_pages.state` works there, and two
+    sandboxes never share a module's globals. Locally each instance imports them afresh, and a retired
+    pool's next instance reads them changed."""
+    import sys
+
+    from arrowhook_tools.runtime import FunctionPool
+    from arrowhook_tools.template import FunctionSpec
+
+    (tmp_path / "probe_pages").mkdir()
+    (tmp_path / "probe_pages/__init__.py").write_text("")
+    state = tmp_path / "probe_pages/state.py"
+    state.write_text("seen = []\nVERSION = 'old'\n")
+    (tmp_path / "app.py").write_text(
+        "from probe_pages import state\n"
+        "def handler(event, context):\n"
+        "    state.seen.append(event['n'])\n"
+        "    return state.VERSION, list(state.seen)\n"
+    )
+    pool = FunctionPool(FunctionSpec("Probe", tmp_path, "app.handler"), size=2)
+    first, second = pool._acquire(), pool._acquire()  # two busy at once: two instances
+    assert first.invoke({"n": 1}) == ("old", [1])
+    assert second.invoke({"n": 2}) == ("old", [2]), "two instances never share a module's state"
+    assert "probe_pages" not in sys.modules and "probe_pages.state" not in sys.modules
+    state.write_text("seen = []\nVERSION = 'new'\n")
+    pool.retire()
+    assert pool.invoke({"n": 3}) == ("new", [3])
+
+
 def test_the_code_watcher_reports_changed_added_and_removed_files(tmp_path: Path) -> None:
     import threading
 

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -43,9 +44,15 @@ class LocalContext:
         return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
 
 
-def _load_module(spec: FunctionSpec, instance: int) -> ModuleType:
-    """Import the handler module under a unique name, with the function's environment applied first."""
+def import_handler(spec: FunctionSpec, instance: int | str) -> ModuleType:
+    """Import the handler module under a unique name, with the function's environment applied first.
+
+    A handler's own modules beside it (Lambda puts its folder on the path: `import console_pages.alerts`)
+    are imported fresh for each instance and taken out of `sys.modules` once it has loaded: two instances,
+    or a reloaded generation, never share them, as two Lambda sandboxes would not. So a handler imports its
+    own modules when it loads, never lazily during an invocation."""
     module_name = f"arrowhook_local_{spec.logical_id}_{instance}"
+    folder = spec.module_path.parent
     with _import_lock:
         os.environ.update(spec.environment)
         module_spec = importlib.util.spec_from_file_location(module_name, spec.module_path)
@@ -53,8 +60,26 @@ def _load_module(spec: FunctionSpec, instance: int) -> ModuleType:
             raise ImportError(f"cannot import {spec.module_path}")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_name] = module
-        module_spec.loader.exec_module(module)
+        own = _own_modules(folder, spec.module_path)
+        _forget(own)
+        sys.path.insert(0, str(folder))
+        try:
+            module_spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(folder))
+            _forget(own)
     return module
+
+
+def _own_modules(folder: Path, handler: Path) -> set[str]:
+    """The top-level names a handler's folder adds to the path: its other modules and its packages."""
+    modules = {path.stem for path in folder.glob("*.py") if path != handler}
+    return modules | {path.parent.name for path in folder.glob("*/__init__.py")}
+
+
+def _forget(names: set[str]) -> None:
+    for loaded in [name for name in sys.modules if name.partition(".")[0] in names]:
+        del sys.modules[loaded]
 
 
 class _ExecutionEnvironment:
@@ -78,7 +103,7 @@ class _ExecutionEnvironment:
 
     def _run(self, instance: int, ready: Future[Handler]) -> None:
         try:
-            handler: Handler = getattr(_load_module(self.spec, instance), self.spec.attribute)
+            handler: Handler = getattr(import_handler(self.spec, instance), self.spec.attribute)
         except BaseException as error:  # surfaced to the caller that asked for this instance
             ready.set_exception(error)
             return
