@@ -5,146 +5,24 @@ for the records, the lanes, the destinations, the transport and the clock."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
-from arrowhook.core.models import StoredAlert, new_id
-from arrowhook.core.tradingview import AlertFields
+from arrowhook.core.models import StoredAlert
 from arrowhook.delivery.destinations import Destination, DestinationSecret
-from arrowhook.delivery.kinds.base import OutboundRequest
 from arrowhook.delivery.kinds.registry import DestinationKind
-from arrowhook.delivery.lanes import Courier, Dispatcher, LaneMessage, Outcome, RetrySchedule
+from arrowhook.delivery.lanes import LaneMessage, Outcome, RetrySchedule
 from arrowhook.delivery.sending import (
     Answer,
-    DeliveryRecord,
     DeliveryStatus,
     Notice,
     NoticeKind,
-    Sender,
 )
-
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-SECRET = DestinationSecret(url="https://hooks.example/tv", signing_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+from tests.fakes.delivery import NOW, DeliveryFakes, alert, destination
 
 
-def alert(seconds: float = 0, key_id: str = "K1") -> StoredAlert:
-    received = NOW - timedelta(seconds=2) + timedelta(seconds=seconds)
-    return StoredAlert(
-        alert_id=new_id(int(received.timestamp() * 1000)),
-        key_id=key_id,
-        strategy="ema-cross",
-        received_at=received,
-        body_format="json",
-        fields=AlertFields.model_validate({"ticker": "BTCUSDT", "side": "buy", "price": "1"}),
-        payload="{}",
-    )
-
-
-def destination(number: int = 1, **values: Any) -> Destination:
-    return Destination.model_validate(
-        {
-            "id": f"D{number}",
-            "name": f"hook-{number}",
-            "kind": DestinationKind.WEBHOOK,
-            "template": DestinationKind.WEBHOOK.rules.default_template,
-            "created_at": NOW,
-            "updated_at": NOW,
-            **values,
-        }
-    )
-
-
-@dataclass
-class Fakes:
-    """Records, lanes, destinations, secrets, alerts, transport and failure queue in memory."""
-
-    answers: list[Answer] = field(default_factory=list)
-    sent: list[OutboundRequest] = field(default_factory=list)
-    records: dict[tuple[str, str], DeliveryRecord] = field(default_factory=dict)
-    enqueued: list[tuple[LaneMessage, bool]] = field(default_factory=list)
-    reported: list[tuple[DeliveryRecord, str]] = field(default_factory=list)
-    destinations: dict[str, Destination] = field(default_factory=lambda: {"D1": destination()})
-    alerts: dict[str, StoredAlert] = field(default_factory=dict)
-    secret: DestinationSecret | None = SECRET
-    refusal_counts: dict[str, int] = field(default_factory=dict)
-
-    # Transport
-    def post(self, request: OutboundRequest, timeout_seconds: float) -> Answer:
-        self.sent.append(request)
-        return self.answers.pop(0) if self.answers else Answer(200)
-
-    # DeliveryRecords
-    def get(self, alert_id: str, destination_id: str) -> DeliveryRecord | Any:
-        if destination_id == "__alert__":
-            return self.alerts.get(alert_id)
-        return self.records.get((alert_id, destination_id))
-
-    def put(self, record: DeliveryRecord) -> None:
-        self.records[(record.alert_id, record.destination_id)] = record
-
-    # Lanes
-    def send(self, messages: list[LaneMessage], *, redrive: bool = False) -> None:
-        self.enqueued.extend((message, redrive) for message in messages)
-
-    # FailureReports
-    def report(self, record: DeliveryRecord, reason: str = "delivery failed") -> None:
-        self.reported.append((record, reason))
-
-    # Secrets
-    def secret_for(self, _: Destination) -> DestinationSecret | None:
-        return self.secret
-
-    # Destinations
-    def find(self, destination_id: str) -> Destination | None:
-        return self.destinations.get(destination_id)
-
-    def refused(self, destination_id: str) -> int:
-        self.refusal_counts[destination_id] = self.refusal_counts.get(destination_id, 0) + 1
-        self._update(destination_id, refusals=self.refusal_counts[destination_id])
-        return self.refusal_counts[destination_id]
-
-    def accepted(self, destination_id: str) -> None:
-        self.refusal_counts.pop(destination_id, None)
-        self._update(destination_id, refusals=0)
-
-    def _update(self, destination_id: str, **values: Any) -> None:
-        self.destinations[destination_id] = self.destinations[destination_id].model_copy(update=values)
-
-    def pause(self, destination_id: str, reason: str) -> None:
-        self.destinations[destination_id] = self.destinations[destination_id].model_copy(
-            update={"enabled": False, "paused_reason": reason}
-        )
-
-    def dispatcher(self) -> Dispatcher:
-        return Dispatcher(records=self, lanes=self, now=lambda: NOW)
-
-    def courier(self, **values: Any) -> Courier:
-        fakes = self
-
-        class Alerts:
-            def get(self, alert_id: str) -> StoredAlert | None:
-                return fakes.alerts.get(alert_id)
-
-        return Courier(
-            records=self,
-            destinations=self,
-            secrets=self,
-            alerts=Alerts(),
-            sender=Sender(transport=self, now=lambda: NOW),
-            failures=self,
-            now=lambda: NOW,
-            chooser=random.Random(3),
-            **values,
-        )
-
-    def record(self, alert_id: str, destination_id: str = "D1") -> DeliveryRecord:
-        return self.records[(alert_id, destination_id)]
-
-
-def _queued(fakes: Fakes, *alerts: StoredAlert) -> list[LaneMessage]:
+def _queued(fakes: DeliveryFakes, *alerts: StoredAlert) -> list[LaneMessage]:
     for one in alerts:
         fakes.alerts[one.alert_id] = one
         fakes.dispatcher().dispatch(one, list(fakes.destinations.values()))
@@ -153,7 +31,9 @@ def _queued(fakes: Fakes, *alerts: StoredAlert) -> list[LaneMessage]:
 
 # -- the dispatcher: a record first, then the lane -------------------------------------------------------
 def test_each_destination_gets_a_pending_record_then_a_message_in_its_own_lane() -> None:
-    fakes = Fakes(destinations={"D1": destination(1), "D2": destination(2), "D3": destination(3, enabled=False)})
+    fakes = DeliveryFakes(
+        destinations={"D1": destination(1), "D2": destination(2), "D3": destination(3, enabled=False)}
+    )
     one = alert()
     records = fakes.dispatcher().dispatch(one, fakes.destinations.values())
     assert [(record.destination_id, record.status, record.attempts) for record in records] == [
@@ -167,7 +47,9 @@ def test_each_destination_gets_a_pending_record_then_a_message_in_its_own_lane()
 
 
 def test_other_strategies_destinations_and_skipped_late_alerts_get_no_message() -> None:
-    fakes = Fakes(destinations={"D1": destination(1, strategies=("OTHER",)), "D2": destination(2, skip_late=True)})
+    fakes = DeliveryFakes(
+        destinations={"D1": destination(1, strategies=("OTHER",)), "D2": destination(2, skip_late=True)}
+    )
     records = fakes.dispatcher().dispatch(alert(), fakes.destinations.values(), late="75 s after it fired")
     assert [(record.destination_id, record.status, record.last_error) for record in records] == [
         ("D2", DeliveryStatus.SKIPPED, "late: 75 s after it fired")
@@ -176,7 +58,7 @@ def test_other_strategies_destinations_and_skipped_late_alerts_get_no_message() 
 
 
 def test_an_alert_the_stream_delivers_again_adds_nothing_once_final() -> None:
-    fakes = Fakes()
+    fakes = DeliveryFakes()
     [message] = _queued(fakes, one := alert())
     fakes.courier().handle(message)
     fakes.enqueued.clear()
@@ -186,7 +68,7 @@ def test_an_alert_the_stream_delivers_again_adds_nothing_once_final() -> None:
 
 # -- the courier: one attempt per message -----------------------------------------------------------------
 def test_a_500_is_retried_on_the_schedule_and_then_delivered_with_the_same_message_id() -> None:
-    fakes = Fakes(answers=[Answer(500, "busy")])
+    fakes = DeliveryFakes(answers=[Answer(500, "busy")])
     [message] = _queued(fakes, one := alert())
     retry = fakes.courier().handle(message)
     assert retry.retry_in is not None and 4 <= retry.retry_in <= 6, "5 s after the first attempt, jittered"
@@ -202,7 +84,7 @@ def test_a_500_is_retried_on_the_schedule_and_then_delivered_with_the_same_messa
 
 def test_retry_after_is_honoured_and_a_long_one_waits_rather_than_gives_up() -> None:
     for asked, at_least in (("20", 20), ("7200", 7200)):
-        fakes = Fakes(answers=[Answer(429, headers={"Retry-After": asked})])
+        fakes = DeliveryFakes(answers=[Answer(429, headers={"Retry-After": asked})])
         [message] = _queued(fakes, alert())
         outcome = fakes.courier().handle(message)
         assert outcome.retry_in is not None and outcome.retry_in >= at_least
@@ -210,7 +92,7 @@ def test_retry_after_is_honoured_and_a_long_one_waits_rather_than_gives_up() -> 
 
 def test_a_receiver_down_for_hours_is_retried_over_a_day_then_failed_and_reported_once() -> None:
     schedule = RetrySchedule()
-    fakes = Fakes(answers=[Answer(503, "down")] * schedule.attempts)
+    fakes = DeliveryFakes(answers=[Answer(503, "down")] * schedule.attempts)
     [message] = _queued(fakes, one := alert())
     waited = 0.0
     outcome = Outcome(None, retry_in=0)
@@ -225,14 +107,14 @@ def test_a_receiver_down_for_hours_is_retried_over_a_day_then_failed_and_reporte
 
 
 def test_a_4xx_that_will_not_change_fails_at_once_and_is_reported() -> None:
-    fakes = Fakes(answers=[Answer(400, "bad request")])
+    fakes = DeliveryFakes(answers=[Answer(400, "bad request")])
     [message] = _queued(fakes, one := alert())
     assert fakes.courier().handle(message).done
     assert fakes.record(one.alert_id).status is DeliveryStatus.FAILED and len(fakes.reported) == 1
 
 
 def test_410_gone_disables_the_destination_and_what_follows_is_held_for_a_redrive() -> None:
-    fakes = Fakes(answers=[Answer(410, "gone")])
+    fakes = DeliveryFakes(answers=[Answer(410, "gone")])
     first, second = _queued(fakes, one := alert(), two := alert(1))
     assert fakes.courier().handle(first).done
     assert fakes.destinations["D1"].enabled is False
@@ -249,7 +131,7 @@ def test_410_gone_disables_the_destination_and_what_follows_is_held_for_a_redriv
 
 
 def test_refusals_in_a_row_pause_the_destination_and_a_success_ends_the_run() -> None:
-    fakes = Fakes(answers=[Answer(404), Answer(200), Answer(404), Answer(401), Answer(403)])
+    fakes = DeliveryFakes(answers=[Answer(404), Answer(200), Answer(404), Answer(401), Answer(403)])
     messages = _queued(fakes, *(alert(number) for number in range(4)))
     courier = fakes.courier(pause_after=3)
     assert courier.handle(messages[0]).retry_in is not None, "a refusal is retried: the URL may come back"
@@ -263,7 +145,7 @@ def test_refusals_in_a_row_pause_the_destination_and_a_success_ends_the_run() ->
 
 
 def test_a_destination_deleted_on_the_way_is_recorded_as_skipped() -> None:
-    fakes = Fakes()
+    fakes = DeliveryFakes()
     [message] = _queued(fakes, one := alert())
     del fakes.destinations["D1"]
     assert fakes.courier().handle(message).done
@@ -272,10 +154,10 @@ def test_a_destination_deleted_on_the_way_is_recorded_as_skipped() -> None:
 
 
 def test_no_answer_is_retried_and_an_email_without_a_topic_fails_at_once() -> None:
-    fakes = Fakes(answers=[Answer(None, error="no answer: ReadTimeoutError")])
+    fakes = DeliveryFakes(answers=[Answer(None, error="no answer: ReadTimeoutError")])
     [message] = _queued(fakes, alert())
     assert fakes.courier().handle(message).retry_in is not None
-    fakes = Fakes(destinations={"D1": destination(kind=DestinationKind.EMAIL, template="{ticker}")})
+    fakes = DeliveryFakes(destinations={"D1": destination(kind=DestinationKind.EMAIL, template="{ticker}")})
     [message] = _queued(fakes, one := alert())
     assert fakes.courier().handle(message).done
     assert fakes.record(one.alert_id).last_error == "no AlertEmail topic in this stack"
@@ -284,7 +166,7 @@ def test_no_answer_is_retried_and_an_email_without_a_topic_fails_at_once() -> No
 def test_an_outage_of_ours_raises_for_the_caller_to_retry_and_nothing_is_lost() -> None:
     from arrowhook.core.errors import StoreUnavailableError
 
-    fakes = Fakes()
+    fakes = DeliveryFakes()
     [message] = _queued(fakes, one := alert())
 
     def unreadable(_: Destination) -> DestinationSecret | None:
@@ -297,7 +179,7 @@ def test_an_outage_of_ours_raises_for_the_caller_to_retry_and_nothing_is_lost() 
 
 
 def test_a_notice_travels_in_the_lane_with_its_content() -> None:
-    fakes = Fakes()
+    fakes = DeliveryFakes()
     notice = Notice(
         kind=NoticeKind.GAP,
         record_key="01ALERT",
@@ -326,7 +208,7 @@ def test_the_schedule_is_jittered_honours_retry_after_and_never_exceeds_twelve_h
 
 
 def test_a_redrive_sends_failed_and_held_deliveries_again_with_their_message_ids() -> None:
-    fakes = Fakes(answers=[Answer(400, "bad")])
+    fakes = DeliveryFakes(answers=[Answer(400, "bad")])
     [message] = _queued(fakes, one := alert())
     fakes.courier().handle(message)
     fakes.enqueued.clear()

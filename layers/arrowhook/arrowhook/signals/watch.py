@@ -12,11 +12,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arrowhook.alerts.daily_counts import DailyCounts
-from arrowhook.alerts.query import AlertFilter, AlertQuery
-from arrowhook.alerts.store import AlertStore
+from arrowhook.alerts.query import AlertFilter
 from arrowhook.aws.dynamodb import dynamodb_client, from_item, store_errors, to_item
 from arrowhook.core.models import StoredAlert, StrategyKey, iso
 from arrowhook.core.signals import AlertHealth, GapBefore, SignalExpectations
@@ -42,6 +41,20 @@ if TYPE_CHECKING:
 NEIGHBOURS_READ = 500
 #: Newest alerts of a strategy read to find its last real (non-test) one.
 _LAST_ALERT_READ = 20
+
+
+class AlertPages(Protocol):
+    """What the checks read of the alerts (arrowhook.alerts.query.AlertQuery; an in-memory one in tests)."""
+
+    def page(
+        self, alert_filter: AlertFilter, limit: int, state: dict[str, Any] | None = None
+    ) -> tuple[list[StoredAlert], dict[str, Any] | None]: ...
+
+
+class HealthRecords(Protocol):
+    """Where a check's verdict is written on its alert (arrowhook.alerts.store.AlertStore)."""
+
+    def record_health(self, alert_id: str, health: AlertHealth) -> bool: ...
 
 
 def late_reason(health: AlertHealth, expectations: SignalExpectations) -> str | None:
@@ -83,8 +96,8 @@ def gap_notice(alert: StoredAlert, gap: GapBefore) -> Notice:
 class StreamChecks:
     """Per stored alert: lag and lateness at once (before delivery), the sequence after the settle delay."""
 
-    alerts: AlertStore
-    query: AlertQuery
+    alerts: HealthRecords
+    query: AlertPages
     settle: timedelta
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     sleep: Callable[[float], None] = time.sleep
@@ -194,7 +207,7 @@ COUNTED_DAYS_READ = 400
 @dataclass
 class SilenceWatch:
     keys: KeyStore
-    query: AlertQuery
+    query: AlertPages
     states: SilenceStates
     #: Notices go through the destinations' lanes, like alerts.
     deliverer: Dispatcher

@@ -1,0 +1,56 @@
+"""Alerts in memory, behind the protocols the signal checks and flows read through (AlertPages,
+HealthRecords, AlertReader): stored alerts by id, pages in receive order with the filters the checks use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from arrowhook.alerts.query import AlertFilter
+from arrowhook.core.models import StoredAlert
+from arrowhook.core.signals import AlertHealth
+
+
+@dataclass
+class InMemoryAlerts:
+    stored: dict[str, StoredAlert] = field(default_factory=dict)
+    #: Every verdict written, in order (a retried batch writes the same one again).
+    health_writes: list[tuple[str, AlertHealth]] = field(default_factory=list)
+
+    def put(self, *alerts: StoredAlert) -> None:
+        for alert in alerts:
+            self.stored[alert.alert_id] = alert
+
+    def get(self, alert_id: str) -> StoredAlert | None:
+        return self.stored.get(alert_id)
+
+    def record_health(self, alert_id: str, health: AlertHealth) -> bool:
+        alert = self.stored.get(alert_id)
+        if alert is None:
+            return False  # archived meanwhile: never recreated
+        self.stored[alert_id] = alert.model_copy(update={"health": health})
+        self.health_writes.append((alert_id, health))
+        return True
+
+    def page(
+        self, alert_filter: AlertFilter, limit: int, state: dict[str, Any] | None = None
+    ) -> tuple[list[StoredAlert], dict[str, Any] | None]:
+        wanted = sorted(
+            (alert for alert in self.stored.values() if _matches(alert, alert_filter)),
+            key=lambda alert: (alert.received_at, alert.alert_id),
+            reverse=alert_filter.newest_first,
+        )
+        start = int(state["offset"]) if state else 0
+        end = start + limit
+        return wanted[start:end], ({"offset": end} if end < len(wanted) else None)
+
+
+def _matches(alert: StoredAlert, wanted: AlertFilter) -> bool:
+    fields = alert.fields
+    return (
+        (wanted.key_id is None or alert.key_id == wanted.key_id)
+        and (wanted.ticker is None or fields.ticker == wanted.ticker)
+        and (wanted.side is None or fields.side == wanted.side)
+        and (wanted.since is None or alert.received_at >= wanted.since)
+        and (wanted.until is None or alert.received_at <= wanted.until)
+    )
