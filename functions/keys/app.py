@@ -18,15 +18,22 @@ from arrowhook.admin.schemas import (
     KeyWithSecret,
 )
 from arrowhook.aws.pagination import CursorSigner, cursor_signer
-from arrowhook.core.errors import InvalidCursorError
 from arrowhook.core.models import KeyStatus
 from arrowhook.core.observability import logger
 from arrowhook.core.settings import KeysApiSettings
 from arrowhook.keys import service as use_cases
+from arrowhook.keys.listing import KeyListing
 from arrowhook.keys.store import KeyStore
 
 settings = KeysApiSettings.from_environment()
 store = KeyStore(settings.keys_table_name)
+
+
+def signer() -> CursorSigner:
+    return cursor_signer(settings.cursor_key_parameter)
+
+
+listing = KeyListing(store, signer)
 app = create_admin_app(
     title="Arrowhook admin API: keys",
     description="Manage the per-strategy secret keys that authenticate TradingView webhooks. "
@@ -60,20 +67,8 @@ async def list_keys(
     cursor: Annotated[str | None, Query(max_length=2048, description="`next_cursor` of the previous page.")] = None,
 ) -> KeyPage:
     """Keys ordered by name, a page at a time."""
-    scope = name.lower()
-    start_key = None
-    if cursor:
-        state = signer().load(cursor)
-        if state.get("s") != scope or not isinstance(state.get("k"), dict):
-            raise InvalidCursorError("cursor issued for another listing")
-        start_key = state["k"]
-    keys, last = store.list_page(name_prefix=name, limit=limit, start_key=start_key)
-    next_cursor = signer().dump({"k": last, "s": scope}) if last else None
+    keys, next_cursor = listing.page(name, limit, cursor)
     return KeyPage(items=[KeyOut.of(key) for key in keys], next_cursor=next_cursor)
-
-
-def signer() -> CursorSigner:
-    return cursor_signer(settings.cursor_key_parameter)
 
 
 @app.get("/keys/{key_id}", response_model=KeyOut, tags=["keys"], responses={**NOT_FOUND, **UNAVAILABLE})

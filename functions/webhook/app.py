@@ -36,7 +36,7 @@ from arrowhook.core.settings import WebhookSettings
 from arrowhook.ingest.gateway_event import is_http_api_event
 from arrowhook.ingest.responses import AlertStored, Health, HealthChecks, VersionInfo
 from arrowhook.ingest.service import IncomingAlert, ingest_alert
-from arrowhook.keys.store import KeyResolver
+from arrowhook.keys.resolver import KeyResolver
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse

@@ -353,8 +353,8 @@ def cost_model(warm_mean_us: float, item_bytes: int) -> list[tuple[str, int, flo
 def alert_item_bytes() -> int:
     """Size of a typical stored alert as DynamoDB counts it (names plus values)."""
     from arrowhook.alerts.store import alert_item
+    from arrowhook.core.alert_body import decode_body, parse_fields
     from arrowhook.core.models import StoredAlert, new_id, utc_now
-    from arrowhook.core.tradingview import decode_body, parse_fields
     from arrowhook.ingest.service import IncomingAlert  # noqa: F401 - ensures the layer is importable
     from arrowhook_tools.samples import strategy_alert
 

@@ -27,7 +27,7 @@ from arrowhook.core.errors import ArchiveIntegrityError, ArchiveLeaseLostError, 
 from arrowhook.core.models import iso
 from arrowhook.core.settings import WebhookSettings
 from arrowhook.ingest.service import IncomingAlert, ingest_alert
-from arrowhook.keys.store import KeyResolver
+from arrowhook.keys.resolver import KeyResolver
 from arrowhook_tools.samples import strategy_alert
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import Strategy, alert_items, load_module, sample_event

@@ -15,8 +15,9 @@ import duckdb
 import pytest
 
 from arrowhook.archive.objects import archive_body
+from arrowhook.core.alert_body import decode_body, parse_fields
 from arrowhook.core.models import StoredAlert, new_id
-from arrowhook.core.tradingview import DECIMAL_PRECISION, DECIMAL_SCALE, decode_body, parse_fields
+from arrowhook.core.tradingview import DECIMAL_PRECISION, DECIMAL_SCALE
 from arrowhook_tools.template import LocalTemplate
 
 AMOUNTS = ("price", "quantity", "position_size", "market_position_size")

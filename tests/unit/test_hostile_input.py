@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrowhook.alerts.store import alert_from_item
-from arrowhook.core.tradingview import decode_body, parse_fields
+from arrowhook.core.alert_body import decode_body, parse_fields
 from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.runtime import LocalContext

@@ -12,7 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from arrowhook.core.models import KeyStatus
-from arrowhook.keys.store import KeyResolver, KeyStore
+from arrowhook.keys.resolver import KeyResolver
+from arrowhook.keys.store import KeyStore
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import ApiResponse, all_items, call_route, load_module

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from arrowhook.core.tradingview import MarketPosition, ParsedAlert, Side, decode_body, parse_fields
+from arrowhook.core.alert_body import ParsedAlert, decode_body, parse_fields
+from arrowhook.core.tradingview import MarketPosition, Side
 
 
 def parse(document: dict[str, Any] | str) -> ParsedAlert:

@@ -339,7 +339,7 @@ def test_a_repeat_is_listed_by_the_call_that_finds_its_first_alert_stored(
     from arrowhook.alerts.store import AlertStore
     from arrowhook.core.settings import WebhookSettings
     from arrowhook.ingest.service import IncomingAlert, ingest_alert
-    from arrowhook.keys.store import KeyResolver
+    from arrowhook.keys.resolver import KeyResolver
 
     store = AlertStore(template.physical_name("AlertsTable"), client=aws)
     settings = WebhookSettings.model_validate(
@@ -749,7 +749,7 @@ def test_version_reports_what_sam_build_stamped(
 def test_a_flood_of_wrong_keys_costs_one_read_per_distinct_guess_per_ttl(
     aws: DynamoDBClient, template: LocalTemplate, strategy: Strategy
 ) -> None:
-    from arrowhook.keys.store import KeyResolver
+    from arrowhook.keys.resolver import KeyResolver
 
     now = [1000.0]
     resolver = KeyResolver(template.physical_name("KeysTable"), ttl_seconds=30, clock=lambda: now[0])

@@ -37,10 +37,11 @@ from arrowhook.aws.dynamodb import (
     to_item,
     unavailable,
 )
+from arrowhook.core.alert_body import decode_body, parse_fields
 from arrowhook.core.errors import BodyTooLargeError
 from arrowhook.core.models import RepeatedDelivery, StoredAlert, iso
 from arrowhook.core.signals import AlertHealth
-from arrowhook.core.tradingview import AlertFields, ParseIssue, decode_body, parse_fields
+from arrowhook.core.tradingview import AlertFields, ParseIssue
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

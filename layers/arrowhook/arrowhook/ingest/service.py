@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from arrowhook.alerts.store import AlertStore
+from arrowhook.core.alert_body import decode_body, parse_fields
 from arrowhook.core.errors import (
     BodyTooLargeError,
     EmptyBodyError,
@@ -17,14 +18,9 @@ from arrowhook.core.errors import (
 from arrowhook.core.models import KeyAuth, StoredAlert, new_id
 from arrowhook.core.observability import Metric, MetricUnit, logger, metrics
 from arrowhook.core.settings import WebhookSettings
-from arrowhook.core.tradingview import (
-    AlertFields,
-    ParseIssue,
-    decode_body,
-    parse_fields,
-)
+from arrowhook.core.tradingview import AlertFields, ParseIssue
 from arrowhook.ingest.scrub import Scrubber
-from arrowhook.keys.store import KeyResolver
+from arrowhook.keys.resolver import KeyResolver
 
 #: One message for every authentication failure, so a caller learns nothing about which keys exist.
 UNAUTHORIZED_MESSAGE = "missing or invalid key"

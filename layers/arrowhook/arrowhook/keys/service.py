@@ -1,17 +1,42 @@
-"""Key management use cases, shared by the admin API and the CLI."""
+"""Key management use cases, shared by the admin API and the console (the CLI calls the API)."""
 
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 from arrowhook.core.errors import KeyNotFoundError
 from arrowhook.core.models import KeyStatus, StrategyKey, new_id, utc_now
 from arrowhook.core.signals import SignalExpectations
 from arrowhook.keys.credentials import display_prefix, generate_secret, hash_secret
-from arrowhook.keys.store import KeyStore
 
 
-def create_key(store: KeyStore, name: str, description: str = "") -> tuple[StrategyKey, str]:
+class KeyRecords(Protocol):
+    """Where keys and their secrets' hashes are kept: arrowhook.keys.store.KeyStore (DynamoDB), or the tests'
+    in-memory one. Names are unique (NameTakenError); a missing key is KeyNotFoundError."""
+
+    def create(self, key: StrategyKey, secret_hash: str) -> None: ...
+
+    def get(self, key_id: str) -> StrategyKey | None: ...
+
+    def update(
+        self,
+        key_id: str,
+        *,
+        name: str | None,
+        description: str | None,
+        status: KeyStatus | None,
+        signals: SignalExpectations | None = None,
+    ) -> StrategyKey: ...
+
+    def rotate(self, key_id: str, new_secret_hash: str, new_prefix: str, grace_seconds: int) -> StrategyKey: ...
+
+    def holds_secret(self, key_id: str, secret_hash: str, now_epoch: float) -> bool: ...
+
+    def delete(self, key_id: str) -> None: ...
+
+
+def create_key(store: KeyRecords, name: str, description: str = "") -> tuple[StrategyKey, str]:
     """Returns the key and its plaintext secret: the only time the secret exists outside the caller."""
     secret = generate_secret()
     now = utc_now()
@@ -27,7 +52,7 @@ def create_key(store: KeyStore, name: str, description: str = "") -> tuple[Strat
     return key, secret
 
 
-def get_key(store: KeyStore, key_id: str) -> StrategyKey:
+def get_key(store: KeyRecords, key_id: str) -> StrategyKey:
     key = store.get(key_id)
     if key is None:
         raise KeyNotFoundError(f"no key {key_id}")
@@ -35,7 +60,7 @@ def get_key(store: KeyStore, key_id: str) -> StrategyKey:
 
 
 def update_key(
-    store: KeyStore,
+    store: KeyRecords,
     key_id: str,
     *,
     name: str | None = None,
@@ -53,19 +78,19 @@ def update_key(
     )
 
 
-def rotate_key(store: KeyStore, key_id: str, grace_seconds: int = 0) -> tuple[StrategyKey, str]:
+def rotate_key(store: KeyRecords, key_id: str, grace_seconds: int = 0) -> tuple[StrategyKey, str]:
     """A new secret; the old one keeps working for `grace_seconds` (0: rejected at once)."""
     secret = generate_secret()
     key = store.rotate(key_id, hash_secret(secret), display_prefix(secret), grace_seconds)
     return key, secret
 
 
-def verify_secret(store: KeyStore, key_id: str, secret: str) -> tuple[StrategyKey, bool]:
+def verify_secret(store: KeyRecords, key_id: str, secret: str) -> tuple[StrategyKey, bool]:
     """The key, and whether `secret` is one of its working secrets: `arrowhook keys test` asks before
     sending anything, so another strategy's secret never sends a test to that strategy's destinations."""
     key = get_key(store, key_id)
     return key, store.holds_secret(key.id, hash_secret(secret), time.time())
 
 
-def delete_key(store: KeyStore, key_id: str) -> None:
+def delete_key(store: KeyRecords, key_id: str) -> None:
     store.delete(key_id)
