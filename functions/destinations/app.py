@@ -35,17 +35,19 @@ from arrowhook.delivery.sending import Sender
 from arrowhook.keys.store import KeyStore
 
 settings = DestinationsApiSettings.from_environment()
+destination_store = DestinationStore(settings.keys_table_name)
+keys = KeyStore(settings.keys_table_name)
 admin = DestinationAdmin(
-    store=DestinationStore(settings.keys_table_name),
+    store=destination_store,
     secrets=DestinationSecrets(settings.destination_secrets_prefix, cache_seconds=0),
-    keys=KeyStore(settings.keys_table_name),
+    keys=keys,
     allow_http=settings.allow_http_destinations,
     email_enabled=bool(settings.alert_email_topic_arn),
 )
 deliveries = DeliveryStore(settings.deliveries_table_name)
 backlog = Backlog(
-    destinations=admin.store,
-    keys=admin.keys,
+    destinations=destination_store,
+    keys=keys,
     records=deliveries,
     dispatcher=Dispatcher(records=deliveries, lanes=SqsLanes(settings.delivery_queue_url)),
     failures=FailureQueue(settings.failure_queue_url),

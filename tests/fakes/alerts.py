@@ -1,5 +1,6 @@
 """Alerts in memory, behind the protocols the signal checks and flows read through (AlertPages,
-HealthRecords, AlertReader): stored alerts by id, pages in receive order with the filters the checks use."""
+HealthRecords, AlertReader) and the webhook writes through (AlertWriter): stored alerts by id, pages in
+receive order with the filters the checks use."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arrowhook.alerts.query import AlertFilter
-from arrowhook.core.models import StoredAlert
+from arrowhook.core.models import RepeatedDelivery, StoredAlert
 from arrowhook.core.signals import AlertHealth
 
 
@@ -17,9 +18,25 @@ class InMemoryAlerts:
     #: Every verdict written, in order (a retried batch writes the same one again).
     health_writes: list[tuple[str, AlertHealth]] = field(default_factory=list)
 
-    def put(self, *alerts: StoredAlert) -> None:
+    #: Dedupe hash -> the id of the alert stored for it (the window is not modelled: every test is in it).
+    markers: dict[str, str] = field(default_factory=dict)
+
+    def add(self, *alerts: StoredAlert) -> None:
+        """Alerts already stored (a test's starting point)."""
         for alert in alerts:
             self.stored[alert.alert_id] = alert
+
+    def put(self, alert: StoredAlert, dedupe_hash: str, dedupe_window_seconds: int) -> tuple[str, bool]:
+        """AlertWriter: stored once per dedupe hash; a repeat answers the first alert's id, listed on it."""
+        first = self.markers.get(dedupe_hash)
+        if first is not None:
+            stored = self.stored[first]
+            repeat = RepeatedDelivery(received_at=alert.received_at, request_id=alert.request_id or "")
+            self.stored[first] = stored.model_copy(update={"duplicates": [*stored.duplicates, repeat]})
+            return first, True
+        self.markers[dedupe_hash] = alert.alert_id
+        self.stored[alert.alert_id] = alert
+        return alert.alert_id, False
 
     def get(self, alert_id: str) -> StoredAlert | None:
         return self.stored.get(alert_id)

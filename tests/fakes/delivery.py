@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from arrowhook.core.errors import KeyConflictError
 from arrowhook.core.models import StoredAlert, new_id
 from arrowhook.core.tradingview import AlertFields
-from arrowhook.delivery.destinations import Destination, DestinationSecret
+from arrowhook.delivery.destinations import Destination, DestinationNotFoundError, DestinationSecret
 from arrowhook.delivery.kinds.base import OutboundRequest
 from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.lanes import Courier, Dispatcher, LaneMessage
@@ -133,3 +134,53 @@ class DeliveryFakes:
 
     def record(self, alert_id: str, destination_id: str = "D1") -> DeliveryRecord:
         return self.records[(alert_id, destination_id)]
+
+
+@dataclass
+class InMemoryDestinations:
+    """Destinations with versions in memory (delivery.admin.DestinationRecords): a replace over an older
+    version is a conflict, as the DynamoDB condition makes it."""
+
+    stored: dict[str, tuple[Destination, int]] = field(default_factory=dict)
+    #: Replaces to lose before one lands (a concurrent change each time).
+    conflicts: int = 0
+
+    def create(self, destination: Destination) -> None:
+        self.stored[destination.id] = (destination, 1)
+
+    def get(self, destination_id: str) -> tuple[Destination, int]:
+        if destination_id not in self.stored:
+            raise DestinationNotFoundError(f"no destination {destination_id}")
+        return self.stored[destination_id]
+
+    def replace(self, destination: Destination, read_version: int) -> None:
+        current, version = self.get(destination.id)
+        if self.conflicts:
+            self.conflicts -= 1
+            self.stored[destination.id] = (current, version + 1)  # someone else's change landed first
+        if self.stored[destination.id][1] != read_version:
+            raise KeyConflictError("the destination changed meanwhile")
+        self.stored[destination.id] = (destination, read_version + 1)
+
+    def all(self) -> list[Destination]:
+        return sorted((destination for destination, _ in self.stored.values()), key=lambda found: found.name)
+
+    def delete(self, destination_id: str) -> None:
+        self.get(destination_id)
+        del self.stored[destination_id]
+
+
+@dataclass
+class InMemoryDestinationSecrets:
+    """delivery.admin.SecretKeeper: what SSM keeps encrypted, in a dict."""
+
+    kept: dict[str, DestinationSecret] = field(default_factory=dict)
+
+    def put(self, destination_id: str, secret: DestinationSecret) -> None:
+        self.kept[destination_id] = secret
+
+    def secret_for(self, destination: Destination) -> DestinationSecret | None:
+        return self.kept.get(destination.id)
+
+    def delete(self, destination_id: str) -> None:
+        self.kept.pop(destination_id, None)

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arrowhook.core.errors import KeyNotFoundError, NameTakenError
-from arrowhook.core.models import KeyStatus, StrategyKey, utc_now
+from arrowhook.core.models import KeyAuth, KeyStatus, StrategyKey, utc_now
 from arrowhook.core.signals import SignalExpectations
+from arrowhook.keys.credentials import hash_secret
 
 
 @dataclass
@@ -79,6 +80,12 @@ class InMemoryKeys:
         page = rest[:limit]
         return page, ({"name": page[-1].name.lower()} if len(rest) > limit else None)
 
+    def resolve(self, reference: str) -> StrategyKey | None:
+        """delivery.admin.StrategyReferences: a key id, or a strategy's name (case-insensitive)."""
+        found = self.get(reference)
+        by_name = (held.key for held in self.held.values() if held.key.name.lower() == reference.lower())
+        return found or next(by_name, None)
+
     def _held(self, key_id: str) -> _Held:
         held = self.held.get(key_id)
         if held is None:
@@ -88,3 +95,21 @@ class InMemoryKeys:
     def _name_free(self, name: str, key_id: str) -> None:
         if any(held.key.name.lower() == name.lower() and other != key_id for other, held in self.held.items()):
             raise NameTakenError(f"a key named {name!r} exists")
+
+
+@dataclass
+class InMemorySecrets:
+    """The webhook's view of the same keys (ingest.service.SecretLookup): a secret to its KeyAuth, the
+    previous secret inside its grace included."""
+
+    keys: InMemoryKeys
+
+    def resolve(self, secret: str) -> KeyAuth | None:
+        secret_hash = hash_secret(secret)
+        for held in self.keys.held.values():
+            if held.secret_hash == secret_hash:
+                return KeyAuth(key_id=held.key.id, name=held.key.name, status=held.key.status)
+            if held.previous_hash == secret_hash and held.previous_expires_at is not None:
+                expires = int(held.previous_expires_at)
+                return KeyAuth(key_id=held.key.id, name=held.key.name, status=held.key.status, expires_at=expires)
+        return None

@@ -117,7 +117,7 @@ def test_no_fragment_of_the_secret_survives_in_anything_stored(
     )[0]
     settings_ = WebhookSettings.model_validate({"KEYS_TABLE_NAME": "keys", "ALERTS_TABLE_NAME": "alerts"})
     try:
-        ingest_alert(incoming, settings_, _Keys(secret), store)  # type: ignore[arg-type]
+        ingest_alert(incoming, settings_, _Keys(secret), store)
     except UnauthorizedError:
         # Broken JSON is read as text, where an escaped key is not recognised: refused, nothing stored.
         assert broken and escaped and store.stored is None

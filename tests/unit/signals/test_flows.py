@@ -65,7 +65,7 @@ def with_fields(base: StoredAlert, **fields: Any) -> StoredAlert:
 def test_an_alert_of_a_strategy_declaring_nothing_is_dispatched_and_nothing_is_written() -> None:
     world = World()
     one = alert()
-    world.alerts.put(one)
+    world.alerts.add(one)
     records = world.flows().new_alert(one, list(world.delivery.destinations.values()), strategy())
     assert [(record.destination_id, record.status) for record in records] == [("D1", DeliveryStatus.PENDING)]
     assert [message.destination_id for message, _ in world.delivery.enqueued] == ["D1"]
@@ -75,7 +75,7 @@ def test_an_alert_of_a_strategy_declaring_nothing_is_dispatched_and_nothing_is_w
 def test_a_late_alert_is_skipped_where_asked_and_its_verdict_written() -> None:
     world = World(delivery=DeliveryFakes(destinations={"D1": destination(1, skip_late=True), "D2": destination(2)}))
     late = with_fields(alert(), tv_timenow=(NOW - timedelta(minutes=3)).isoformat())
-    world.alerts.put(late)
+    world.alerts.add(late)
     records = world.flows().new_alert(late, list(world.delivery.destinations.values()), strategy(max_lag_seconds=60))
     assert [(record.destination_id, record.status) for record in records] == [
         ("D1", DeliveryStatus.SKIPPED),
@@ -88,7 +88,7 @@ def test_a_late_alert_is_skipped_where_asked_and_its_verdict_written() -> None:
 def test_an_alert_whose_sequence_is_checked_waits_in_the_queue_with_nothing_written_yet() -> None:
     world = World()
     one = with_fields(alert(), prev_market_position="flat", market_position="long")
-    world.alerts.put(one)
+    world.alerts.add(one)
     world.flows().new_alert(one, [], strategy(sequence=SequenceCheck.POSITIONS))
     assert world.queue.enqueued == [one.alert_id] and world.alerts.health_writes == []
 
@@ -97,7 +97,7 @@ def test_a_settled_alert_that_contradicts_the_one_before_is_flagged_and_notified
     world = World()
     before = with_fields(alert(-60), market_position="long", prev_market_position="flat")
     after = with_fields(alert(), market_position="short", prev_market_position="flat")
-    world.alerts.put(before, after)
+    world.alerts.add(before, after)
     configured_reads: list[int] = []
 
     def configured() -> list[Any]:
@@ -116,7 +116,7 @@ def test_a_settled_alert_in_sequence_reads_no_destination_and_one_archived_meanw
     world = World()
     before = with_fields(alert(-60), market_position="long", prev_market_position="flat")
     after = with_fields(alert(), market_position="flat", prev_market_position="long")
-    world.alerts.put(before, after)
+    world.alerts.add(before, after)
     flows = world.flows()
 
     def configured() -> list[Any]:

@@ -8,13 +8,14 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from arrowhook.core.errors import KeyConflictError
-from arrowhook.core.models import StoredAlert, new_id, utc_now
+from arrowhook.core.models import StoredAlert, StrategyKey, new_id, utc_now
 from arrowhook.core.tradingview import AlertFields
 from arrowhook.delivery.channels import FailureQueue
 from arrowhook.delivery.destinations import Destination, DestinationSecret, check_template
-from arrowhook.delivery.destinations_store import DestinationSecrets, DestinationStore
+from arrowhook.delivery.destinations_store import DestinationStore
 from arrowhook.delivery.kinds.base import InvalidDestinationError
 from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.lanes import Dispatcher
@@ -50,11 +51,41 @@ class DestinationChanges:
     chat_id: str | None = None
 
 
+class DestinationRecords(Protocol):
+    """Destinations with a version each (arrowhook.delivery.destinations_store.DestinationStore)."""
+
+    def create(self, destination: Destination) -> None: ...
+
+    def get(self, destination_id: str) -> tuple[Destination, int]: ...
+
+    def replace(self, destination: Destination, read_version: int) -> None: ...
+
+    def all(self) -> list[Destination]: ...
+
+    def delete(self, destination_id: str) -> None: ...
+
+
+class SecretKeeper(Protocol):
+    """Where a destination's secret is kept encrypted (DestinationSecrets: SSM SecureString)."""
+
+    def put(self, destination_id: str, secret: DestinationSecret) -> None: ...
+
+    def secret_for(self, destination: Destination) -> DestinationSecret | None: ...
+
+    def delete(self, destination_id: str) -> None: ...
+
+
+class StrategyReferences(Protocol):
+    """A strategy by id or name (arrowhook.keys.store.KeyStore.resolve)."""
+
+    def resolve(self, reference: str) -> StrategyKey | None: ...
+
+
 @dataclass
 class DestinationAdmin:
-    store: DestinationStore
-    secrets: DestinationSecrets
-    keys: KeyStore
+    store: DestinationRecords
+    secrets: SecretKeeper
+    keys: StrategyReferences
     allow_http: bool = False
     #: Whether the stack has an AlertEmail topic (email destinations need one).
     email_enabled: bool = False

@@ -6,8 +6,8 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from arrowhook.alerts.store import AlertStore
 from arrowhook.core.alert_body import decode_body, parse_fields
 from arrowhook.core.errors import (
     BodyTooLargeError,
@@ -20,7 +20,6 @@ from arrowhook.core.observability import Metric, MetricUnit, logger, metrics
 from arrowhook.core.settings import WebhookSettings
 from arrowhook.core.tradingview import AlertFields, ParseIssue
 from arrowhook.ingest.scrub import Scrubber
-from arrowhook.keys.resolver import KeyResolver
 
 #: One message for every authentication failure, so a caller learns nothing about which keys exist.
 UNAUTHORIZED_MESSAGE = "missing or invalid key"
@@ -47,11 +46,23 @@ class IngestResult:
     parse_issues: int
 
 
+class SecretLookup(Protocol):
+    """A secret to what it authenticates (arrowhook.keys.resolver.KeyResolver; in memory in tests)."""
+
+    def resolve(self, secret: str) -> KeyAuth | None: ...
+
+
+class AlertWriter(Protocol):
+    """Stores an alert once per (key, body) inside the window (arrowhook.alerts.store.AlertStore)."""
+
+    def put(self, alert: StoredAlert, dedupe_hash: str, dedupe_window_seconds: int) -> tuple[str, bool]: ...
+
+
 def ingest_alert(
     incoming: IncomingAlert,
     settings: WebhookSettings,
-    keys: KeyResolver,
-    alerts: AlertStore,
+    keys: SecretLookup,
+    alerts: AlertWriter,
 ) -> IngestResult:
     if incoming.source_ip is not None and not settings.source_ip_allowed(incoming.source_ip):
         raise SourceNotAllowedError("source address not allowed", reason=f"source ip {incoming.source_ip}")
@@ -119,7 +130,7 @@ def _listed(issues: list[ParseIssue]) -> list[ParseIssue]:
     return [*issues[: MAX_LISTED_ISSUES - 1], ParseIssue(field="body", problem=f"{rest} more issues not listed")]
 
 
-def _authenticate(secret: str | None, keys: KeyResolver) -> KeyAuth:
+def _authenticate(secret: str | None, keys: SecretLookup) -> KeyAuth:
     if not secret:
         raise UnauthorizedError(UNAUTHORIZED_MESSAGE, reason="no key in path or body")
     if len(secret) > _MAX_SECRET_CHARS:
