@@ -92,8 +92,8 @@ security: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## checkov (template), b
 			--requirement layers/arrowhook/requirements.txt --requirement requirements/dev.txt; \
 	else echo "WARNING: PyPI's vulnerability data is unreachable from here: the locks were NOT audited"; fi
 
-unit: $(VENV)/.installed ## unit tests only
-	$(PY) -m pytest tests/unit
+unit: $(VENV)/.installed ## in-process tests only: the layer (tests/unit), the handlers on the embedded AWS, the tools
+	$(PY) -m pytest -n auto tests/unit tests/handlers tests/tools
 
 integration: $(VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## integration tests only (local runtime over HTTP)
 	$(PY) -m pytest tests/integration

@@ -5,11 +5,13 @@ receive order with the filters the checks use."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arrowhook.alerts.query import AlertFilter
-from arrowhook.core.models import RepeatedDelivery, StoredAlert
+from arrowhook.core.models import RepeatedDelivery, StoredAlert, new_id
 from arrowhook.core.signals import AlertHealth
+from arrowhook.core.tradingview import AlertFields, ParseIssue
 
 
 @dataclass
@@ -70,4 +72,25 @@ def _matches(alert: StoredAlert, wanted: AlertFilter) -> bool:
         and (wanted.side is None or fields.side == wanted.side)
         and (wanted.since is None or alert.received_at >= wanted.since)
         and (wanted.until is None or alert.received_at <= wanted.until)
+    )
+
+
+START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def stored_alert(
+    key: Any, minutes: int, *, body_format: str = "json", payload: str = "{}", issues: list[ParseIssue] | None = None,
+    **fields: Any,
+) -> StoredAlert:  # fmt: skip
+    """An alert of `key`'s strategy, `minutes` after START, with these parsed fields."""
+    received = START + timedelta(minutes=minutes)
+    return StoredAlert(
+        alert_id=new_id(int(received.timestamp() * 1000)),
+        key_id=key.id,
+        strategy=key.name,
+        received_at=received,
+        body_format=body_format,
+        payload=payload,
+        fields=AlertFields.model_validate(fields),
+        parse_issues=issues or [],
     )

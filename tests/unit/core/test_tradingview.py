@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from arrowhook.core.alert_body import ParsedAlert, decode_body, parse_fields
 from arrowhook.core.tradingview import MarketPosition, Side
+from arrowhook_tools.template import PROJECT_ROOT
 
 
 def parse(document: dict[str, Any] | str) -> ParsedAlert:
@@ -267,7 +267,7 @@ def test_an_unreplaced_placeholder_in_an_extra_field_is_flagged_and_kept() -> No
 
 
 def test_the_indicator_sample_has_the_parse_issue_the_docs_promise() -> None:
-    event = json.loads((Path(__file__).parents[2] / "events/webhook-indicator-alert.json").read_text())
+    event = json.loads((PROJECT_ROOT / "events/webhook-indicator-alert.json").read_text())
     assert issue_fields(parse_fields(decode_body(event["body"].encode()))) == {
         "volume": "unreplaced TradingView placeholder"
     }

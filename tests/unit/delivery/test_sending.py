@@ -1,5 +1,5 @@
 """Delivery without AWS or a network: message templates, escaping per target, signing and a destination's
-answer read (the lanes that retry and record are tests/unit/test_delivery_lanes.py)."""
+answer read (the lanes that retry and record are tests/unit/delivery/test_lanes.py)."""
 
 from __future__ import annotations
 

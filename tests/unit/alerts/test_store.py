@@ -23,7 +23,7 @@ from arrowhook_tools.gateway_events import build_event
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.template import LocalTemplate
 from tests.conftest import Invoke, Strategy, alert_items, respond
-from tests.unit.test_alerts_api import stored_alert
+from tests.fakes.alerts import stored_alert
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -13,7 +13,7 @@ from arrowhook.alerts.query import AlertQuery
 from arrowhook.core.models import new_id
 from arrowhook.core.tradingview import ParseIssue
 from arrowhook_tools.template import LocalTemplate
-from tests.unit.test_daily_counts import NOW, TODAY, _seed
+from tests.unit.alerts.test_daily_counts import NOW, TODAY, _seed
 
 
 def test_per_day_and_per_hour_counts_match_the_alerts_whether_days_are_counted_or_not(

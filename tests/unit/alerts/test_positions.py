@@ -12,7 +12,7 @@ from arrowhook.alerts.store import AlertStore
 from arrowhook.core.tradingview import MarketPosition
 from arrowhook_tools.template import LocalTemplate
 from tests.conftest import Strategy
-from tests.unit.test_alerts_api import stored_alert
+from tests.fakes.alerts import stored_alert
 
 
 def test_what_one_alert_implies() -> None:

@@ -20,30 +20,12 @@ from arrowhook_tools.embedded_aws import provision_secure_parameters
 from arrowhook_tools.gateway_routes import RouteTable
 from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import ApiResponse, Strategy, call_route, load_module
+from tests.fakes.alerts import START, stored_alert
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 Call = Callable[..., ApiResponse]
-START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-def stored_alert(
-    key: Any, minutes: int, *, body_format: str = "json", payload: str = "{}", issues: list[ParseIssue] | None = None,
-    **fields: Any,
-) -> StoredAlert:  # fmt: skip
-    """An alert of `key`'s strategy, `minutes` after START, with these parsed fields."""
-    received = START + timedelta(minutes=minutes)
-    return StoredAlert(
-        alert_id=new_id(int(received.timestamp() * 1000)),
-        key_id=key.id,
-        strategy=key.name,
-        received_at=received,
-        body_format=body_format,
-        payload=payload,
-        fields=AlertFields.model_validate(fields),
-        parse_issues=issues or [],
-    )
 
 
 @pytest.fixture

@@ -505,7 +505,7 @@ def test_warm_alert_costs_two_plain_writes(post: Invoke, strategy: Strategy, web
 
 def test_every_sample_event_is_covered() -> None:
     """Each file in events/ has its function and promised answer (run by `make sam-local`, and by the tests:
-    webhook samples here, the archive's in test_archive.py, the delivery's in test_delivery_function.py)."""
+    webhook samples here, the archive's in test_archive.py, the delivery's in test_delivery.py)."""
     from arrowhook_tools.samples import SAMPLE_EVENTS
     from tests.conftest import EVENTS_DIR
 
