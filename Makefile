@@ -125,7 +125,7 @@ build: $(SAM_VENV)/.installed ## sam build (python3.13 artifacts for ARCH: arm64
 	$(if $(filter x86_64,$(ARCH)),LAMBDA_PLATFORM=manylinux2014_x86_64 $(SAM) build --parameter-overrides Architecture=x86_64,$(SAM) build)
 
 sam-local: $(VENV)/.installed $(SAM_VENV)/.installed ## sam local invoke in Docker for every sample in events/, answers checked ("skipped: no Docker" without it)
-	$(PY) -m arrowhook_tools.sam_local
+	$(PY) -m arrowhook_tools.local.sam_local
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint
 	$(SAM) validate --lint
@@ -136,7 +136,7 @@ deploy: build ## sam deploy --config-env $(ENV) (ENV=prod for production; DEPLOY
 
 upgrade-indexes: override ARCH := arm64
 upgrade-indexes: build ## a stack deployed before the lean alert indexes: one deploy per index (docs/deploy.md)
-	$(PY) -m arrowhook_tools.index_upgrade --config-env $(ENV) --sam $(SAM)
+	$(PY) -m arrowhook_tools.cli.index_upgrade --config-env $(ENV) --sam $(SAM)
 
 clean: ## remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .arrowhook .pytest_cache .mypy_cache .ruff_cache \
@@ -155,4 +155,4 @@ openapi: $(VENV)/.installed ## write openapi.json: the whole HTTP API in one Ope
 	$(VENV)/bin/arrowhook openapi --output openapi.json
 
 docs: $(VENV)/.installed openapi ## write everything generated from a source: openapi.json and the generated pages in docs/
-	$(PY) -m arrowhook_tools.docs
+	$(PY) -m arrowhook_tools.generators.docs

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
 
 # Powertools reads its service name and namespace when Logger and Metrics are built (at import, as in
 # Lambda's init phase), so the template's values must be in place before any arrowhook module loads.
@@ -33,11 +33,11 @@ from arrowhook.aws.dynamodb import dynamodb_client
 from arrowhook.core.models import StrategyKey, new_id, utc_now
 from arrowhook.keys.credentials import display_prefix, generate_secret, hash_secret
 from arrowhook.keys.store import KeyStore
-from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS, provision, provision_buckets
-from arrowhook_tools.gateway_events import build_event
-from arrowhook_tools.gateway_routes import RouteTable
-from arrowhook_tools.runtime import LocalContext
-from arrowhook_tools.samples import SAMPLE_EVENTS
+from arrowhook_tools.cli.samples import SAMPLE_EVENTS
+from arrowhook_tools.local.runtime import LocalContext
+from arrowhook_tools.standins.embedded_aws import LOCAL_CREDENTIALS, provision, provision_buckets
+from arrowhook_tools.standins.gateway_events import build_event
+from arrowhook_tools.standins.gateway_routes import RouteTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -31,8 +31,8 @@ def main() -> None:
     from arrowhook.archive.protocol import Archiver
     from arrowhook.core.models import StoredAlert, new_id
     from arrowhook.core.tradingview import AlertFields, Side
-    from arrowhook_tools.embedded_aws import dynamodb
-    from arrowhook_tools.local import local_stack
+    from arrowhook_tools.local.stack import local_stack
+    from arrowhook_tools.standins.embedded_aws import dynamodb
 
     with local_stack(api_port=None, aws_port=0) as stack:
         table = stack.template.physical_name("AlertsTable")

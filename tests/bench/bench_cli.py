@@ -39,8 +39,8 @@ def main() -> None:
     from arrowhook.alerts.store import AlertStore
     from arrowhook.core.models import StoredAlert, new_id
     from arrowhook.core.tradingview import AlertFields, Side
-    from arrowhook_tools.embedded_aws import dynamodb
-    from arrowhook_tools.local import local_stack
+    from arrowhook_tools.local.stack import local_stack
+    from arrowhook_tools.standins.embedded_aws import dynamodb
 
     cli = str(Path(sys.executable).parent / "arrowhook")
     sys.stdout.flush()

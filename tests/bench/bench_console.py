@@ -24,9 +24,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[2] / part) for part in ("to
 import httpx  # noqa: E402
 
 from arrowhook.aws.dynamodb import dynamodb_client  # noqa: E402
-from arrowhook_tools.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from arrowhook_tools.local import DEMO_SECRET, local_stack, seed_demo_key  # noqa: E402
-from arrowhook_tools.samples import strategy_alert  # noqa: E402
+from arrowhook_tools.cli.samples import strategy_alert  # noqa: E402
+from arrowhook_tools.local.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from arrowhook_tools.local.stack import DEMO_SECRET, local_stack, seed_demo_key  # noqa: E402
 
 ALERTS = 500
 PAIRS = 30

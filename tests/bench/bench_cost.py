@@ -3,7 +3,7 @@ request, invocations and their billed time, DynamoDB units from the actual items
 and bus requests, the log bytes each function prints, traces), then what the items cost later (storage
 and backup for the retention, delivery records, the archive's read and delete, S3), per million alerts,
 for: the defaults; one destination; signal health with sequence checks; EventBus=on; a 1.2 KB strategy
-alert; and the fixed monthly cost. Prices: arrowhook_tools.costs.PRICE_TABLE (source and date).
+alert; and the fixed monthly cost. Prices: arrowhook_tools.generators.costs.PRICE_TABLE (source and date).
 
 Run: `python tests/bench/bench_cost.py` (part of `make bench`).
 """
@@ -27,11 +27,11 @@ import boto3  # noqa: E402
 import httpx  # noqa: E402
 
 from arrowhook.aws.dynamodb import item_size  # noqa: E402
-from arrowhook_tools.costs import SQS_IDLE_POLLING_MONTHLY, idle_monthly  # noqa: E402
-from arrowhook_tools.local import LocalStack, local_stack  # noqa: E402
-from arrowhook_tools.meter import OBSERVER, Meter, calling_as, life_cycle_per_million, metering  # noqa: E402
-from arrowhook_tools.receivers import Receivers  # noqa: E402
-from arrowhook_tools.samples import strategy_alert  # noqa: E402
+from arrowhook_tools.cli.samples import strategy_alert  # noqa: E402
+from arrowhook_tools.generators.costs import SQS_IDLE_POLLING_MONTHLY, idle_monthly  # noqa: E402
+from arrowhook_tools.local.stack import LocalStack, local_stack  # noqa: E402
+from arrowhook_tools.standins.meter import OBSERVER, Meter, calling_as, life_cycle_per_million, metering  # noqa: E402
+from arrowhook_tools.standins.receivers import Receivers  # noqa: E402
 
 ALERTS = int(os.environ.get("BENCH_COST_ALERTS", "20"))
 #: Issue 26's targets, per million alerts.

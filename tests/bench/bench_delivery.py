@@ -25,10 +25,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[2] / part) for part in ("to
 import httpx  # noqa: E402
 
 from arrowhook.aws.dynamodb import dynamodb_client  # noqa: E402
-from arrowhook_tools.costs import PRICES, SQS_IDLE_POLLING_MONTHLY, delivery_cost_per_million  # noqa: E402
-from arrowhook_tools.local import DEMO_SECRET, LocalStack, local_stack, seed_demo_key  # noqa: E402
-from arrowhook_tools.receivers import Receivers, Scripted, Silent  # noqa: E402
-from arrowhook_tools.samples import strategy_alert  # noqa: E402
+from arrowhook_tools.cli.samples import strategy_alert  # noqa: E402
+from arrowhook_tools.generators.costs import PRICES, SQS_IDLE_POLLING_MONTHLY, delivery_cost_per_million  # noqa: E402
+from arrowhook_tools.local.stack import DEMO_SECRET, LocalStack, local_stack, seed_demo_key  # noqa: E402
+from arrowhook_tools.standins.receivers import Receivers, Scripted, Silent  # noqa: E402
 
 ALERTS = int(os.environ.get("BENCH_DELIVERY_ALERTS", "200"))
 BATCH_ALERTS = int(os.environ.get("BENCH_DELIVERY_BATCH_ALERTS", "300"))

@@ -30,9 +30,9 @@ def rss_mb() -> float:
 def main() -> None:
     import httpx
 
-    from arrowhook_tools.embedded_aws import dynamodb
-    from arrowhook_tools.local import DEMO_SECRET, local_stack, seed_demo_key
-    from arrowhook_tools.samples import strategy_alert
+    from arrowhook_tools.cli.samples import strategy_alert
+    from arrowhook_tools.local.stack import DEMO_SECRET, local_stack, seed_demo_key
+    from arrowhook_tools.standins.embedded_aws import dynamodb
 
     overrides = {"WebhookRateLimit": "100000", "WebhookBurstLimit": "100000"}
     real_stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115 - handler logs would swamp the figures

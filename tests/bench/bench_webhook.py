@@ -20,8 +20,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from arrowhook_tools.costs import IDLE_TARGET_MONTHLY, PRICES, idle_monthly  # noqa: E402
-from arrowhook_tools.template import LocalTemplate  # noqa: E402
+from arrowhook_tools.generators.costs import IDLE_TARGET_MONTHLY, PRICES, idle_monthly  # noqa: E402
+from arrowhook_tools.local.template import LocalTemplate  # noqa: E402
 
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "10"))
 WARM_ALERTS = int(os.environ.get("BENCH_WARM_ALERTS", "5000"))
@@ -90,7 +90,7 @@ def stub_dynamodb(clients: list[Any], secret: str, calls: list[str]) -> None:
 
 @functools.cache
 def _webhook_route() -> Any:
-    from arrowhook_tools.gateway_routes import RouteTable
+    from arrowhook_tools.standins.gateway_routes import RouteTable
 
     matched = RouteTable(LocalTemplate().routes()).match("POST", "/webhook")
     assert matched is not None
@@ -98,8 +98,8 @@ def _webhook_route() -> Any:
 
 
 def alert_event(secret: str, number: int) -> dict[str, Any]:
-    from arrowhook_tools.gateway_events import build_event
-    from arrowhook_tools.samples import strategy_alert
+    from arrowhook_tools.cli.samples import strategy_alert
+    from arrowhook_tools.standins.gateway_events import build_event
 
     matched = _webhook_route()
     body = strategy_alert(secret, order_id=f"order-{number}")
@@ -134,8 +134,8 @@ def handler_for(module: Any, secret: str, calls: list[str]) -> Any:
 def prepared(module: Any, secret: str, calls: list[str]) -> Any:
     """number -> a call with its input already built (the Lambda event), so timing sees only the app.
     Flask's test client builds its WSGI environ inside the call: that share stays in its figure."""
-    from arrowhook_tools.runtime import LocalContext
-    from arrowhook_tools.samples import strategy_alert
+    from arrowhook_tools.cli.samples import strategy_alert
+    from arrowhook_tools.local.runtime import LocalContext
 
     context = LocalContext(function_name="WebhookFunction")
     if hasattr(module, "flask_app"):
@@ -356,7 +356,7 @@ def alert_item_bytes() -> int:
     from arrowhook.core.alert_body import decode_body, parse_fields
     from arrowhook.core.models import StoredAlert, new_id, utc_now
     from arrowhook.ingest.service import IncomingAlert  # noqa: F401 - ensures the layer is importable
-    from arrowhook_tools.samples import strategy_alert
+    from arrowhook_tools.cli.samples import strategy_alert
 
     body = decode_body(strategy_alert("***", comment="EMA cross long", order_id="Long").encode())
     parsed = parse_fields(body)

@@ -105,7 +105,7 @@ def build(workdir: Path, python: str) -> dict[str, tuple[Path, Path]]:
 
 
 def lambda_environment(task: Path, layer: Path) -> dict[str, str]:
-    from arrowhook_tools.template import LocalTemplate
+    from arrowhook_tools.local.template import LocalTemplate
     from tests.bench.bench_webhook import LAMBDA_VARIABLES
 
     environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}

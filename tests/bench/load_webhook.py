@@ -116,9 +116,9 @@ def run_load(
     from arrowhook.core.models import StrategyKey, new_id, utc_now
     from arrowhook.keys.credentials import display_prefix, generate_secret, hash_secret
     from arrowhook.keys.store import KeyStore
-    from arrowhook_tools.embedded_aws import dynamodb
-    from arrowhook_tools.local import local_stack
-    from arrowhook_tools.samples import strategy_alert
+    from arrowhook_tools.cli.samples import strategy_alert
+    from arrowhook_tools.local.stack import local_stack
+    from arrowhook_tools.standins.embedded_aws import dynamodb
 
     overrides = {"WebhookRateLimit": "100000", "WebhookBurstLimit": "100000"}
     # Its own tables and bucket: a test process may hold earlier stacks' data under the default names.
@@ -303,7 +303,7 @@ def _found_alerts(
     stack: Any, table: str, bucket: str, places: dict[str, list[str]]
 ) -> tuple[dict[str, list[str]], int]:
     """The audit's source: every alert in DynamoDB and in the archive's current objects, by nonce."""
-    from arrowhook_tools.embedded_aws import dynamodb, s3
+    from arrowhook_tools.standins.embedded_aws import dynamodb, s3
 
     stored: dict[str, list[str]] = {}
     for page in dynamodb(stack.aws.endpoint).get_paginator("scan").paginate(TableName=table):
@@ -329,7 +329,7 @@ def _found_alerts(
 def _trace(stack: Any, table: str, bucket: str, alert_id: str, sent: list[Sent]) -> str:
     """Everywhere a lost alert's id still shows: the table, every object version (an overwritten object
     keeps its earlier versions), and what the client was told."""
-    from arrowhook_tools.embedded_aws import dynamodb, s3
+    from arrowhook_tools.standins.embedded_aws import dynamodb, s3
 
     places = [f"lost {alert_id}:"]
     places += [f"answered {s.status} to {s.nonce} (resend {s.resend})" for s in sent if s.alert_id == alert_id]

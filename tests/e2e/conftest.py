@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from arrowhook_tools.template import PROJECT_ROOT
+from arrowhook_tools.local.template import PROJECT_ROOT
 from tests.integration.conftest import ARROWHOOK, running_dev_stack
 
 

@@ -16,9 +16,9 @@ from arrowhook.alerts.query import parse_moment
 from arrowhook.alerts.store import AlertStore
 from arrowhook.core.models import StoredAlert, new_id
 from arrowhook.core.tradingview import AlertFields, ParseIssue, Side
-from arrowhook_tools.embedded_aws import provision_secure_parameters
-from arrowhook_tools.gateway_routes import RouteTable
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.standins.embedded_aws import provision_secure_parameters
+from arrowhook_tools.standins.gateway_routes import RouteTable
 from tests.conftest import ApiResponse, Strategy, call_route, load_module
 from tests.fakes.alerts import START, stored_alert
 

@@ -28,8 +28,8 @@ from arrowhook.core.models import iso
 from arrowhook.core.settings import WebhookSettings
 from arrowhook.ingest.service import IncomingAlert, ingest_alert
 from arrowhook.keys.resolver import KeyResolver
-from arrowhook_tools.samples import strategy_alert
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.cli.samples import strategy_alert
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import Strategy, alert_items, load_module, sample_event
 
 if TYPE_CHECKING:
@@ -565,7 +565,7 @@ def archive_app(aws: DynamoDBClient, template: LocalTemplate, monkeypatch: pytes
 
 
 def _invoke(module: Any, event: Any) -> dict[str, Any]:
-    from arrowhook_tools.runtime import LocalContext
+    from arrowhook_tools.local.runtime import LocalContext
 
     result: dict[str, Any] = module.lambda_handler(
         event, LocalContext(function_name="ArchiveFunction", timeout_seconds=900)

@@ -11,9 +11,9 @@ import boto3
 import pytest
 
 from arrowhook.admin.auth import bearer_token, token_matches
-from arrowhook_tools.embedded_aws import provision_secure_parameters
-from arrowhook_tools.runtime import LocalContext
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.local.runtime import LocalContext
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.standins.embedded_aws import provision_secure_parameters
 from tests.conftest import load_module
 
 

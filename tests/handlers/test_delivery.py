@@ -14,9 +14,9 @@ from arrowhook.delivery.destinations import Destination, DestinationSecret
 from arrowhook.delivery.destinations_store import DestinationSecrets, DestinationStore
 from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.records_store import DeliveryStore
-from arrowhook_tools.receivers import Receivers, Scripted
-from arrowhook_tools.runtime import LocalContext
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.local.runtime import LocalContext
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.standins.receivers import Receivers, Scripted
 from tests.conftest import load_module, sample_event
 
 SAMPLE_ALERT_ID = "01JDA0Q8X7M2V5W9Y3Z6B8C1D4"
@@ -39,7 +39,7 @@ def delivery_app(aws: Any, template: LocalTemplate, monkeypatch: pytest.MonkeyPa
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ALLOW_HTTP_DESTINATIONS", "true")  # the fake receiver is on 127.0.0.1, as under make dev
-    from arrowhook_tools.embedded_aws import _fifo_attributes
+    from arrowhook_tools.standins.embedded_aws import _fifo_attributes
 
     sqs = boto3.client("sqs")
     sqs.create_queue(QueueName=template.physical_name("DeliveryFailureQueue"))
@@ -107,7 +107,7 @@ def _stored_sample(template: LocalTemplate) -> dict[str, Any]:
 
 def _advance(seconds: float) -> None:
     """Time passes for the embedded SQS: a message hidden until its next attempt comes back."""
-    from arrowhook_tools.embedded_aws import _SQS_CLOCK, _offset_sqs_clock
+    from arrowhook_tools.standins.embedded_aws import _SQS_CLOCK, _offset_sqs_clock
 
     _offset_sqs_clock()
     _SQS_CLOCK["offset_ms"] += seconds * 1000

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from arrowhook.alerts.store import alert_from_item
 from arrowhook.core.alert_body import decode_body, parse_fields
-from arrowhook_tools.embedded_aws import provision_secure_parameters
-from arrowhook_tools.gateway_routes import RouteTable
-from arrowhook_tools.runtime import LocalContext
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.local.runtime import LocalContext
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.standins.embedded_aws import provision_secure_parameters
+from arrowhook_tools.standins.gateway_routes import RouteTable
 from tests.conftest import ApiResponse, Invoke, Strategy, alert_items, call_route, load_module, sample_event
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 from arrowhook.core.models import KeyStatus
 from arrowhook.keys.resolver import KeyResolver
 from arrowhook.keys.store import KeyStore
-from arrowhook_tools.gateway_routes import RouteTable
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.standins.gateway_routes import RouteTable
 from tests.conftest import ApiResponse, all_items, call_route, load_module
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def keys_app(aws: DynamoDBClient, template: LocalTemplate, monkeypatch: pytest.M
     import boto3
     from aws_lambda_powertools.utilities import parameters
 
-    from arrowhook_tools.embedded_aws import provision_secure_parameters
+    from arrowhook_tools.standins.embedded_aws import provision_secure_parameters
 
     for name, value in template.function_spec("KeysFunction").environment.items():
         monkeypatch.setenv(name, value)

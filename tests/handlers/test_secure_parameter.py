@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from arrowhook.aws import secure_parameters
-from arrowhook_tools.runtime import LocalContext
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.local.runtime import LocalContext
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import load_module
 
 NAME = "/arrowhook/arrowhook-local/admin-token"
@@ -127,7 +127,7 @@ def test_the_response_goes_only_to_https(custom_resource: tuple[ModuleType, list
 
 
 def test_the_local_stack_provisions_the_same_parameters_and_keeps_them(aws: Any, template: LocalTemplate) -> None:
-    from arrowhook_tools.embedded_aws import provision_secure_parameters
+    from arrowhook_tools.standins.embedded_aws import provision_secure_parameters
 
     client = boto3.client("ssm")
     first = provision_secure_parameters(template, client)

@@ -17,10 +17,10 @@ from botocore.exceptions import ClientError
 from arrowhook.alerts.store import alert_from_item
 from arrowhook.aws import health
 from arrowhook.ingest.service import UNAUTHORIZED_MESSAGE
-from arrowhook_tools.gateway_routes import RouteTable
-from arrowhook_tools.local import seed_demo_key
-from arrowhook_tools.samples import strategy_alert
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.cli.samples import strategy_alert
+from arrowhook_tools.local.stack import seed_demo_key
+from arrowhook_tools.local.template import LocalTemplate
+from arrowhook_tools.standins.gateway_routes import RouteTable
 from tests.conftest import (
     SAMPLE_EVENT_STATUS,
     ApiResponse,
@@ -506,7 +506,7 @@ def test_warm_alert_costs_two_plain_writes(post: Invoke, strategy: Strategy, web
 def test_every_sample_event_is_covered() -> None:
     """Each file in events/ has its function and promised answer (run by `make sam-local`, and by the tests:
     webhook samples here, the archive's in test_archive.py, the delivery's in test_delivery.py)."""
-    from arrowhook_tools.samples import SAMPLE_EVENTS
+    from arrowhook_tools.cli.samples import SAMPLE_EVENTS
     from tests.conftest import EVENTS_DIR
 
     assert sorted(path.name for path in EVENTS_DIR.glob("*.json")) == sorted(sample.file for sample in SAMPLE_EVENTS)
@@ -517,8 +517,8 @@ def test_every_sample_event_is_covered() -> None:
 
 
 def test_the_development_guide_states_each_sample_answer() -> None:
-    from arrowhook_tools.samples import SAMPLE_EVENTS
-    from arrowhook_tools.template import PROJECT_ROOT
+    from arrowhook_tools.cli.samples import SAMPLE_EVENTS
+    from arrowhook_tools.local.template import PROJECT_ROOT
 
     guide = (PROJECT_ROOT / "docs" / "development.md").read_text()
     for sample in SAMPLE_EVENTS:
@@ -527,7 +527,7 @@ def test_the_development_guide_states_each_sample_answer() -> None:
 
 
 def test_a_sample_answer_is_checked_field_by_field() -> None:
-    from arrowhook_tools.samples import SAMPLE_EVENTS
+    from arrowhook_tools.cli.samples import SAMPLE_EVENTS
 
     by_file = {sample.file: sample for sample in SAMPLE_EVENTS}
     assert by_file["webhook-bad-key.json"].accepts({"statusCode": 401, "body": "{}"})

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from arrowhook_tools.embedded_aws import dynamodb, point_sdk_at
-from arrowhook_tools.receivers import Receivers
-from arrowhook_tools.samples import strategy_alert
-from arrowhook_tools.template import PROJECT_ROOT
+from arrowhook_tools.cli.samples import strategy_alert
+from arrowhook_tools.local.template import PROJECT_ROOT
+from arrowhook_tools.standins.embedded_aws import dynamodb, point_sdk_at
+from arrowhook_tools.standins.receivers import Receivers
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from arrowhook_tools.local import LocalStack
+    from arrowhook_tools.local.stack import LocalStack
 
 ARROWHOOK = str(Path(sys.executable).with_name("arrowhook"))
 
@@ -177,7 +177,7 @@ UNTHROTTLED = {
 def in_process_stack(overrides: dict[str, str] | None = None) -> Iterator[LocalStack]:
     """The local stack in the test's own process (so tests can script fakes and inject AWS faults), with
     the demo key. A module provides it as its `running` fixture; `stack` below wraps each test."""
-    from arrowhook_tools.local import local_stack, seed_demo_key
+    from arrowhook_tools.local.stack import local_stack, seed_demo_key
 
     with local_stack(
         api_port=0, aws_port=0, parameter_overrides={**UNTHROTTLED, **(overrides or {})}, pool_size=2

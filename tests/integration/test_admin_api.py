@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from arrowhook_tools.samples import strategy_alert
+from arrowhook_tools.cli.samples import strategy_alert
 from tests.integration.conftest import DevStack, own_strategy
 
 pytestmark = pytest.mark.integration

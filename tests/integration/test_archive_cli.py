@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from arrowhook_tools.embedded_aws import s3
-from arrowhook_tools.local import DEMO_SECRET
-from arrowhook_tools.samples import strategy_alert
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.cli.samples import strategy_alert
+from arrowhook_tools.local.stack import DEMO_SECRET
+from arrowhook_tools.local.template import LocalTemplate
+from arrowhook_tools.standins.embedded_aws import s3
 from tests.integration.conftest import DevStack, running_dev_stack
 
 

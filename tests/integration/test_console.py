@@ -16,12 +16,12 @@ import httpx
 import pytest
 
 from arrowhook.admin.console_session import COOKIE_NAME, SessionSigner
-from arrowhook_tools.browser import CHROMIUM, CHROMIUM_ARGS
-from arrowhook_tools.embedded_aws import ssm
-from arrowhook_tools.local import DEMO_SECRET, LocalStack
-from arrowhook_tools.receivers import Receivers, Scripted
-from arrowhook_tools.samples import strategy_alert
-from arrowhook_tools.template import PROJECT_ROOT
+from arrowhook_tools.cli.samples import strategy_alert
+from arrowhook_tools.local.browser import CHROMIUM, CHROMIUM_ARGS
+from arrowhook_tools.local.stack import DEMO_SECRET, LocalStack
+from arrowhook_tools.local.template import PROJECT_ROOT
+from arrowhook_tools.standins.embedded_aws import ssm
+from arrowhook_tools.standins.receivers import Receivers, Scripted
 from tests.integration.conftest import in_process_stack
 
 SCREENSHOTS = PROJECT_ROOT / ".arrowhook" / "screenshots"
@@ -539,7 +539,7 @@ def test_the_strategy_lists_hold_every_key_not_only_a_first_page(console: Consol
     from arrowhook.core.models import StrategyKey, new_id, utc_now
     from arrowhook.keys.credentials import display_prefix, generate_secret, hash_secret
     from arrowhook.keys.store import KeyStore
-    from arrowhook_tools.embedded_aws import dynamodb
+    from arrowhook_tools.standins.embedded_aws import dynamodb
 
     store = KeyStore(stack.template.physical_name("KeysTable"), client=dynamodb(stack.aws.endpoint))
     batch = uuid.uuid4().hex[:4]

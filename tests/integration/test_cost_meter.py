@@ -13,8 +13,10 @@ import httpx
 import pytest
 
 from arrowhook.aws.dynamodb import item_size
-from arrowhook_tools.local import LocalStack
-from arrowhook_tools.meter import (
+from arrowhook_tools.cli.samples import strategy_alert
+from arrowhook_tools.local.stack import LocalStack
+from arrowhook_tools.local.template import PROJECT_ROOT
+from arrowhook_tools.standins.meter import (
     OBSERVER,
     PIPE_CALLER,
     Meter,
@@ -23,9 +25,7 @@ from arrowhook_tools.meter import (
     metering,
     write_units,
 )
-from arrowhook_tools.receivers import Receivers
-from arrowhook_tools.samples import strategy_alert
-from arrowhook_tools.template import PROJECT_ROOT
+from arrowhook_tools.standins.receivers import Receivers
 from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack
 
 README = PROJECT_ROOT / "README.md"

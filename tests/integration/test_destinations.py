@@ -23,11 +23,11 @@ from moto.events.models import EventPattern
 from standardwebhooks.webhooks import Webhook
 
 from arrowhook.delivery.admin import REPORT_HIDE_SECONDS
-from arrowhook_tools.embedded_aws import dynamodb
-from arrowhook_tools.local import LocalStack
-from arrowhook_tools.receivers import Receivers, Scripted, Silent
-from arrowhook_tools.samples import strategy_alert
-from arrowhook_tools.template import LOCAL_REGION, PROJECT_ROOT
+from arrowhook_tools.cli.samples import strategy_alert
+from arrowhook_tools.local.stack import LocalStack
+from arrowhook_tools.local.template import LOCAL_REGION, PROJECT_ROOT
+from arrowhook_tools.standins.embedded_aws import dynamodb
+from arrowhook_tools.standins.receivers import Receivers, Scripted, Silent
 from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack, settled
 
 

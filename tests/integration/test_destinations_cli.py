@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from arrowhook_tools.receivers import Receivers, Scripted
-from arrowhook_tools.samples import strategy_alert
+from arrowhook_tools.cli.samples import strategy_alert
+from arrowhook_tools.standins.receivers import Receivers, Scripted
 from tests.integration.conftest import DevStack, own_strategy
 
 T = TypeVar("T")

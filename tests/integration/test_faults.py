@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from arrowhook.aws.dynamodb import webhook_client_config, worst_case_seconds
-from arrowhook_tools.embedded_aws import dynamodb
-from arrowhook_tools.local import DEMO_SECRET, LocalStack
-from arrowhook_tools.samples import strategy_alert
+from arrowhook_tools.cli.samples import strategy_alert
+from arrowhook_tools.local.stack import DEMO_SECRET, LocalStack
+from arrowhook_tools.standins.embedded_aws import dynamodb
 from tests.conftest import all_items
 from tests.integration.conftest import in_process_stack
 

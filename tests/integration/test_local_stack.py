@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from arrowhook.alerts.store import alert_from_item
-from arrowhook_tools.local import DEMO_SECRET
-from arrowhook_tools.samples import strategy_alert
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.cli.samples import strategy_alert
+from arrowhook_tools.local.stack import DEMO_SECRET
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import SAMPLE_EVENT_STATUS, alert_items
 from tests.integration.conftest import DevStack
 
@@ -226,7 +226,7 @@ def test_dev_keeps_keys_alerts_and_the_admin_token_across_restarts_unless_fresh(
 
 def test_make_dev_writes_the_env_vars_file_that_sam_local_reads(dev_stack: DevStack) -> None:
     """`sam local invoke --config-env local` runs functions against this stack through this file."""
-    from arrowhook_tools.embedded_aws import dynamodb
+    from arrowhook_tools.standins.embedded_aws import dynamodb
 
     written = json.loads(dev_stack.state_file.with_name("sam-env.json").read_text())
     webhook = written["WebhookFunction"]
@@ -250,8 +250,8 @@ def test_dev_keeps_its_data_through_a_stop_mid_delivery_and_a_crash(tmp_path: An
     """A stop while a delivery hung lost the whole session (the 15 s timer exited before saving; a deleted
     destination came back), restored alerts were forwarded again on every start, the failure queue was
     not kept, and `kill -9` lost everything since the last clean start."""
-    from arrowhook_tools.embedded_aws import client
-    from arrowhook_tools.receivers import Receivers, Scripted, Silent
+    from arrowhook_tools.standins.embedded_aws import client
+    from arrowhook_tools.standins.receivers import Receivers, Scripted, Silent
     from tests.integration.conftest import running_dev_stack
 
     workdir, config = tmp_path / "dev", tmp_path / "config"

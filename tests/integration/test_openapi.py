@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from arrowhook_tools import openapi
-from arrowhook_tools.template import PROJECT_ROOT
+from arrowhook_tools.generators import openapi
+from arrowhook_tools.local.template import PROJECT_ROOT
 from tests.integration.conftest import DevStack, running_dev_stack
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ def test_committed_openapi_json_is_current() -> None:
 
 
 def test_document_covers_every_template_route() -> None:
-    from arrowhook_tools.template import LocalTemplate
+    from arrowhook_tools.local.template import LocalTemplate
 
     document = openapi.build()
     for route in LocalTemplate().routes():

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from arrowhook_tools.local import LocalStack
-from arrowhook_tools.receivers import Receivers
+from arrowhook_tools.local.stack import LocalStack
+from arrowhook_tools.standins.receivers import Receivers
 from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack, settled
 
 

@@ -27,8 +27,8 @@ from arrowhook.core.settings import (
     SenderSettings,
     WebhookSettings,
 )
-from arrowhook_tools.runtime import import_handler
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate, load_template
+from arrowhook_tools.local.runtime import import_handler
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate, load_template
 
 pytestmark = pytest.mark.template
 ELF_MACHINE_AARCH64 = 183
@@ -771,9 +771,9 @@ def test_the_monitoring_level_decides_which_alarms_and_dashboard_exist(level: st
 def test_idle_cost_with_the_default_parameters_meets_the_target_and_the_description_says_what_each_level_costs(
     raw: dict[str, Any],
 ) -> None:
-    """The fixed monthly cost is computed from the template (arrowhook_tools.costs), so the parameter's
+    """The fixed monthly cost is computed from the template (arrowhook_tools.generators.costs), so the parameter's
     description and the README cannot drift from what a deploy creates."""
-    from arrowhook_tools.costs import IDLE_TARGET_MONTHLY, fixed_monthly_costs, idle_monthly
+    from arrowhook_tools.generators.costs import IDLE_TARGET_MONTHLY, fixed_monthly_costs, idle_monthly
 
     assert raw["Parameters"]["Monitoring"]["Default"] == "essential"
     assert idle_monthly() <= IDLE_TARGET_MONTHLY
@@ -980,7 +980,7 @@ def test_x86_64_builds_are_for_local_work_and_deploys_stay_arm64() -> None:
 def test_sam_local_config_environments_read_what_make_dev_writes() -> None:
     import tomllib
 
-    from arrowhook_tools.containers import SAM_ENV_FILE
+    from arrowhook_tools.local.containers import SAM_ENV_FILE
 
     config = tomllib.loads((PROJECT_ROOT / "samconfig.toml").read_text())
     for environment in ("local", "local-x86_64"):
@@ -1069,7 +1069,7 @@ def test_the_alert_indexes_upgrade_one_index_per_deploy_and_functions_read_only_
     """CloudFormation creates or deletes one index per table update, and does not wait for a new one to
     be built (a further update fails until it is). So from an older stack each step changes exactly one
     index, and the functions switch to the new ones only in a step after both were created."""
-    from arrowhook_tools.index_upgrade import OLD_INDEXES, STEPS
+    from arrowhook_tools.cli.index_upgrade import OLD_INDEXES, STEPS
 
     template = LocalTemplate()
     assert template.raw["Parameters"]["AlertIndexUpgrade"]["AllowedValues"] == ["done", *STEPS[:-1]]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from arrowhook_tools.template import PROJECT_ROOT
+from arrowhook_tools.local.template import PROJECT_ROOT
 
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "ci-cd.yml"
 

@@ -18,10 +18,9 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from arrowhook.core.models import iso
-from arrowhook_tools import admin_client
-from arrowhook_tools.admin_client import AdminApiError, resolve_target, save_login
-from arrowhook_tools.cli import app
-from arrowhook_tools.tail import AlertFollower
+from arrowhook_tools.cli import admin_client, app
+from arrowhook_tools.cli.admin_client import AdminApiError, resolve_target, save_login
+from arrowhook_tools.cli.tail import AlertFollower
 
 STACK_TEMPLATE = {
     "Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}},
@@ -37,7 +36,7 @@ STACK_TEMPLATE = {
 def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "arrowhook" / "config.json"
     monkeypatch.setattr(admin_client, "CONFIG_FILE", path)
-    monkeypatch.setattr("arrowhook_tools.state.STATE_FILE", tmp_path / "no-dev.json")
+    monkeypatch.setattr("arrowhook_tools.local.state.STATE_FILE", tmp_path / "no-dev.json")
     return path
 
 
@@ -332,8 +331,8 @@ def test_a_local_function_that_fails_is_one_line_and_a_retry_hint_not_a_tracebac
         def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
             raise StoreUnavailableError("DynamoDB request failed: ThrottlingException")
 
-    monkeypatch.setattr("arrowhook_tools.local.read_state", lambda: {"aws_endpoint": "http://127.0.0.1:1"})
-    monkeypatch.setattr("arrowhook_tools.local.running_stack_functions", lambda state: Failing())
+    monkeypatch.setattr("arrowhook_tools.local.stack.read_state", lambda: {"aws_endpoint": "http://127.0.0.1:1"})
+    monkeypatch.setattr("arrowhook_tools.local.stack.running_stack_functions", lambda state: Failing())
     result = CliRunner().invoke(app, ["archive", "run"])
     assert result.exit_code == 1
     assert "the archive run failed: StoreUnavailableError: DynamoDB request failed: ThrottlingException" in " ".join(

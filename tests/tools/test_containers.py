@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from arrowhook_tools import sam_local
-from arrowhook_tools.containers import docker_bridge_address, sam_env_vars, write_sam_env
-from arrowhook_tools.embedded_aws import EmbeddedAws, dynamodb
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local import sam_local
+from arrowhook_tools.local.containers import docker_bridge_address, sam_env_vars, write_sam_env
+from arrowhook_tools.local.template import LocalTemplate
+from arrowhook_tools.standins.embedded_aws import EmbeddedAws, dynamodb
 
 
 def test_the_bridge_address_is_read_from_the_interface() -> None:
@@ -84,7 +84,7 @@ def test_two_embedded_aws_of_one_process_take_one_lock() -> None:
 def test_make_sam_local_without_docker_says_skipped_and_succeeds(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("arrowhook_tools.sam_local.shutil.which", lambda _name: None)
+    monkeypatch.setattr("arrowhook_tools.local.sam_local.shutil.which", lambda _name: None)
     assert sam_local.main() == 0
     assert capsys.readouterr().out.startswith("skipped: no Docker")
 
@@ -100,7 +100,7 @@ def test_env_vars_for_a_deployed_stack_are_its_functions_own() -> None:
     import boto3
     from botocore.stub import Stubber
 
-    from arrowhook_tools.containers import deployed_env_vars
+    from arrowhook_tools.local.containers import deployed_env_vars
 
     cloudformation = boto3.client("cloudformation", region_name="us-east-1")
     functions = boto3.client("lambda", region_name="us-east-1")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from arrowhook_tools import docs
-from arrowhook_tools.template import PROJECT_ROOT
+from arrowhook_tools.generators import docs
+from arrowhook_tools.local.template import PROJECT_ROOT
 
 PAGES = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")

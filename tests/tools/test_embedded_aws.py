@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from arrowhook_tools.embedded_aws import EmbeddedAws, dynamodb, provision
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local.template import LocalTemplate
+from arrowhook_tools.standins.embedded_aws import EmbeddedAws, dynamodb, provision
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -61,7 +61,7 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(
 
 def _stream_keys(aws: EmbeddedAws, client: DynamoDBClient, table: str) -> list[tuple[str, str]]:
     """(event name, pk) of every record on the table's stream, oldest first."""
-    from arrowhook_tools.embedded_aws import client as aws_client
+    from arrowhook_tools.standins.embedded_aws import client as aws_client
 
     streams = aws_client("dynamodbstreams", aws.endpoint)
     arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]

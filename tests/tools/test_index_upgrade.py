@@ -10,7 +10,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from arrowhook_tools.index_upgrade import OLD_INDEXES, STEPS, IndexUpgrade, indexes_at, overrides_of, remaining_steps
+from arrowhook_tools.cli.index_upgrade import (
+    OLD_INDEXES,
+    STEPS,
+    IndexUpgrade,
+    indexes_at,
+    overrides_of,
+    remaining_steps,
+)
 
 
 def _table(*indexes: tuple[str, str]) -> dict[str, Any]:

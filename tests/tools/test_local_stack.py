@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from arrowhook_tools.gateway import LocalHttpApi
-from arrowhook_tools.gateway_events import build_event
-from arrowhook_tools.gateway_routes import RouteTable
-from arrowhook_tools.local import local_stack, remove_state_if_ours
-from arrowhook_tools.ports import PortInUseError, claim_port
-from arrowhook_tools.runtime import LocalFunctions
-from arrowhook_tools.template import LocalTemplate, ParameterError, Route, Throttle
+from arrowhook_tools.local.ports import PortInUseError, claim_port
+from arrowhook_tools.local.runtime import LocalFunctions
+from arrowhook_tools.local.stack import local_stack, remove_state_if_ours
+from arrowhook_tools.local.template import LocalTemplate, ParameterError, Route, Throttle
+from arrowhook_tools.standins.gateway import LocalHttpApi
+from arrowhook_tools.standins.gateway_events import build_event
+from arrowhook_tools.standins.gateway_routes import RouteTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -260,8 +260,8 @@ def test_a_stopping_stack_removes_only_its_own_state_file(tmp_path: Path) -> Non
 
 
 def test_a_retired_pool_runs_the_new_code_on_the_next_event(tmp_path: Path) -> None:
-    from arrowhook_tools.runtime import FunctionPool
-    from arrowhook_tools.template import FunctionSpec
+    from arrowhook_tools.local.runtime import FunctionPool
+    from arrowhook_tools.local.template import FunctionSpec
 
     handler = tmp_path / "app.py"
     handler.write_text("def handler(event, context):\n    return 'old'\n")
@@ -280,8 +280,8 @@ def test_a_handlers_own_modules_are_its_instances_own_and_reloaded_with_it(tmp_p
     pool's next instance reads them changed."""
     import sys
 
-    from arrowhook_tools.runtime import FunctionPool
-    from arrowhook_tools.template import FunctionSpec
+    from arrowhook_tools.local.runtime import FunctionPool
+    from arrowhook_tools.local.template import FunctionSpec
 
     (tmp_path / "probe_pages").mkdir()
     (tmp_path / "probe_pages/__init__.py").write_text("")
@@ -306,7 +306,7 @@ def test_a_handlers_own_modules_are_its_instances_own_and_reloaded_with_it(tmp_p
 def test_the_code_watcher_reports_changed_added_and_removed_files(tmp_path: Path) -> None:
     import threading
 
-    from arrowhook_tools.reload import CodeWatcher
+    from arrowhook_tools.local.reload import CodeWatcher
 
     (tmp_path / "app.py").write_text("x = 1\n")
     (tmp_path / "old.py").write_text("")
@@ -340,7 +340,7 @@ def test_the_local_pipe_refuses_what_putevents_would_and_keeps_it_in_its_dead_le
     leaves the batch's place on the stream in its dead-letter queue (the template now gives it one)."""
     from typing import Any
 
-    from arrowhook_tools.streams import LocalStreams, pipes_to_buses
+    from arrowhook_tools.standins.streams import LocalStreams, pipes_to_buses
 
     template = LocalTemplate(parameter_overrides={"EventBus": "on"})
     (pipe,) = pipes_to_buses(template)
@@ -380,7 +380,7 @@ def test_the_local_pipe_refuses_what_putevents_would_and_keeps_it_in_its_dead_le
 def _real_alerts_refused(throttle: Throttle, flood_per_second: float, seconds: int, real: int) -> int:
     """API Gateway's bucket for one webhook route, fed a flood of wrong keys at a steady rate and `real`
     alerts spread over the same time: how many real alerts it answers 429 (TradingView never retries)."""
-    from arrowhook_tools.gateway_policies import TokenBucket
+    from arrowhook_tools.standins.gateway_policies import TokenBucket
 
     now = [0.0]
     bucket = TokenBucket(throttle, clock=lambda: now[0])

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from arrowhook.aws.dynamodb import attribute_size, item_size
-from arrowhook_tools.costs import PRICE_TABLE, PRICES
-from arrowhook_tools.meter import IndexShape, Meter, TableShape, read_units
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.generators.costs import PRICE_TABLE, PRICES
+from arrowhook_tools.local.template import LocalTemplate
+from arrowhook_tools.standins.meter import IndexShape, Meter, TableShape, read_units
 
 
 def text(size: int) -> dict[str, str]:

@@ -16,7 +16,7 @@ from arrowhook.alerts.stats import alert_stats
 from arrowhook.alerts.store import AlertStore
 from arrowhook.core.models import StoredAlert, new_id
 from arrowhook.core.tradingview import AlertFields, Side
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local.template import LocalTemplate
 
 NOW = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)
 TODAY = NOW.date()

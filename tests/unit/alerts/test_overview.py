@@ -12,7 +12,7 @@ from arrowhook.alerts.overview import DAYS, HOURS, overview
 from arrowhook.alerts.query import AlertQuery
 from arrowhook.core.models import new_id
 from arrowhook.core.tradingview import ParseIssue
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local.template import LocalTemplate
 from tests.unit.alerts.test_daily_counts import NOW, TODAY, _seed
 
 

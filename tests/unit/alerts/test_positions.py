@@ -10,7 +10,7 @@ from arrowhook.alerts.positions import implied, positions
 from arrowhook.alerts.query import AlertQuery
 from arrowhook.alerts.store import AlertStore
 from arrowhook.core.tradingview import MarketPosition
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local.template import LocalTemplate
 from tests.conftest import Strategy
 from tests.fakes.alerts import stored_alert
 

@@ -19,9 +19,9 @@ from arrowhook.archive.objects import archive_line
 from arrowhook.aws.dynamodb import MAX_ITEM_BYTES, item_size
 from arrowhook.core.errors import BodyTooLargeError
 from arrowhook.core.models import StoredAlert
-from arrowhook_tools.gateway_events import build_event
-from arrowhook_tools.gateway_routes import RouteTable
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local.template import LocalTemplate
+from arrowhook_tools.standins.gateway_events import build_event
+from arrowhook_tools.standins.gateway_routes import RouteTable
 from tests.conftest import Invoke, Strategy, alert_items, respond
 from tests.fakes.alerts import stored_alert
 

@@ -18,7 +18,7 @@ from arrowhook.archive.objects import archive_body
 from arrowhook.core.alert_body import decode_body, parse_fields
 from arrowhook.core.models import StoredAlert, new_id
 from arrowhook.core.tradingview import DECIMAL_PRECISION, DECIMAL_SCALE
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local.template import LocalTemplate
 
 AMOUNTS = ("price", "quantity", "position_size", "market_position_size")
 #: What the Glue table's Hive types are in DuckDB.

@@ -11,7 +11,7 @@ import pytest
 
 from arrowhook.core.alert_body import ParsedAlert, decode_body, parse_fields
 from arrowhook.core.tradingview import MarketPosition, Side
-from arrowhook_tools.template import PROJECT_ROOT
+from arrowhook_tools.local.template import PROJECT_ROOT
 
 
 def parse(document: dict[str, Any] | str) -> ParsedAlert:

@@ -14,7 +14,7 @@ from arrowhook.delivery.kinds.base import InvalidDestinationError
 from arrowhook.delivery.kinds.registry import KINDS, DestinationKind
 from arrowhook.delivery.sending import Sender
 from arrowhook_tools.cli.destinations import Kind as CliKind
-from arrowhook_tools.receivers import STAND_INS, Receivers
+from arrowhook_tools.standins.receivers import STAND_INS, Receivers
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 HTTP_KINDS = [kind for kind, rules in KINDS.items() if not rules.via_email]

@@ -14,7 +14,7 @@ from arrowhook.delivery.channels import HttpTransport
 from arrowhook.delivery.kinds.base import InvalidDestinationError, OutboundRequest, masked
 from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.public_addresses import NotPublicError, is_public, public_addresses
-from arrowhook_tools.receivers import Receivers
+from arrowhook_tools.standins.receivers import Receivers
 
 REFUSED = [
     "169.254.169.254",  # instance metadata

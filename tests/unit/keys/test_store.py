@@ -21,8 +21,8 @@ from arrowhook.core.errors import KeyConflictError, KeyNotFoundError, NameTakenE
 from arrowhook.core.models import KeyAuth, KeyStatus
 from arrowhook.keys import service as use_cases
 from arrowhook.keys.store import KeyStore
-from arrowhook_tools.embedded_aws import EmbeddedAws, dynamodb, provision
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local.template import LocalTemplate
+from arrowhook_tools.standins.embedded_aws import EmbeddedAws, dynamodb, provision
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

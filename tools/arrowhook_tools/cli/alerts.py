@@ -21,7 +21,7 @@ from arrowhook_tools.cli.common import (
     console,
     out,
 )
-from arrowhook_tools.render import shown
+from arrowhook_tools.cli.render import shown
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Read stored alerts.")
 
@@ -290,7 +290,7 @@ def alerts_export(
 
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from arrowhook_tools.admin_client import AdminApiError
+    from arrowhook_tools.cli.admin_client import AdminApiError
 
     if file_format not in ("csv", "ndjson"):
         console.print(f"[red]unknown format {shown(repr(file_format))}[/]: use csv or ndjson")
@@ -340,7 +340,7 @@ def alerts_tail(
     """Print new alerts as they arrive (Ctrl-C to stop): each alert stored after it starts, once, in order."""
     import time
 
-    from arrowhook_tools.tail import AlertFollower
+    from arrowhook_tools.cli.tail import AlertFollower
 
     try:
         follower = AlertFollower.starting(since)

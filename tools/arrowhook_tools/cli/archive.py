@@ -14,7 +14,7 @@ from arrowhook_tools.cli.common import (
     out,
 )
 from arrowhook_tools.cli.invoke import FunctionError, invoke_function
-from arrowhook_tools.render import shown
+from arrowhook_tools.cli.render import shown
 
 archive_app = typer.Typer(no_args_is_help=True, help="Move old alerts to the S3 archive.")
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from arrowhook_tools.render import shown
+from arrowhook_tools.cli.render import shown
 
 console = Console(stderr=True)
 out = Console()
@@ -36,7 +36,7 @@ KeyId = Annotated[str, typer.Argument(help="Key id or strategy name (see `arrowh
 @contextlib.contextmanager
 def api_errors() -> Iterator[None]:
     """Any admin API failure becomes one message on stderr and exit code 1."""
-    from arrowhook_tools.admin_client import AdminApiError
+    from arrowhook_tools.cli.admin_client import AdminApiError
 
     try:
         yield
@@ -46,7 +46,7 @@ def api_errors() -> Iterator[None]:
 
 
 def api_client(api_url: str | None, token: str | None) -> Any:
-    from arrowhook_tools.admin_client import AdminClient, resolve_target
+    from arrowhook_tools.cli.admin_client import AdminClient, resolve_target
 
     with api_errors():
         target = resolve_target(api_url, token, profile=selected.profile)

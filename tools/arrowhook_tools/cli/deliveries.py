@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from arrowhook_tools.cli.common import ApiUrl, AsJson, Since, Token, Until, api_client, call, console, out
-from arrowhook_tools.render import shown
+from arrowhook_tools.cli.render import shown
 
 deliveries_app = typer.Typer(
     no_args_is_help=True, help="Failed and held deliveries, and sending them again in their lanes."

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from arrowhook_tools.cli.common import ApiUrl, AsJson, Token, api_client, call, console, duration_seconds, out
-from arrowhook_tools.render import shown
+from arrowhook_tools.cli.render import shown
 
 destinations_app = typer.Typer(
     no_args_is_help=True, help="Forward alerts to Discord, Slack, Telegram, webhooks, email."

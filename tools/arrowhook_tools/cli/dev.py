@@ -15,7 +15,7 @@ import typer
 from arrowhook_tools.cli.common import (
     console,
 )
-from arrowhook_tools.render import shown
+from arrowhook_tools.cli.render import shown
 
 
 def _parameter_overrides(values: list[str]) -> dict[str, str]:
@@ -42,7 +42,7 @@ def _exit_if_stopping_hangs(state_file: Path | None) -> None:
         console.print(f"[yellow]a server thread did not stop within {SHUTDOWN_SECONDS:.0f} s; threads:[/]")
         faulthandler.dump_traceback(all_threads=True)
         if state_file is not None:
-            from arrowhook_tools.state import remove_state_if_ours
+            from arrowhook_tools.local.state import remove_state_if_ours
 
             remove_state_if_ours(state_file)
         console.print("stopped (forced)")
@@ -70,8 +70,8 @@ def _refuse_a_second_stack_on_one_state_file(running: dict[str, Any] | None) -> 
 
 
 def _announce(stack: Any, key: Any) -> None:
-    from arrowhook_tools.local import DEMO_SECRET
-    from arrowhook_tools.samples import strategy_alert
+    from arrowhook_tools.cli.samples import strategy_alert
+    from arrowhook_tools.local.stack import DEMO_SECRET
 
     url = stack.api.url
     console.print(f"[bold green]Arrowhook local stack is up[/]  (embedded AWS at {stack.aws.endpoint})")
@@ -122,10 +122,10 @@ def dev(
 ) -> None:
     """Run the stack locally: embedded AWS (moto) + template.yaml's HTTP API on 127.0.0.1. Ctrl-C stops.
     Its data (keys, alerts, destinations, the admin token) is kept across restarts in .arrowhook/state/."""
-    from arrowhook_tools import snapshot as snapshots
-    from arrowhook_tools.containers import write_sam_env
-    from arrowhook_tools.embedded_aws import dynamodb
-    from arrowhook_tools.local import (
+    from arrowhook_tools.local import snapshot as snapshots
+    from arrowhook_tools.local.containers import write_sam_env
+    from arrowhook_tools.local.ports import PortInUseError
+    from arrowhook_tools.local.stack import (
         STATE_FILE,
         local_stack,
         read_state,
@@ -133,8 +133,8 @@ def dev(
         seed_demo_key,
         write_state,
     )
-    from arrowhook_tools.ports import PortInUseError
-    from arrowhook_tools.template import ParameterError
+    from arrowhook_tools.local.template import ParameterError
+    from arrowhook_tools.standins.embedded_aws import dynamodb
 
     _refuse_a_second_stack_on_one_state_file(read_state())
     # Ctrl-C stops the stack even when it was started from a background job, where the shell leaves
@@ -194,8 +194,8 @@ def invoke(
     event: Annotated[Path, typer.Option("--event", "-e", help="Event JSON file (see events/).")],
 ) -> None:
     """Run one function in-process with an event, like `sam local invoke`, against the embedded endpoints."""
-    from arrowhook_tools.embedded_aws import dynamodb
-    from arrowhook_tools.local import local_stack, read_state, running_stack_functions, seed_demo_key
+    from arrowhook_tools.local.stack import local_stack, read_state, running_stack_functions, seed_demo_key
+    from arrowhook_tools.standins.embedded_aws import dynamodb
 
     try:
         payload: dict[str, Any] = json.loads(event.read_text(encoding="utf-8"))
@@ -231,7 +231,7 @@ def sink(
     `arrowhook destinations add webhook --url http://127.0.0.1:3001/hook/me`; Ctrl-C stops it."""
     import threading
 
-    from arrowhook_tools.receivers import Received, Receivers
+    from arrowhook_tools.standins.receivers import Received, Receivers
 
     def show(received: Received) -> None:
         body = received.body.decode("utf-8", "replace")
@@ -266,8 +266,8 @@ def sam_env(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from arrowhook_tools.containers import deployed_env_vars, write_env_vars
-    from arrowhook_tools.template import LocalTemplate
+    from arrowhook_tools.local.containers import deployed_env_vars, write_env_vars
+    from arrowhook_tools.local.template import LocalTemplate
 
     try:
         documents = deployed_env_vars(

@@ -28,7 +28,7 @@ def invoke_function(
 
 
 def _local(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
-    from arrowhook_tools.local import read_state, running_stack_functions
+    from arrowhook_tools.local.stack import read_state, running_stack_functions
 
     state = read_state()
     if state is None:

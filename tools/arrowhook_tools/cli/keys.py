@@ -19,7 +19,7 @@ from arrowhook_tools.cli.common import (
     duration_seconds,
     out,
 )
-from arrowhook_tools.render import shown
+from arrowhook_tools.cli.render import shown
 
 keys_app = typer.Typer(no_args_is_help=True, help="Manage strategy keys.")
 
@@ -316,7 +316,7 @@ def _key_id(client: Any, reference: str) -> str:
 
 
 def _get_or_none(client: Any, path: str) -> Any:
-    from arrowhook_tools.admin_client import AdminApiError
+    from arrowhook_tools.cli.admin_client import AdminApiError
 
     try:
         return client.request("GET", path)

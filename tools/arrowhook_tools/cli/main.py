@@ -61,7 +61,7 @@ def login(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from arrowhook_tools.admin_client import DEFAULT_PROFILE, save_login
+    from arrowhook_tools.cli.admin_client import DEFAULT_PROFILE, save_login
 
     try:
         described = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)
@@ -85,7 +85,7 @@ def openapi(
     output: Annotated[Path, typer.Option(help="Where to write the merged OpenAPI document.")] = Path("openapi.json"),
 ) -> None:
     """Write one OpenAPI document for the whole HTTP API (webhook, health, admin routes)."""
-    from arrowhook_tools.openapi import write
+    from arrowhook_tools.generators.openapi import write
 
     console.print(f"wrote {write(output)}")
 

@@ -11,7 +11,7 @@ import typer
 from arrowhook_tools.cli.common import ApiUrl, AsJson, Token, api_client, call, console, out
 from arrowhook_tools.cli.invoke import FunctionError, invoke_function
 from arrowhook_tools.cli.keys import resolve_key
-from arrowhook_tools.render import shown
+from arrowhook_tools.cli.render import shown
 
 signals_app = typer.Typer(
     no_args_is_help=True, help="Signal health: late alerts, missed alerts, silent strategies (docs/signal-health.md)."

@@ -14,8 +14,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from arrowhook_tools.state import STATE_FILE, write_private
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local.state import STATE_FILE, write_private
+from arrowhook_tools.local.template import LocalTemplate
 
 #: What samconfig.toml's `local` environments pass to `sam local` as `--env-vars` (.arrowhook/sam-env.json
 #: in `make dev`'s state folder; a stack with its own ARROWHOOK_STATE_DIR writes in that one).

@@ -13,12 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from arrowhook_tools import meter as metering
-from arrowhook_tools.gateway_events import MAX_PAYLOAD_BYTES, build_event, normalize_response
-from arrowhook_tools.gateway_policies import JSON_HEADERS, Reply, TokenBucket, header_value, preflight
-from arrowhook_tools.gateway_routes import RouteTable
-from arrowhook_tools.runtime import LocalFunctions
-from arrowhook_tools.template import LOCAL_ACCOUNT
+from arrowhook_tools.local.runtime import LocalFunctions
+from arrowhook_tools.local.template import LOCAL_ACCOUNT
+from arrowhook_tools.standins import meter as metering
+from arrowhook_tools.standins.gateway_events import MAX_PAYLOAD_BYTES, build_event, normalize_response
+from arrowhook_tools.standins.gateway_policies import JSON_HEADERS, Reply, TokenBucket, header_value, preflight
+from arrowhook_tools.standins.gateway_routes import RouteTable
 
 
 class _Server(ThreadingHTTPServer):
@@ -141,7 +141,7 @@ class LocalHttpApi:
 
     def _documentation(self, path: str) -> Reply:
         """Local-only: the merged OpenAPI document and an interactive page for it (not deployed)."""
-        from arrowhook_tools import openapi
+        from arrowhook_tools.generators import openapi
 
         if path == "/docs":
             return 200, {"content-type": "text/html; charset=utf-8"}, [], openapi.DOCS_PAGE.encode()
@@ -158,7 +158,7 @@ class LocalHttpApi:
     @staticmethod
     def _docs_asset(path: str) -> Reply:
         """Swagger UI's files from npm (functions/console/node_modules), and the page's own init script."""
-        from arrowhook_tools import openapi
+        from arrowhook_tools.generators import openapi
 
         if path == "/docs/init.js":
             return 200, {"content-type": "text/javascript"}, [], openapi.DOCS_INIT.encode()

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from arrowhook_tools.state import write_private
+from arrowhook_tools.local.state import write_private
 
 CONFIG_FILE = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "arrowhook" / "config.json"
 
@@ -68,7 +68,7 @@ def resolve_target(
     """
     if api_url and token:
         return Target(api_url.rstrip("/"), token, "options")
-    from arrowhook_tools.state import read_state
+    from arrowhook_tools.local.state import read_state
 
     profile = profile or os.environ.get(PROFILE_ENV) or None
     profiles = read_profiles(config_file)

@@ -22,12 +22,12 @@ from typing import Any, cast
 
 from moto.events.models import EventPattern
 
-from arrowhook_tools import embedded_aws
-from arrowhook_tools import meter as metering
-from arrowhook_tools.meter import PIPE_CALLER
-from arrowhook_tools.pollers import Pollers
-from arrowhook_tools.runtime import LocalFunctions
-from arrowhook_tools.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
+from arrowhook_tools.local.runtime import LocalFunctions
+from arrowhook_tools.local.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
+from arrowhook_tools.standins import embedded_aws
+from arrowhook_tools.standins import meter as metering
+from arrowhook_tools.standins.meter import PIPE_CALLER
+from arrowhook_tools.standins.pollers import Pollers
 
 
 def passes(filters: list[EventPattern], record: dict[str, Any]) -> bool:

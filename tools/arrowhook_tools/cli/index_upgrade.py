@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
 
 #: The template's AlertIndexUpgrade values in the order a deploy takes them.
 STEPS = ("add-strategy-index", "add-day-index", "drop-ticker-index", "drop-strategy-index", "done")

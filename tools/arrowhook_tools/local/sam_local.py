@@ -23,10 +23,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from arrowhook_tools.containers import write_sam_env
-from arrowhook_tools.embedded_aws import LOCAL_CREDENTIALS
-from arrowhook_tools.samples import SAMPLE_EVENTS, SampleEvent
-from arrowhook_tools.template import LOCAL_REGION, PROJECT_ROOT
+from arrowhook_tools.cli.samples import SAMPLE_EVENTS, SampleEvent
+from arrowhook_tools.local.containers import write_sam_env
+from arrowhook_tools.local.template import LOCAL_REGION, PROJECT_ROOT
+from arrowhook_tools.standins.embedded_aws import LOCAL_CREDENTIALS
 
 DEBIAN_SUITE = "trixie"  # its python3.13 is the runtime's minor version
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -210,8 +210,8 @@ def check_start_api(template: Path, env_vars: Path, architecture: str, admin_tok
     the Lambda authorizer with the admin token and is refused without it."""
     import httpx
 
-    from arrowhook_tools.local import DEMO_SECRET
-    from arrowhook_tools.samples import strategy_alert
+    from arrowhook_tools.cli.samples import strategy_alert
+    from arrowhook_tools.local.stack import DEMO_SECRET
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -256,8 +256,8 @@ def _answers(url: str) -> bool:
 
 
 def main() -> int:
-    from arrowhook_tools.embedded_aws import dynamodb
-    from arrowhook_tools.local import local_stack, seed_demo_key
+    from arrowhook_tools.local.stack import local_stack, seed_demo_key
+    from arrowhook_tools.standins.embedded_aws import dynamodb
 
     problem = docker_problem()
     if problem is not None:

@@ -10,8 +10,8 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from arrowhook_tools.pollers import Pollers
-from arrowhook_tools.template import PROJECT_ROOT
+from arrowhook_tools.local.template import PROJECT_ROOT
+from arrowhook_tools.standins.pollers import Pollers
 
 WATCHED = (PROJECT_ROOT / "functions", PROJECT_ROOT / "layers" / "arrowhook" / "arrowhook")
 _SUFFIXES = {".py", ".html", ".css", ".js", ".json"}

@@ -16,8 +16,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from arrowhook_tools import embedded_aws
-from arrowhook_tools.meter import OBSERVER, calling_as
+from arrowhook_tools.standins import embedded_aws
+from arrowhook_tools.standins.meter import OBSERVER, calling_as
 
 _EMF_MODULES = (
     "aws_lambda_powertools.metrics.base",

@@ -16,8 +16,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from arrowhook_tools import meter as metering
-from arrowhook_tools.template import LOCAL_ACCOUNT, LOCAL_REGION, FunctionSpec, LocalTemplate
+from arrowhook_tools.local.template import LOCAL_ACCOUNT, LOCAL_REGION, FunctionSpec, LocalTemplate
+from arrowhook_tools.standins import meter as metering
 
 Handler = Callable[[dict[str, Any], Any], Any]
 _import_lock = threading.Lock()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from arrowhook_tools.template import PROJECT_ROOT, load_template
+from arrowhook_tools.local.template import PROJECT_ROOT, load_template
 
 DOCS = PROJECT_ROOT / "docs"
 

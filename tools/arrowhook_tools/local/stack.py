@@ -13,10 +13,15 @@ from arrowhook.aws.dynamodb import dynamodb_client
 from arrowhook.core.models import StrategyKey, new_id, utc_now
 from arrowhook.keys.credentials import display_prefix, hash_secret
 from arrowhook.keys.store import KeyStore
-from arrowhook_tools import snapshot as snapshots
-from arrowhook_tools import state
-from arrowhook_tools.containers import docker_bridge_address
-from arrowhook_tools.embedded_aws import (
+from arrowhook_tools.local import snapshot as snapshots
+from arrowhook_tools.local import state
+from arrowhook_tools.local.containers import docker_bridge_address
+from arrowhook_tools.local.ports import claim_port
+from arrowhook_tools.local.reload import CodeWatcher
+from arrowhook_tools.local.runtime import LocalFunctions
+from arrowhook_tools.local.state import STATE_FILE, read_state, remove_state_if_ours
+from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.standins.embedded_aws import (
     EmbeddedAws,
     dynamodb,
     point_sdk_at,
@@ -27,15 +32,10 @@ from arrowhook_tools.embedded_aws import (
     s3,
     ssm,
 )
-from arrowhook_tools.gateway import LocalHttpApi
-from arrowhook_tools.metric_logs import MetricLogs
-from arrowhook_tools.ports import claim_port
-from arrowhook_tools.queues import LocalQueues
-from arrowhook_tools.reload import CodeWatcher
-from arrowhook_tools.runtime import LocalFunctions
-from arrowhook_tools.state import STATE_FILE, read_state, remove_state_if_ours
-from arrowhook_tools.streams import LocalStreams
-from arrowhook_tools.template import PROJECT_ROOT, LocalTemplate
+from arrowhook_tools.standins.gateway import LocalHttpApi
+from arrowhook_tools.standins.metric_logs import MetricLogs
+from arrowhook_tools.standins.queues import LocalQueues
+from arrowhook_tools.standins.streams import LocalStreams
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

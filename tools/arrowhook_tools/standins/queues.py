@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from arrowhook_tools import embedded_aws
-from arrowhook_tools.pollers import Pollers
-from arrowhook_tools.runtime import LocalFunctions
-from arrowhook_tools.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
+from arrowhook_tools.local.runtime import LocalFunctions
+from arrowhook_tools.local.template import LOCAL_ACCOUNT, LOCAL_REGION, LocalTemplate
+from arrowhook_tools.standins import embedded_aws
+from arrowhook_tools.standins.pollers import Pollers
 
 
 @dataclass(frozen=True)

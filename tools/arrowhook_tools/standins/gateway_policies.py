@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from arrowhook_tools.template import CorsSpec, Throttle
+from arrowhook_tools.local.template import CorsSpec, Throttle
 
 
 class TokenBucket:

@@ -5,7 +5,7 @@ it (DynamoDB units come from the actual items, by DynamoDB's size rules, each in
 updated or deleted, the transactional rate); the local runtime reports each invocation (its CPU time,
 scaled to the configured memory's CPU share, plus a round trip per AWS call) and the bytes each function
 prints (CloudWatch Logs ingestion); the local gateway reports each HTTP API request and its access-log
-line. Prices are `arrowhook_tools.costs.PRICE_TABLE`'s, each with its source and date: a call the meter
+line. Prices are `arrowhook_tools.generators.costs.PRICE_TABLE`'s, each with its source and date: a call the meter
 has no price for is listed in `unpriced`, and a test fails on it.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arrowhook.aws.dynamodb import item_size
-from arrowhook_tools.costs import PRICE_TABLE
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.generators.costs import PRICE_TABLE
+from arrowhook_tools.local.template import LocalTemplate
 
 #: Lambda gives a full vCPU at 1,769 MB and CPU in proportion below it (the project's CPU-share model).
 FULL_CPU_MB = 1769

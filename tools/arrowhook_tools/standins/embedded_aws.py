@@ -22,9 +22,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from arrowhook.aws import secure_parameters
-from arrowhook_tools import meter as metering
-from arrowhook_tools.ports import claim_port
-from arrowhook_tools.template import LOCAL_REGION, LocalTemplate
+from arrowhook_tools.local.ports import claim_port
+from arrowhook_tools.local.template import LOCAL_REGION, LocalTemplate
+from arrowhook_tools.standins import meter as metering
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -213,7 +213,7 @@ _READS = frozenset(
 )  # fmt: skip
 
 
-#: The services whose data the local stack keeps (arrowhook_tools.snapshot): metrics and events are not.
+#: The services whose data the local stack keeps (arrowhook_tools.local.snapshot): metrics and events are not.
 _KEPT_SERVICES = ("dynamodb", "ssm", "s3", "sqs")
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/")
 
@@ -339,7 +339,7 @@ class EmbeddedAws:
         self._thread: threading.Thread | None = None
         self.faults: list[Fault] = []
         self.calls: dict[str, int] = {}
-        #: Requests served that may have changed data (arrowhook_tools.snapshot keeps the data when it moves).
+        #: Requests served that may have changed data (arrowhook_tools.local.snapshot keeps the data when it moves).
         self.changes = 0
         self._faults_lock = threading.Lock()
         #: One request at a time (see the class docstring); the TTL sweeper takes it too.

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT = "123456789012"

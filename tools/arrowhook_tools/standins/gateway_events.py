@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from arrowhook_tools.gateway_routes import MatchedRoute
-from arrowhook_tools.template import LOCAL_ACCOUNT
+from arrowhook_tools.local.template import LOCAL_ACCOUNT
+from arrowhook_tools.standins.gateway_routes import MatchedRoute
 
 #: API Gateway's own payload limit; the function applies its (smaller) configured limit itself.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024

@@ -7,7 +7,7 @@ loses at most the last PERSIST_SECONDS. `arrowhook dev --fresh` starts from noth
 Restoring writes the tables directly, as a backup restore does, and the stream consumers then start
 at the stream's end (the template's `StartingPosition: LATEST`): restored alerts are not forwarded again.
 The file holds the admin token and every destination secret: it is written 0600 in a 0700 folder,
-atomically (arrowhook_tools.state.write_private)."""
+atomically (arrowhook_tools.local.state.write_private)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from arrowhook_tools import embedded_aws
-from arrowhook_tools.state import STATE_DIR, write_private
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local.state import STATE_DIR, write_private
+from arrowhook_tools.local.template import LocalTemplate
+from arrowhook_tools.standins import embedded_aws
 
 #: Where `arrowhook dev` keeps its data (in the stack's state folder: ARROWHOOK_STATE_DIR).
 SNAPSHOT_FILE = STATE_DIR / "state" / "snapshot.json"

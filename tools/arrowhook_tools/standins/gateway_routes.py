@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from arrowhook_tools.template import Route
+from arrowhook_tools.local.template import Route
 
 
 @dataclass(frozen=True)

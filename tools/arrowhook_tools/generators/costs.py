@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from arrowhook_tools.template import LocalTemplate
+from arrowhook_tools.local.template import LocalTemplate
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ _DYNAMODB = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
 _SQS = "https://aws.amazon.com/sqs/pricing/"
 _S3 = "https://aws.amazon.com/s3/pricing/"
 _CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
-#: Every price the meter (arrowhook_tools.meter) and the estimates below use: one table.
+#: Every price the meter (arrowhook_tools.standins.meter) and the estimates below use: one table.
 PRICE_TABLE: dict[str, Price] = {
     "api_gateway_http_request": Price(1.00e-6, "HTTP API request", "https://aws.amazon.com/api-gateway/pricing/"),
     "lambda_request": Price(0.20e-6, "invocation", _LAMBDA),
