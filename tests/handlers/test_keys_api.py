@@ -349,3 +349,20 @@ def test_every_call_the_keys_api_makes_is_granted_by_its_policy(
     assert {action for action, _, _ in needed} >= {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
     assert_granted(template, "KeysFunction", needed)
     assert not policy_allows(template, "KeysFunction", "dynamodb:PutItem", template.arn("KeysTable"), "DESTINATION#x")
+
+
+def test_strategies_is_the_routes_one_name_and_keys_stays_an_alias(api: Call, resolver: KeyResolver) -> None:
+    """`/strategies/{strategy}` takes an id or a name (as `/strategies/{strategy}/positions` does); `/keys`,
+    the first spelling, answers the same for an id, and a name there is still no key."""
+    created = api("POST", "/strategies", {"name": "ema-cross"})
+    assert created.status == 201 and accepted(resolver, created.body["secret"])
+    key_id = created.body["id"]
+    assert api("GET", "/strategies/EMA-cross").body == api("GET", f"/keys/{key_id}").body
+    assert api("GET", "/keys/ema-cross").status == 404
+    assert [item["id"] for item in api("GET", "/strategies?name=ema").body["items"]] == [key_id]
+    assert api("PATCH", "/strategies/ema-cross", {"name": "ema-fast"}).body["name"] == "ema-fast"
+    rotated = api("POST", "/strategies/ema-fast/rotate", {"grace_seconds": 0})
+    assert rotated.status == 200 and not accepted(resolver, created.body["secret"])
+    assert api("POST", "/strategies/ema-fast/verify", {"secret": rotated.body["secret"]}).body["matches"] is True
+    assert api("DELETE", "/strategies/ema-fast").status == 204
+    assert api("GET", f"/keys/{key_id}").status == 404 and api("GET", "/strategies/ema-fast").status == 404

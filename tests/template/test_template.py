@@ -303,8 +303,7 @@ def test_routes_and_their_authorization(template: LocalTemplate) -> None:
     assert all(routes[key][0] == "WebhookFunction" for key in public)
     assert all(routes[key][0] == "ConsoleFunction" for key in console)
     assert routes["GET /strategies/{strategy}/positions"] == ("AlertsFunction", "AdminAuthorizer")
-    admin = {key for key in routes if key.split(" ")[1].startswith("/keys")}
-    assert admin == {
+    keys = {
         "POST /keys",
         "GET /keys",
         "GET /keys/{key_id}",
@@ -313,6 +312,13 @@ def test_routes_and_their_authorization(template: LocalTemplate) -> None:
         "POST /keys/{key_id}/rotate",
         "POST /keys/{key_id}/verify",
     }
+    admin = {key for key in routes if key.split(" ")[1].startswith("/keys")}
+    assert admin == keys
+    # The concept's one name, the same routes; a path variable at one place has one name, as API Gateway
+    # requires ({strategy}, as /strategies/{strategy}/positions has it).
+    strategies = {key.replace("/keys", "/strategies").replace("{key_id}", "{strategy}") for key in keys}
+    assert {key for key in routes if key in strategies} == strategies
+    admin |= strategies
     assert {routes[key] for key in admin} == {("KeysFunction", "AdminAuthorizer")}
     alerts = {key: value for key, value in routes.items() if key.split(" ")[1].startswith("/alerts")}
     assert set(alerts) == {"GET /alerts", "GET /alerts/stats", "GET /alerts/{alert_id}"}

@@ -30,7 +30,7 @@ Token = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 Since = Annotated[str | None, typer.Option(help="From: ISO 8601 or a duration back from now (24h, 7d).")]
 Until = Annotated[str | None, typer.Option(help="To: ISO 8601 or a duration back from now.")]
-KeyId = Annotated[str, typer.Argument(help="Key id or strategy name (see `arrowhook keys list`).")]
+KeyId = Annotated[str, typer.Argument(help="Key id or strategy name (see `arrowhook strategies list`).")]
 
 
 @contextlib.contextmanager

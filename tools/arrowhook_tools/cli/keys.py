@@ -1,4 +1,4 @@
-"""`arrowhook keys ...`: strategy keys through the admin API."""
+"""`arrowhook strategies ...`: strategy keys through the admin API."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from arrowhook_tools.cli.common import (
 )
 from arrowhook_tools.cli.render import shown
 
-keys_app = typer.Typer(no_args_is_help=True, help="Manage strategy keys.")
+keys_app = typer.Typer(
+    no_args_is_help=True, help="Manage strategies: their keys, signal expectations and test alerts (alias: keys)."
+)
 
 
 def _show_keys(keys: list[dict[str, Any]], title: str | None = None) -> None:
@@ -281,7 +283,7 @@ def _refuse_unless_its_own(client: Any, key: dict[str, Any], secret: str) -> Non
         console.print(f"[red]this secret is not {shown(key['name'])}'s[/]: nothing was sent (another strategy's?)")
         raise typer.Exit(1)
     if not verified["active"]:
-        console.print(f"[red]{shown(key['name'])} is disabled[/]: nothing was sent (arrowhook keys enable ...)")
+        console.print(f"[red]{shown(key['name'])} is disabled[/]: nothing was sent (arrowhook strategies enable ...)")
         raise typer.Exit(1)
 
 

@@ -25,7 +25,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     help="Arrowhook: TradingView alerts on AWS.",
 )
-app.add_typer(keys_app, name="keys")
+app.add_typer(keys_app, name="strategies")
+app.add_typer(keys_app, name="keys", hidden=True)  # the first spelling, kept as an alias
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(archive_app, name="archive")
 app.add_typer(destinations_app, name="destinations")

@@ -18,7 +18,7 @@ from typing import Any
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[3]
 STATE_DIR = Path(os.environ.get("ARROWHOOK_STATE_DIR") or _PROJECT_ROOT / ".arrowhook")
-#: Where a running `make dev` announces its endpoints to `arrowhook invoke` and `arrowhook keys`.
+#: Where a running `make dev` announces its endpoints to `arrowhook invoke` and `arrowhook strategies`.
 STATE_FILE = STATE_DIR / "dev.json"
 
 

@@ -124,7 +124,7 @@ class StoredAlert(BaseModel):
 
     @property
     def is_test(self) -> bool:
-        """Marked as a test (`"test": true`, as `arrowhook keys test` sends): never a trade. Everything that
+        """Marked as a test (`"test": true`, as `arrowhook strategies test` sends): never a trade. Everything that
         leaves says so, and it is never part of a position or a sequence."""
         return self.extra.get("test") is True
 

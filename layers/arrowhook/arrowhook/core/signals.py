@@ -6,9 +6,18 @@ from __future__ import annotations
 import re
 from datetime import datetime, time
 from enum import StrEnum
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 
 class SequenceCheck(StrEnum):
@@ -31,6 +40,21 @@ _HOURS_TEXT = re.compile(
 )
 
 
+#: A time of day as the API writes it ("09:30:00"; an offset only if one was given). JSON Schema's
+#: `format: time` would demand an offset (RFC 3339 full-time), which no session time has: a validator
+#: that checks formats (Schemathesis does) would call every answer that carries trading hours wrong.
+ClockTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$",
+            "examples": ["09:30", "16:00:00"],
+        }
+    ),
+]
+
+
 class TradingHours(BaseModel):
     """When a strategy is expected to send: a session on each listed weekday, in the exchange's time
     zone. `end` at or before `start` is a session through midnight (futures: 18:00-17:00)."""
@@ -39,8 +63,8 @@ class TradingHours(BaseModel):
 
     timezone: str = Field("UTC", max_length=64, description="IANA time zone, e.g. America/New_York.")
     weekdays: tuple[int, ...] = Field((0, 1, 2, 3, 4), description="0 = Monday ... 6 = Sunday.")
-    start: time = time(0, 0)
-    end: time = time(0, 0)
+    start: ClockTime = time(0, 0)
+    end: ClockTime = time(0, 0)
 
     @field_validator("timezone")
     @classmethod

@@ -201,7 +201,7 @@ def alert_document(alert: StoredAlert) -> dict[str, Any]:
         "strategy": alert.strategy,
         "received_at": iso(alert.received_at),
         "body_format": alert.body_format,
-        #: A bot must never trade on it: `arrowhook keys test` and any alert sent with `"test": true`.
+        #: A bot must never trade on it: `arrowhook strategies test` and any alert sent with `"test": true`.
         "test": alert.is_test,
         **fields,
         "parse_issues": [issue.model_dump(mode="json", exclude_none=True) for issue in alert.parse_issues],

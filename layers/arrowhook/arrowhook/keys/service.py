@@ -86,7 +86,7 @@ def rotate_key(store: KeyRecords, key_id: str, grace_seconds: int = 0) -> tuple[
 
 
 def verify_secret(store: KeyRecords, key_id: str, secret: str) -> tuple[StrategyKey, bool]:
-    """The key, and whether `secret` is one of its working secrets: `arrowhook keys test` asks before
+    """The key, and whether `secret` is one of its working secrets: `arrowhook strategies test` asks before
     sending anything, so another strategy's secret never sends a test to that strategy's destinations."""
     key = get_key(store, key_id)
     return key, store.holds_secret(key.id, hash_secret(secret), time.time())

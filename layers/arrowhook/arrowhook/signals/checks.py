@@ -25,7 +25,7 @@ from arrowhook.core.tradingview import MarketPosition, Side
 
 
 def is_test(alert: StoredAlert) -> bool:
-    """`arrowhook keys test` marks its alerts (`"test": true`): they are never part of a sequence."""
+    """`arrowhook strategies test` marks its alerts (`"test": true`): they are never part of a sequence."""
     return alert.is_test
 
 

@@ -101,6 +101,19 @@ class NoChatId:
         return None
 
 
+class UrlKind(NoChatId):
+    """A kind whose destination is a URL of its service (a secret, checked to be public): Discord, Slack,
+    signed webhooks. A subclass names its `url_rule`, template, escaping, limit and request."""
+
+    url_rule: UrlRule
+    via_email = False
+    takes_url = True
+    signs = False
+
+    def credentials(self, url: str | None, bot_token: str | None, *, allow_http: bool) -> tuple[dict[str, str], str]:
+        return self.url_rule.credentials(self.name, url, allow_http=allow_http)
+
+
 @dataclass(frozen=True)
 class UrlRule:
     """A kind whose destination is a URL of its service, over HTTPS (any http(s) URL where the stack allows

@@ -6,9 +6,9 @@ import re
 
 from arrowhook.delivery.kinds.base import (
     MessageLimit,
-    NoChatId,
     OutboundRequest,
     OutgoingMessage,
+    UrlKind,
     UrlRule,
     json_request,
     utf16_length,
@@ -29,19 +29,13 @@ def escape_discord(value: str) -> str:
     return _MARKDOWN.sub(r"\\\1", value).replace("@", "@" + _ZERO_WIDTH_SPACE)
 
 
-class Discord(NoChatId):
+class Discord(UrlKind):
     name = "discord"
     default_template = "**{strategy}** {side} {ticker} @ {price} (qty {quantity}) {message}"
     limit: MessageLimit | None = MessageLimit(2000, utf16_length)
-    via_email = False
-    takes_url = True
-    signs = False
+    url_rule = _URL
 
-    def escape(self, value: str) -> str:
-        return escape_discord(value)
-
-    def credentials(self, url: str | None, bot_token: str | None, *, allow_http: bool) -> tuple[dict[str, str], str]:
-        return _URL.credentials(self.name, url, allow_http=allow_http)
+    escape = staticmethod(escape_discord)
 
     def request(self, message: OutgoingMessage) -> OutboundRequest:
         # ?wait=true: Discord answers with the message (or why not). flags 4: SUPPRESS_EMBEDS, no link

@@ -6,9 +6,9 @@ import re
 
 from arrowhook.delivery.kinds.base import (
     MessageLimit,
-    NoChatId,
     OutboundRequest,
     OutgoingMessage,
+    UrlKind,
     UrlRule,
     json_request,
     utf16_length,
@@ -25,19 +25,13 @@ def escape_slack(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class Slack(NoChatId):
+class Slack(UrlKind):
     name = "slack"
     default_template = "{strategy}: {side} {ticker} @ {price} (qty {quantity}) {message}"
     limit: MessageLimit | None = MessageLimit(3000, utf16_length)
-    via_email = False
-    takes_url = True
-    signs = False
+    url_rule = _URL
 
-    def escape(self, value: str) -> str:
-        return escape_slack(value)
-
-    def credentials(self, url: str | None, bot_token: str | None, *, allow_http: bool) -> tuple[dict[str, str], str]:
-        return _URL.credentials(self.name, url, allow_http=allow_http)
+    escape = staticmethod(escape_slack)
 
     def request(self, message: OutgoingMessage) -> OutboundRequest:
         body = {"text": message.text, "mrkdwn": False, "unfurl_links": False, "unfurl_media": False}

@@ -42,8 +42,7 @@ class Telegram:
     takes_url = False
     signs = False
 
-    def escape(self, value: str) -> str:
-        return escape_telegram(value)
+    escape = staticmethod(escape_telegram)
 
     def credentials(self, url: str | None, bot_token: str | None, *, allow_http: bool) -> tuple[dict[str, str], str]:
         if not bot_token or not _token_ok(bot_token):

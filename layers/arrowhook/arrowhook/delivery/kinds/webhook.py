@@ -11,9 +11,9 @@ from standardwebhooks.webhooks import Webhook
 from arrowhook.core.models import iso
 from arrowhook.delivery.kinds.base import (
     MessageLimit,
-    NoChatId,
     OutboundRequest,
     OutgoingMessage,
+    UrlKind,
     UrlRule,
     json_bytes,
     json_headers,
@@ -22,21 +22,17 @@ from arrowhook.delivery.kinds.base import (
 _URL = UrlRule(re.compile(r"^https://[^\s/]+(?:/\S*)?$"), "an https:// URL")
 
 
-class SignedWebhook(NoChatId):
+class SignedWebhook(UrlKind):
     name = "webhook"
     default_template = "{strategy} {side} {ticker} @ {price}"
     #: Structured JSON: no limit we need to respect.
     limit: MessageLimit | None = None
-    via_email = False
-    takes_url = True
+    url_rule = _URL
     signs = True
 
     def escape(self, value: str) -> str:
         """Structured JSON needs no escaping."""
         return value
-
-    def credentials(self, url: str | None, bot_token: str | None, *, allow_http: bool) -> tuple[dict[str, str], str]:
-        return _URL.credentials(self.name, url, allow_http=allow_http)
 
     def request(self, message: OutgoingMessage) -> OutboundRequest:
         payload = {"type": message.event_type, "timestamp": iso(message.occurred_at), "data": message.data}
