@@ -3,6 +3,7 @@ when a committed page differs from what its source generates now."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -159,11 +160,18 @@ def cli_page() -> str:
 
 
 #: Every generated page and the function that generates it.
+def live_message_schema() -> str:
+    from arrowhook.admin.live_messages import message_schema
+
+    return json.dumps(message_schema(), indent=2) + "\n"
+
+
 GENERATED: dict[str, Callable[[], str]] = {
     "parameters.md": parameters_page,
     "fields.md": fields_page,
     "metrics.md": metrics_page,
     "cli-reference.md": cli_page,
+    "schemas/live-message.schema.json": live_message_schema,
 }
 
 

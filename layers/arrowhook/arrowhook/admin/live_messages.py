@@ -1,0 +1,79 @@
+"""What travels over the live WebSocket API (docs/live.md; docs/schemas/live-message.schema.json is
+generated from these models). Every frame is one JSON object with a `type` (server to client) or an
+`action` (client to server). An alert is what the admin API's `GET /alerts` lists of it (AlertOut: the
+same scrubbed fields, never a secret), with its `position`, which orders alerts and resumes after one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from arrowhook.admin.schemas import AlertOut
+from arrowhook.core.models import StoredAlert, iso
+
+
+def position_of(alert: StoredAlert) -> str:
+    """`<received_at>#<alert_id>`: sorts as the alerts arrived (ids break ties), as the console's rows do."""
+    return f"{iso(alert.received_at)}#{alert.alert_id}"
+
+
+class LiveAlert(BaseModel):
+    """A stored alert, pushed to every connection subscribed to its strategy (or resent by `resume`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["alert"] = "alert"
+    position: str = Field(description="`<received_at>#<alert_id>`: the order of alerts; `resume` takes it.")
+    alert: AlertOut
+
+    @classmethod
+    def of(cls, stored: StoredAlert) -> Self:
+        return cls(position=position_of(stored), alert=AlertOut.of(stored))
+
+
+class LivePong(BaseModel):
+    """The answer to a `ping` (clients send one at least every five minutes: API Gateway closes a
+    connection idle for ten)."""
+
+    type: Literal["pong"] = "pong"
+    at: datetime
+
+
+class LiveResumed(BaseModel):
+    """After a `resume`, the alerts since `after` have been sent (`complete` false: more than one resume
+    sends; ask again from the last position)."""
+
+    type: Literal["resumed"] = "resumed"
+    count: int
+    complete: bool
+
+
+class LiveError(BaseModel):
+    type: Literal["error"] = "error"
+    error: str
+    message: str
+
+
+LiveMessage = Annotated[LiveAlert | LivePong | LiveResumed | LiveError, Field(discriminator="type")]
+
+
+class LiveRequest(BaseModel):
+    """What a client sends: `{"action": "ping"}`, or `{"action": "resume", "after": "<position>"}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["ping", "resume"]
+    after: str | None = Field(None, max_length=128, description="With `resume`: the last position seen.")
+
+
+def message_schema() -> dict[str, Any]:
+    """The JSON Schema of every server-to-client frame (docs/schemas/live-message.schema.json)."""
+    schema: dict[str, Any] = TypeAdapter(LiveMessage).json_schema(mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://arrowhook.dev/schemas/live-message.schema.json",
+        "title": "Arrowhook live message",
+        **schema,
+    }
