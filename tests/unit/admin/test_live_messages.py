@@ -10,8 +10,9 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from pydantic import ValidationError
 
-from arrowhook.admin.live_messages import LiveAlert, LiveError, LivePong, LiveRequest, LiveResumed, position_of
+from arrowhook.admin.live_messages import LiveAlert, LiveError, LivePong, LiveRequest, LiveResumed
 from arrowhook.core.models import StoredAlert
+from arrowhook.live.resume import position
 from arrowhook_tools.local.template import PROJECT_ROOT
 from tests.fakes.alerts import stored_alert
 
@@ -46,9 +47,9 @@ def test_every_frame_matches_the_published_schema(frame: LiveAlert | LivePong | 
 
 def test_an_alerts_position_orders_alerts_as_they_arrived() -> None:
     first, second = _alert(0), _alert(1)
-    assert position_of(first) < position_of(second)
+    assert position(first) < position(second)
     pushed = json.loads(LiveAlert.of(second).model_dump_json())
-    assert pushed["position"] == position_of(second) and pushed["alert"]["price"] == "65000.5"
+    assert pushed["position"] == position(second) and pushed["alert"]["price"] == "65000.5"
 
 
 def test_a_client_may_only_ping_or_resume() -> None:

@@ -74,3 +74,26 @@ def test_an_alert_reaches_its_strategys_connections_and_a_gone_one_is_forgotten(
     assert connections.fan_out("K1", b"{}", poster) == (2, 1)
     assert sorted(connection_id for connection_id, _ in poster.sent) == ["all", "k1"]
     assert sorted(one.connection_id for one in connections.connections.all(NOW.timestamp())) == ["all", "k1", "k2"]
+
+
+def test_a_resume_sends_what_the_connection_missed_in_order_and_only_its_strategies() -> None:
+    from arrowhook.live.connections import Connection
+    from arrowhook.live.resume import missed, position
+    from tests.fakes.alerts import InMemoryAlerts, stored_alert
+
+    class Key:
+        def __init__(self, key_id: str) -> None:
+            self.id, self.name = key_id, key_id.lower()
+
+    alerts = InMemoryAlerts()
+    k1, k2 = Key("K1"), Key("K2")
+    seen, *later = [stored_alert(k1, minute) for minute in range(4)]
+    other = stored_alert(k2, 5)
+    alerts.add(seen, *later, other)
+    only_k1 = Connection("c", "admin", ("K1",), NOW, 0)
+    assert missed(alerts, only_k1, position(seen)) == (later, True)
+    everything = Connection("c", "admin", None, NOW, 0)
+    assert missed(alerts, everything, position(seen), limit=3) == (later, False)
+    assert missed(alerts, everything, position(later[-1])) == ([other], True)
+    with pytest.raises(Exception, match="not a position"):
+        missed(alerts, everything, "yesterday")

@@ -11,12 +11,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from arrowhook.admin.schemas import AlertOut
-from arrowhook.core.models import StoredAlert, iso
-
-
-def position_of(alert: StoredAlert) -> str:
-    """`<received_at>#<alert_id>`: sorts as the alerts arrived (ids break ties), as the console's rows do."""
-    return f"{iso(alert.received_at)}#{alert.alert_id}"
+from arrowhook.core.models import StoredAlert
+from arrowhook.live.resume import position
 
 
 class LiveAlert(BaseModel):
@@ -30,7 +26,7 @@ class LiveAlert(BaseModel):
 
     @classmethod
     def of(cls, stored: StoredAlert) -> Self:
-        return cls(position=position_of(stored), alert=AlertOut.of(stored))
+        return cls(position=position(stored), alert=AlertOut.of(stored))
 
 
 class LivePong(BaseModel):
