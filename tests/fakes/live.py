@@ -19,6 +19,9 @@ class InMemoryConnections:
     def delete(self, connection_id: str) -> None:
         self.open.pop(connection_id, None)
 
+    def get(self, connection_id: str) -> Connection | None:
+        return self.open.get(connection_id)
+
     def held_by(self, holder: str, now_epoch: float) -> int:
         return sum(1 for one in self.open.values() if one.holder == holder and one.expires_at > now_epoch)
 

@@ -24,6 +24,7 @@ from arrowhook.core.settings import (
     DestinationsApiSettings,
     FunctionSettings,
     KeysApiSettings,
+    LiveSettings,
     SenderSettings,
     WebhookSettings,
 )
@@ -270,6 +271,7 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "SenderFunction": SenderSettings,
     "DestinationsFunction": DestinationsApiSettings,
     "ConsoleFunction": ConsoleSettings,
+    "LiveFunction": LiveSettings,
     "SecureParameterFunction": FunctionSettings,
 }
 
@@ -353,6 +355,8 @@ def _statements(raw: dict[str, Any], function: str) -> list[dict[str, Any]]:
 BUCKET_PREFIX_RESOURCE = re.compile(
     r"^\$\{[A-Za-z]+Bucket\.Arn\}/[a-z-]+/\*$"
     r"|^arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}:parameter/arrowhook/\$\{AWS::StackName\}/[a-z-]+/\*$"
+    # A connection's id is known only when it connects: POST to any connection of this API's stage.
+    r"|^arn:\$\{AWS::Partition\}:execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{LiveApi\}/live/POST/@connections/\*$"
 )
 
 
@@ -1098,3 +1102,43 @@ def test_the_alert_indexes_hold_only_what_never_changes_on_an_alert() -> None:
     for index in table["GlobalSecondaryIndexes"]:
         assert index["Projection"]["ProjectionType"] == "INCLUDE", index["IndexName"]
         assert set(index["Projection"]["NonKeyAttributes"]) <= {"ticker", "side", "strategy", "key_id"}
+
+
+def test_the_live_websocket_api_routes_to_one_function_that_alone_may_answer_connections(raw: dict[str, Any]) -> None:
+    """The WebSocket API (docs/live.md): its three routes to LiveFunction, the ticket checked by the
+    function (no authorizer can read a browser's header-less upgrade), a throttled and access-logged stage,
+    and `execute-api:ManageConnections` granted to that function only, for POST on this API's stage."""
+    resources = raw["Resources"]
+    api = resources["LiveApi"]["Properties"]
+    assert (api["ProtocolType"], api["RouteSelectionExpression"]) == ("WEBSOCKET", "$request.body.action")
+    routes = {
+        resource["Properties"]["RouteKey"]: resource["Properties"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::ApiGatewayV2::Route"
+    }
+    assert set(routes) == {"$connect", "$disconnect", "$default"}
+    assert {route["Target"]["Fn::Sub"] for route in routes.values()} == {"integrations/${LiveIntegration}"}
+    assert "LiveFunction.Arn" in resources["LiveIntegration"]["Properties"]["IntegrationUri"]["Fn::Sub"]
+    stage = resources["LiveStage"]["Properties"]
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0 and "AccessLogSettings" in stage
+    managing = {
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for statement in _statements(raw, logical_id)
+        if "execute-api:ManageConnections" in json.dumps(statement["Action"])
+    }
+    assert managing == {"LiveFunction"}
+    (answer,) = [statement for statement in _statements(raw, "LiveFunction") if statement["Sid"] == "AnswerConnections"]
+    assert answer["Resource"]["Fn::Sub"].endswith("${LiveApi}/live/POST/@connections/*")
+
+
+def test_live_connection_records_expire_with_the_keys_tables_ttl(raw: dict[str, Any]) -> None:
+    """Connections and redeemed tickets are keys-table items written with `ttl` (arrowhook.live.store),
+    the attribute the table expires; the function touches only those item types."""
+    ttl = raw["Resources"]["KeysTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "ttl", "Enabled": True}
+    store = (PROJECT_ROOT / "layers/arrowhook/arrowhook/live/store.py").read_text()
+    assert '"ttl": connection.expires_at' in store and '"ttl": {"N":' in store
+    (records,) = [s for s in _statements(raw, "LiveFunction") if s["Sid"] == "RecordConnectionsAndTickets"]
+    assert records["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["CONNECTION#*", "TICKET#*"]

@@ -33,6 +33,7 @@ def test_connections_are_read_back_counted_per_holder_and_expire(aws: DynamoDBCl
         connection("c2", holder="console:Ab"),
     ]
     assert (store.held_by("admin", now), store.held_by("console:ab", now), store.held_by("console", now)) == (2, 1, 0)
+    assert store.get("c1") == connection("c1") and store.get("nope") is None
     store.delete("c1")
     assert sorted(one.connection_id for one in store.all(now)) == ["all", "c2"]
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from arrowhook.admin.schemas import AlertOut
+from arrowhook.core.errors import InvalidFilterError
 from arrowhook.core.models import StoredAlert
-from arrowhook.live.resume import position
+from arrowhook.live.connections import Connection
+from arrowhook.live.resume import AlertPages, missed, position
 
 
 class LiveAlert(BaseModel):
@@ -73,3 +75,24 @@ def message_schema() -> dict[str, Any]:
         "title": "Arrowhook live message",
         **schema,
     }
+
+
+def answer(body: str | None, connection: Connection | None, query: AlertPages, now: datetime) -> list[bytes]:
+    """The frames a client's message is answered with: a pong; the alerts it missed then `resumed`; or an
+    error naming what was wrong (never an exception: a frame the client can read)."""
+    try:
+        request = LiveRequest.model_validate_json(body or "")
+    except ValidationError:
+        problem = 'expected {"action": "ping"} or {"action": "resume", "after": "<position>"}'
+        return [LiveError(error="invalid_request", message=problem).model_dump_json().encode()]
+    if request.action == "ping":
+        return [LivePong(at=now).model_dump_json().encode()]
+    if connection is None or request.after is None:
+        message = "resume needs `after`" if connection else "this connection is not known: reconnect"
+        return [LiveError(error="invalid_request", message=message).model_dump_json().encode()]
+    try:
+        alerts, complete = missed(query, connection, request.after)
+    except InvalidFilterError as error:
+        return [LiveError(error="invalid_request", message=str(error)).model_dump_json().encode()]
+    frames = [LiveAlert.of(alert).model_dump_json().encode() for alert in alerts]
+    return [*frames, LiveResumed(count=len(alerts), complete=complete).model_dump_json().encode()]

@@ -75,6 +75,17 @@ class AlertsApiSettings(FunctionSettings):
     cursor_key_parameter: str = Field(alias="CURSOR_KEY_PARAMETER", min_length=2)
 
 
+class LiveSettings(FunctionSettings):
+    """The live WebSocket API's function: connections and tickets in the keys table, resumes read alerts."""
+
+    keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
+    alerts_table_name: str = Field(alias="ALERTS_TABLE_NAME", min_length=3)
+    #: Tickets are signed with the cursor key (under their own domain separator).
+    cursor_key_parameter: str = Field(alias="CURSOR_KEY_PARAMETER", min_length=2)
+    #: The WebSocket API's `@connections` endpoint (https://<api>.execute-api.<region>.amazonaws.com/<stage>).
+    live_connections_url: str = Field(alias="LIVE_CONNECTIONS_URL", min_length=8)
+
+
 class ArchiveSettings(FunctionSettings):
     alerts_table_name: str = Field(alias="ALERTS_TABLE_NAME", min_length=3)
     archive_bucket_name: str = Field(alias="ARCHIVE_BUCKET_NAME", min_length=3)

@@ -46,6 +46,13 @@ class ConnectionStore:
         with store_errors():
             self._client.delete_item(TableName=self.table_name, Key={"pk": {"S": f"CONNECTION#{connection_id}"}})
 
+    def get(self, connection_id: str) -> Connection | None:
+        with store_errors():
+            item = self._client.get_item(
+                TableName=self.table_name, Key={"pk": {"S": f"CONNECTION#{connection_id}"}}, ConsistentRead=True
+            ).get("Item")
+        return _connection(item) if item else None
+
     def held_by(self, holder: str, now_epoch: float) -> int:
         return len(self._query(now_epoch, prefix=f"{holder.lower()}#"))
 
