@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Query
 
-from arrowhook.admin.app import BAD_CURSOR, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
-from arrowhook.admin.schemas import AlertDetail, AlertOut, AlertPage, AlertStatsOut, PositionOut, PositionsOut
+from arrowhook.admin.app import BAD_CURSOR, MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.admin.schemas import (
+    AlertDetail,
+    AlertOut,
+    AlertPage,
+    AlertStatsOut,
+    LiveTicketOut,
+    LiveTicketRequest,
+    PositionOut,
+    PositionsOut,
+)
 from arrowhook.alerts.daily_counts import DailyCounts
 from arrowhook.alerts.listing import TIME_HELP, AlertListing, FilterRequest
 from arrowhook.alerts.positions import positions
@@ -16,12 +26,14 @@ from arrowhook.alerts.query import AlertQuery
 from arrowhook.alerts.stats import alert_stats
 from arrowhook.alerts.store import AlertStore
 from arrowhook.aws.pagination import CursorSigner, cursor_signer
+from arrowhook.aws.secure_parameters import secure_value
 from arrowhook.core.errors import KeyNotFoundError
 from arrowhook.core.models import utc_now
 from arrowhook.core.settings import AlertsApiSettings
 from arrowhook.core.tradingview import Side
 from arrowhook.delivery.records_store import DeliveryStore
 from arrowhook.keys.store import KeyStore
+from arrowhook.live.tickets import TicketSigner, ticket_for
 
 settings = AlertsApiSettings.from_environment()
 alerts = AlertQuery(settings.alerts_table_name)
@@ -128,6 +140,27 @@ async def get_alert(alert_id: str) -> AlertDetail:
     if found is None:
         raise HTTPException(status_code=404, detail="alert not found")
     return AlertDetail.of(found, deliveries.for_alert(alert_id))
+
+
+@app.post(
+    "/live/tickets",
+    status_code=201,
+    response_model=LiveTicketOut,
+    tags=["live"],
+    responses={**NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY},
+)
+async def live_ticket(body: LiveTicketRequest | None = None) -> LiveTicketOut:
+    """A ticket for the live WebSocket API (docs/live.md): good for one connection, once, within 30
+    seconds, receiving the named strategies' alerts (ids or names; omitted: all). At most five
+    connections opened with the admin token are open at once."""
+    key = secure_value(settings.cursor_key_parameter, max_age_seconds=3600)  # signed under its own domain
+    token, ticket = ticket_for(TicketSigner(key.encode()), "admin", body.strategies if body else None, keys, utc_now())
+    return LiveTicketOut(
+        ticket=token,
+        url=settings.live_url,
+        expires_at=datetime.fromtimestamp(ticket.expires_at, UTC),
+        strategies=list(ticket.strategies) if ticket.strategies is not None else None,
+    )
 
 
 lambda_handler = lambda_entry(app)

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from arrowhook.admin.app import lambda_entry, mapped_error
 from arrowhook.core.errors import ArrowhookError
 from arrowhook.core.observability import logger
-from console_pages import alerts, deliveries, sign_in, strategies
+from console_pages import alerts, deliveries, live, sign_in, strategies
 from console_pages.wiring import STATIC, CsrfRefusedError, SignInRequiredError, page
 
 #: Nothing leaves the origin, no inline script or style, no framing, forms post only here.
@@ -37,7 +37,7 @@ SECURITY_HEADERS = {
 }
 
 app = FastAPI(title="Arrowhook console", docs_url=None, redoc_url=None, openapi_url=None)
-for pages in (sign_in, alerts, strategies, deliveries):
+for pages in (sign_in, alerts, strategies, deliveries, live):
     app.include_router(pages.router)
 
 

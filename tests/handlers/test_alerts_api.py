@@ -311,3 +311,23 @@ def test_the_api_answers_by_name_or_id_and_404s_an_unknown_strategy(
             ("BTCUSDT", "long", "0.5")
         ]
     assert api("/strategies/nope/positions").status == 404
+
+
+def test_a_live_ticket_names_its_strategies_by_id_and_an_unknown_one_is_404(
+    alerts_app: ModuleType, admin_routes: RouteTable, make_strategy: Callable[[str], Strategy]
+) -> None:
+    from arrowhook.aws.secure_parameters import secure_value
+    from arrowhook.live.tickets import TicketSigner
+
+    def post(body: Any) -> ApiResponse:
+        return call_route(alerts_app, admin_routes, "POST", "/live/tickets", body)
+
+    alpha = make_strategy("alpha")
+    issued = post({"strategies": ["ALPHA", alpha.key.id]})
+    assert issued.status == 201, issued.body
+    assert issued.body["strategies"] == [alpha.key.id] and issued.body["url"] == alerts_app.settings.live_url
+    key = secure_value(alerts_app.settings.cursor_key_parameter, 3600).encode()
+    ticket = TicketSigner(key).check(issued.body["ticket"], datetime.now(UTC))
+    assert (ticket.holder, ticket.strategies) == ("admin", (alpha.key.id,))
+    assert post(None).body["strategies"] is None
+    assert post({"strategies": ["nope"]}).status == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -383,3 +383,20 @@ class PositionsOut(BaseModel):
     positions: list[PositionOut]
     alerts_read: int
     complete: bool = Field(description="False when the strategy has more alerts than one request reads.")
+
+
+class LiveTicketRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    strategies: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, max_length=100, description="Strategy ids or names whose alerts the connection receives; omitted: all."
+    )
+
+
+class LiveTicketOut(BaseModel):
+    """Connect to `url` with `?ticket=<ticket>` within the ticket's time; it opens one connection, once."""
+
+    ticket: str
+    url: str = Field(description="The live WebSocket API (wss://...).")
+    expires_at: datetime
+    strategies: list[str] | None = Field(description="Key ids the connection receives; null: every strategy.")

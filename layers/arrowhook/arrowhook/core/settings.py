@@ -73,6 +73,8 @@ class AlertsApiSettings(FunctionSettings):
     #: An alert's detail lists its deliveries.
     deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
     cursor_key_parameter: str = Field(alias="CURSOR_KEY_PARAMETER", min_length=2)
+    #: The live WebSocket API's URL, handed out with a ticket (wss://...).
+    live_url: str = Field(alias="LIVE_URL", min_length=6)
 
 
 class LiveSettings(FunctionSettings):
@@ -152,3 +154,5 @@ class ConsoleSettings(FunctionSettings):
     admin_token_parameter: str = Field(alias="ADMIN_TOKEN_PARAMETER", min_length=2)
     session_key_parameter: str = Field(alias="CONSOLE_SESSION_KEY_PARAMETER", min_length=2)
     session_seconds: int = Field(28_800, alias="CONSOLE_SESSION_SECONDS", ge=300, le=7 * 86_400)
+    #: The live WebSocket API's URL, handed out with a ticket (wss://...).
+    live_url: str = Field(alias="LIVE_URL", min_length=6)

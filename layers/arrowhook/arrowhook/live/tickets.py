@@ -15,9 +15,10 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from arrowhook.core.errors import ArrowhookError
+from arrowhook.core.errors import ArrowhookError, KeyNotFoundError
+from arrowhook.core.models import StrategyKey
 
 #: How long a ticket may wait before its connection: enough for a client to open the socket at once.
 TICKET_SECONDS = 30
@@ -84,3 +85,24 @@ class TicketSigner:
 
 def _encode(state: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+class StrategyReferences(Protocol):
+    """A strategy by id or name (arrowhook.keys.store.KeyStore.resolve)."""
+
+    def resolve(self, reference: str) -> StrategyKey | None: ...
+
+
+def ticket_for(
+    signer: TicketSigner, holder: str, strategies: list[str] | None, keys: StrategyReferences, now: datetime
+) -> tuple[str, Ticket]:
+    """A ticket for `holder`, its strategies given by id or name (None or empty: every strategy); an
+    unknown one is KeyNotFoundError, so a typo never opens a connection that silently receives nothing."""
+    key_ids: list[str] = []
+    for reference in strategies or []:
+        key = keys.resolve(reference)
+        if key is None:
+            raise KeyNotFoundError(f"no strategy {reference}")
+        if key.id not in key_ids:
+            key_ids.append(key.id)
+    return signer.issue(holder, tuple(key_ids) if key_ids else None, now)
