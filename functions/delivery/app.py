@@ -7,8 +7,9 @@ Thin on purpose: Powertools batch processing turns the stream batch into records
 failures (the mapping bisects and retries them); the strategies and destinations are read once per
 batch; each record goes to arrowhook.signals.flows (AlertFlows.new_alert: lag at once, then a `pending`
 delivery record per destination in its lane; an alert whose sequence is checked goes to the signal-check
-queue, which hands it back as an SQS batch once it has settled: AlertFlows.settled). A scheduled event
-(`{"trigger": "signal-watch"}`) runs the silence watch.
+queue, which hands it back as an SQS batch once it has settled: AlertFlows.settled) and to the open live
+connections of its strategy (docs/live.md). A scheduled event (`{"trigger": "signal-watch"}`) runs the
+silence watch.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from arrowhook.admin.live_messages import LiveAlert
 from arrowhook.alerts.daily_counts import DailyCounts
 from arrowhook.alerts.query import AlertQuery
 from arrowhook.alerts.store import AlertStore, alert_from_item
-from arrowhook.core.models import StrategyKey, utc_now
-from arrowhook.core.observability import logger, metrics, traced
+from arrowhook.core.errors import StoreUnavailableError
+from arrowhook.core.models import StoredAlert, StrategyKey, utc_now
+from arrowhook.core.observability import Metric, MetricUnit, logger, metrics, traced
 from arrowhook.core.settings import DeliverySettings
 from arrowhook.delivery.channels import SignalCheckQueue, SqsLanes
 from arrowhook.delivery.destinations import Destination
@@ -37,6 +40,9 @@ from arrowhook.delivery.lanes import Dispatcher
 from arrowhook.delivery.records_store import DeliveryStore
 from arrowhook.delivery.sending import DeliveryRecord
 from arrowhook.keys.store import KeyStore
+from arrowhook.live.channels import ConnectionsApi
+from arrowhook.live.connections import Connection, fan_out
+from arrowhook.live.store import ConnectionStore
 from arrowhook.signals import flows as signal_flows
 from arrowhook.signals.flows import AlertFlows
 from arrowhook.signals.watch import SilenceStates, SilenceWatch, StreamChecks
@@ -55,16 +61,50 @@ check_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch
 deliverer = Dispatcher(
     records=DeliveryStore(settings.deliveries_table_name), lanes=SqsLanes(settings.delivery_queue_url)
 )
+connections = ConnectionStore(settings.keys_table_name)
+connections_api = ConnectionsApi(settings.live_connections_url)
 flows = AlertFlows(checks, deliverer, SignalCheckQueue(settings.signal_check_queue_url), alert_store)
 
 
 def deliver_record(
-    record: DynamoDBRecord, configured: list[Destination], strategies: dict[str, StrategyKey]
+    record: DynamoDBRecord,
+    configured: list[Destination],
+    strategies: dict[str, StrategyKey],
+    listening: list[Connection],
 ) -> list[DeliveryRecord]:
     image = (record.raw_event.get("dynamodb") or {}).get("NewImage")
     if not image:
         return []  # the mapping's filter lets only ALERT# inserts through; anything else has nothing to send
-    return flows.new_alert(alert_from_item(image), configured, strategies)
+    alert = alert_from_item(image)
+    results = flows.new_alert(alert, configured, strategies)
+    push_live(alert, listening)
+    return results
+
+
+def open_connections() -> list[Connection]:
+    """The open live connections, one Query per batch; none when the read fails (deliveries go on)."""
+    try:
+        return connections.all(utc_now().timestamp())
+    except StoreUnavailableError:
+        metrics.add_metric(name=Metric.LIVE_FAN_OUT_ERRORS, unit=MetricUnit.Count, value=1)
+        return []
+
+
+def push_live(alert: StoredAlert, listening: list[Connection]) -> None:
+    """The alert to the live connections open when the batch began (docs/live.md). A failure is counted and
+    logged, never retried with the record: its deliveries must not wait for it, and a client that missed
+    a frame gets it with its next `resume`."""
+    if not listening:
+        return
+    frame = LiveAlert.of(alert).model_dump_json().encode()
+    try:
+        sent, _ = fan_out(connections, listening, alert.key_id, frame, connections_api)
+    except StoreUnavailableError:
+        logger.warning("live fan-out failed", extra={"alert_id": alert.alert_id})
+        metrics.add_metric(name=Metric.LIVE_FAN_OUT_ERRORS, unit=MetricUnit.Count, value=1)
+        return
+    if sent:
+        metrics.add_metric(name=Metric.LIVE_MESSAGES, unit=MetricUnit.Count, value=sent)
 
 
 def check_record(
@@ -91,9 +131,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             context=context,
         )
     configured = destinations.all()  # once per batch: a handful of items
+    listening = open_connections()
     return process_partial_response(
         event=event,
-        record_handler=lambda record: deliver_record(record, configured, strategies),
+        record_handler=lambda record: deliver_record(record, configured, strategies, listening),
         processor=processor,
         context=context,
     )

@@ -3,6 +3,7 @@ fake receiver: partial batch failures as Lambda's event source mapping reads the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -505,3 +506,36 @@ def test_every_dynamodb_call_of_delivery_the_watch_and_the_sender_is_granted_by_
     _send_lanes(sender_app, template)
     assert_granted(template, "SenderFunction", needed)
     assert {action for action, _, _ in needed} >= {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+
+
+def test_a_new_alert_is_pushed_to_the_open_live_connections_of_its_strategy(
+    delivery_app: Any, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live fan-out (docs/live.md): connections open when the batch begins get the alert's frame, a
+    gone one is forgotten, another strategy's gets nothing; a failing management API leaves the
+    deliveries alone (the record is not retried for it)."""
+    import time
+
+    from arrowhook.core.errors import StoreUnavailableError
+    from arrowhook.live.connections import Connection
+    from tests.fakes.live import RecordingPoster
+
+    event = _stored_sample(template)
+    key_id = event["Records"][0]["dynamodb"]["NewImage"]["key_id"]["S"]
+    now = datetime.now(UTC)
+    for connection_id, strategies in (("mine", (key_id,)), ("all", None), ("other", ("01OTHER",)), ("gone", None)):
+        delivery_app.connections.put(Connection(connection_id, "admin", strategies, now, int(time.time()) + 600))
+    poster = RecordingPoster(gone={"gone"})
+    monkeypatch.setattr(delivery_app, "connections_api", poster)
+    assert _invoke(delivery_app, event) == {"batchItemFailures": []}
+    assert sorted(connection_id for connection_id, _ in poster.sent) == ["all", "mine"]
+    frame = json.loads(poster.sent[0][1])
+    assert (frame["type"], frame["alert"]["alert_id"]) == ("alert", SAMPLE_ALERT_ID)
+    assert delivery_app.connections.get("gone") is None and delivery_app.connections.get("other") is not None
+
+    class Failing:
+        def post(self, connection_id: str, data: bytes) -> bool:
+            raise StoreUnavailableError("management API down")
+
+    monkeypatch.setattr(delivery_app, "connections_api", Failing())
+    assert _invoke(delivery_app, event) == {"batchItemFailures": []}

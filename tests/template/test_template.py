@@ -741,6 +741,8 @@ def test_alarms_cover_what_an_operator_needs_and_notify_the_topic(raw: dict[str,
     assert {metric for _, metric, _ in dynamodb} == {"ReadThrottleEvents", "WriteThrottleEvents"}
     assert ("Arrowhook", "AuthorizerErrors", json.dumps("arrowhook")) in _alarm_metrics(alarms["AuthorizerErrorsAlarm"])
     assert ("AWS/Lambda", "Errors", _ref("ArchiveFunction")) in _alarm_metrics(alarms["ArchiveFailureAlarm"])
+    live = alarms["LiveFanOutAlarm"]["Properties"]
+    assert (live["Namespace"], live["MetricName"], live["Threshold"]) == ("Arrowhook", "LiveFanOutErrors", 1)
 
 
 FULL_MONITORING = {
@@ -753,6 +755,7 @@ FULL_MONITORING = {
     "DynamoDbThrottlesAlarm",
     "AuthorizerErrorsAlarm",
     "RefusedCredentialsSurgeAlarm",
+    "LiveFanOutAlarm",
     "Dashboard",
 }
 
@@ -1104,7 +1107,7 @@ def test_the_alert_indexes_hold_only_what_never_changes_on_an_alert() -> None:
         assert set(index["Projection"]["NonKeyAttributes"]) <= {"ticker", "side", "strategy", "key_id"}
 
 
-def test_the_live_websocket_api_routes_to_one_function_that_alone_may_answer_connections(raw: dict[str, Any]) -> None:
+def test_the_live_websocket_api_routes_to_one_function_and_only_it_and_the_fan_out_post(raw: dict[str, Any]) -> None:
     """The WebSocket API (docs/live.md): its three routes to LiveFunction, the ticket checked by the
     function (no authorizer can read a browser's header-less upgrade), a throttled and access-logged stage,
     and `execute-api:ManageConnections` granted to that function only, for POST on this API's stage."""
@@ -1128,7 +1131,7 @@ def test_the_live_websocket_api_routes_to_one_function_that_alone_may_answer_con
         for statement in _statements(raw, logical_id)
         if "execute-api:ManageConnections" in json.dumps(statement["Action"])
     }
-    assert managing == {"LiveFunction"}
+    assert managing == {"LiveFunction", "DeliveryFunction"}  # its answers; the fan-out of new alerts
     (answer,) = [statement for statement in _statements(raw, "LiveFunction") if statement["Sid"] == "AnswerConnections"]
     assert answer["Resource"]["Fn::Sub"].endswith("${LiveApi}/live/POST/@connections/*")
 

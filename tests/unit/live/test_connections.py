@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from arrowhook.live.connections import LiveConnections
+from arrowhook.live.connections import LiveConnections, fan_out
 from arrowhook.live.tickets import TICKET_SECONDS, TicketRefusedError, TicketSigner
 from tests.fakes.live import InMemoryConnections, InMemoryRedemptions, RecordingPoster
 
@@ -71,7 +71,8 @@ def test_an_alert_reaches_its_strategys_connections_and_a_gone_one_is_forgotten(
     connections.connect("k2", SIGNER.issue("console:s2", ("K2",), NOW)[0])
     connections.connect("left", SIGNER.issue("console:s3", ("K1",), NOW)[0])
     poster = RecordingPoster(gone={"left"})
-    assert connections.fan_out("K1", b"{}", poster) == (2, 1)
+    opened = connections.connections.all(NOW.timestamp())
+    assert fan_out(connections.connections, opened, "K1", b"{}", poster) == (2, 1)
     assert sorted(connection_id for connection_id, _ in poster.sent) == ["all", "k1"]
     assert sorted(one.connection_id for one in connections.connections.all(NOW.timestamp())) == ["all", "k1", "k2"]
 

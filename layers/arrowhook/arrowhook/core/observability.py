@@ -43,6 +43,8 @@ class Metric(StrEnum):
     LATE_ALERTS = "LateAlerts"
     SIGNAL_GAPS = "SignalGaps"
     SILENT_STRATEGIES = "SilentStrategies"
+    LIVE_MESSAGES = "LiveMessages"
+    LIVE_FAN_OUT_ERRORS = "LiveFanOutErrors"
 
 
 #: What each metric counts, and who publishes it (docs/metrics.md is generated from this).
@@ -81,6 +83,11 @@ METRIC_MEANINGS: dict[Metric, tuple[str, str]] = {
     Metric.LATE_ALERTS: ("delivery", "alerts later than their strategy's max_lag_seconds"),
     Metric.SIGNAL_GAPS: ("delivery", "alerts with at least one alert missing before them (gap_before)"),
     Metric.SILENT_STRATEGIES: ("delivery", "strategies newly notified as silent by the scheduled watch"),
+    Metric.LIVE_MESSAGES: ("delivery", "new alerts pushed to open live connections (one per connection)"),
+    Metric.LIVE_FAN_OUT_ERRORS: (
+        "delivery",
+        "new alerts the live fan-out could not push (the management API failed): clients get them on resume",
+    ),
 }
 
 __all__ = [

@@ -109,6 +109,8 @@ class DeliverySettings(FunctionSettings):
     signal_check_queue_url: str = Field(alias="SIGNAL_CHECK_QUEUE_URL", min_length=8)
     #: The destinations' lanes (SQS FIFO, one message group per destination).
     delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=8)
+    #: The live WebSocket API's `@connections` endpoint: each new alert is pushed to open connections.
+    live_connections_url: str = Field(alias="LIVE_CONNECTIONS_URL", min_length=8)
 
 
 class SenderSettings(FunctionSettings):

@@ -88,15 +88,19 @@ class LiveConnections:
     def disconnect(self, connection_id: str) -> None:
         self.connections.delete(connection_id)
 
-    def fan_out(self, key_id: str, data: bytes, poster: Poster) -> tuple[int, int]:
-        """One message to every connection subscribed to `key_id`'s alerts: (sent, forgotten as gone)."""
-        sent = gone = 0
-        for connection in self.connections.all(self.now().timestamp()):
-            if not connection.receives(key_id):
-                continue
-            if poster.post(connection.connection_id, data):
-                sent += 1
-            else:
-                self.connections.delete(connection.connection_id)
-                gone += 1
-        return sent, gone
+
+def fan_out(
+    connections: Connections, open_connections: list[Connection], key_id: str, data: bytes, poster: Poster
+) -> tuple[int, int]:
+    """One frame to every open connection subscribed to `key_id`'s alerts (the caller reads the open
+    connections once per batch): (sent, forgotten as gone)."""
+    sent = gone = 0
+    for connection in open_connections:
+        if not connection.receives(key_id):
+            continue
+        if poster.post(connection.connection_id, data):
+            sent += 1
+        else:
+            connections.delete(connection.connection_id)
+            gone += 1
+    return sent, gone
