@@ -36,6 +36,7 @@ from arrowhook_tools.standins.gateway import LocalHttpApi
 from arrowhook_tools.standins.metric_logs import MetricLogs
 from arrowhook_tools.standins.queues import LocalQueues
 from arrowhook_tools.standins.streams import LocalStreams
+from arrowhook_tools.standins.websocket_api import Invoke, LocalWebSocketApi
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,6 +61,7 @@ class LocalStack:
     admin_token: str
     api: LocalHttpApi | None = None
     streams: LocalStreams | None = None
+    websocket: LocalWebSocketApi | None = None
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -119,6 +121,7 @@ def local_stack(
     pollers: LocalQueues | None = None
     watcher: CodeWatcher | None = None
     keeper: snapshots.Keeper | None = None
+    websocket: LocalWebSocketApi | None = None
     metric_logs = MetricLogs(aws.endpoint).start()
     try:
         point_sdk_at(aws.endpoint)
@@ -129,6 +132,8 @@ def local_stack(
         if snapshot is not None:  # before the secure parameters: a restored admin token is kept
             _restore(template, aws.endpoint, snapshot)
         secret_values = provision_secure_parameters(template, ssm(aws.endpoint))
+        # The WebSocket API first: the functions' variables built from its domain point at it.
+        websocket = _websocket_api(template, lambda name, event: functions.invoke(name, event))  # noqa: PLW0108 - bound once functions exist
         functions = LocalFunctions(template, pool_size=pool_size)
         stack = LocalStack(
             template=template,
@@ -136,6 +141,7 @@ def local_stack(
             functions=functions,
             admin_token=secret_values["AdminTokenParameter"],
             parameter_overrides=dict(parameter_overrides or {}),
+            websocket=websocket,
         )
         os.environ.update(stack.environment)
         if snapshot is not None:  # only once started: a stack that never started must not replace good data
@@ -158,12 +164,19 @@ def local_stack(
         if keeper is not None:  # first, while nothing new arrives: a delivery stuck below cannot lose it
             keeper.stop()
             keeper.keep()
-        for running in (consumers, pollers, watcher, metric_logs):
+        for running in (consumers, pollers, watcher, metric_logs, websocket):
             if running is not None:
                 running.stop()
         if keeper is not None and snapshot is not None:
             _keep(keeper, snapshot)  # and what the consumers did meanwhile
         aws.stop()
+
+
+def _websocket_api(template: LocalTemplate, invoke: Invoke) -> LocalWebSocketApi:
+    """The template's WebSocket API on this machine, its functions' endpoint variables pointed at it."""
+    websocket = LocalWebSocketApi(template, invoke).start()
+    websocket.serve_in(template)
+    return websocket
 
 
 def _restore(template: LocalTemplate, endpoint: str, snapshot: Path) -> None:

@@ -163,6 +163,9 @@ class LocalTemplate:
                 )
             check_parameter(name, value, declared[name])
         self.parameters.update(parameter_overrides or {})
+        #: API endpoints the local stack serves itself: a function's variable that starts with a key (an
+        #: execute-api URL the template builds) starts with its value instead (the local stand-in's URL).
+        self.local_endpoints: dict[str, str] = {}
         self._conditions: dict[str, bool] = {}
 
     # -- intrinsics --------------------------------------------------------------------------------
@@ -283,6 +286,10 @@ class LocalTemplate:
         own_env = properties.get("Environment", {}).get("Variables", {})
         resolved = {name: self.resolve(value) for name, value in {**global_env, **own_env}.items()}
         environment = {name: _env_text(value) for name, value in resolved.items() if value is not _NO_VALUE}
+        for name, value in environment.items():
+            for served, local in self.local_endpoints.items():
+                if value.startswith(served):
+                    environment[name] = local + value[len(served) :]
         return FunctionSpec(
             logical_id=logical_id,
             code_dir=self.root / properties["CodeUri"],
@@ -291,6 +298,10 @@ class LocalTemplate:
             timeout_seconds=float(self.resolve(properties.get("Timeout", function_globals.get("Timeout", 3)))),
             memory_mb=int(self.resolve(properties.get("MemorySize", function_globals.get("MemorySize", 128)))),
         )
+
+    def execute_api_domain(self, logical_id: str) -> str:
+        """`<api id>.execute-api.<region>.amazonaws.com`, as the template's `!Sub` builds it locally."""
+        return f"{self._ref(logical_id)}.execute-api.{LOCAL_REGION}.amazonaws.com"
 
     def functions(self) -> list[FunctionSpec]:
         return [self.function_spec(logical_id) for logical_id, _ in self.resources_of_type("AWS::Serverless::Function")]

@@ -1,0 +1,99 @@
+"""Live alerts end to end over real HTTP and a real WebSocket on the local stack: a ticket from the admin
+API, a connection to the local WebSocket API (template routes, API Gateway's event shapes, its
+`@connections` endpoint), an alert posted to the webhook pushed to it; a replayed ticket refused; and a
+burst across a server-side close, resumed with nothing missed or doubled."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from arrowhook_tools.local.stack import LocalStack
+from arrowhook_tools.standins.receivers import Receivers
+from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[LocalStack]:
+    with in_process_stack() as stack:
+        yield stack
+
+
+def _ticket(admin: httpx.Client, strategy: Strategy) -> dict[str, Any]:
+    issued = admin.post("/live/tickets", json={"strategies": [strategy.name]})
+    assert issued.status_code == 201, issued.text
+    return dict(issued.json())
+
+
+def _open(admin: httpx.Client, strategy: Strategy) -> ClientConnection:
+    issued = _ticket(admin, strategy)
+    return connect(f"{issued['url']}?ticket={issued['ticket']}", open_timeout=ARRIVAL_SECONDS)
+
+
+def _frames(socket: ClientConnection, until: int, kind: str = "alert") -> list[dict[str, Any]]:
+    """Frames of `kind` until `until` of them arrived (or the emulator's patience ran out)."""
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + ARRIVAL_SECONDS
+    while len(found) < until and time.monotonic() < deadline:
+        try:
+            frame = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+        except TimeoutError:
+            break
+        if frame["type"] == kind:
+            found.append(frame)
+    return found
+
+
+def test_an_alert_posted_to_the_webhook_is_pushed_to_its_strategys_connection(
+    stack: LocalStack, admin: httpx.Client, receivers: Receivers
+) -> None:
+    strategy = Strategy(admin, receivers)
+    with _open(admin, strategy) as socket:
+        socket.send(json.dumps({"action": "ping"}))
+        assert _frames(socket, 1, kind="pong"), "a ping is answered"
+        alert_id = strategy.send(stack, ticker="SOLUSDT")
+        (pushed,) = _frames(socket, 1)
+        assert pushed["alert"]["alert_id"] == alert_id and pushed["alert"]["ticker"] == "SOLUSDT"
+        assert strategy.secret not in json.dumps(pushed)
+
+
+def test_a_ticket_opens_one_connection_once(admin: httpx.Client, receivers: Receivers) -> None:
+    strategy = Strategy(admin, receivers)
+    issued = _ticket(admin, strategy)
+    with connect(f"{issued['url']}?ticket={issued['ticket']}", open_timeout=ARRIVAL_SECONDS):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"{issued['url']}?ticket={issued['ticket']}", open_timeout=ARRIVAL_SECONDS)
+        assert refused.value.response.status_code == 401
+    with pytest.raises(InvalidStatus):
+        connect(issued["url"], open_timeout=ARRIVAL_SECONDS)
+
+
+def test_a_burst_across_a_server_side_close_is_shown_once_and_in_order(
+    stack: LocalStack, admin: httpx.Client, receivers: Receivers
+) -> None:
+    """The client's part of docs/live.md: keep the last position, reconnect, resume, keep each alert once."""
+    assert stack.websocket is not None
+    strategy = Strategy(admin, receivers)
+    sent = [strategy.send(stack, ticker="ADAUSDT", comment=str(number)) for number in range(3)]
+    shown: dict[str, str] = {}
+    with _open(admin, strategy) as socket:
+        socket.send(json.dumps({"action": "resume", "after": "1970-01-01T00:00:00.000Z#"}))
+        for frame in _frames(socket, 3):
+            shown.setdefault(frame["alert"]["alert_id"], frame["position"])
+        stack.websocket.drop()
+        with pytest.raises(ConnectionClosed):
+            while True:
+                socket.recv(timeout=ARRIVAL_SECONDS)
+    sent += [strategy.send(stack, ticker="ADAUSDT", comment=str(number)) for number in range(3, 6)]  # meanwhile
+    with _open(admin, strategy) as socket:
+        socket.send(json.dumps({"action": "resume", "after": max(shown.values())}))
+        for frame in _frames(socket, 3):
+            shown.setdefault(frame["alert"]["alert_id"], frame["position"])
+    assert sorted(shown, key=shown.__getitem__) == sent
