@@ -97,3 +97,38 @@ def test_a_burst_across_a_server_side_close_is_shown_once_and_in_order(
         for frame in _frames(socket, 3):
             shown.setdefault(frame["alert"]["alert_id"], frame["position"])
     assert sorted(shown, key=shown.__getitem__) == sent
+
+
+def test_arrowhook_live_prints_each_alert_once_in_order_across_a_server_side_close(
+    stack: LocalStack, admin: httpx.Client, receivers: Receivers
+) -> None:
+    """`arrowhook live --json --count N`: JSON lines for a bot, through a reconnect (the server drops the
+    socket mid-burst; the CLI asks for a new ticket, resumes, and drops what it already printed)."""
+    import threading
+
+    from typer.testing import CliRunner
+
+    from arrowhook_tools.cli import app
+
+    assert stack.api is not None and stack.websocket is not None
+    strategy = Strategy(admin, receivers)
+    arguments = ["live", "--json", "--count", "4", "-s", strategy.name]
+    arguments += ["--api-url", stack.api.url, "--token", stack.admin_token]
+    result: dict[str, Any] = {}
+    runner = threading.Thread(target=lambda: result.update(out=CliRunner().invoke(app, arguments)), daemon=True)
+    runner.start()
+    deadline = time.monotonic() + ARRIVAL_SECONDS
+    while not stack.websocket._open and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = [strategy.send(stack, ticker="XRPUSDT", comment=str(number)) for number in range(2)]
+    time.sleep(0.5)
+    stack.websocket.drop()
+    sent += [strategy.send(stack, ticker="XRPUSDT", comment=str(number)) for number in range(2, 4)]
+    runner.join(timeout=ARRIVAL_SECONDS * 2)
+    assert not runner.is_alive(), "four alerts arrived"
+    invoked = result["out"]
+    assert invoked.exit_code == 0, invoked.output
+    # In-process functions print their logs to the same stdout the runner captures: the CLI's lines are
+    # the alerts (AlertOut's first field is alert_id).
+    printed = [json.loads(line) for line in invoked.stdout.splitlines() if line.startswith('{"alert_id"')]
+    assert [alert["alert_id"] for alert in printed] == sent

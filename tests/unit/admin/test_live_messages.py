@@ -33,7 +33,7 @@ def _alert(minutes: int = 0) -> StoredAlert:
     "frame",
     [
         LiveAlert.of(_alert()),
-        LivePong(at=datetime(2026, 12, 6, tzinfo=UTC)),
+        LivePong(at=datetime(2026, 12, 6, tzinfo=UTC), position="2026-12-06T00:00:00.000Z#"),
         LiveResumed(count=3, complete=True),
         LiveError(error="invalid_request", message="unknown action"),
     ],

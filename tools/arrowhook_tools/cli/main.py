@@ -17,6 +17,7 @@ from arrowhook_tools.cli.deliveries import deliveries_app
 from arrowhook_tools.cli.destinations import destinations_app
 from arrowhook_tools.cli.dev import dev, invoke, sam_env, sink
 from arrowhook_tools.cli.keys import keys_app
+from arrowhook_tools.cli.live import live
 from arrowhook_tools.cli.signals import signals_app
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(destinations_app, name="destinations")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(signals_app, name="signals")
 app.command()(dev)
+app.command()(live)
 app.command()(invoke)
 app.command(name="sam-env")(sam_env)
 app.command()(sink)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from arrowhook.admin.schemas import AlertOut
 from arrowhook.core.errors import InvalidFilterError
-from arrowhook.core.models import StoredAlert
+from arrowhook.core.models import StoredAlert, iso
 from arrowhook.live.connections import Connection
 from arrowhook.live.resume import AlertPages, missed, position
 
@@ -37,6 +37,9 @@ class LivePong(BaseModel):
 
     type: Literal["pong"] = "pong"
     at: datetime
+    position: str = Field(
+        description="Now, as a position: a client that has shown nothing yet resumes after it when it reconnects."
+    )
 
 
 class LiveResumed(BaseModel):
@@ -86,7 +89,7 @@ def answer(body: str | None, connection: Connection | None, query: AlertPages, n
         problem = 'expected {"action": "ping"} or {"action": "resume", "after": "<position>"}'
         return [LiveError(error="invalid_request", message=problem).model_dump_json().encode()]
     if request.action == "ping":
-        return [LivePong(at=now).model_dump_json().encode()]
+        return [LivePong(at=now, position=f"{iso(now)}#").model_dump_json().encode()]
     if connection is None or request.after is None:
         message = "resume needs `after`" if connection else "this connection is not known: reconnect"
         return [LiveError(error="invalid_request", message=message).model_dump_json().encode()]
