@@ -34,6 +34,7 @@ from arrowhook.aws.dynamodb import (
     json_default,
     plain,
     store_errors,
+    succeeded,
     to_item,
     unavailable,
 )
@@ -175,21 +176,15 @@ class AlertStore:
     def record_health(self, alert_id: str, health: AlertHealth) -> bool:
         """Write what the signal checks found on the alert (replacing an earlier check's: a retried batch
         computes the same). False when the alert is gone (archived meanwhile): never recreated."""
-        try:
-            self._client.update_item(
+        return succeeded(
+            lambda: self._client.update_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": f"ALERT#{alert_id}"}},
                 UpdateExpression="SET health = :health",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":health": {"S": health.model_dump_json(exclude_none=True)}},
             )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise unavailable(error) from None
-        except BotoCoreError as error:
-            raise unavailable(error) from None
-        return True
+        )
 
     def _applied(self, alert_id: str, error: ClientError | BotoCoreError) -> bool:
         """Before answering "not stored" after a write that got no answer (a timeout, a 5xx), look: the

@@ -177,6 +177,20 @@ def store_errors() -> Iterator[None]:
         raise unavailable(error) from None
 
 
+def succeeded(call: Callable[[], object], *, unless: str = "ConditionalCheckFailedException") -> bool:
+    """True when the call went through; False when AWS refused it with the `unless` code (a condition that
+    did not hold, a connection that is gone); any other failure is StoreUnavailableError."""
+    try:
+        call()
+    except ClientError as error:
+        if error_code(error) == unless:
+            return False
+        raise unavailable(error) from None
+    except BotoCoreError as error:
+        raise unavailable(error) from None
+    return True
+
+
 def unavailable(error: ClientError | BotoCoreError) -> StoreUnavailableError:
     """The one translation of a botocore failure into the domain's 'retry later' error."""
     return StoreUnavailableError(f"DynamoDB request failed: {error_code(error)}")

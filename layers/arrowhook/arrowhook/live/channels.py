@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
-from arrowhook.aws.dynamodb import error_code, unavailable
+from arrowhook.aws.dynamodb import succeeded
 
 
 class ConnectionsApi:
@@ -21,12 +20,7 @@ class ConnectionsApi:
         """Sent; False when API Gateway says the connection is gone (410): the caller forgets it."""
         if self._client is None:  # built on first use: most batches have no connection to send to
             self._client = boto3.client("apigatewaymanagementapi", endpoint_url=self.endpoint_url)
-        try:
-            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
-        except ClientError as error:
-            if error_code(error) == "GoneException":
-                return False
-            raise unavailable(error) from None
-        except BotoCoreError as error:
-            raise unavailable(error) from None
-        return True
+        client = self._client
+        return succeeded(
+            lambda: client.post_to_connection(ConnectionId=connection_id, Data=data), unless="GoneException"
+        )

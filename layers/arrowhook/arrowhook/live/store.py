@@ -12,9 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from arrowhook.aws.dynamodb import dynamodb_client, error_code, from_item, query_all, store_errors, to_item, unavailable
+from arrowhook.aws.dynamodb import dynamodb_client, from_item, query_all, store_errors, succeeded, to_item
 from arrowhook.live.connections import Connection
 
 if TYPE_CHECKING:
@@ -92,16 +90,10 @@ class TicketRedemptions:
         self._client = client or dynamodb_client()
 
     def redeem(self, nonce: str, expires_at: int) -> bool:
-        try:
-            self._client.put_item(
+        return succeeded(
+            lambda: self._client.put_item(
                 TableName=self.table_name,
                 Item={"pk": {"S": f"TICKET#{nonce}"}, "ttl": {"N": str(expires_at + 3600)}},
                 ConditionExpression="attribute_not_exists(pk)",
             )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise unavailable(error) from None
-        except BotoCoreError as error:
-            raise unavailable(error) from None
-        return True
+        )
