@@ -415,3 +415,24 @@ def test_a_console_asset_path_the_file_system_refuses_is_a_404_not_a_traceback(a
     finally:
         api.stop()
     assert status == 404 and b"Traceback" not in body and b"ValueError" not in body
+
+
+def test_the_functions_reach_the_apis_the_local_stack_serves_itself() -> None:
+    """The template builds the WebSocket API's URLs from its domain; locally they point at the stand-in,
+    also for a function invoked against a running `make dev` (its state file carries them): nothing a
+    local function sends ever leaves this machine."""
+    from arrowhook_tools.local.stack import running_stack_functions
+
+    template = LocalTemplate()
+    domain = template.execute_api_domain("LiveApi")
+    assert template.function_spec("LiveFunction").environment["LIVE_CONNECTIONS_URL"] == f"https://{domain}/live"
+    served = {f"https://{domain}/": "http://127.0.0.1:9/", f"wss://{domain}/": "ws://127.0.0.1:8/"}
+    template.local_endpoints.update(served)
+    assert template.function_spec("DeliveryFunction").environment["LIVE_CONNECTIONS_URL"] == "http://127.0.0.1:9/live"
+    assert template.function_spec("AlertsFunction").environment["LIVE_URL"] == "ws://127.0.0.1:8/live"
+    invoked = running_stack_functions({"aws_endpoint": "http://127.0.0.1:1", "local_endpoints": served})
+    assert (
+        invoked.template.function_spec("LiveFunction")
+        .environment["LIVE_CONNECTIONS_URL"]
+        .startswith("http://127.0.0.1:9/")
+    )

@@ -210,6 +210,8 @@ def write_state(stack: LocalStack, path: Path | None = None) -> None:
             "api_url": stack.api.url if stack.api else None,
             "admin_token": stack.admin_token,
             "parameter_overrides": dict(stack.parameter_overrides),
+            # The APIs this stack serves itself (the WebSocket API): a function invoked against it reaches them.
+            "local_endpoints": dict(stack.template.local_endpoints),
         },
         path,
     )
@@ -218,7 +220,9 @@ def write_state(stack: LocalStack, path: Path | None = None) -> None:
 def running_stack_functions(state: Mapping[str, Any]) -> LocalFunctions:
     """The template's functions in this process, wired to a running `make dev` (its endpoint and parameters)."""
     point_sdk_at(state["aws_endpoint"])
-    return LocalFunctions(LocalTemplate(parameter_overrides=state.get("parameter_overrides")), pool_size=1)
+    template = LocalTemplate(parameter_overrides=state.get("parameter_overrides"))
+    template.local_endpoints.update(state.get("local_endpoints") or {})
+    return LocalFunctions(template, pool_size=1)
 
 
 __all__ = ["STATE_FILE", "LocalStack", "local_stack", "read_state", "remove_state_if_ours", "write_state"]
