@@ -79,12 +79,14 @@ def _announce(stack: Any, key: Any) -> None:
         console.print(f"  {route.method:6} {url}{route.path}  -> {route.function_id}")
     console.print(f"\nWeb console: [bold]{url}/console[/] (sign in with the admin token below)")
     console.print(f"API docs:    {url}/docs")
+    if stack.websocket is not None:
+        console.print(f"Live alerts: {stack.websocket.url}  (a ticket first: arrowhook live, docs/live.md)")
     console.print(f"\nDemo strategy [bold]{key.name}[/] ({key.id}), secret: [bold]{DEMO_SECRET}[/]")
     body = strategy_alert(DEMO_SECRET)
     console.print(f"Admin token: [bold]{stack.admin_token}[/]  (admin routes need Authorization: Bearer ...)")
     console.print("Try it:\n")
     print(f"curl -s -X POST {url}/webhook -H 'Content-Type: application/json' -d '{body}'\n", flush=True)
-    print(f"curl -s {url}/keys -H 'Authorization: Bearer {stack.admin_token}'\n", flush=True)
+    print(f"curl -s {url}/strategies -H 'Authorization: Bearer {stack.admin_token}'\n", flush=True)
 
 
 def _announce_sam_local(stack: Any, env_file: Path) -> None:
