@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Query
@@ -26,14 +25,13 @@ from arrowhook.alerts.query import AlertQuery
 from arrowhook.alerts.stats import alert_stats
 from arrowhook.alerts.store import AlertStore
 from arrowhook.aws.pagination import CursorSigner, cursor_signer
-from arrowhook.aws.secure_parameters import secure_value
 from arrowhook.core.errors import KeyNotFoundError
 from arrowhook.core.models import utc_now
 from arrowhook.core.settings import AlertsApiSettings
 from arrowhook.core.tradingview import Side
 from arrowhook.delivery.records_store import DeliveryStore
 from arrowhook.keys.store import KeyStore
-from arrowhook.live.tickets import TicketSigner, ticket_for
+from arrowhook.live.tickets import ticket_for, ticket_signer
 
 settings = AlertsApiSettings.from_environment()
 alerts = AlertQuery(settings.alerts_table_name)
@@ -153,14 +151,9 @@ async def live_ticket(body: LiveTicketRequest | None = None) -> LiveTicketOut:
     """A ticket for the live WebSocket API (docs/live.md): good for one connection, once, within 30
     seconds, receiving the named strategies' alerts (ids or names; omitted: all). At most five
     connections opened with the admin token are open at once."""
-    key = secure_value(settings.cursor_key_parameter, max_age_seconds=3600)  # signed under its own domain
-    token, ticket = ticket_for(TicketSigner(key.encode()), "admin", body.strategies if body else None, keys, utc_now())
-    return LiveTicketOut(
-        ticket=token,
-        url=settings.live_url,
-        expires_at=datetime.fromtimestamp(ticket.expires_at, UTC),
-        strategies=list(ticket.strategies) if ticket.strategies is not None else None,
-    )
+    signer = ticket_signer(settings.cursor_key_parameter)
+    token, ticket = ticket_for(signer, "admin", body.strategies if body else None, keys, utc_now())
+    return LiveTicketOut.of(token, ticket, settings.live_url)
 
 
 lambda_handler = lambda_entry(app)

@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrowhook.admin.live_messages import answer
 from arrowhook.alerts.query import AlertQuery
-from arrowhook.aws.secure_parameters import secure_value
 from arrowhook.core.errors import StoreUnavailableError
 from arrowhook.core.models import utc_now
 from arrowhook.core.observability import logger, metrics, traced
@@ -20,7 +19,7 @@ from arrowhook.core.settings import LiveSettings
 from arrowhook.live.channels import ConnectionsApi
 from arrowhook.live.connections import LiveConnections
 from arrowhook.live.store import ConnectionStore, TicketRedemptions
-from arrowhook.live.tickets import TicketRefusedError, TicketSigner
+from arrowhook.live.tickets import TicketRefusedError, ticket_signer
 
 settings = LiveSettings.from_environment()
 connections = ConnectionStore(settings.keys_table_name)
@@ -30,10 +29,7 @@ connections_api = ConnectionsApi(settings.live_connections_url)
 
 
 def live() -> LiveConnections:
-    """The ticket key (the cursor key, signed under its own domain) is a secure parameter Powertools
-    caches for an hour in the warm function."""
-    key = secure_value(settings.cursor_key_parameter, max_age_seconds=3600)
-    return LiveConnections(TicketSigner(key.encode()), connections, redemptions)
+    return LiveConnections(ticket_signer(settings.cursor_key_parameter), connections, redemptions)
 
 
 def _status(code: int, error: str | None = None) -> dict[str, Any]:

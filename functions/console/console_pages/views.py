@@ -11,6 +11,7 @@ from fastapi import Depends, Query, Request
 from arrowhook.admin.tradingview_messages import indicator_message, strategy_message
 from arrowhook.alerts.listing import FilterRequest
 from arrowhook.core.models import StoredAlert, StrategyKey, iso, utc_now
+from arrowhook.live.resume import position
 from console_pages.wiring import alert_query, keys, listing
 
 
@@ -60,7 +61,7 @@ def alert_row(alert: StoredAlert) -> dict[str, Any]:
     fields = alert.fields
     return {
         "id": alert.alert_id,
-        "sort_key": f"{iso(alert.received_at)}#{alert.alert_id}",
+        "sort_key": position(alert),
         "received_at": iso(alert.received_at),
         "strategy": alert.strategy,
         "side": fields.side or "",

@@ -60,7 +60,7 @@ def test_a_holders_connections_are_capped_and_a_closed_one_frees_its_place() -> 
     with pytest.raises(TicketRefusedError, match="2 connections are open"):
         connections.connect("c2", SIGNER.issue("admin", None, NOW)[0])
     assert connections.connect("other", SIGNER.issue("console:s1", None, NOW)[0]).holder == "console:s1"
-    connections.disconnect("c0")
+    connections.connections.delete("c0")  # $disconnect
     assert connections.connect("c2", SIGNER.issue("admin", None, NOW)[0]).connection_id == "c2"
 
 

@@ -36,7 +36,7 @@ class LiveFollower:
         self._seen: set[str] = set()
 
     def alerts(self) -> Iterator[dict[str, Any]]:
-        from websockets.exceptions import InvalidStatus, WebSocketException
+        from websockets.exceptions import WebSocketException
         from websockets.sync.client import connect
 
         pause = 1.0
@@ -59,7 +59,7 @@ class LiveFollower:
                         alert = self._new(frame)
                         if alert is not None:
                             yield alert
-            except (WebSocketException, OSError, InvalidStatus) as error:
+            except (WebSocketException, OSError) as error:  # refused (InvalidStatus), closed, network
                 self.on_reconnect(f"{type(error).__name__}: reconnecting in {pause:.0f} s")
                 self.sleep(pause)
                 pause = min(pause * 2, MAX_PAUSE_SECONDS)

@@ -11,10 +11,11 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from arrowhook.admin.schemas import AlertOut
+from arrowhook.alerts.query import AlertPages
 from arrowhook.core.errors import InvalidFilterError
 from arrowhook.core.models import StoredAlert, iso
 from arrowhook.live.connections import Connection
-from arrowhook.live.resume import AlertPages, missed, position
+from arrowhook.live.resume import missed, position
 
 
 class LiveAlert(BaseModel):
@@ -86,16 +87,18 @@ def answer(body: str | None, connection: Connection | None, query: AlertPages, n
     try:
         request = LiveRequest.model_validate_json(body or "")
     except ValidationError:
-        problem = 'expected {"action": "ping"} or {"action": "resume", "after": "<position>"}'
-        return [LiveError(error="invalid_request", message=problem).model_dump_json().encode()]
+        return _invalid('expected {"action": "ping"} or {"action": "resume", "after": "<position>"}')
     if request.action == "ping":
         return [LivePong(at=now, position=f"{iso(now)}#").model_dump_json().encode()]
     if connection is None or request.after is None:
-        message = "resume needs `after`" if connection else "this connection is not known: reconnect"
-        return [LiveError(error="invalid_request", message=message).model_dump_json().encode()]
+        return _invalid("resume needs `after`" if connection else "this connection is not known: reconnect")
     try:
         alerts, complete = missed(query, connection, request.after)
     except InvalidFilterError as error:
-        return [LiveError(error="invalid_request", message=str(error)).model_dump_json().encode()]
+        return _invalid(str(error))
     frames = [LiveAlert.of(alert).model_dump_json().encode() for alert in alerts]
     return [*frames, LiveResumed(count=len(alerts), complete=complete).model_dump_json().encode()]
+
+
+def _invalid(message: str) -> list[bytes]:
+    return [LiveError(error="invalid_request", message=message).model_dump_json().encode()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
@@ -14,6 +14,7 @@ from arrowhook.core.tradingview import AlertFields, MarketPosition, ParseIssue
 from arrowhook.delivery.destinations import Destination
 from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.sending import DeliveryRecord
+from arrowhook.live.tickets import Ticket
 
 #: A made-up secret prefix for the documentation examples.
 _EXAMPLE_PREFIX = "ahk_Q3k9Zp"
@@ -400,3 +401,10 @@ class LiveTicketOut(BaseModel):
     url: str = Field(description="The live WebSocket API (wss://...).")
     expires_at: datetime
     strategies: list[str] | None = Field(description="Key ids the connection receives; null: every strategy.")
+
+    @classmethod
+    def of(cls, token: str, ticket: Ticket, url: str) -> Self:
+        strategies = list(ticket.strategies) if ticket.strategies is not None else None
+        return cls(
+            ticket=token, url=url, expires_at=datetime.fromtimestamp(ticket.expires_at, UTC), strategies=strategies
+        )

@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arrowhook.alerts.store import BY_DAY_INDEX, BY_STRATEGY_INDEX, alert_from_item, full_items
 from arrowhook.aws.dynamodb import dynamodb_client, query_page
@@ -98,6 +98,15 @@ class _Plan:
     index: str
     hash_name: str
     partitions: tuple[str, ...]
+
+
+class AlertPages(Protocol):
+    """A page of alerts and the state that continues after it: what the signal checks and a live resume
+    read (AlertQuery below; an in-memory one in tests)."""
+
+    def page(
+        self, alert_filter: AlertFilter, limit: int, state: dict[str, Any] | None = None
+    ) -> tuple[list[StoredAlert], dict[str, Any] | None]: ...
 
 
 class AlertQuery:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from arrowhook.core.errors import KeyConflictError
-from arrowhook.core.models import StoredAlert, StrategyKey, new_id, utc_now
+from arrowhook.core.models import StoredAlert, new_id, utc_now
 from arrowhook.core.tradingview import AlertFields
 from arrowhook.delivery.channels import FailureQueue
 from arrowhook.delivery.destinations import Destination, DestinationSecret, check_template
@@ -28,6 +28,7 @@ from arrowhook.delivery.public_addresses import (
 )
 from arrowhook.delivery.records_store import DeliveryStore
 from arrowhook.delivery.sending import Answer, DeliveryRecord, DeliveryStatus, Sender
+from arrowhook.keys.service import StrategyReferences
 from arrowhook.keys.store import KeyStore
 
 _CONFLICT_RETRIES = 5
@@ -75,12 +76,6 @@ class SecretKeeper(Protocol):
     def delete(self, destination_id: str) -> None: ...
 
 
-class StrategyReferences(Protocol):
-    """A strategy by id or name (arrowhook.keys.store.KeyStore.resolve)."""
-
-    def resolve(self, reference: str) -> StrategyKey | None: ...
-
-
 @dataclass
 class DestinationAdmin:
     store: DestinationRecords
@@ -112,7 +107,7 @@ class DestinationAdmin:
             enabled=True if changes.enabled is None else changes.enabled,
             timeout_seconds=changes.timeout_seconds or 5.0,
             skip_late=bool(changes.skip_late),
-            chat_id=self._chat_id(kind, changes.chat_id),
+            chat_id=kind.rules.chat_id(changes.chat_id),
             target=target,
             created_at=now,
             updated_at=now,
@@ -158,7 +153,7 @@ class DestinationAdmin:
         if changes.skip_late is not None:
             values["skip_late"] = changes.skip_late
         if changes.chat_id is not None:
-            values["chat_id"] = self._chat_id(current.kind, changes.chat_id)
+            values["chat_id"] = current.kind.rules.chat_id(changes.chat_id)
         if changes.url is not None or changes.bot_token is not None:
             kept = self.secrets.secret_for(current) or DestinationSecret()
             secret, target = self._secret(current.kind, changes, kept)
@@ -217,10 +212,6 @@ class DestinationAdmin:
             except NotPublicError as refused:
                 raise InvalidDestinationError(f"url: {refused}") from None
         return kept.model_copy(update=kept_fields), target
-
-    @staticmethod
-    def _chat_id(kind: DestinationKind, chat_id: str | None) -> str | None:
-        return kind.rules.chat_id(chat_id)
 
     def _strategy_ids(self, strategies: Iterable[str]) -> tuple[str, ...]:
         """Names or ids in, ids stored (a renamed strategy keeps its destinations)."""

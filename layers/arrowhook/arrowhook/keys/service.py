@@ -36,6 +36,13 @@ class KeyRecords(Protocol):
     def delete(self, key_id: str) -> None: ...
 
 
+class StrategyReferences(Protocol):
+    """A strategy by id or name (arrowhook.keys.store.KeyStore.resolve): what destinations and live tickets
+    are given and store as ids."""
+
+    def resolve(self, reference: str) -> StrategyKey | None: ...
+
+
 def create_key(store: KeyRecords, name: str, description: str = "") -> tuple[StrategyKey, str]:
     """Returns the key and its plaintext secret: the only time the secret exists outside the caller."""
     secret = generate_secret()

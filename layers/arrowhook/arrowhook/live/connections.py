@@ -85,9 +85,6 @@ class LiveConnections:
         self.connections.put(connection)
         return connection
 
-    def disconnect(self, connection_id: str) -> None:
-        self.connections.delete(connection_id)
-
 
 def fan_out(
     connections: Connections, open_connections: list[Connection], key_id: str, data: bytes, poster: Poster

@@ -5,21 +5,14 @@ alert arriving meanwhile comes both ways; clients keep each alert once, by id, i
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
 
-from arrowhook.alerts.query import AlertFilter
+from arrowhook.alerts.query import AlertFilter, AlertPages
 from arrowhook.core.errors import InvalidFilterError
 from arrowhook.core.models import StoredAlert, iso
 from arrowhook.live.connections import Connection
 
 #: Alerts sent per `resume` at most; `complete` false says to ask again from the last one.
 RESUME_LIMIT = 500
-
-
-class AlertPages(Protocol):
-    def page(
-        self, alert_filter: AlertFilter, limit: int, state: dict[str, Any] | None = None
-    ) -> tuple[list[StoredAlert], dict[str, Any] | None]: ...
 
 
 def position(alert: StoredAlert) -> str:

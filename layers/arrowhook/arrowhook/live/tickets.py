@@ -15,10 +15,11 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
+from arrowhook.aws.secure_parameters import secure_value
 from arrowhook.core.errors import ArrowhookError, KeyNotFoundError
-from arrowhook.core.models import StrategyKey
+from arrowhook.keys.service import StrategyReferences
 
 #: How long a ticket may wait before its connection: enough for a client to open the socket at once.
 TICKET_SECONDS = 30
@@ -83,14 +84,14 @@ class TicketSigner:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+def ticket_signer(key_parameter: str) -> TicketSigner:
+    """The stack's ticket signer: the cursor key (a secure parameter Powertools caches for an hour in the
+    warm function), signing under the tickets' own domain separator."""
+    return TicketSigner(secure_value(key_parameter, max_age_seconds=3600).encode())
+
+
 def _encode(state: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-class StrategyReferences(Protocol):
-    """A strategy by id or name (arrowhook.keys.store.KeyStore.resolve)."""
-
-    def resolve(self, reference: str) -> StrategyKey | None: ...
 
 
 def ticket_for(

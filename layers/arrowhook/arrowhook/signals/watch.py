@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from arrowhook.alerts.daily_counts import DailyCounts
-from arrowhook.alerts.query import AlertFilter
+from arrowhook.alerts.query import AlertFilter, AlertPages
 from arrowhook.aws.dynamodb import dynamodb_client, from_item, store_errors, to_item
 from arrowhook.core.models import StoredAlert, StrategyKey, iso
 from arrowhook.core.signals import AlertHealth, GapBefore, SignalExpectations
@@ -41,14 +41,6 @@ if TYPE_CHECKING:
 NEIGHBOURS_READ = 500
 #: Newest alerts of a strategy read to find its last real (non-test) one.
 _LAST_ALERT_READ = 20
-
-
-class AlertPages(Protocol):
-    """What the checks read of the alerts (arrowhook.alerts.query.AlertQuery; an in-memory one in tests)."""
-
-    def page(
-        self, alert_filter: AlertFilter, limit: int, state: dict[str, Any] | None = None
-    ) -> tuple[list[StoredAlert], dict[str, Any] | None]: ...
 
 
 class HealthRecords(Protocol):
