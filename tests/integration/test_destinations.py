@@ -213,13 +213,18 @@ def test_an_outage_of_ours_is_retried_without_counting_against_the_destination(
     """SSM answers nothing for two minutes (the destination's secret cannot be read): the lane's message
     waits on the schedule; once SSM is back it is delivered, one attempt, nothing lost."""
     destination = strategy.destination("webhook")
+    hidden_before = _hidden(stack)
     outage = stack.aws.inject("GetParameter", error="InternalServerError", status=500, times=-1)
     try:
         alert_id = strategy.send(stack)
         first_try = _until(lambda: outage.served, ARRIVAL_SECONDS)
         assert first_try, "the sender tried to read the secret"
+        assert _until(lambda: _hidden(stack) > hidden_before, ARRIVAL_SECONDS), "and hid the message until later"
         stack.aws.advance(7)  # the schedule's first wait
         assert _until(lambda: outage.served > first_try, ARRIVAL_SECONDS), "and tried again"
+        # The try ends (its own retries of SSM spent) before SSM is back: the clock jumps below would
+        # otherwise also reveal a message still in flight, as SQS would once its visibility timeout ran out.
+        assert _until(lambda: _hidden(stack) > hidden_before + 1, ARRIVAL_SECONDS), "and hid it again"
     finally:
         stack.aws.clear_faults()  # two minutes in, SSM is back; the next try is the schedule's 5 minutes
     assert _delivery_item(stack, alert_id, destination["id"])["status"] == "pending"
@@ -227,6 +232,11 @@ def test_an_outage_of_ours_is_retried_without_counting_against_the_destination(
     (record,) = strategy.deliveries(alert_id, settled(1))
     assert (record["status"], record["attempts"]) == ("delivered", 1)
     assert len(receivers.at(strategy.path("webhook"))) == 1
+
+
+def _hidden(stack: LocalStack) -> int:
+    """How many times a lane message was hidden until its next attempt (ChangeMessageVisibility)."""
+    return stack.aws.calls.get("ChangeMessageVisibility", 0)
 
 
 def _until(check: Callable[[], int], timeout: float) -> int:
