@@ -115,7 +115,7 @@ bench: $(VENV)/.installed ## benchmarks: print figures and ratios, and write the
 		| tee "$$log" && $(PY) tests/bench/write_report.py < "$$log"; status=$$?; rm -f "$$log"; exit $$status
 
 screenshots: $(VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## refresh the README's console screenshots (runs the browser tests)
-	$(PY) -m pytest -q tests/integration/test_console.py
+	$(PY) -m pytest -q tests/integration/console/
 	mkdir -p docs/images
 	for name in alerts-desktop alerts-phone; do cp .arrowhook/screenshots/$$name.png docs/images/console-$$name.png; done
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
@@ -19,15 +20,22 @@ from arrowhook.admin.app import lambda_entry, mapped_error
 from arrowhook.core.errors import ArrowhookError
 from arrowhook.core.observability import logger
 from console_pages import alerts, deliveries, live, sign_in, strategies
-from console_pages.wiring import STATIC, CsrfRefusedError, SignInRequiredError, page
+from console_pages.wiring import STATIC, CsrfRefusedError, SignInRequiredError, page, settings
 
-#: Nothing leaves the origin, no inline script or style, no framing, forms post only here.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
+
+def content_security_policy(live_url: str) -> str:
+    """Nothing leaves the origin but the live socket (its API's origin only), no inline script or style,
+    no framing, forms post only here."""
+    live = urlsplit(live_url)
+    return (
+        f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' {live.scheme}://{live.netloc}; font-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Content-Security-Policy": content_security_policy(settings.live_url),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",

@@ -30,7 +30,7 @@ def test_document_covers_every_template_route() -> None:
     document = openapi.build()
     for route in LocalTemplate().routes():
         if route.function_id == "ConsoleFunction":
-            continue  # the console's pages are HTML for people, not API (tests/integration/test_console.py)
+            continue  # the console's pages are HTML for people, not API (tests/integration/console/)
         assert route.method.lower() in document["paths"][route.path], route.route_key
         operation = document["paths"][route.path][route.method.lower()]
         assert (operation["security"] == []) is (route.authorizer is None), route.route_key

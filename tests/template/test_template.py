@@ -299,7 +299,7 @@ def test_each_function_gets_exactly_the_variables_its_settings_read(template: Lo
 def test_routes_and_their_authorization(template: LocalTemplate) -> None:
     routes = {route.route_key: (route.function_id, route.authorizer) for route in template.routes()}
     public = {"POST /webhook", "POST /webhook/{token}", "GET /health", "GET /version"}
-    #: The console authenticates its own session cookie (tests/integration/test_console.py).
+    #: The console authenticates its own session cookie (tests/integration/console/).
     console = {"GET /console", "ANY /console/{proxy+}"}
     assert {key for key, (_, authorizer) in routes.items() if authorizer is None} == public | console
     assert all(routes[key][0] == "WebhookFunction" for key in public)

@@ -13,6 +13,7 @@ from arrowhook.alerts.overview import overview
 from arrowhook.core.errors import InvalidFilterError
 from arrowhook.core.models import StoredAlert, iso, utc_now
 from arrowhook.core.rejections import REASON_MEANINGS
+from arrowhook.live.resume import position
 from arrowhook.signals.checks import human
 from console_pages.views import Filters, alert_row, last_alert, query_string, requested
 from console_pages.wiring import (
@@ -29,11 +30,11 @@ from console_pages.wiring import (
 
 router = APIRouter()
 PAGE_SIZE = 50
-#: The live view re-reads this far back each poll: a write that lands late (its received_at is taken
+#: The live rows re-read this far back each fetch: a write that lands late (its received_at is taken
 #: before DynamoDB confirms it, at most ~1.8 s later: dynamodb.worst_case_seconds) is still shown; the
 #: page drops rows it already has, by id.
 LIVE_OVERLAP = timedelta(seconds=5)
-#: At most this many rows per poll (a burst beyond it shows on the next polls, oldest first).
+#: At most this many rows per fetch (a burst beyond it shows on the next fetches, oldest first).
 LIVE_MAX_ROWS = 1000
 Cursor = Annotated[str | None, Query(max_length=4096)]
 
@@ -48,6 +49,7 @@ async def alerts_page(request: Request, _: SignedIn, filters: Filters, cursor: C
         "more_url": f"/console/alerts/rows?{query_string(filters, cursor=next_cursor)}" if next_cursor else None,
         "live_url": None if cursor else f"/console/alerts/live?{query_string(filters)}",
         "newest": iso(found[0].received_at) if found else iso(utc_now() - LIVE_OVERLAP),
+        "live_from": position(found[0]) if found else f"{iso(utc_now() - LIVE_OVERLAP)}#",
         "strategies": sorted(key.name for key in keys.all()),
     }
     return page(request, "alerts.html", context)
@@ -65,7 +67,9 @@ async def more_rows(request: Request, _: SignedIn, filters: Filters, cursor: Cur
 async def live_rows(
     request: Request, _: SignedIn, filters: Filters, after: Annotated[str, Query(max_length=64)]
 ) -> HTMLResponse:
-    """Alerts received since `after` (less a margin), oldest first: the page adds those it lacks."""
+    """Alerts received since `after` (less a margin), oldest first: the page adds those it lacks. The page
+    asks when the live socket tells it of an alert, after each reconnect, and every 30 s while the socket
+    cannot connect (console.js)."""
     try:
         since = datetime.fromisoformat(after.replace("Z", "+00:00")).astimezone(UTC) - LIVE_OVERLAP
     except ValueError:
@@ -101,11 +105,13 @@ async def alert_page(request: Request, _: SignedIn, alert_id: str) -> HTMLRespon
 @router.get("/console/overview", response_class=HTMLResponse)
 async def overview_page(request: Request, _: SignedIn) -> HTMLResponse:
     """Alerts per hour and per day by strategy (charts drawn by uPlot from a JSON block, no inline script)."""
-    summary = overview(alert_query, daily_counts, utc_now(), rejection_counts)
+    now = utc_now()
+    summary = overview(alert_query, daily_counts, now, rejection_counts)
     latest = {key.name: last_alert(key) for key in keys.all()}
     context = {
         "summary": summary,
         "chart_data": summary.chart_data(),
+        "live_from": f"{iso(now)}#",  # the live counters resume from the moment counted (docs/live.md)
         "latest": latest,
         "reason_meanings": REASON_MEANINGS,
     }

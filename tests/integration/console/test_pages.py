@@ -4,107 +4,21 @@ over HTTP. Each page is also saved as a screenshot (desktop and phone) under .ar
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from arrowhook.admin.console_session import COOKIE_NAME, SessionSigner
 from arrowhook_tools.cli.samples import strategy_alert
-from arrowhook_tools.local.browser import CHROMIUM, CHROMIUM_ARGS
 from arrowhook_tools.local.stack import DEMO_SECRET, LocalStack
 from arrowhook_tools.local.template import PROJECT_ROOT
 from arrowhook_tools.standins.embedded_aws import ssm
 from arrowhook_tools.standins.receivers import Receivers, Scripted
-from tests.integration.conftest import in_process_stack
-
-SCREENSHOTS = PROJECT_ROOT / ".arrowhook" / "screenshots"
-#: Generous: the stack and the browser share two cores with the rest of the suite.
-WAIT_MS = 30_000
-
-if not Path(CHROMIUM).exists():  # make test installs Debian's package; CI must have it, a laptop may not
-    if os.environ.get("CI"):
-        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium package", pytrace=False)
-    pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium package", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[LocalStack]:
-    with in_process_stack() as stack:
-        yield stack
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
-class Console:
-    """One browser context (its own cookies), recording every request the pages make."""
-
-    def __init__(self, browser: Browser, stack: LocalStack, *, phone: bool = False) -> None:
-        assert stack.api is not None
-        self.base = stack.api.url
-        self.stack = stack
-        viewport: ViewportSize = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
-        self.context = browser.new_context(viewport=viewport, base_url=self.base, is_mobile=phone)
-        self.requests: list[str] = []
-        self.context.on("request", lambda request: self.requests.append(request.url))
-        self.page: Page = self.context.new_page()
-        self.console_errors: list[str] = []
-        self.page.on("console", lambda message: self._console(message.type, message.text))
-        self.page.on("response", lambda response: self._answered(response.url, response.status))
-
-    def _console(self, kind: str, text: str) -> None:
-        """Script errors and CSP violations; an HTTP error answer is checked where it is expected."""
-        if kind == "error" and not text.startswith("Failed to load resource"):
-            self.console_errors.append(text)
-
-    def _answered(self, url: str, status: int) -> None:
-        if "/console/static/" in url and status != 200:
-            self.console_errors.append(f"asset {url}: HTTP {status}")
-
-    def sign_in(self, token: str | None = None) -> None:
-        self.page.goto("/console/alerts")
-        expect(self.page).to_have_url(re.compile(r"/console/login$"))
-        self.page.fill("#token", token or self.stack.admin_token)
-        self.page.click("button[type=submit]")
-
-    def shot(self, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path))  # the viewport: what a person sees first, at a fixed size
-        return path
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def console(browser: Browser, stack: LocalStack) -> Iterator[Console]:
-    opened = Console(browser, stack)
-    yield opened
-    opened.close()
-    assert all(url.startswith(opened.base) for url in opened.requests), "no request leaves the stack"
-    assert not opened.console_errors, opened.console_errors
-
-
-def post_alert(stack: LocalStack, **fields: Any) -> str:
-    assert stack.api is not None
-    answer = httpx.post(f"{stack.api.url}/webhook", content=strategy_alert(DEMO_SECRET, **fields), timeout=30)
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["alert_id"])
+from tests.integration.console.conftest import WAIT_MS, Console, post_alert
 
 
 def test_sign_in_sets_a_session_cookie_and_a_wrong_token_is_refused(console: Console) -> None:
@@ -135,7 +49,8 @@ def test_a_webhook_sent_while_the_page_is_open_appears_once(console: Console, st
     row = console.page.locator(f"#alert-{arrived}")
     expect(row).to_be_visible(timeout=WAIT_MS)
     expect(row).to_contain_text(f"live-{nonce}")
-    console.page.wait_for_timeout(2500)  # a few more polls: the overlap re-reads it, the page keeps one
+    expect(console.page.locator("#live-status")).to_have_attribute("data-state", "live")
+    console.page.wait_for_timeout(2500)  # any later fetch re-reads the margin: the page keeps one row
     assert console.page.locator(f"#alert-{arrived}").count() == 1
     assert console.page.locator(f"#alert-{first}").count() == 1
     console.shot("alerts-desktop")
@@ -174,19 +89,22 @@ def test_paging_through_more_alerts_than_a_page(console: Console, stack: LocalSt
     console.sign_in()
     page = console.page
     page.goto(f"/console/alerts?contains=p-{nonce}")
-    # The live poll re-reads a margin that, after this burst, reaches into the next page: two polls
-    # answered (the second starts only once the first is applied) must leave those rows to "more".
-    for _ in range(2):
-        page.wait_for_event("response", lambda response: "/console/alerts/live" in response.url, timeout=WAIT_MS)
-    assert page.locator("tr[data-id]").count() == 50
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    # One more arrives while the page is open: the page fetches the rows since its newest, re-reading a
+    # margin that, after this burst, reaches into the next page; those rows must be left to "more".
+    fetched = lambda response: "/console/alerts/live" in response.url  # noqa: E731
+    with page.expect_response(fetched, timeout=WAIT_MS):
+        posted.append(post_alert(stack, comment=f"p-{nonce}-60"))
+    expect(page.locator(f"#alert-{posted[-1]}")).to_be_visible()
+    assert page.locator("tr[data-id]").count() == 51
     page.click("tr.more button")  # htmx: the next page appended
-    expect(page.locator("tr[data-id]")).to_have_count(60, timeout=WAIT_MS)
+    expect(page.locator("tr[data-id]")).to_have_count(61, timeout=WAIT_MS)
     shown = page.locator("tr[data-id]").evaluate_all("rows => rows.map(row => row.dataset.received + row.id)")
-    assert len(set(shown)) == 60 and shown == sorted(shown, reverse=True)  # each once, newest first
+    assert len(set(shown)) == 61 and shown == sorted(shown, reverse=True)  # each once, newest first
     assert {row[-26:] for row in shown} == set(posted)
     page.goto(f"/console/alerts?contains=p-{nonce}")
     page.click("a[rel=next]")  # without script: the plain link to the next page
-    expect(page.locator("tr[data-id]")).to_have_count(10, timeout=WAIT_MS)
+    expect(page.locator("tr[data-id]")).to_have_count(11, timeout=WAIT_MS)
 
 
 def test_alert_detail_shows_fields_payload_issues_and_how_it_arrived(console: Console, stack: LocalStack) -> None:
@@ -351,7 +269,7 @@ def test_replacing_the_admin_token_ends_every_session(console: Console, stack: L
         parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
-def test_every_page_sends_a_strict_content_security_policy(console: Console) -> None:
+def test_every_page_sends_a_strict_content_security_policy(console: Console, stack: LocalStack) -> None:
     console.sign_in()
     for path in ("/console/login", "/console/alerts", "/console/strategies", "/console/deliveries"):
         answer = console.page.goto(path)
@@ -359,6 +277,10 @@ def test_every_page_sends_a_strict_content_security_policy(console: Console) -> 
         headers = answer.headers
         assert "script-src 'self'" in headers["content-security-policy"]
         assert "unsafe-inline" not in headers["content-security-policy"]
+        # Connections: this origin and the live WebSocket API's (locally ws://127.0.0.1:<port>), nothing else.
+        assert stack.websocket is not None
+        live_origin = stack.websocket.url.removesuffix("/live")
+        assert f"connect-src 'self' {live_origin};" in headers["content-security-policy"]
         assert (headers["x-frame-options"], headers["x-content-type-options"]) == ("DENY", "nosniff")
     assert not console.page.locator("script:not([src])").count(), "no inline script"
     assert not console.page.locator("[style]").count(), "no inline style"
