@@ -24,9 +24,8 @@ def _live(page: Page) -> None:
 
 def _shown(page: Page) -> list[str]:
     """The table's rows, top to bottom, as `<received_at> <id>`."""
-    return page.locator("tr[data-id]").evaluate_all(
-        "rows => rows.map(row => row.dataset.received + ' ' + row.dataset.id)"
-    )
+    script = "rows => rows.map(row => row.dataset.received + ' ' + row.dataset.id)"
+    return [str(row) for row in page.locator("tr[data-id]").evaluate_all(script)]
 
 
 def _forget_refused_sockets(console: Console) -> None:
