@@ -163,12 +163,22 @@ def test_cli_export_and_tail(dev_stack: DevStack, batch: Batch, tmp_path: Path) 
     lines = ndjson_file.read_text().splitlines()
     assert {json.loads(line)["alert_id"] for line in lines} == mine and len(lines) == len(mine)
 
+    theirs = {sent.alert_id for sent in batch.sent if sent.strategy == batch.strategies[2]}
+    # Over the live socket: resumed from --since, so the batch's alerts come first, oldest first.
     tail = dev_stack.cli(
-        "alerts", "tail", "--strategy", batch.strategies[2], "--since", batch.since, "--json", "--max-polls", "1"
+        "alerts",
+        "tail",
+        "--strategy",
+        batch.strategies[2],
+        "--since",
+        batch.since,
+        "--json",
+        "--count",
+        str(len(theirs)),
     )
     assert tail.returncode == 0, tail.stderr
     tailed = [json.loads(line)["alert_id"] for line in tail.stdout.splitlines()]
-    assert set(tailed) == {sent.alert_id for sent in batch.sent if sent.strategy == batch.strategies[2]}
+    assert set(tailed) == theirs and len(tailed) == len(theirs)
     assert tailed == sorted(tailed, key=lambda alert_id: (batch.received[alert_id], alert_id)), "oldest first"
 
     listed = dev_stack.cli("alerts", "list", "--ticker", batch.tickers[0], "--limit", "5")

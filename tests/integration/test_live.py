@@ -132,3 +132,40 @@ def test_arrowhook_live_prints_each_alert_once_in_order_across_a_server_side_clo
     # the alerts (AlertOut's first field is alert_id).
     printed = [json.loads(line) for line in invoked.stdout.splitlines() if line.startswith('{"alert_id"')]
     assert [alert["alert_id"] for alert in printed] == sent
+
+
+def test_alerts_tail_follows_the_socket_with_its_filters_once_in_order_across_a_server_side_close(
+    stack: LocalStack, admin: httpx.Client, receivers: Receivers
+) -> None:
+    """`arrowhook alerts tail --strategy S --ticker T --json --count N`: what arrived since --since first
+    (resumed), then what is pushed, the other tickers sifted out, through a server-side close."""
+    import threading
+
+    from typer.testing import CliRunner
+
+    from arrowhook_tools.cli import app
+
+    assert stack.api is not None and stack.websocket is not None
+    strategy = Strategy(admin, receivers)
+    before = strategy.send(stack, ticker="SOLUSDT", comment="before the tail")
+    Strategy(admin, receivers).send(stack, ticker="SOLUSDT", comment="another strategy's")
+    arguments = ["alerts", "tail", "--json", "--count", "4", "--since", "10m", "--strategy", strategy.name]
+    arguments += ["--ticker", "solusdt", "--api-url", stack.api.url, "--token", stack.admin_token]
+    result: dict[str, Any] = {}
+    runner = threading.Thread(target=lambda: result.update(out=CliRunner().invoke(app, arguments)), daemon=True)
+    runner.start()
+    deadline = time.monotonic() + ARRIVAL_SECONDS
+    while not stack.websocket._open and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = [before, strategy.send(stack, ticker="SOLUSDT", comment="1")]
+    strategy.send(stack, ticker="ETHUSDT", comment="another ticker")
+    time.sleep(0.5)
+    stack.websocket.drop()
+    sent += [strategy.send(stack, ticker="SOLUSDT", comment=str(number)) for number in range(2, 4)]
+    runner.join(timeout=ARRIVAL_SECONDS * 2)
+    assert not runner.is_alive(), "four alerts arrived"
+    invoked = result["out"]
+    assert invoked.exit_code == 0, invoked.output
+    printed = [json.loads(line) for line in invoked.stdout.splitlines() if line.startswith('{"alert_id"')]
+    assert [alert["alert_id"] for alert in printed] == sent
+    assert {alert["ticker"] for alert in printed} == {"SOLUSDT"}

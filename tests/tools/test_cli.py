@@ -6,7 +6,7 @@ import io
 import json
 import re
 import stat
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,8 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from arrowhook.core.models import iso
 from arrowhook_tools.cli import admin_client, app
 from arrowhook_tools.cli.admin_client import AdminApiError, resolve_target, save_login
-from arrowhook_tools.cli.tail import AlertFollower
 
 STACK_TEMPLATE = {
     "Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}},
@@ -178,34 +176,6 @@ def test_archive_run_reports_a_failed_deployed_run(config_file: Path, monkeypatc
     assert "AccessDenied" in result.output and "resumes" in result.output
 
 
-def test_tail_shows_every_alert_after_it_starts_once_and_in_order_whatever_the_poll_interval() -> None:
-    started = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
-    follower = AlertFollower.starting("1s", now=lambda: started)
-
-    def alert(alert_id: str, second: float) -> dict[str, str]:
-        return {"alert_id": alert_id, "received_at": iso(started + timedelta(seconds=second))}
-
-    # A listing as the API answers `since=<what the follower asks>`: everything at or after it.
-    stored: list[dict[str, str]] = []
-
-    def poll() -> list[str]:
-        since = follower.query_since()
-        return [shown["alert_id"] for shown in follower.fresh(item for item in stored if item["received_at"] >= since)]
-
-    assert poll() == []
-    stored.append(alert("A", 0.5))  # arrives long before the next poll: the old tail lost it
-    assert poll() == ["A"]
-    stored.extend([alert("C", 40), alert("B", 39)])
-    assert poll() == ["B", "C"], "oldest first"
-    assert poll() == [], "nothing twice"
-    stored.append(alert("late", 38.5))  # a slow write behind what was already shown
-    assert poll() == ["late"]
-    stored.append(alert("D", 400.5))
-    stored.append({"alert_id": "E", "received_at": "2026-11-23T12:06:40Z"})  # no fraction, half a second before D
-    assert poll() == ["E", "D"], "ordered by time, not by the text of the timestamp"
-    assert follower.query_since() == iso(started + timedelta(seconds=370.5))
-
-
 HOSTILE = {
     "alert_id": "01HOSTILE000000000000000000",
     "received_at": "2026-11-23T12:00:00.000Z",
@@ -231,7 +201,9 @@ def hostile_api(monkeypatch: pytest.MonkeyPatch, config_file: Path) -> None:
         raise AssertionError(path)
 
     monkeypatch.setattr(admin_client.AdminClient, "request", request)
-    from arrowhook_tools.cli import common
+    from arrowhook_tools.cli import common, live
+
+    monkeypatch.setattr(live.LiveFollower, "alerts", lambda self: iter([HOSTILE]))  # as the socket pushes it
 
     monkeypatch.setattr(common.out, "_width", 250)  # wide enough that no cell is cut: what is shown is what is checked
 
@@ -251,7 +223,7 @@ KEY_WITH_MARKUP = {
     [
         ["alerts", "list"],
         ["alerts", "show", "01HOSTILE000000000000000000"],
-        ["alerts", "tail", "--max-polls", "1", "--interval", "0"],
+        ["alerts", "tail", "--count", "1"],
         ["keys", "list"],
     ],
 )

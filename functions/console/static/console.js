@@ -49,8 +49,8 @@
         onAlert(frame);
       } else if (frame.type === "pong" && !last) {
         last = frame.position;
-      } else if (frame.type === "resumed" && !frame.complete) {
-        send(socket, { action: "resume", after: last });
+      } else if (frame.type === "resumed" && !frame.complete && frame.last) {
+        send(socket, { action: "resume", after: frame.last });  // not `last`: a newer push may be in it
       }
     }
     function retry() {

@@ -331,45 +331,41 @@ def alerts_tail(
     ticker: Ticker = None,
     side: SideFilter = None,
     since: Annotated[str, typer.Option(help="Start from (ISO 8601 or 10m, 1h...).")] = "1s",
-    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 2.0,
-    max_polls: Annotated[int, typer.Option(hidden=True, help="Stop after this many polls (0: never).")] = 0,
+    count: Annotated[int | None, typer.Option(min=1, help="Stop after this many alerts (default: never).")] = None,
+    interval: Annotated[float, typer.Option(hidden=True, help="No effect: alerts are pushed, not polled.")] = 0,
     api_url: ApiUrl = None,
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Print new alerts as they arrive (Ctrl-C to stop): each alert stored after it starts, once, in order."""
-    import time
+    """Print new alerts as they arrive (Ctrl-C to stop), pushed over the live WebSocket API: each alert
+    stored after --since, once, in order, across reconnects."""
+    from datetime import UTC, datetime
 
-    from arrowhook_tools.cli.tail import AlertFollower
+    from arrowhook.alerts.query import parse_moment
+    from arrowhook.core.models import iso
+    from arrowhook_tools.cli.live import LiveFollower, follow, tickets
 
     try:
-        follower = AlertFollower.starting(since)
+        start = parse_moment(since, datetime.now(UTC))
     except ValueError as error:
         console.print(f"[red]invalid --since:[/] {shown(error)}")
         raise typer.Exit(2) from None
+    if side is not None and side not in {"buy", "sell", "close"}:
+        console.print(f"[red]invalid --side:[/] {shown(side)} (buy, sell or close)")
+        raise typer.Exit(2)
     client = _client_checking(api_url, token, strategy)
-    polls = 0
-    try:
-        while True:
-            params = {
-                **_filters(strategy, key_id, ticker, side, follower.query_since(), None),
-                "limit": 500,
-                "order": "oldest",
-            }
-            with api_errors():
-                listed = [alert for page in client.pages("/alerts", params) for alert in page]
-            for alert in follower.fresh(listed):
-                if as_json:
-                    print(json.dumps(alert), flush=True)
-                else:
-                    out.print(
-                        f"{shown(alert['received_at'][:23].replace('T', ' '))}  {shown(alert['strategy']):<16} "
-                        f"{shown(alert.get('ticker') or '-'):<10} {shown(alert.get('side') or '-'):<5} "
-                        f"{shown(alert.get('price') or '-'):>14}  {shown(alert['alert_id'])}"
-                    )
-            polls += 1
-            if max_polls and polls >= max_polls:
-                return
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        console.print("stopped")
+    subscribed = strategy or key_id  # the socket carries that strategy's alerts only; the rest is sifted here
+
+    def wanted(alert: dict[str, Any]) -> bool:
+        return (
+            (key_id is None or alert["key_id"] == key_id)
+            and (ticker is None or (alert.get("ticker") or "").upper() == ticker.upper())
+            and (side is None or alert.get("side") == side)
+        )
+
+    follower = LiveFollower(
+        tickets(client, [subscribed] if subscribed else None),
+        on_reconnect=lambda reason: console.print(f"[yellow]{shown(reason)}[/]"),
+        after=f"{iso(start)}#",  # resumed from --since: what arrived since then first, in order
+    )
+    follow(follower, as_json=as_json, count=count, wanted=wanted)

@@ -45,11 +45,14 @@ class LivePong(BaseModel):
 
 class LiveResumed(BaseModel):
     """After a `resume`, the alerts since `after` have been sent (`complete` false: more than one resume
-    sends; ask again from the last position)."""
+    sends; ask again after `last`, the position of the last alert this one resent)."""
 
     type: Literal["resumed"] = "resumed"
     count: int
     complete: bool
+    last: str | None = Field(
+        None, description="The position of the last alert resent (null: none). Alerts pushed meanwhile may be newer."
+    )
 
 
 class LiveError(BaseModel):
@@ -97,7 +100,8 @@ def answer(body: str | None, connection: Connection | None, query: AlertPages, n
     except InvalidFilterError as error:
         return _invalid(str(error))
     frames = [LiveAlert.of(alert).model_dump_json().encode() for alert in alerts]
-    return [*frames, LiveResumed(count=len(alerts), complete=complete).model_dump_json().encode()]
+    last = position(alerts[-1]) if alerts else None
+    return [*frames, LiveResumed(count=len(alerts), complete=complete, last=last).model_dump_json().encode()]
 
 
 def _invalid(message: str) -> list[bytes]:
