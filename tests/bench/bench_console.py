@@ -5,6 +5,8 @@ Targets (issue 16): the first page under 300 KB transferred; each page's server 
 matching admin API call's plus 20 %. Server time is measured the way both are served locally: a request
 through the local HTTP API, median of paired runs (page, then API call, alternating).
 
+Live rows (webhook -> row on an open page) and an idle page's requests: bench_live.py.
+
 Run: `python tests/bench/bench_console.py` (part of `make bench`).
 """
 
@@ -25,15 +27,12 @@ import httpx  # noqa: E402
 
 from arrowhook.aws.dynamodb import dynamodb_client  # noqa: E402
 from arrowhook_tools.cli.samples import strategy_alert  # noqa: E402
-from arrowhook_tools.local.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from arrowhook_tools.local.stack import DEMO_SECRET, local_stack, seed_demo_key  # noqa: E402
 
 ALERTS = 500
 PAIRS = 30
 FIRST_PAGE_LIMIT = 300 * 1024
 TIME_TARGET = 1.20
-LIVE_TARGET_SECONDS = 2.0
-LIVE_SAMPLES = 10
 ASSET = re.compile(r'(?:src|href)="(/console/static/[^"]+)"')
 
 
@@ -65,31 +64,6 @@ def paired(console: httpx.Client, api: httpx.Client, page: str, *calls: str) -> 
     return statistics.median(page_times), statistics.median(api_times), statistics.median(ratios)
 
 
-def live_delays(base: str, token: str, webhook: httpx.Client) -> list[float] | None:
-    """Seconds from posting an alert to its row on an open alerts page, in Chromium (None: no browser)."""
-    if not Path(CHROMIUM).exists():
-        return None
-    from playwright.sync_api import sync_playwright
-
-    delays = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(base_url=base).new_page()
-        page.goto("/console/login")
-        page.fill("#token", token)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/console/alerts")
-        for number in range(LIVE_SAMPLES):
-            posted = time.perf_counter()
-            alert_id = webhook.post("/webhook", content=strategy_alert(DEMO_SECRET, comment=f"live {number}")).json()[
-                "alert_id"
-            ]
-            page.wait_for_selector(f"#alert-{alert_id}", timeout=30_000)
-            delays.append(time.perf_counter() - posted)
-        browser.close()
-    return delays
-
-
 def main() -> None:
     overrides = {"KeyCacheTtlSeconds": "0", "WebhookRateLimit": "100000", "WebhookBurstLimit": "100000",
                  "ApiRateLimit": "100000", "ApiBurstLimit": "100000"}  # fmt: skip
@@ -106,8 +80,6 @@ def main() -> None:
         console.post("/console/login", data={"token": stack.admin_token})
         api = httpx.Client(base_url=stack.api.url, timeout=30, headers={"Authorization": f"Bearer {stack.admin_token}"})
         weights = {path: transferred(console, path) for path in ("/console/alerts", "/console/overview")}
-        time.sleep(6)  # steady state: the seeding burst is older than the live view's 5 s re-read margin
-        appear = live_delays(stack.api.url, stack.admin_token, webhook)
         pairs = {
             "alerts (50 rows)": paired(console, api, "/console/alerts", "/alerts?limit=50"),
             "alert detail": paired(console, api, f"/console/alerts/{alert_ids[7]}", f"/alerts/{alert_ids[7]}"),
@@ -127,15 +99,6 @@ def main() -> None:
     for path, (size, assets) in weights.items():
         verdict = "meets" if size <= FIRST_PAGE_LIMIT else "MISSES"
         print(f"  {path:20} {size / 1024:7.1f} KB  ({assets} assets)  {verdict} the target <= 300 KB")
-    if appear is None:
-        print(f"Live alerts: skipped (no Chromium at {CHROMIUM})")
-    else:
-        median, worst = statistics.median(appear), max(appear)
-        verdict = "meets" if worst <= LIVE_TARGET_SECONDS else "MISSES"
-        print(
-            f"Live alerts: webhook -> row on an open page, {len(appear)} alerts: median {median:.2f} s, "
-            f"worst {worst:.2f} s  {verdict} the target <= {LIVE_TARGET_SECONDS:.0f} s"
-        )
     print(f"Server time, median of {PAIRS} paired requests (page, then the admin API call for the same data):")
     for name, (page_seconds, api_seconds, ratio) in pairs.items():
         verdict = "meets" if ratio <= TIME_TARGET else "MISSES"

@@ -147,6 +147,24 @@ def test_sqs_requests_are_priced_by_queue_kind_and_empty_polls_are_left_to_the_i
     assert (units(meter, "sqs_fifo_request"), units(meter, "sqs_request")) == (1, 1)
 
 
+def test_a_websocket_connection_is_its_begun_minutes_its_frames_in_32_kb_steps_and_its_access_log(
+    meter: Meter,
+) -> None:
+    meter.websocket_connection(61.0)  # two begun minutes
+    meter.websocket_connection(0.5)
+    meter.websocket_message(40)
+    meter.websocket_message(32_769)  # a pushed alert over 32 KB counts twice
+    assert units(meter, "api_gateway_websocket_connection_minute") == 3
+    assert units(meter, "api_gateway_websocket_message") == 3
+    context = {"requestId": "r", "identity.sourceIp": "ip", "routeKey": "$default", "status": "200"}
+    meter.websocket_route({**context, "connectionId": "c", "eventType": "MESSAGE", "error.messageString": "-"})
+    line = (
+        '{"requestId":"r","ip":"ip","routeKey":"$default","status":"200","connectionId":"c",'
+        '"eventType":"MESSAGE","error":"-"}'
+    )
+    assert units(meter, "cloudwatch_logs_ingest_gb") == pytest.approx((len(line) + 1) / 1e9), "the stage's format"
+
+
 def test_a_call_without_a_price_is_listed_not_guessed(meter: Meter) -> None:
     meter.aws_request("Webhook", "kinesis", "PutRecord", {}, response={})
     meter.aws_request("Webhook", "dynamodb", "ExecuteStatement", {}, response={})

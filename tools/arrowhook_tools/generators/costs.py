@@ -34,6 +34,10 @@ _CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
 #: Every price the meter (arrowhook_tools.standins.meter) and the estimates below use: one table.
 PRICE_TABLE: dict[str, Price] = {
     "api_gateway_http_request": Price(1.00e-6, "HTTP API request", "https://aws.amazon.com/api-gateway/pricing/"),
+    "api_gateway_websocket_message": Price(1.00e-6, "WebSocket message, either way (32 KB chunk)",
+                                           "https://aws.amazon.com/api-gateway/pricing/"),
+    "api_gateway_websocket_connection_minute": Price(0.25e-6, "WebSocket connection minute",
+                                                     "https://aws.amazon.com/api-gateway/pricing/"),
     "lambda_request": Price(0.20e-6, "invocation", _LAMBDA),
     "lambda_arm_gb_second": Price(0.0000133334, "GB-second, arm64", _LAMBDA),
     "xray_trace_recorded": Price(5.00e-6, "trace recorded", "https://aws.amazon.com/xray/pricing/"),

@@ -74,12 +74,19 @@ class TableShape:
     indexes: tuple[IndexShape, ...]
 
 
-def access_log_format(template: LocalTemplate) -> str:
-    for _, api in template.resources_of_type("AWS::Serverless::HttpApi"):
+def access_log_format(template: LocalTemplate, resource_type: str = "AWS::Serverless::HttpApi") -> str:
+    """The access-log line format of the template's first API (or stage) of this type that has one."""
+    for _, api in template.resources_of_type(resource_type):
         settings = api.get("Properties", {}).get("AccessLogSettings")
         if settings:
             return str(template.resolve(settings["Format"]))
     return ""
+
+
+def _rendered(line_format: str, context: Mapping[str, str]) -> str:
+    for name in sorted(context, key=len, reverse=True):
+        line_format = line_format.replace(f"$context.{name}", context[name])
+    return line_format
 
 
 def table_shapes(template: LocalTemplate) -> dict[str, TableShape]:
@@ -115,6 +122,7 @@ class Meter:
         logging_config = self.template.resolve(self.template.raw["Globals"]["Function"].get("LoggingConfig", {}))
         self._platform_lines = logging_config.get("SystemLogLevel", "INFO") not in ("WARN", "ERROR", "FATAL")
         self._access_log = access_log_format(self.template)
+        self._live_access_log = access_log_format(self.template, "AWS::ApiGatewayV2::Stage")
 
     def add(self, who: str, price: str, quantity: float) -> None:
         if price not in PRICE_TABLE:
@@ -140,10 +148,20 @@ class Meter:
     def api_request(self, context: Mapping[str, str]) -> None:
         """One HTTP API request, and its access-log line as the template's format renders it."""
         self.add("HttpApi", "api_gateway_http_request", 1)
-        line = self._access_log
-        for name in sorted(context, key=len, reverse=True):
-            line = line.replace(f"$context.{name}", context[name])
-        self.log_bytes("HttpApi access log", len(line.encode()) + 1)
+        self.log_bytes("HttpApi access log", len(_rendered(self._access_log, context).encode()) + 1)
+
+    def websocket_route(self, context: Mapping[str, str]) -> None:
+        """One request of the WebSocket API to its function ($connect, a client's frame, $disconnect): its
+        access-log line (the frame itself is billed by `websocket_message`)."""
+        self.log_bytes("LiveApi access log", len(_rendered(self._live_access_log, context).encode()) + 1)
+
+    def websocket_message(self, size: int) -> None:
+        """A frame a client sent, or one posted to a client through `@connections`: billed in 32 KB steps."""
+        self.add("LiveApi", "api_gateway_websocket_message", max(1, math.ceil(size / 32_768)))
+
+    def websocket_connection(self, seconds: float) -> None:
+        """A connection that was open this long: connection minutes, each begun minute billed."""
+        self.add("LiveApi", "api_gateway_websocket_connection_minute", max(1, math.ceil(seconds / 60)))
 
     def aws_request(
         self,

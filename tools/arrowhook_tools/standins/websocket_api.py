@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 from arrowhook_tools.local.template import LocalTemplate
+from arrowhook_tools.standins import meter as metering
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 #: An AWS_PROXY integration's `.../functions/${LiveFunction.Arn}/invocations`: the function it invokes.
@@ -58,6 +60,7 @@ class LocalWebSocketApi:
         self.invoke = invoke
         self._port = port
         self._open: dict[str, ServerConnection] = {}
+        self._opened_at: dict[str, float] = {}
         self._lock = threading.Lock()
         self._server: Server | None = None
         self._management: ThreadingHTTPServer | None = None
@@ -117,7 +120,22 @@ class LocalWebSocketApi:
         if self.invoke is None:
             raise RuntimeError("the local stack sets invoke before clients connect")
         answer = self.invoke(self.routes[route], event)
-        return answer if isinstance(answer, dict) else {}
+        answer = answer if isinstance(answer, dict) else {}
+        meter = metering.active()
+        if meter is not None:  # the stage's access-log line for this request
+            context = event["requestContext"]
+            meter.websocket_route(
+                {
+                    "requestId": "LgYb7jX0IAMEVmA=",  # API Gateway's are 16 characters
+                    "identity.sourceIp": "203.0.113.7",
+                    "routeKey": route,
+                    "status": str(answer.get("statusCode", 200)),
+                    "connectionId": "LgYb7cAiIAMCKFw=",
+                    "eventType": context["eventType"],
+                    "error.messageString": "-",
+                }
+            )
+        return answer
 
     def _connect(self, connection: ServerConnection, request: Request) -> Response | None:
         connection_id = str(connection.id)
@@ -130,6 +148,7 @@ class LocalWebSocketApi:
             return connection.respond(status, str(answer.get("body") or "Forbidden"))
         with self._lock:
             self._open[connection_id] = connection
+            self._opened_at[connection_id] = time.monotonic()
         return None
 
     def _session(self, connection: ServerConnection) -> None:
@@ -137,12 +156,17 @@ class LocalWebSocketApi:
         try:
             for message in connection:
                 body = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                if (meter := metering.active()) is not None:
+                    meter.websocket_message(len(body.encode()))
                 self._call("$default", self._event("MESSAGE", "$default", connection_id, body=body))
         except ConnectionClosed:
             pass
         finally:
             with self._lock:
                 self._open.pop(connection_id, None)
+                opened_at = self._opened_at.pop(connection_id, None)
+            if (meter := metering.active()) is not None and opened_at is not None:
+                meter.websocket_connection(time.monotonic() - opened_at)
             self._call("$disconnect", self._event("DISCONNECT", "$disconnect", connection_id))
 
     def _management_handler(self) -> type[BaseHTTPRequestHandler]:
@@ -177,6 +201,8 @@ class LocalWebSocketApi:
                 except ConnectionClosed:
                     self._answer(410, {"message": "connection gone"}, "GoneException")
                     return
+                if (meter := metering.active()) is not None:
+                    meter.websocket_message(len(data))
                 self._answer(200)
 
             def do_DELETE(self) -> None:
