@@ -6,6 +6,7 @@ burst across a server-side close, resumed with nothing missed or doubled."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -99,39 +100,48 @@ def test_a_burst_across_a_server_side_close_is_shown_once_and_in_order(
     assert sorted(shown, key=shown.__getitem__) == sent
 
 
+class CliInBackground:
+    """An `arrowhook` command running in a thread (in-process, so the test can drop sockets meanwhile),
+    started once the stack's WebSocket API holds its connection."""
+
+    def __init__(self, stack: LocalStack, *arguments: str) -> None:
+        from typer.testing import CliRunner
+
+        from arrowhook_tools.cli import app
+
+        assert stack.api is not None and stack.websocket is not None
+        arguments += ("--api-url", stack.api.url, "--token", stack.admin_token)
+        self._result: dict[str, Any] = {}
+        invoke = lambda: self._result.update(out=CliRunner().invoke(app, list(arguments)))  # noqa: E731
+        self._runner = threading.Thread(target=invoke, daemon=True)
+        self._runner.start()
+        deadline = time.monotonic() + ARRIVAL_SECONDS
+        while not stack.websocket._open and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def printed(self) -> list[dict[str, Any]]:
+        """The alerts it printed, once it has ended. In-process functions print their logs to the same
+        stdout the runner captures: the CLI's lines are the alerts (AlertOut's first field is alert_id)."""
+        self._runner.join(timeout=ARRIVAL_SECONDS * 2)
+        assert not self._runner.is_alive(), "every alert it waits for arrived"
+        invoked = self._result["out"]
+        assert invoked.exit_code == 0, invoked.output
+        return [json.loads(line) for line in invoked.stdout.splitlines() if line.startswith('{"alert_id"')]
+
+
 def test_arrowhook_live_prints_each_alert_once_in_order_across_a_server_side_close(
     stack: LocalStack, admin: httpx.Client, receivers: Receivers
 ) -> None:
     """`arrowhook live --json --count N`: JSON lines for a bot, through a reconnect (the server drops the
     socket mid-burst; the CLI asks for a new ticket, resumes, and drops what it already printed)."""
-    import threading
-
-    from typer.testing import CliRunner
-
-    from arrowhook_tools.cli import app
-
-    assert stack.api is not None and stack.websocket is not None
+    assert stack.websocket is not None
     strategy = Strategy(admin, receivers)
-    arguments = ["live", "--json", "--count", "4", "-s", strategy.name]
-    arguments += ["--api-url", stack.api.url, "--token", stack.admin_token]
-    result: dict[str, Any] = {}
-    runner = threading.Thread(target=lambda: result.update(out=CliRunner().invoke(app, arguments)), daemon=True)
-    runner.start()
-    deadline = time.monotonic() + ARRIVAL_SECONDS
-    while not stack.websocket._open and time.monotonic() < deadline:
-        time.sleep(0.05)
+    command = CliInBackground(stack, "live", "--json", "--count", "4", "-s", strategy.name)
     sent = [strategy.send(stack, ticker="XRPUSDT", comment=str(number)) for number in range(2)]
     time.sleep(0.5)
     stack.websocket.drop()
     sent += [strategy.send(stack, ticker="XRPUSDT", comment=str(number)) for number in range(2, 4)]
-    runner.join(timeout=ARRIVAL_SECONDS * 2)
-    assert not runner.is_alive(), "four alerts arrived"
-    invoked = result["out"]
-    assert invoked.exit_code == 0, invoked.output
-    # In-process functions print their logs to the same stdout the runner captures: the CLI's lines are
-    # the alerts (AlertOut's first field is alert_id).
-    printed = [json.loads(line) for line in invoked.stdout.splitlines() if line.startswith('{"alert_id"')]
-    assert [alert["alert_id"] for alert in printed] == sent
+    assert [alert["alert_id"] for alert in command.printed()] == sent
 
 
 def test_alerts_tail_follows_the_socket_with_its_filters_once_in_order_across_a_server_side_close(
@@ -139,33 +149,17 @@ def test_alerts_tail_follows_the_socket_with_its_filters_once_in_order_across_a_
 ) -> None:
     """`arrowhook alerts tail --strategy S --ticker T --json --count N`: what arrived since --since first
     (resumed), then what is pushed, the other tickers sifted out, through a server-side close."""
-    import threading
-
-    from typer.testing import CliRunner
-
-    from arrowhook_tools.cli import app
-
-    assert stack.api is not None and stack.websocket is not None
+    assert stack.websocket is not None
     strategy = Strategy(admin, receivers)
     before = strategy.send(stack, ticker="SOLUSDT", comment="before the tail")
     Strategy(admin, receivers).send(stack, ticker="SOLUSDT", comment="another strategy's")
-    arguments = ["alerts", "tail", "--json", "--count", "4", "--since", "10m", "--strategy", strategy.name]
-    arguments += ["--ticker", "solusdt", "--api-url", stack.api.url, "--token", stack.admin_token]
-    result: dict[str, Any] = {}
-    runner = threading.Thread(target=lambda: result.update(out=CliRunner().invoke(app, arguments)), daemon=True)
-    runner.start()
-    deadline = time.monotonic() + ARRIVAL_SECONDS
-    while not stack.websocket._open and time.monotonic() < deadline:
-        time.sleep(0.05)
+    tail = ["alerts", "tail", "--json", "--count", "4", "--since", "10m", "--strategy", strategy.name]
+    command = CliInBackground(stack, *tail, "--ticker", "solusdt")
     sent = [before, strategy.send(stack, ticker="SOLUSDT", comment="1")]
     strategy.send(stack, ticker="ETHUSDT", comment="another ticker")
     time.sleep(0.5)
     stack.websocket.drop()
     sent += [strategy.send(stack, ticker="SOLUSDT", comment=str(number)) for number in range(2, 4)]
-    runner.join(timeout=ARRIVAL_SECONDS * 2)
-    assert not runner.is_alive(), "four alerts arrived"
-    invoked = result["out"]
-    assert invoked.exit_code == 0, invoked.output
-    printed = [json.loads(line) for line in invoked.stdout.splitlines() if line.startswith('{"alert_id"')]
+    printed = command.printed()
     assert [alert["alert_id"] for alert in printed] == sent
     assert {alert["ticker"] for alert in printed} == {"SOLUSDT"}
