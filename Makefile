@@ -110,7 +110,7 @@ load: $(VENV)/.installed ## concurrent webhooks + DynamoDB throttling + crashing
 
 bench: $(VENV)/.installed ## benchmarks: print figures and ratios, and write them to docs/benchmarks.md
 	set -o pipefail; log=$$(mktemp); \
-	{ for bench in cold_start_lambda bench_webhook bench_alerts bench_archive bench_local_stack bench_cli bench_delivery bench_cost bench_console bench_live; do \
+	{ for bench in cold_start_lambda bench_webhook bench_alerts bench_archive bench_local_stack bench_cli bench_delivery bench_cost bench_console bench_live bench_ledger; do \
 		echo "$$ python tests/bench/$$bench.py"; $(PY) tests/bench/$$bench.py || exit 1; echo; done; } 2>&1 \
 		| tee "$$log" && $(PY) tests/bench/write_report.py < "$$log"; status=$$?; rm -f "$$log"; exit $$status
 

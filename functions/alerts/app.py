@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import Depends, HTTPException, Query
+from fastapi import Depends, HTTPException, Query, Request
 
 from arrowhook.admin.app import BAD_CURSOR, MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.admin.ledger_schemas import LedgerOut, ReconciliationOut
 from arrowhook.admin.schemas import (
     AlertDetail,
     AlertOut,
@@ -19,18 +22,25 @@ from arrowhook.admin.schemas import (
     PositionsOut,
 )
 from arrowhook.alerts.daily_counts import DailyCounts
-from arrowhook.alerts.listing import TIME_HELP, AlertListing, FilterRequest
+from arrowhook.alerts.listing import TIME_HELP, AlertListing, FilterRequest, moment
 from arrowhook.alerts.positions import positions
 from arrowhook.alerts.query import AlertQuery
 from arrowhook.alerts.stats import alert_stats
 from arrowhook.alerts.store import AlertStore
 from arrowhook.aws.pagination import CursorSigner, cursor_signer
-from arrowhook.core.errors import KeyNotFoundError
+from arrowhook.core.errors import InvalidFilterError, KeyNotFoundError, NotAnExportError
 from arrowhook.core.models import utc_now
 from arrowhook.core.settings import AlertsApiSettings
 from arrowhook.core.tradingview import Side
 from arrowhook.delivery.records_store import DeliveryStore
 from arrowhook.keys.store import KeyStore
+from arrowhook.ledger.reconcile import (
+    DEFAULT_PRICE_TOLERANCE,
+    MAX_EXPORT_BYTES,
+    parse_export,
+    reconcile,
+)
+from arrowhook.ledger.service import strategy_ledger as strategy_ledger_of
 from arrowhook.live.tickets import ticket_for, ticket_signer
 
 settings = AlertsApiSettings.from_environment()
@@ -127,6 +137,71 @@ async def strategy_positions(strategy: str) -> PositionsOut:
         positions=[PositionOut.model_validate(asdict(position)) for position in found],
         alerts_read=read,
         complete=complete,
+    )
+
+
+@app.get(
+    "/strategies/{strategy}/ledger",
+    response_model=LedgerOut,
+    tags=["strategies"],
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def strategy_ledger(
+    strategy: str,
+    ticker: Annotated[
+        str | None, Query(max_length=64, description="One ticker (case-insensitive); omitted: all.")
+    ] = None,
+    since: Annotated[str | None, Query(max_length=64, description="Trades exited from. " + TIME_HELP)] = None,
+    until: Annotated[str | None, Query(max_length=64, description="Alerts up to. " + TIME_HELP)] = None,
+) -> LedgerOut:
+    """The strategy's ledger from its order-fill alerts (docs/ledger.md): closed trades first in, first
+    out, realized profit (gross), open positions marked at the latest price, and the fills that contradict
+    the position. `strategy` is a key id or a strategy name."""
+    key = keys.resolve(strategy)
+    if key is None:
+        raise KeyNotFoundError(f"no strategy {strategy}")
+    now = utc_now()
+    found = strategy_ledger_of(alerts, key.id, moment(until, "until", now))
+    return LedgerOut.of(key.id, key.name, found, ticker, moment(since, "since", now))
+
+
+@app.post(
+    "/strategies/{strategy}/reconcile",
+    response_model=ReconciliationOut,
+    tags=["strategies"],
+    responses={**NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY},
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def strategy_reconcile(
+    strategy: str,
+    request: Request,
+    *,
+    timezone: Annotated[str, Query(max_length=64, description="The export's time zone (IANA name).")] = "UTC",
+    ticker: Annotated[str | None, Query(max_length=64, description="Compare with this ticker's alerts only.")] = None,
+    time_tolerance: Annotated[float, Query(gt=0, le=86_400, description="Seconds between a row and its alert.")] = 300,
+    price_tolerance: Annotated[
+        Decimal, Query(ge=0, le=1, description="Relative price difference allowed.")
+    ] = DEFAULT_PRICE_TOLERANCE,
+) -> ReconciliationOut:
+    """TradingView's Strategy Tester "List of trades" export (the CSV as the body) against the strategy's
+    alerts (docs/ledger.md): orders whose alert never arrived, alerts with no order, and fills whose price
+    or quantity differ. The file is read for this answer only, never stored."""
+    key = keys.resolve(strategy)
+    if key is None:
+        raise KeyNotFoundError(f"no strategy {strategy}")
+    body = await request.body()
+    if len(body) > MAX_EXPORT_BYTES:
+        raise InvalidFilterError(f"the export is over {MAX_EXPORT_BYTES // 1024 // 1024} MB")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise NotAnExportError("not a text file: expected TradingView's List of trades export (CSV, UTF-8)") from None
+    exported = parse_export(text, timezone)
+    found = strategy_ledger_of(alerts, key.id)
+    tolerance = timedelta(seconds=time_tolerance)
+    result = reconcile(exported, found.for_ticker(ticker), tolerance, price_tolerance)
+    return ReconciliationOut.of(
+        key.id, key.name, ticker, result, found, time_tolerance=tolerance, price_tolerance=price_tolerance
     )
 
 

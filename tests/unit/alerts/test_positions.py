@@ -6,9 +6,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from arrowhook.alerts.positions import implied, positions
+from arrowhook.alerts.positions import positions
 from arrowhook.alerts.query import AlertQuery
 from arrowhook.alerts.store import AlertStore
+from arrowhook.core.fills import implied
 from arrowhook.core.tradingview import MarketPosition
 from arrowhook_tools.local.template import LocalTemplate
 from tests.conftest import Strategy

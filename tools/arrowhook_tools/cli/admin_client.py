@@ -107,10 +107,26 @@ class AdminClient:
             base_url=target.api_url, timeout=timeout, headers={"Authorization": f"Bearer {target.token}"}
         )
 
-    def request(self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> Any:
+        """One call; `content` (with its `content_type`) sends a body as it is, a file say."""
+        headers = {"Content-Type": content_type} if content_type else None
         try:
             response = self._http.request(
-                method, path, json=json_body, params={k: v for k, v in (params or {}).items() if v is not None}
+                method,
+                path,
+                json=json_body,
+                content=content,
+                headers=headers,
+                params={k: v for k, v in (params or {}).items() if v is not None},
             )
         except httpx.HTTPError as error:
             raise AdminApiError(0, f"cannot reach {self.target.api_url}: {error}") from None

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from arrowhook_tools.cli import ledger  # noqa: F401 - registers `strategies ledger` and `reconcile`
 from arrowhook_tools.cli.alerts import alerts_app
 from arrowhook_tools.cli.archive import archive_app
 from arrowhook_tools.cli.common import (

@@ -21,6 +21,7 @@ from arrowhook.core.errors import (
     KeyConflictError,
     KeyNotFoundError,
     NameTakenError,
+    NotAnExportError,
     StoreUnavailableError,
 )
 from arrowhook.core.observability import logger, metrics, traced
@@ -41,6 +42,7 @@ ERRORS: dict[type[Exception], tuple[int, str, str | None]] = {
     NameTakenError: (409, "name_taken", None),
     KeyConflictError: (409, "conflict", None),
     InvalidFilterError: (400, "invalid_filter", None),
+    NotAnExportError: (400, "not_an_export", None),
     InvalidCursorError: (400, "invalid_cursor", "invalid cursor"),
     StoreUnavailableError: (503, "unavailable", "store temporarily unavailable, retry"),
 }

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from arrowhook.alerts.query import AlertFilter, AlertQuery
+from arrowhook.core.fills import implied
 from arrowhook.core.models import StoredAlert
 from arrowhook.core.tradingview import MarketPosition
 
@@ -30,19 +31,6 @@ class Position:
     #: The alert that last said so, and when it arrived.
     confirmed_at: datetime
     alert_id: str
-
-
-def implied(alert: StoredAlert) -> tuple[MarketPosition, Decimal | None] | None:
-    """What one alert says the strategy holds after it, if anything."""
-    fields = alert.fields
-    size = fields.market_position_size if fields.market_position_size is not None else fields.position_size
-    if fields.market_position is not None:
-        return MarketPosition(fields.market_position), size.copy_abs() if size is not None else None
-    if fields.position_size is not None:
-        signed = fields.position_size
-        held = MarketPosition.LONG if signed > 0 else MarketPosition.SHORT if signed < 0 else MarketPosition.FLAT
-        return held, signed.copy_abs()
-    return None
 
 
 def positions(

@@ -25,6 +25,11 @@ class InvalidFilterError(ArrowhookError):
     """A query's filters cannot be served as asked (a range too wide, since after until): a 400."""
 
 
+class NotAnExportError(ArrowhookError):
+    """A file sent for reconciliation that is not TradingView's List of trades export: a 400 naming what
+    was expected."""
+
+
 class InvalidCursorError(ArrowhookError):
     """A pagination cursor that this API did not issue, or issued for another query."""
 

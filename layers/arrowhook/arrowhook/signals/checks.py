@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from arrowhook.alerts.positions import implied
+from arrowhook.core.fills import implied, prev_size
 from arrowhook.core.models import StoredAlert
 from arrowhook.core.signals import AlertHealth, GapBefore, SequenceCheck, TradingHours
 from arrowhook.core.tradingview import MarketPosition, Side
@@ -37,18 +37,6 @@ def fired_at(alert: StoredAlert) -> datetime:
 def lag_ms(alert: StoredAlert) -> int | None:
     """`timenow` (when TradingView fired the alert) to received_at; None without it (AlertHealth.of_lag)."""
     return AlertHealth.of_lag(alert.received_at, alert.fields.tv_timenow).lag_ms
-
-
-def _prev_size(alert: StoredAlert) -> Decimal | None:
-    """`strategy.prev_market_position_size`, which templates send under either name (kept in `extra`)."""
-    nested = alert.extra.get("strategy")
-    raw = alert.extra.get("prev_market_position_size", alert.extra.get("strategy.prev_market_position_size"))
-    if raw is None and isinstance(nested, dict):
-        raw = nested.get("prev_market_position_size")
-    try:
-        return Decimal(str(raw)).copy_abs() if raw is not None else None
-    except InvalidOperation:
-        return None
 
 
 def _describe(position: MarketPosition, size: Decimal | None) -> str:
@@ -89,7 +77,7 @@ def _after(other: StoredAlert, alert: StoredAlert) -> bool:
     leaves, expected = implied(alert), other.fields.prev_market_position
     if leaves is None or expected is None or MarketPosition(expected) is not leaves[0]:
         return False
-    size = _prev_size(other)
+    size = prev_size(other)
     return size is None or leaves[1] is None or size == leaves[1]
 
 
@@ -98,7 +86,7 @@ def position_gap(alert: StoredAlert, earlier: Iterable[StoredAlert], tolerance: 
     expected = alert.fields.prev_market_position
     if expected is None or is_test(alert):
         return None
-    expected_position, expected_size = MarketPosition(expected), _prev_size(alert)
+    expected_position, expected_size = MarketPosition(expected), prev_size(alert)
     earlier = list(earlier)
     positions = {  # what each earlier alert says the strategy held after it
         other.alert_id: said
