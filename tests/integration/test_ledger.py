@@ -26,7 +26,10 @@ def running() -> Iterator[LocalStack]:
 
 def _fill(strategy: Strategy, stack: LocalStack, at: str, action: str, price: str, before: str, after: str) -> str:
     """A strategy order alert: one contract, TradingView's fill time as `timenow`."""
-    size = lambda position: "0" if position == "flat" else "1"  # noqa: E731
+
+    def size(position: str) -> str:
+        return "0" if position == "flat" else "1"
+
     return strategy.send(
         stack, action=action, contracts="1", price=price, time=at, timenow=at, ticker="ETHUSDT",
         prev_market_position=before, prev_market_position_size=size(before),

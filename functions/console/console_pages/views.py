@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 
 from arrowhook.admin.tradingview_messages import indicator_message, strategy_message
 from arrowhook.alerts.listing import FilterRequest
+from arrowhook.core.fills import fill_meaning
 from arrowhook.core.models import StoredAlert, StrategyKey, iso, utc_now
 from arrowhook.live.resume import position
 from console_pages.wiring import alert_query, keys, listing
@@ -65,6 +66,7 @@ def alert_row(alert: StoredAlert) -> dict[str, Any]:
         "received_at": iso(alert.received_at),
         "strategy": alert.strategy,
         "side": fields.side or "",
+        "fill": fill_meaning(alert) or "",
         "ticker": fields.ticker or "",
         "price": "" if fields.price is None else str(fields.price),
         "quantity": "" if fields.quantity is None else str(fields.quantity),

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from arrowhook.core.fills import FillMeaning, fill_meaning
 from arrowhook.core.models import KeyStatus, RepeatedDelivery, StoredAlert, StrategyKey
 from arrowhook.core.signals import AlertHealth, SignalExpectations
 from arrowhook.core.tradingview import AlertFields, MarketPosition, ParseIssue
@@ -150,6 +151,9 @@ class AlertOut(AlertFields, AlertIdentity):
     text: str | None = Field(
         None, description="A text alert's whole body (secret replaced by ***); null for a JSON alert."
     )
+    fill: FillMeaning | None = Field(
+        None, description="What this order fill meant (open long, reverse to short...), from the alert alone."
+    )
 
     @classmethod
     def of(cls, alert: StoredAlert) -> Self:
@@ -159,6 +163,7 @@ class AlertOut(AlertFields, AlertIdentity):
                 **alert.fields.model_dump(exclude_none=True),
                 "message": alert.message,
                 "text": alert.payload if alert.body_format == "text" else None,
+                "fill": fill_meaning(alert),
             }
         )
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from arrowhook.core.errors import ArrowhookError
+from arrowhook.core.fills import fill_meaning
 from arrowhook.core.models import StoredAlert, iso
 from arrowhook.delivery.kinds.base import InvalidDestinationError, MessageLimit
 from arrowhook.delivery.kinds.registry import DestinationKind
@@ -35,6 +36,7 @@ PLACEHOLDERS: dict[str, str] = {
     "quantity": "contracts / quantity",
     "position_size": "strategy.position_size",
     "market_position": "long / short / flat",
+    "fill": "what the order fill meant: open long, add long, reduce long, close long, reverse to short, ...",
     "interval": "the chart's interval",
     "order_id": "strategy.order.id",
     "comment": "strategy.order.comment",
@@ -83,6 +85,7 @@ def placeholder_values(alert: StoredAlert) -> dict[str, str | None]:
         "quantity": fields.quantity,
         "position_size": fields.position_size,
         "market_position": fields.market_position,
+        "fill": fill_meaning(alert),
         "interval": fields.interval,
         "order_id": fields.order_id,
         "comment": fields.comment,

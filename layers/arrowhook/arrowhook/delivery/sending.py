@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from arrowhook.core.fills import fill_meaning
 from arrowhook.core.models import StoredAlert, iso
 from arrowhook.delivery.destinations import TEST_MARK, Destination, DestinationSecret
 from arrowhook.delivery.kinds.base import OutboundRequest, OutgoingMessage
@@ -204,6 +205,7 @@ def alert_document(alert: StoredAlert) -> dict[str, Any]:
         #: A bot must never trade on it: `arrowhook strategies test` and any alert sent with `"test": true`.
         "test": alert.is_test,
         **fields,
+        **({"fill": str(fill)} if (fill := fill_meaning(alert)) is not None else {}),
         "parse_issues": [issue.model_dump(mode="json", exclude_none=True) for issue in alert.parse_issues],
     }
 
