@@ -28,18 +28,14 @@ from arrowhook.alerts.query import AlertQuery
 from arrowhook.alerts.stats import alert_stats
 from arrowhook.alerts.store import AlertStore
 from arrowhook.aws.pagination import CursorSigner, cursor_signer
-from arrowhook.core.errors import InvalidFilterError, KeyNotFoundError, NotAnExportError
+from arrowhook.core.errors import KeyNotFoundError
 from arrowhook.core.models import utc_now
 from arrowhook.core.settings import AlertsApiSettings
 from arrowhook.core.tradingview import Side
 from arrowhook.delivery.records_store import DeliveryStore
 from arrowhook.keys.store import KeyStore
-from arrowhook.ledger.reconcile import (
-    DEFAULT_PRICE_TOLERANCE,
-    MAX_EXPORT_BYTES,
-    parse_export,
-    reconcile,
-)
+from arrowhook.ledger.reconcile import DEFAULT_PRICE_TOLERANCE
+from arrowhook.ledger.service import reconcile_export
 from arrowhook.ledger.service import strategy_ledger as strategy_ledger_of
 from arrowhook.live.tickets import ticket_for, ticket_signer
 
@@ -189,19 +185,13 @@ async def strategy_reconcile(
     key = keys.resolve(strategy)
     if key is None:
         raise KeyNotFoundError(f"no strategy {strategy}")
-    body = await request.body()
-    if len(body) > MAX_EXPORT_BYTES:
-        raise InvalidFilterError(f"the export is over {MAX_EXPORT_BYTES // 1024 // 1024} MB")
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise NotAnExportError("not a text file: expected TradingView's List of trades export (CSV, UTF-8)") from None
-    exported = parse_export(text, timezone)
-    found = strategy_ledger_of(alerts, key.id)
     tolerance = timedelta(seconds=time_tolerance)
-    result = reconcile(exported, found.for_ticker(ticker), tolerance, price_tolerance)
+    found, ledger = reconcile_export(
+        alerts, key.id, await request.body(), timezone=timezone, ticker=ticker, time_tolerance=tolerance,
+        price_tolerance=price_tolerance,
+    )  # fmt: skip
     return ReconciliationOut.of(
-        key.id, key.name, ticker, result, found, time_tolerance=tolerance, price_tolerance=price_tolerance
+        key.id, key.name, ticker, found, ledger, time_tolerance=tolerance, price_tolerance=price_tolerance
     )
 
 

@@ -83,7 +83,7 @@ def test_a_ping_is_answered_and_a_resume_sends_what_was_missed(live_app: ModuleT
     frames = [json.loads(data) for connection_id, data in live_app.connections_api.sent if connection_id == "c1"]
     assert [frame["type"] for frame in frames] == ["pong", "alert", "alert", "resumed", "error"]
     assert [frame["alert"]["alert_id"] for frame in frames[1:3]] == [alert.alert_id for alert in missed]
-    assert frames[3] == {"type": "resumed", "count": 2, "complete": True}
+    assert frames[3] == {"type": "resumed", "count": 2, "complete": True, "last": position(missed[-1])}
 
 
 def test_a_connection_api_gateway_says_is_gone_is_forgotten(live_app: ModuleType) -> None:

@@ -202,7 +202,23 @@
 
   // Overview charts: the data is a JSON block on the page (not a script), drawn with uPlot.
   var PALETTE = ["#1f6feb", "#b3261e", "#137333", "#8a5a00", "#6f42c1", "#0b7285", "#c2255c", "#5c940d"];
+  // The ledger's equity curve: realized profit after each closed trade.
+  function drawEquity() {
+    var block = document.getElementById("ledger-data");
+    var element = document.querySelector("[data-chart=equity]");
+    if (!block || !element || typeof uPlot === "undefined") { return; }
+    var data = JSON.parse(block.textContent);
+    if (!data.times.length) { element.textContent = "No closed trade yet."; return; }
+    new uPlot({
+      width: Math.max(280, element.clientWidth),
+      height: 220,
+      scales: { x: { time: true } },
+      series: [{}, { label: "realized profit", stroke: PALETTE[0], width: 2, points: { show: data.times.length < 200 } }],
+      axes: [{}, { size: 60 }]
+    }, [data.times, data.equity], element);
+  }
   function drawCharts() {
+    drawEquity();
     var block = document.getElementById("overview-data");
     if (!block || typeof uPlot === "undefined") { return; }
     var data = JSON.parse(block.textContent);

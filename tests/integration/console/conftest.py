@@ -102,3 +102,17 @@ def post_alert(stack: LocalStack, **fields: Any) -> str:
     answer = httpx.post(f"{stack.api.url}/webhook", content=strategy_alert(DEMO_SECRET, **fields), timeout=30)
     assert answer.status_code == 200, answer.text
     return str(answer.json()["alert_id"])
+
+
+AXE = PROJECT_ROOT / "functions" / "console" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA findings on the page as it is now, serious or critical only."""
+    page.add_script_tag(content=AXE.read_text())
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a",
+        "wcag21aa"]}})).violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary).slice(0, 5)}))"""
+    )
+    return [violation for violation in found if violation["impact"] in ("serious", "critical")]

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from arrowhook.admin.console_session import COOKIE_NAME, SessionSigner
 from arrowhook_tools.cli.samples import strategy_alert
@@ -18,7 +18,7 @@ from arrowhook_tools.local.stack import DEMO_SECRET, LocalStack
 from arrowhook_tools.local.template import PROJECT_ROOT
 from arrowhook_tools.standins.embedded_aws import ssm
 from arrowhook_tools.standins.receivers import Receivers, Scripted
-from tests.integration.console.conftest import WAIT_MS, Console, post_alert
+from tests.integration.console.conftest import WAIT_MS, Console, axe_violations, post_alert
 
 
 def test_sign_in_sets_a_session_cookie_and_a_wrong_token_is_refused(console: Console) -> None:
@@ -485,20 +485,6 @@ def test_the_strategy_lists_hold_every_key_not_only_a_first_page(console: Consol
             store.delete(key_id)
 
 
-AXE = PROJECT_ROOT / "functions" / "console" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def _axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2.1 A/AA findings on the page as it is now, serious or critical only."""
-    page.add_script_tag(content=AXE.read_text())
-    found: list[dict[str, Any]] = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a",
-        "wcag21aa"]}})).violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-        nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary).slice(0, 5)}))"""
-    )
-    return [violation for violation in found if violation["impact"] in ("serious", "critical")]
-
-
 def test_axe_core_finds_no_serious_accessibility_violation_on_any_page(browser: Browser, stack: LocalStack) -> None:
     """Contrast (4.32:1 on the muted text) and keyboard focus were serious findings. The check runs in a
     context that lets axe-core's script in (the console's own CSP would refuse it, as it should)."""
@@ -508,7 +494,7 @@ def test_axe_core_finds_no_serious_accessibility_violation_on_any_page(browser: 
     page = context.new_page()
     try:
         page.goto("/console/login")
-        findings = {"login": _axe_violations(page)}
+        findings = {"login": axe_violations(page)}
         page.fill("#token", stack.admin_token)
         page.click("button[type=submit]")
         expect(page).to_have_url(re.compile(r"/console/alerts$"))
@@ -520,14 +506,14 @@ def test_axe_core_finds_no_serious_accessibility_violation_on_any_page(browser: 
             ("strategies", "/console/strategies"),
         ):
             page.goto(path)
-            findings[name] = _axe_violations(page)
+            findings[name] = axe_violations(page)
         page.fill("form[action='/console/strategies'] input[name=name]", f"axe-{uuid.uuid4().hex[:6]}")
         page.click("form[action='/console/strategies'] button[type=submit]")
         expect(page.locator("#secret")).to_be_visible()
-        findings["secret shown once"] = _axe_violations(page)
+        findings["secret shown once"] = axe_violations(page)
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(f"/console/alerts/{alert_id}")
-        findings["alert on a phone"] = _axe_violations(page)
+        findings["alert on a phone"] = axe_violations(page)
     finally:
         context.close()
     failing = {name: found for name, found in findings.items() if found}

@@ -139,3 +139,8 @@ def test_ten_thousand_fills_in_one_ledger_every_round_trip_closed() -> None:
     book = books(alerts)["BTCUSDT"]
     assert len(book.trades) == 5_000 and book.position == 0
     assert book.realized == D(5_000), "each round trip made 1"
+
+
+def test_a_short_marked_at_its_entry_shows_zero_not_minus_zero() -> None:
+    position = books([order(0, "sell", "1", "105", ("flat", "0"), ("short", "1"))])["BTCUSDT"].open_position()
+    assert position is not None and str(position.unrealized_profit) == "0"

@@ -147,7 +147,8 @@ class Book:
         direction = MarketPosition.LONG if self.position > 0 else MarketPosition.SHORT
         profit = None
         if lot.price is not None and price is not None:
-            profit = (price - lot.price) * quantity * (1 if direction is MarketPosition.LONG else -1)
+            gained = price - lot.price if direction is MarketPosition.LONG else lot.price - price
+            profit = gained * quantity
             self.realized += profit
         self.trades.append(
             Trade(direction, quantity, lot.at, lot.price, lot.alert_id, at, price, alert_id, profit, self.realized)
@@ -163,7 +164,8 @@ class Book:
             average = sum((lot.quantity * lot.price for lot in self.lots if lot.price is not None), ZERO) / quantity
         unrealized = None
         if average is not None and self.mark_price is not None:
-            unrealized = (self.mark_price - average) * quantity * (1 if direction is MarketPosition.LONG else -1)
+            gained = self.mark_price - average if direction is MarketPosition.LONG else average - self.mark_price
+            unrealized = gained * quantity
         return OpenPosition(direction, quantity, average, self.mark_price, self.marked_at, unrealized)
 
 

@@ -6,14 +6,23 @@ the oldest alert still in the table (docs/ledger.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from arrowhook.alerts.query import AlertFilter, AlertPages
+from arrowhook.core.errors import NotAnExportError
 from arrowhook.core.fills import ZERO
 from arrowhook.core.models import StoredAlert
 from arrowhook.ledger.book import Book, OpenPosition, Problem, Trade, books
+from arrowhook.ledger.reconcile import (
+    DEFAULT_PRICE_TOLERANCE,
+    DEFAULT_TIME_TOLERANCE,
+    MAX_EXPORT_BYTES,
+    Reconciliation,
+    parse_export,
+    reconcile,
+)
 
 #: 20,000 alerts are ~40 Query pages and ~1 s of the ledger's own work (tests/unit/ledger: 10,000 fills).
 MAX_LEDGER_ALERTS = 20_000
@@ -88,3 +97,26 @@ def strategy_ledger(
 ) -> Ledger:
     found, complete = read_alerts(alerts, key_id, until, max_alerts)
     return Ledger(books(found), len(found), complete)
+
+
+def reconcile_export(
+    alerts: AlertPages,
+    key_id: str,
+    body: bytes,
+    *,
+    timezone: str = "UTC",
+    ticker: str | None = None,
+    time_tolerance: timedelta = DEFAULT_TIME_TOLERANCE,
+    price_tolerance: Decimal = DEFAULT_PRICE_TOLERANCE,
+) -> tuple[Reconciliation, Ledger]:
+    """TradingView's List of trades export (the file's bytes, read for this answer only) against the
+    strategy's fills; NotAnExportError or InvalidFilterError (400s) for a file that is not one."""
+    if len(body) > MAX_EXPORT_BYTES:
+        raise NotAnExportError(f"the export is over {MAX_EXPORT_BYTES // 1024 // 1024} MB")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise NotAnExportError("not a text file: expected TradingView's List of trades export (CSV, UTF-8)") from None
+    exported = parse_export(text, timezone)
+    ledger = strategy_ledger(alerts, key_id)
+    return reconcile(exported, ledger.for_ticker(ticker), time_tolerance, price_tolerance), ledger
