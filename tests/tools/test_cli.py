@@ -269,7 +269,7 @@ def test_destination_secrets_come_from_stdin_or_a_prompt_never_only_the_command_
 
 def test_csv_export_never_writes_a_formula_and_keeps_text_alerts_and_health() -> None:
     """`=HYPERLINK(...)` in a comment ran as a formula in a spreadsheet; a text alert's body was missing."""
-    from arrowhook_tools.cli.alerts import EXPORT_COLUMNS, export_row
+    from arrowhook.admin.export import EXPORT_COLUMNS, export_row
 
     row = export_row(
         {

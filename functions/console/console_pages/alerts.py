@@ -51,6 +51,7 @@ async def alerts_page(request: Request, _: SignedIn, filters: Filters, cursor: C
         "newest": iso(found[0].received_at) if found else iso(utc_now() - LIVE_OVERLAP),
         "live_from": position(found[0]) if found else f"{iso(utc_now() - LIVE_OVERLAP)}#",
         "strategies": sorted(key.name for key in keys.all()),
+        "export_query": query_string(filters),
     }
     return page(request, "alerts.html", context)
 

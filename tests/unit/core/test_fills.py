@@ -26,3 +26,22 @@ def test_one_side_of_the_position_and_the_order_are_enough_and_an_indicator_says
     indicator = fill(2, side="buy", price="100")
     assert fill_meaning(indicator) is None and "fill" not in alert_document(indicator)
     assert fill_meaning(fill(3, side="buy", quantity="1")) is None, "an order alone: from what position?"
+
+
+def test_custom_fields_and_the_lag_reach_templates_and_signed_payloads() -> None:
+    """`{extra.rsi}` in a template and `data.extra` / `data.health` in a signed webhook: what TradingView
+    sent beyond the known fields, and how long it took to arrive."""
+    from datetime import timedelta
+
+    from arrowhook.delivery.destinations import check_template
+    from tests.fakes.alerts import START
+
+    fired = START - timedelta(seconds=2)  # the alert arrives at START: 2 s after TradingView fired it
+    indicator = fill(0, side="buy", price="100", tv_timenow=fired.isoformat())
+    indicator = indicator.model_copy(update={"extra": {"rsi": "71.3", "sl": 98.5}})
+    assert check_template("{side} {ticker} rsi {extra.rsi} sl {extra.sl} lag {lag}s") is not None
+    values = placeholder_values(indicator)
+    assert (values["extra.rsi"], values["extra.sl"], values["lag"]) == ("71.3", "98.5", "2.0")
+    document = alert_document(indicator)
+    assert document["extra"] == {"rsi": "71.3", "sl": 98.5}
+    assert document["health"]["lag_ms"] == 2000

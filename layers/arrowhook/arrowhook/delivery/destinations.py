@@ -8,6 +8,7 @@ no indexing, no format specs, so a template can never reach anything but the ale
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from collections.abc import Callable, Mapping
@@ -43,7 +44,10 @@ PLACEHOLDERS: dict[str, str] = {
     "message": "a text alert's message, or alert_message",
     "received_at": "when Arrowhook stored it (UTC, ISO 8601)",
     "alert_id": "the alert's id",
+    "lag": "seconds from TradingView firing it to its arrival (its timenow), when known",
 }
+#: A field TradingView sends beyond the known ones, by its name: `{extra.rsi}`, `{extra.sl}`.
+EXTRA_PLACEHOLDER = re.compile(r"extra\.[A-Za-z0-9_]{1,64}")
 _MISSING = "-"
 #: Leads every chat message and email of a test alert: plain text, so each kind shows it as written.
 TEST_MARK = "[TEST]"
@@ -59,8 +63,8 @@ def check_template(template: str, kind: DestinationKind | None = None) -> str:
     for _, field, format_spec, conversion in parts:
         if field is None:
             continue
-        if field not in PLACEHOLDERS:
-            known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+        if field not in PLACEHOLDERS and not EXTRA_PLACEHOLDER.fullmatch(field):
+            known = ", ".join("{" + name + "}" for name in PLACEHOLDERS) + ", {extra.<field>}"
             raise InvalidDestinationError(f"template: unknown placeholder {{{field}}}; known: {known}")
         if format_spec or conversion:
             raise InvalidDestinationError(f"template: {{{field}}} takes no format spec or conversion")
@@ -92,8 +96,16 @@ def placeholder_values(alert: StoredAlert) -> dict[str, str | None]:
         "message": fields.alert_message or (alert.payload if alert.body_format == "text" else None),
         "received_at": iso(alert.received_at),
         "alert_id": alert.alert_id,
+        "lag": f"{lag / 1000:.1f}" if (lag := _lag_ms(alert)) is not None else None,
     }
+    for name, value in alert.extra.items():  # custom fields; a nested one is shown as JSON
+        if name != "test" and isinstance(value, str | int | float | bool | dict | list):
+            values[f"extra.{name}"] = value if not isinstance(value, dict | list) else json.dumps(value)
     return {name: None if value is None else _one_line(str(value)) for name, value in values.items()}
+
+
+def _lag_ms(alert: StoredAlert) -> int | None:
+    return alert.health.lag_ms if alert.health is not None else None
 
 
 #: Characters that reorder or hide text: bidi overrides and isolates, marks, zero-width ones. In a chat

@@ -206,6 +206,8 @@ def alert_document(alert: StoredAlert) -> dict[str, Any]:
         "test": alert.is_test,
         **fields,
         **({"fill": str(fill)} if (fill := fill_meaning(alert)) is not None else {}),
+        "extra": {name: value for name, value in alert.extra.items() if name != "test"},
+        **({"health": alert.health.model_dump(mode="json", exclude_none=True)} if alert.health else {}),
         "parse_issues": [issue.model_dump(mode="json", exclude_none=True) for issue in alert.parse_issues],
     }
 
