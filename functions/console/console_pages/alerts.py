@@ -26,6 +26,7 @@ from console_pages.wiring import (
     listing,
     page,
     rejection_counts,
+    silences,
 )
 
 router = APIRouter()
@@ -108,12 +109,15 @@ async def overview_page(request: Request, _: SignedIn) -> HTMLResponse:
     """Alerts per hour and per day by strategy (charts drawn by uPlot from a JSON block, no inline script)."""
     now = utc_now()
     summary = overview(alert_query, daily_counts, now, rejection_counts)
-    latest = {key.name: last_alert(key) for key in keys.all()}
+    strategies = keys.all()
+    latest = {key.name: last_alert(key) for key in strategies}
+    silent = {key.name: state.last_alert_at for key in strategies if (state := silences.get(key.id)) is not None}
     context = {
         "summary": summary,
         "chart_data": summary.chart_data(),
         "live_from": f"{iso(now)}#",  # the live counters resume from the moment counted (docs/live.md)
         "latest": latest,
+        "silent": silent,
         "reason_meanings": REASON_MEANINGS,
     }
     return page(request, "overview.html", context)

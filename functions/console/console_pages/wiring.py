@@ -29,6 +29,7 @@ from arrowhook.delivery.destinations_store import DestinationStore
 from arrowhook.delivery.lanes import Dispatcher
 from arrowhook.delivery.records_store import DeliveryStore
 from arrowhook.keys.store import KeyStore
+from arrowhook.signals.watch import SilenceStates
 
 settings = ConsoleSettings.from_environment()
 #: The function's folder: its templates/ and static/ ship beside app.py.
@@ -56,6 +57,8 @@ def signer() -> CursorSigner:
 
 listing = AlertListing(alert_query, keys, signer)
 sessions = OpenSessions(settings.keys_table_name)
+#: Which strategies the signal watch has notified as silent (SIGNAL# items): read for the overview.
+silences = SilenceStates(settings.keys_table_name)
 
 
 def session_signer() -> SessionSigner:

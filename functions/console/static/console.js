@@ -202,6 +202,36 @@
 
   // Overview charts: the data is a JSON block on the page (not a script), drawn with uPlot.
   var PALETTE = ["#1f6feb", "#b3261e", "#137333", "#8a5a00", "#6f42c1", "#0b7285", "#c2255c", "#5c940d"];
+  // A test alert from a strategy's row: the same alert `arrowhook strategies test` sends (marked as a
+  // test, `timenow` now, so each is distinct), posted by the browser to the stack's public webhook with
+  // the secret typed in: the console's function never sees the secret, and nothing keeps it.
+  function sendTestAlerts(form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var result = form.querySelector(".test-result");
+      var secret = form.querySelector("input[name=secret]");
+      var body = { key: secret.value, ticker: "ARROWHOOK-TEST", side: "buy", price: "1",
+        comment: "arrowhook test", timenow: new Date().toISOString(), test: true };
+      result.textContent = "Sending\u2026";
+      fetch("/webhook", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+        credentials: "omit" })
+        .then(function (response) { return response.json().then(function (answer) { return [response.status, answer]; }); })
+        .then(function (pair) {
+          secret.value = "";
+          result.textContent = "";
+          if (pair[0] !== 200) {
+            result.textContent = "Refused (HTTP " + pair[0] + "): " + (pair[1].message || pair[1].error || "");
+            return;
+          }
+          var link = document.createElement("a");
+          link.href = "/console/alerts/" + encodeURIComponent(pair[1].alert_id);
+          link.textContent = "Stored: see it and its deliveries";
+          result.appendChild(link);
+        })
+        .catch(function (error) { result.textContent = "Not sent: " + error; });
+    });
+  }
+
   // The ledger's equity curve: realized profit after each closed trade.
   function drawEquity() {
     var block = document.getElementById("ledger-data");
@@ -250,5 +280,6 @@
     var counters = document.querySelector("[data-live-counters]");
     if (counters) { liveCounters(counters); }
     document.querySelectorAll("[data-copy]").forEach(copyOnClick);
+    document.querySelectorAll("[data-test-alert]").forEach(sendTestAlerts);
   });
 })();

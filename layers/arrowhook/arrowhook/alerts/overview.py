@@ -1,5 +1,6 @@
 """The console's overview: alerts per hour (48 hours) and per day (30 days) by strategy, the parse-issue
-and duplicate rates, and the webhook's refusals by reason (from CloudWatch, arrowhook.alerts.rejection_metrics).
+and duplicate rates, late alerts and missed-alert gaps per strategy, and the webhook's refusals by
+reason (from CloudWatch, arrowhook.alerts.rejection_metrics).
 
 Closed days come from their daily counts (arrowhook.alerts.daily_counts, one small item per day); days not
 counted yet and the last 48 hours are read alert by alert, at most READ_LIMIT (`truncated` says so).
@@ -8,7 +9,7 @@ counted yet and the last 48 hours are read alert by alert, at most READ_LIMIT (`
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,9 @@ class Overview:
     duplicates_48h: int = 0
     #: Refusals per reason over the 48 hours; None when CloudWatch could not be read.
     rejections_48h: dict[RejectionReason, int] | None = None
+    #: Per strategy, over the 48 hours: alerts flagged late, and alerts with a missed alert before them.
+    late_48h: dict[str, int] = field(default_factory=dict)
+    gaps_48h: dict[str, int] = field(default_factory=dict)
 
     @property
     def issue_rate(self) -> float:
@@ -78,6 +82,8 @@ def overview(
     per_day: dict[str, list[int]] = defaultdict(lambda: [0] * DAYS)
     day_index = {day: index for index, day in enumerate(day_list)}
     in_window = with_issues = duplicates = 0
+    late: dict[str, int] = defaultdict(int)
+    gaps: dict[str, int] = defaultdict(int)
     for alert in found:
         received = alert.received_at.astimezone(UTC)
         hour = int((received.replace(minute=0, second=0, microsecond=0) - hour_starts[0]).total_seconds() // 3600)
@@ -86,6 +92,9 @@ def overview(
             in_window += 1
             with_issues += bool(alert.parse_issues)
             duplicates += len(alert.duplicates)
+            if alert.health is not None and not alert.is_test:
+                late[alert.strategy] += alert.health.late
+                gaps[alert.strategy] += alert.health.gap_before is not None
         day = received.date()
         if day in day_index and day not in counted:
             per_day[alert.strategy][day_index[day]] += 1
@@ -102,4 +111,6 @@ def overview(
         truncated=more is not None,
         duplicates_48h=duplicates,
         rejections_48h=rejections.between(hour_starts[0], now) if rejections else None,
+        late_48h={name: count for name, count in sorted(late.items()) if count},
+        gaps_48h={name: count for name, count in sorted(gaps.items()) if count},
     )
