@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from arrowhook.admin.app import lambda_entry, mapped_error
 from arrowhook.core.errors import ArrowhookError
 from arrowhook.core.observability import logger
-from console_pages import alerts, deliveries, export, ledger, live, sign_in, strategies
+from console_pages import alerts, deliveries, destinations, export, ledger, live, sign_in, strategies
 from console_pages.wiring import STATIC, CsrfRefusedError, SignInRequiredError, page, settings
 
 
@@ -45,7 +45,7 @@ SECURITY_HEADERS = {
 }
 
 app = FastAPI(title="Arrowhook console", docs_url=None, redoc_url=None, openapi_url=None)
-for pages in (sign_in, export, alerts, strategies, ledger, deliveries, live):
+for pages in (sign_in, export, alerts, strategies, ledger, destinations, deliveries, live):
     app.include_router(pages.router)
 
 

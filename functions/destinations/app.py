@@ -25,25 +25,18 @@ from arrowhook.admin.schemas import (
 from arrowhook.alerts.query import parse_moment
 from arrowhook.core.observability import logger
 from arrowhook.core.settings import DestinationsApiSettings
-from arrowhook.delivery.admin import Backlog, DestinationAdmin, DestinationChanges
-from arrowhook.delivery.channels import FailureQueue, HttpTransport, SnsEmail, SqsLanes
-from arrowhook.delivery.destinations_store import DestinationSecrets, DestinationStore
+from arrowhook.delivery.admin import Backlog, DestinationChanges, destination_management
+from arrowhook.delivery.channels import FailureQueue, SqsLanes
+from arrowhook.delivery.destinations_store import DestinationStore
 from arrowhook.delivery.kinds.base import InvalidDestinationError
 from arrowhook.delivery.lanes import Dispatcher
 from arrowhook.delivery.records_store import DeliveryStore
-from arrowhook.delivery.sending import Sender
 from arrowhook.keys.store import KeyStore
 
 settings = DestinationsApiSettings.from_environment()
 destination_store = DestinationStore(settings.keys_table_name)
 keys = KeyStore(settings.keys_table_name)
-admin = DestinationAdmin(
-    store=destination_store,
-    secrets=DestinationSecrets(settings.destination_secrets_prefix, cache_seconds=0),
-    keys=keys,
-    allow_http=settings.allow_http_destinations,
-    email_enabled=bool(settings.alert_email_topic_arn),
-)
+admin, sender = destination_management(settings, keys)
 deliveries = DeliveryStore(settings.deliveries_table_name)
 backlog = Backlog(
     destinations=destination_store,
@@ -51,11 +44,6 @@ backlog = Backlog(
     records=deliveries,
     dispatcher=Dispatcher(records=deliveries, lanes=SqsLanes(settings.delivery_queue_url)),
     failures=FailureQueue(settings.failure_queue_url),
-)
-sender = Sender(
-    transport=HttpTransport(allow_local=settings.allow_http_destinations),
-    email=SnsEmail(settings.alert_email_topic_arn) if settings.alert_email_topic_arn else None,
-    telegram_api_url=settings.telegram_api_url,
 )
 app = create_admin_app(
     title="Arrowhook admin API: destinations",

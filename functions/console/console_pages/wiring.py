@@ -23,7 +23,7 @@ from arrowhook.aws.secure_parameters import secure_value
 from arrowhook.core.models import KeyStatus
 from arrowhook.core.observability import logger, metrics
 from arrowhook.core.settings import ConsoleSettings
-from arrowhook.delivery.admin import Backlog
+from arrowhook.delivery.admin import Backlog, destination_management
 from arrowhook.delivery.channels import SqsLanes
 from arrowhook.delivery.destinations_store import DestinationStore
 from arrowhook.delivery.lanes import Dispatcher
@@ -57,6 +57,8 @@ def signer() -> CursorSigner:
 
 listing = AlertListing(alert_query, keys, signer)
 sessions = OpenSessions(settings.keys_table_name)
+#: The destinations page's use cases and the sender its tests use, as the destinations API has them.
+destination_admin, destination_sender = destination_management(settings, keys)
 #: Which strategies the signal watch has notified as silent (SIGNAL# items): read for the overview.
 silences = SilenceStates(settings.keys_table_name)
 

@@ -131,13 +131,18 @@ class SenderSettings(FunctionSettings):
     allow_http_destinations: bool = Field(False, alias="ALLOW_HTTP_DESTINATIONS")
 
 
-class DestinationsApiSettings(FunctionSettings):
+class DestinationAdminSettings(FunctionSettings):
+    """What managing destinations needs: the destinations API, and the console's destinations page."""
+
     keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
     destination_secrets_prefix: str = Field(alias="DESTINATION_SECRETS_PREFIX", pattern=r"^/arrowhook/.+/$")
     telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL", pattern=r"^https?://")
     alert_email_topic_arn: str = Field("", alias="ALERT_EMAIL_TOPIC_ARN")
     #: Local development and tests only: destinations on this machine, http too, and nowhere else.
     allow_http_destinations: bool = Field(False, alias="ALLOW_HTTP_DESTINATIONS")
+
+
+class DestinationsApiSettings(DestinationAdminSettings):
     #: The backlog a redrive reads (failed and held deliveries), and the lanes it sends them to again.
     deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
     delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=8)
@@ -145,8 +150,7 @@ class DestinationsApiSettings(FunctionSettings):
     failure_queue_url: str = Field(alias="DELIVERY_FAILURE_QUEUE_URL", min_length=8)
 
 
-class ConsoleSettings(FunctionSettings):
-    keys_table_name: str = Field(alias="KEYS_TABLE_NAME", min_length=3)
+class ConsoleSettings(DestinationAdminSettings):
     alerts_table_name: str = Field(alias="ALERTS_TABLE_NAME", min_length=3)
     deliveries_table_name: str = Field(alias="DELIVERIES_TABLE_NAME", min_length=3)
     #: The deliveries page's redrive puts what did not arrive back in its lane.

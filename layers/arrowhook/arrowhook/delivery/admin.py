@@ -12,10 +12,11 @@ from typing import Protocol
 
 from arrowhook.core.errors import KeyConflictError
 from arrowhook.core.models import StoredAlert, new_id, utc_now
+from arrowhook.core.settings import DestinationAdminSettings
 from arrowhook.core.tradingview import AlertFields
-from arrowhook.delivery.channels import FailureQueue
+from arrowhook.delivery.channels import FailureQueue, HttpTransport, SnsEmail
 from arrowhook.delivery.destinations import Destination, DestinationSecret, check_template
-from arrowhook.delivery.destinations_store import DestinationStore
+from arrowhook.delivery.destinations_store import DestinationSecrets, DestinationStore
 from arrowhook.delivery.kinds.base import InvalidDestinationError
 from arrowhook.delivery.kinds.registry import DestinationKind
 from arrowhook.delivery.lanes import Dispatcher
@@ -323,3 +324,23 @@ class Backlog:
                 raise InvalidDestinationError(f"strategy: no strategy {strategy!r}")
             lanes = [lane for lane in lanes if not lane.strategies or key.id in lane.strategies]
         return lanes
+
+
+def destination_management(
+    settings: DestinationAdminSettings, keys: StrategyReferences
+) -> tuple[DestinationAdmin, Sender]:
+    """The destinations use cases and the sender their tests use, as the destinations API and the console's
+    destinations page both build them (secrets read fresh: a change shows in the next test)."""
+    admin = DestinationAdmin(
+        store=DestinationStore(settings.keys_table_name),
+        secrets=DestinationSecrets(settings.destination_secrets_prefix, cache_seconds=0),
+        keys=keys,
+        allow_http=settings.allow_http_destinations,
+        email_enabled=bool(settings.alert_email_topic_arn),
+    )
+    sender = Sender(
+        transport=HttpTransport(allow_local=settings.allow_http_destinations),
+        email=SnsEmail(settings.alert_email_topic_arn) if settings.alert_email_topic_arn else None,
+        telegram_api_url=settings.telegram_api_url,
+    )
+    return admin, sender
