@@ -16,8 +16,10 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from arrowhook_tools.standins.quiet_server import QuietHTTPServer
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class Receivers:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: what arrived is in `received` (and printed by `arrowhook sink`)."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = QuietHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -26,6 +26,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from arrowhook_tools.local.template import LocalTemplate
 from arrowhook_tools.standins import meter as metering
+from arrowhook_tools.standins.quiet_server import QuietHTTPServer
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 #: An AWS_PROXY integration's `.../functions/${LiveFunction.Arn}/invocations`: the function it invokes.
@@ -70,7 +71,7 @@ class LocalWebSocketApi:
     def start(self) -> Self:
         self._server = serve(self._session, "127.0.0.1", self._port, process_request=self._connect)
         threading.Thread(target=self._server.serve_forever, name="websocket-api", daemon=True).start()
-        self._management = ThreadingHTTPServer(("127.0.0.1", 0), self._management_handler())
+        self._management = QuietHTTPServer(("127.0.0.1", 0), self._management_handler())
         threading.Thread(target=self._management.serve_forever, name="websocket-connections", daemon=True).start()
         #: Where clients connect (the template's `wss://<domain>/<stage>`, on this machine).
         self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/{self.stage}"
@@ -149,6 +150,7 @@ class LocalWebSocketApi:
         with self._lock:
             self._open[connection_id] = connection
             self._opened_at[connection_id] = time.monotonic()
+
         return None
 
     def _session(self, connection: ServerConnection) -> None:
@@ -198,7 +200,7 @@ class LocalWebSocketApi:
                     return
                 try:
                     target.send(data.decode("utf-8", "replace"))
-                except ConnectionClosed:
+                except (ConnectionClosed, OSError):  # closed meanwhile: what API Gateway answers then
                     self._answer(410, {"message": "connection gone"}, "GoneException")
                     return
                 if (meter := metering.active()) is not None:
