@@ -101,6 +101,7 @@ def test_a_reversal_listed_as_an_exit_and_an_entry_is_one_order() -> None:
         ("Trade #,Type,Date/Time,Price,Contracts\n1,Deposit,2026-11-20 12:00,1,1\n", "row 2: Type 'Deposit'"),
         ("Trade #,Type,Date/Time,Price,Contracts\n1,Entry long,yesterday,1,1\n", "row 2: expected a trade number"),
         ("\x00\x01PK\x03\x04", "expected the columns"),
+        ('"' + "x" * 200_000 + '"', "not a CSV file"),
     ],
 )
 def test_a_file_that_is_not_an_export_is_refused_naming_what_was_expected(text: str, named: str) -> None:

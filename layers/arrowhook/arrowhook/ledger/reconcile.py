@@ -120,7 +120,10 @@ def parse_export(text: str, timezone: str = "UTC") -> list[ExportedFill]:
         zone = ZoneInfo(timezone)
     except (ValueError, KeyError) as error:
         raise InvalidFilterError(f"timezone: {timezone!r} is not an IANA time zone ({error})") from None
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    try:
+        rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    except csv.Error as error:  # a field over csv's limit, say: not an export either
+        raise NotAnExportError(f"not a CSV file ({error}): expected TradingView's List of trades export") from None
     if not rows:
         raise NotAnExportError(f"an empty file: expected TradingView's List of trades export ({_EXPECTED})")
     header = [cell.strip().lower() for cell in rows[0]]
