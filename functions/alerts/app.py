@@ -9,7 +9,16 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Query, Request
 
-from arrowhook.admin.app import BAD_CURSOR, MALFORMED_BODY, NOT_FOUND, UNAVAILABLE, create_admin_app, lambda_entry
+from arrowhook.admin.app import (
+    BAD_CURSOR,
+    BAD_FILTER,
+    MALFORMED_BODY,
+    NOT_AN_EXPORT,
+    NOT_FOUND,
+    UNAVAILABLE,
+    create_admin_app,
+    lambda_entry,
+)
 from arrowhook.admin.ledger_schemas import LedgerOut, ReconciliationOut
 from arrowhook.admin.schemas import (
     AlertDetail,
@@ -140,7 +149,7 @@ async def strategy_positions(strategy: str) -> PositionsOut:
     "/strategies/{strategy}/ledger",
     response_model=LedgerOut,
     tags=["strategies"],
-    responses={**NOT_FOUND, **UNAVAILABLE},
+    responses={**NOT_FOUND, **UNAVAILABLE, **BAD_FILTER},
 )
 async def strategy_ledger(
     strategy: str,
@@ -165,7 +174,7 @@ async def strategy_ledger(
     "/strategies/{strategy}/reconcile",
     response_model=ReconciliationOut,
     tags=["strategies"],
-    responses={**NOT_FOUND, **UNAVAILABLE, **MALFORMED_BODY},
+    responses={**NOT_FOUND, **UNAVAILABLE, **NOT_AN_EXPORT},
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def strategy_reconcile(

@@ -57,6 +57,13 @@ MALFORMED_BODY: dict[int | str, dict[str, Any]] = {
 BAD_CURSOR: dict[int | str, dict[str, Any]] = {
     400: {"description": "Invalid cursor or filter value.", **_ERROR_CONTENT}
 }
+BAD_FILTER: dict[int | str, dict[str, Any]] = {400: {"description": "Invalid filter value.", **_ERROR_CONTENT}}
+NOT_AN_EXPORT: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "Not TradingView's List of trades export (`not_an_export`), or a bad time zone.",
+        **_ERROR_CONTENT,
+    }
+}
 #: Every route answers a request that does not match its schema with 422 and the details.
 INVALID_REQUEST: dict[int | str, dict[str, Any]] = {
     422: {"description": "The request does not match the schema: `details` says where.", **_ERROR_CONTENT}
