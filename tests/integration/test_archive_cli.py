@@ -70,9 +70,10 @@ def test_archive_run_moves_posted_alerts_to_s3_exactly_as_the_api_showed_them(ar
     archived = _archived(archive_stack)
     assert set(archived) == set(posted)
     # The archive keeps the alert as received; its delivery records stay in their own table (they expire
-    # there), `message` is derived from the stored fields, and the repeated deliveries listed on it and
-    # the signal checks' findings are bookkeeping about the alert, not part of it (docs/operations.md).
-    derived = ("deliveries", "message", "text", "duplicates", "health")
+    # there), `message` and `fill` are derived from the stored fields, and the repeated deliveries listed
+    # on it and the signal checks' findings are bookkeeping about the alert, not part of it
+    # (docs/operations.md).
+    derived = ("deliveries", "message", "text", "duplicates", "health", "fill")
     shown_alerts = {alert_id: {k: v for k, v in alert.items() if k not in derived} for alert_id, alert in shown.items()}
     assert all(archived[alert_id] == shown_alerts[alert_id] for alert_id in posted), (
         "what the API showed, field for field"

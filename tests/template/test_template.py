@@ -947,18 +947,37 @@ def test_the_webhook_gains_nothing_from_delivery(raw: dict[str, Any]) -> None:
     assert not {name for name in variables if "DELIVER" in name or "DESTINATION" in name}
 
 
-def test_the_console_reads_only_its_three_secrets_and_writes_only_keys(raw: dict[str, Any]) -> None:
-    """The console is its own function (never the webhook): it changes keys, reads alerts, deliveries and
-    daily counts, and reads exactly the admin token, the cursor key and its session key."""
+def test_the_console_reads_only_its_three_secrets_and_writes_only_keys_and_destination_secrets(
+    raw: dict[str, Any],
+) -> None:
+    """The console is its own function (never the webhook): it changes keys and destinations (the keys
+    table) and destination secrets (their SSM prefix, as the destinations API does), reads alerts,
+    deliveries and daily counts, and reads exactly the admin token, the cursor key and its session key."""
     statements = {statement["Sid"]: statement for statement in _statements(raw, "ConsoleFunction")}
     writes = {
-        action
+        (action, statement["Sid"])
         for statement in statements.values()
         for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
         if action.split(":")[1].startswith(("Put", "Update", "Delete"))
     }
-    assert writes == {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    table_writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert {action for action, sid in writes if sid == "ManageKeys"} == table_writes
+    assert {action for action, sid in writes if sid == "ManageDestinations"} == table_writes
+    assert {action for action, sid in writes if sid == "ManageDestinationSecrets"} == {
+        "ssm:PutParameter",
+        "ssm:DeleteParameter",
+    }
+    assert {sid for _, sid in writes} == {
+        "ManageKeys",
+        "ManageDestinations",
+        "ManageDestinationSecrets",
+        "RedriveDeliveries",
+    }
     assert statements["ManageKeys"]["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}
+    assert statements["ManageDestinations"]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == [
+        "DESTINATION#*"
+    ]
+    assert statements["ManageDestinationSecrets"]["Resource"]["Fn::Sub"].endswith("/destinations/*")
     secrets = statements["ReadConsoleSecrets"]
     assert secrets["Action"] == "ssm:GetParameter"
     assert [resource["Fn::Sub"].rsplit("}", 1)[0].rsplit("{", 1)[1] for resource in secrets["Resource"]] == [
