@@ -3,6 +3,7 @@ test recording every request and socket its pages open, screenshots under .arrow
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -116,3 +117,19 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
         nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary).slice(0, 5)}))"""
     )
     return [violation for violation in found if violation["impact"] in ("serious", "critical")]
+
+
+@contextlib.contextmanager
+def signed_in_for_axe(browser: Browser, stack: LocalStack) -> Iterator[Page]:
+    """A signed-in page whose context lets axe-core's script in (the console's own CSP refuses it, as it
+    should)."""
+    assert stack.api is not None
+    context = browser.new_context(base_url=stack.api.url, bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.goto("/console/login")
+        page.fill("#token", stack.admin_token)
+        page.click("button[type=submit]")
+        yield page
+    finally:
+        context.close()

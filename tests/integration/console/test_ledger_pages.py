@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, expect
 
 from arrowhook_tools.local.stack import LocalStack
-from tests.integration.console.conftest import WAIT_MS, Console, axe_violations, post_alert
+from tests.integration.console.conftest import WAIT_MS, Console, axe_violations, post_alert, signed_in_for_axe
 
 EXPORT = """Trade #,Type,Date/Time,Signal,Price USD,Position size (qty),Position size (value),Net P&L USD
 3,Exit short,2026-11-20 13:00,Open,100,1,100,
@@ -85,15 +85,8 @@ def test_the_ledger_on_a_phone_and_with_axe_core(browser: Browser, stack: LocalS
         phone.shot("ledger-phone")
     finally:
         phone.close()
-    context = browser.new_context(base_url=stack.api.url if stack.api else "", bypass_csp=True)
-    try:
-        page = context.new_page()
-        page.goto("/console/login")
-        page.fill("#token", stack.admin_token)
-        page.click("button[type=submit]")
+    with signed_in_for_axe(browser, stack) as page:
         page.goto("/console/strategies")
         page.locator("tr", has_text="demo").locator("a", has_text="ledger").click()
         expect(page.locator("#realized")).to_be_visible()
         assert axe_violations(page) == []
-    finally:
-        context.close()

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, expect
 from arrowhook.admin.export import EXPORT_COLUMNS
 from arrowhook_tools.local.stack import DEMO_SECRET, LocalStack
 from arrowhook_tools.standins.receivers import Receivers
-from tests.integration.console.conftest import WAIT_MS, Console, axe_violations, post_alert
+from tests.integration.console.conftest import WAIT_MS, Console, axe_violations, post_alert, signed_in_for_axe
 
 
 def test_a_destination_managed_from_the_console(console: Console, stack: LocalStack, receivers: Receivers) -> None:
@@ -128,14 +128,7 @@ def test_the_strategies_and_destinations_pages_fit_a_phone_and_pass_axe(browser:
         phone.shot("strategies-phone")
     finally:
         phone.close()
-    context = browser.new_context(base_url=stack.api.url if stack.api else "", bypass_csp=True)
-    try:
-        page = context.new_page()
-        page.goto("/console/login")
-        page.fill("#token", stack.admin_token)
-        page.click("button[type=submit]")
+    with signed_in_for_axe(browser, stack) as page:
         for path in ("/console/destinations", "/console/overview", "/console/strategies"):
             page.goto(path)
             assert axe_violations(page) == [], path
-    finally:
-        context.close()
