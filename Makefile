@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Stamped into the layer by `sam build` and served by GET /version.
 export ARROWHOOK_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: help install dev test lint typecheck security unit integration template load bench build sam-local validate deploy upgrade-indexes clean openapi docs lock screenshots
+.PHONY: help install dev test lint typecheck security unit integration template load bench build sam-local validate deploy destroy upgrade-indexes clean openapi docs lock screenshots
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -129,6 +129,10 @@ sam-local: $(VENV)/.installed $(SAM_VENV)/.installed ## sam local invoke in Dock
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint
 	$(SAM) validate --lint
+
+destroy: $(VENV)/.installed ## delete a deployed stack: make destroy STACK=arrowhook-dev (asks for its name; lists what stays)
+	@test -n "$(STACK)" || { echo "make destroy STACK=<stack name>"; exit 2; }
+	$(VENV)/bin/arrowhook destroy --stack "$(STACK)"
 
 deploy: override ARCH := arm64
 deploy: build ## sam deploy --config-env $(ENV) (ENV=prod for production; DEPLOY_FLAGS for CI)

@@ -20,6 +20,7 @@ from arrowhook_tools.cli.dev import dev, invoke, sam_env, sink
 from arrowhook_tools.cli.keys import keys_app
 from arrowhook_tools.cli.live import live
 from arrowhook_tools.cli.signals import signals_app
+from arrowhook_tools.cli.teardown import destroy
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -36,6 +37,7 @@ app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(signals_app, name="signals")
 app.command()(dev)
 app.command()(live)
+app.command()(destroy)
 app.command()(invoke)
 app.command(name="sam-env")(sam_env)
 app.command()(sink)
