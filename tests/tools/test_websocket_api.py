@@ -63,3 +63,21 @@ def test_a_stand_in_servers_request_error_is_logged_not_printed(capfd: Any) -> N
     finally:
         server.server_close()
     assert capfd.readouterr().err == ""
+
+
+def test_stopping_the_api_closes_each_connection_with_its_disconnect(template: LocalTemplate) -> None:
+    """A connection still open when the local stack stops gets its `$disconnect`, as one API Gateway
+    closes does: its record is forgotten, not left for the next stack of the same process to find."""
+    events: list[str] = []
+
+    def invoke(function_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        events.append(event["requestContext"]["eventType"])
+        return {"statusCode": 200}
+
+    api = LocalWebSocketApi(template, invoke).start()
+    client = connect(api.url, open_timeout=30)
+    try:
+        api.stop()
+        assert events == ["CONNECT", "DISCONNECT"]
+    finally:
+        client.close()

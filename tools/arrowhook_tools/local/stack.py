@@ -164,7 +164,7 @@ def local_stack(
         if keeper is not None:  # first, while nothing new arrives: a delivery stuck below cannot lose it
             keeper.stop()
             keeper.keep()
-        for running in (consumers, pollers, watcher, metric_logs, websocket):
+        for running in (websocket, consumers, pollers, watcher, metric_logs):  # sockets first: their $disconnect
             if running is not None:
                 running.stop()
         if keeper is not None and snapshot is not None:

@@ -79,7 +79,16 @@ class LocalWebSocketApi:
         self.connections_url = f"http://127.0.0.1:{self._management.server_address[1]}/{self.stage}"
         return self
 
-    def stop(self) -> None:
+    def stop(self, patience_seconds: float = 10.0) -> None:
+        """Close every open connection first, each with its `$disconnect` (as API Gateway does when it
+        closes one), so no connection record outlives the stack; then the servers."""
+        self.drop()
+        deadline = time.monotonic() + patience_seconds
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._open:
+                    break
+            time.sleep(0.05)
         if self._server is not None:
             self._server.shutdown()
         if self._management is not None:
