@@ -100,7 +100,7 @@ def teardown(
     *,
     yes: bool = False,
     resources: Callable[[str, str | None], tuple[dict[str, str], str]] = stack_resources,
-    run: Callable[[list[str]], Any] = lambda command: subprocess.run(command, check=True),
+    run: Callable[[list[str]], Any] = lambda command: subprocess.run(command, check=True),  # nosec B603
     sam: Path = SAM,
 ) -> None:
     try:
