@@ -121,13 +121,14 @@ def test_a_429_with_retry_after_is_retried_after_the_delay_it_asks(
     SQS clock jumps them), then delivers."""
     receivers.script(strategy.path("discord"), Scripted(429, '{"retry_after": 20}', {"Retry-After": "20"}))
     strategy.destination("discord")
+    hidden = _hidden(stack)
     alert_id = strategy.send(stack)
     (waiting,) = strategy.deliveries(alert_id, _attempted(1))
     assert (waiting["status"], waiting["last_status_code"]) == ("pending", 429)
     planned = datetime.fromisoformat(waiting["next_attempt_at"]) - datetime.fromisoformat(waiting["updated_at"])
     assert 20 <= planned.total_seconds() <= 21, planned
     assert len(receivers.at(strategy.path("discord"))) == 1, "nothing before the 20 s"
-    stack.aws.advance(21)
+    _advance_once_hidden(stack, hidden + 1, 21)
     (record,) = strategy.deliveries(alert_id, settled(1))
     assert (record["status"], record["attempts"]) == ("delivered", 2)
 
@@ -163,11 +164,12 @@ def test_a_destination_down_for_minutes_gets_every_alert_once_in_order(
     wait in their lane; then all three arrive, each once, in the order they were sent."""
     receivers.script(strategy.path("webhook"), Scripted(503, "down"), Scripted(503, "down"))
     strategy.destination("webhook")
+    hidden = _hidden(stack)
     sent = [strategy.send(stack, order_id=f"order-{number}-{strategy.tag}") for number in range(3)]
     strategy.deliveries(sent[0], _attempted(1))
-    stack.aws.advance(7)  # the first wait: 5 s, jittered by up to a fifth
+    _advance_once_hidden(stack, hidden + 1, 7)  # the first wait: 5 s, jittered by up to a fifth
     strategy.deliveries(sent[0], _attempted(2))
-    stack.aws.advance(361)  # the second: 5 minutes
+    _advance_once_hidden(stack, hidden + 2, 361)  # the second: 5 minutes
     for alert_id in sent:
         (record,) = strategy.deliveries(alert_id, settled(1))
         assert record["status"] == "delivered", record
@@ -182,10 +184,11 @@ def test_a_destination_that_keeps_refusing_is_paused_and_redriven_once_resumed(
     request; enabled again and redriven, both arrive in order, with the message ids they had."""
     receivers.script(strategy.path("webhook"), *[Scripted(404, "no such hook")] * 5)
     destination = strategy.destination("webhook")
+    hidden = _hidden(stack)
     first = strategy.send(stack, order_id=f"first-{strategy.tag}")
     for attempt in range(1, 5):
         strategy.deliveries(first, _attempted(attempt))
-        stack.aws.advance(12 * 3600)
+        _advance_once_hidden(stack, hidden + attempt, 12 * 3600)
     (held,) = strategy.deliveries(first, settled(1))
     assert (held["status"], held["attempts"]) == ("held", 5)
     assert held["last_error"] == "held: paused after 5 refusals in a row (last: HTTP 404)"
@@ -239,6 +242,14 @@ def _hidden(stack: LocalStack) -> int:
     return stack.aws.calls.get("ChangeMessageVisibility", 0)
 
 
+def _advance_once_hidden(stack: LocalStack, hides: int, seconds: float) -> None:
+    """Jump the SQS clock once the attempt in flight has ended by hiding its message (the `hides`-th
+    time): a jump while it is still in flight would also reveal it, as SQS does once a visibility
+    timeout runs out, and the attempt would be made twice."""
+    assert _until(lambda: _hidden(stack) >= hides, ARRIVAL_SECONDS), "the attempt hid its message"
+    stack.aws.advance(seconds)
+
+
 def _until(check: Callable[[], int], timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while not (found := check()) and time.monotonic() < deadline:
@@ -260,10 +271,11 @@ def test_a_destination_down_for_good_ends_failed_in_the_failure_queue(
 ) -> None:
     receivers.script(strategy.path("slack"), *[Scripted(503, "down")] * 8)
     destination = strategy.destination("slack")
+    hidden = _hidden(stack)
     alert_id = strategy.send(stack)
     for attempt in range(1, 8):  # Svix's schedule, about 27 hours: the embedded SQS clock jumps each wait
         strategy.deliveries(alert_id, _attempted(attempt))
-        stack.aws.advance(12 * 3600)
+        _advance_once_hidden(stack, hidden + attempt, 12 * 3600)
     (record,) = strategy.deliveries(alert_id, settled(1))
     assert (record["status"], record["attempts"], record["last_error"]) == ("failed", 8, "HTTP 503: down")
     sqs = boto3.client("sqs", endpoint_url=stack.aws.endpoint, region_name=LOCAL_REGION)
@@ -293,9 +305,10 @@ def test_a_send_whose_record_cannot_be_written_is_sent_again_with_the_same_webho
 
     receivers.on_receive = crash_when_sent
     try:
+        hidden = _hidden(stack)
         alert_id = strategy.send(stack)
         receivers.wait_for(f"/hook/b-{strategy.tag}", 1)
-        stack.aws.advance(10)  # the schedule's first wait (5 s, jittered)
+        _advance_once_hidden(stack, hidden + 1, 10)  # the schedule's first wait (5 s, jittered)
         records = strategy.deliveries(alert_id, settled(1))
     finally:
         receivers.on_receive = None
