@@ -38,7 +38,7 @@ from arrowhook.alerts.stats import alert_stats
 from arrowhook.alerts.store import AlertStore
 from arrowhook.aws.pagination import CursorSigner, cursor_signer
 from arrowhook.core.errors import KeyNotFoundError
-from arrowhook.core.models import utc_now
+from arrowhook.core.models import StrategyKey, utc_now
 from arrowhook.core.settings import AlertsApiSettings
 from arrowhook.core.tradingview import Side
 from arrowhook.delivery.records_store import DeliveryStore
@@ -66,6 +66,14 @@ def signer() -> CursorSigner:
 
 
 listing = AlertListing(alerts, keys, signer)
+
+
+def strategy_key(reference: str) -> StrategyKey:
+    """The strategy a route names by id or name; 404 when none."""
+    key = keys.resolve(reference)
+    if key is None:
+        raise KeyNotFoundError(f"no strategy {reference}")
+    return key
 
 
 def alert_filter(  # noqa: PLR0917 - FastAPI reads each query parameter from the signature
@@ -132,9 +140,7 @@ async def stats(requested: Filters) -> AlertStatsOut:
 async def strategy_positions(strategy: str) -> PositionsOut:
     """The position each ticker's newest alert implies (`market_position`, or the sign of
     `position_size`), with when it was last confirmed. `strategy` is a key id or a strategy name."""
-    key = keys.resolve(strategy)
-    if key is None:
-        raise KeyNotFoundError(f"no strategy {strategy}")
+    key = strategy_key(strategy)
     found, read, complete = positions(alerts, key.id)
     return PositionsOut(
         key_id=key.id,
@@ -162,9 +168,7 @@ async def strategy_ledger(
     """The strategy's ledger from its order-fill alerts (docs/ledger.md): closed trades first in, first
     out, realized profit (gross), open positions marked at the latest price, and the fills that contradict
     the position. `strategy` is a key id or a strategy name."""
-    key = keys.resolve(strategy)
-    if key is None:
-        raise KeyNotFoundError(f"no strategy {strategy}")
+    key = strategy_key(strategy)
     now = utc_now()
     found = strategy_ledger_of(alerts, key.id, moment(until, "until", now))
     return LedgerOut.of(key.id, key.name, found, ticker, moment(since, "since", now))
@@ -191,9 +195,7 @@ async def strategy_reconcile(
     """TradingView's Strategy Tester "List of trades" export (the CSV as the body) against the strategy's
     alerts (docs/ledger.md): orders whose alert never arrived, alerts with no order, and fills whose price
     or quantity differ. The file is read for this answer only, never stored."""
-    key = keys.resolve(strategy)
-    if key is None:
-        raise KeyNotFoundError(f"no strategy {strategy}")
+    key = strategy_key(strategy)
     tolerance = timedelta(seconds=time_tolerance)
     found, ledger = reconcile_export(
         alerts, key.id, await request.body(), timezone=timezone, ticker=ticker, time_tolerance=tolerance,

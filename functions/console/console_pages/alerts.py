@@ -43,14 +43,15 @@ Cursor = Annotated[str | None, Query(max_length=4096)]
 @router.get("/console/alerts", response_class=HTMLResponse)
 async def alerts_page(request: Request, _: SignedIn, filters: Filters, cursor: Cursor = None) -> HTMLResponse:
     found, next_cursor = listing.page(requested(filters), PAGE_SIZE, cursor)
+    newest = iso(found[0].received_at) if found else iso(utc_now() - LIVE_OVERLAP)
     context = {
         "filters": filters,
         "rows": [alert_row(alert) for alert in found],
         "next_url": f"/console/alerts?{query_string(filters, cursor=next_cursor)}" if next_cursor else None,
         "more_url": f"/console/alerts/rows?{query_string(filters, cursor=next_cursor)}" if next_cursor else None,
         "live_url": None if cursor else f"/console/alerts/live?{query_string(filters)}",
-        "newest": iso(found[0].received_at) if found else iso(utc_now() - LIVE_OVERLAP),
-        "live_from": position(found[0]) if found else f"{iso(utc_now() - LIVE_OVERLAP)}#",
+        "newest": newest,
+        "live_from": position(found[0]) if found else f"{newest}#",
         "strategies": sorted(key.name for key in keys.all()),
         "export_query": query_string(filters),
     }

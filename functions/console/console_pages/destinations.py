@@ -87,14 +87,10 @@ async def preview_template(
     try:
         check_template(template, kind)
     except InvalidDestinationError as error:
-        return HTMLResponse(f'<span class="error-text">{_escaped(str(error))}</span>')
+        return HTMLResponse(f'<span class="error-text">{escape(str(error))}</span>')
     sample = sample_alert(utc_now())
     text = render_within(template, placeholder_values(sample), kind.rules.escape, kind.rules.limit)
-    return HTMLResponse(f"<pre>{_escaped(text)}</pre>")
-
-
-def _escaped(text: str) -> str:
-    return escape(text, quote=True)
+    return HTMLResponse(f"<pre>{escape(text)}</pre>")
 
 
 @router.post("/console/destinations/{destination_id}/test", response_class=HTMLResponse)

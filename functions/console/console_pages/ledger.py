@@ -3,7 +3,6 @@ its reconciliation with TradingView's List of trades export, uploaded and read f
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -13,7 +12,7 @@ from arrowhook.admin.ledger_schemas import LedgerOut, ReconciliationOut
 from arrowhook.alerts.listing import moment
 from arrowhook.core.models import utc_now
 from arrowhook.keys import service as key_cases
-from arrowhook.ledger.reconcile import DEFAULT_PRICE_TOLERANCE, MAX_EXPORT_BYTES
+from arrowhook.ledger.reconcile import DEFAULT_PRICE_TOLERANCE, DEFAULT_TIME_TOLERANCE, MAX_EXPORT_BYTES
 from arrowhook.ledger.service import reconcile_export, strategy_ledger
 from console_pages.wiring import Checked, SignedIn, alert_query, keys, page
 
@@ -64,7 +63,7 @@ async def reconcile_page(
 ) -> HTMLResponse:
     key = key_cases.get_key(keys, key_id)
     body = await export.read(MAX_EXPORT_BYTES + 1)
-    tolerance = timedelta(minutes=5)
+    tolerance = DEFAULT_TIME_TOLERANCE
     found, ledger = reconcile_export(alert_query, key.id, body, timezone=timezone, time_tolerance=tolerance)
     answer = ReconciliationOut.of(
         key.id, key.name, None, found, ledger, time_tolerance=tolerance, price_tolerance=DEFAULT_PRICE_TOLERANCE

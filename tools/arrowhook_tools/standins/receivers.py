@@ -90,7 +90,6 @@ class Receivers:
                 """Quiet: what arrived is in `received` (and printed by `arrowhook sink`)."""
 
         self._server = QuietHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property

@@ -96,16 +96,12 @@ def placeholder_values(alert: StoredAlert) -> dict[str, str | None]:
         "message": fields.alert_message or (alert.payload if alert.body_format == "text" else None),
         "received_at": iso(alert.received_at),
         "alert_id": alert.alert_id,
-        "lag": f"{lag / 1000:.1f}" if (lag := _lag_ms(alert)) is not None else None,
+        "lag": f"{lag / 1000:.1f}" if alert.health and (lag := alert.health.lag_ms) is not None else None,
     }
     for name, value in alert.extra.items():  # custom fields; a nested one is shown as JSON
         if name != "test" and isinstance(value, str | int | float | bool | dict | list):
             values[f"extra.{name}"] = value if not isinstance(value, dict | list) else json.dumps(value)
     return {name: None if value is None else _one_line(str(value)) for name, value in values.items()}
-
-
-def _lag_ms(alert: StoredAlert) -> int | None:
-    return alert.health.lag_ms if alert.health is not None else None
 
 
 #: Characters that reorder or hide text: bidi overrides and isolates, marks, zero-width ones. In a chat
