@@ -1,5 +1,6 @@
 """Daily housekeeping: EventBridge Scheduler (daily) or `arrowhook archive run` counts the days that
-closed (arrowhook.alerts.daily_counts, for fast stats), then moves old alerts to S3.
+closed (arrowhook.alerts.daily_counts, for fast stats), then moves old alerts to S3;
+`arrowhook archive restore --day D` brings an archived day back (arrowhook.archive.restore).
 
 Thin on purpose: validate the input, run the Archiver from the layer, publish its figures. A failed
 run raises, so Lambda's Errors metric (and the archive alarm) see it; the journal makes it resumable.
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 
 from arrowhook.alerts.daily_counts import DailyCounts
 from arrowhook.archive.protocol import Archiver, ArchiveRequest
+from arrowhook.archive.restore import ArchiveRestore
 from arrowhook.core.models import utc_now
 from arrowhook.core.observability import Metric, MetricUnit, logger, metrics, traced
 from arrowhook.core.settings import ArchiveSettings
@@ -25,6 +27,7 @@ archiver = Archiver(
     alerts_per_object=settings.archive_alerts_per_object,
 )
 daily_counts = DailyCounts(settings.alerts_table_name)
+restorer = ArchiveRestore(settings.alerts_table_name, settings.archive_bucket_name)
 
 
 @traced
@@ -39,6 +42,10 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         problems = [f"{'.'.join(map(str, issue['loc']))}: {issue['msg']}" for issue in error.errors()]
         logger.warning("archive request rejected", extra={"problems": problems})
         return {"status": "rejected", "errors": problems}
+    if request.restore_day is not None:
+        restored = restorer.restore_day(request.restore_day, request.keep_days)
+        logger.info("archived day restored", extra={"report": restored.model_dump(mode="json", exclude={"objects"})})
+        return {"status": "restored", **restored.model_dump(mode="json")}
     cutoff = request.cutoff(settings.archive_retention_days)
     logger.info("archive run", extra={"trigger": request.trigger, "cutoff": cutoff.isoformat(), "dry": request.dry_run})
     try:

@@ -87,6 +87,25 @@ def test_archive_run_moves_posted_alerts_to_s3_exactly_as_the_api_showed_them(ar
     assert (json.loads(again.stdout)["archived"], len(_archived(archive_stack))) == (0, 20)
 
 
+def test_archive_restore_brings_the_day_back_once(archive_stack: DevStack) -> None:
+    archived = _archived(archive_stack)
+    assert archived, "the test above archived alerts"
+    day = next(iter(archived.values()))["received_at"][:10]
+    first = archive_stack.cli("archive", "restore", "--day", day)
+    assert first.returncode == 0, first.stderr
+    assert re.search(rf"restored {len(archived)} alerts of {day} from 1 object \(0 already in the table", first.stdout)
+    with _admin(archive_stack) as admin:
+        back = admin.get(f"/alerts/{next(iter(archived))}").json()
+    assert back["alert_id"] == next(iter(archived))
+    again = archive_stack.cli("archive", "restore", "--day", day, "--json")
+    assert again.returncode == 0, again.stderr
+    assert (json.loads(again.stdout)["restored"], json.loads(again.stdout)["already_present"]) == (0, len(archived))
+    nothing = archive_stack.cli("archive", "restore", "--day", "2001-01-01")
+    assert "nothing archived on 2001-01-01" in nothing.stdout
+    bad = archive_stack.cli("archive", "restore", "--day", "yesterday")
+    assert bad.returncode == 2
+
+
 def test_the_scheduler_sample_event_runs_through_invoke(archive_stack: DevStack) -> None:
     result = archive_stack.cli("invoke", "ArchiveFunction", "--event", "events/archive-schedule.json")
     assert result.returncode == 0, result.stderr

@@ -25,6 +25,7 @@ from arrowhook.core.settings import (
     FunctionSettings,
     KeysApiSettings,
     LiveSettings,
+    PreTrafficSettings,
     SenderSettings,
     WebhookSettings,
 )
@@ -273,6 +274,7 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "ConsoleFunction": ConsoleSettings,
     "LiveFunction": LiveSettings,
     "SecureParameterFunction": FunctionSettings,
+    "PreTrafficCheckFunction": PreTrafficSettings,
 }
 
 
@@ -558,6 +560,13 @@ def test_archive_policy_reaches_only_old_alerts_its_state_and_its_prefix(raw: di
         ["dynamodb:GetItem", "dynamodb:PutItem"],
         {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["COUNTS#*"]}},
     ), "it writes its daily counts, and no alert"
+    restores = grants.pop("RestoreArchivedAlerts")
+    assert (restores["Action"], restores["Condition"]) == (
+        "dynamodb:PutItem",
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ALERT#*"]}},
+    ), "archived days come back as alerts (put only where none is: arrowhook.archive.restore)"
+    listing = grants.pop("ListArchivedDays")
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["alerts/*"]}}
     every_action = {action for statement in grants.values() for action in _as_list(statement["Action"])}
     assert not every_action & {"dynamodb:DeleteItem", "dynamodb:PutItem", "s3:DeleteObject", "s3:DeleteObjectVersion"}
 
@@ -908,7 +917,11 @@ def test_only_new_alerts_reach_delivery_and_the_bus_with_bounded_retries(raw: di
     (only,) = mapping["FilterCriteria"]["Filters"]
     assert json.loads(only["Pattern"]) == {
         "eventName": ["INSERT"],
-        "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "ALERT#"}]}}},
+        "dynamodb": {
+            "Keys": {"pk": {"S": [{"prefix": "ALERT#"}]}},
+            # an alert restored from the archive was sent when it first arrived
+            "NewImage": {"restored_at": {"S": [{"exists": False}]}},
+        },
     }
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True

@@ -1,8 +1,9 @@
-"""`arrowhook archive run`: the archive, locally or on a deployed stack."""
+"""`arrowhook archive run` and `restore`: the archive, locally or on a deployed stack."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -65,3 +66,39 @@ def archive_run(
         out.print(f"  s3://{shown(bucket)}/{shown(key)}", soft_wrap=True)
     if status == "incomplete":
         out.print(f"[yellow]{shown(result['message'])}[/]")
+
+
+@archive_app.command("restore")
+def archive_restore(
+    day: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="The archived day (UTC), YYYY-MM-DD.")],
+    keep_days: Annotated[int, typer.Option(min=1, max=3650, help="How long the alerts stay in the table.")] = 30,
+    stack: Annotated[str | None, typer.Option(help="Deployed stack name; default: the running `make dev`.")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region of --stack.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Bring an archived day back into the alerts table (to see it in the console, the ledger, the
+    reconciliation). Safe to run twice: an alert already in the table is left as it is; nothing restored is
+    forwarded again; the restored alerts expire from the table after --keep-days (S3 keeps them)."""
+    event = {"trigger": "cli", "restore_day": day.date().isoformat(), "keep_days": keep_days}
+    try:
+        result = invoke_function("ArchiveFunction", event, stack=stack, region=region, read_timeout=910)
+    except FunctionError as error:
+        console.print(f"[red]the restore failed:[/] {shown(error.message)}")
+        console.print("nothing was overwritten: run it again, it puts back only what is still missing")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    if result.get("status") == "rejected":
+        console.print(f"[red]rejected:[/] {shown('; '.join(result.get('errors', [])))}")
+        raise typer.Exit(2)
+    objects = len(result["objects"])
+    if not objects:
+        out.print(f"nothing archived on {result['day']} in s3://{shown(result['bucket'])}/alerts/")
+        return
+    expires = datetime.fromtimestamp(result["expires_at"], UTC).strftime("%Y-%m-%d")
+    out.print(
+        f"restored {result['restored']} alerts of {result['day']} from {objects} object{'' if objects == 1 else 's'}"
+        f" ({result['already_present']} already in the table, left as they were); they leave the table on {expires}",
+        soft_wrap=True,
+    )

@@ -188,7 +188,7 @@ class LocalTemplate:
         service = kind.split("::")[1].lower()
         return f"arn:aws:{service}:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{name}"
 
-    def _ref(self, name: str) -> Any:
+    def _ref(self, name: str) -> Any:  # noqa: PLR0911 - one return per kind of name
         pseudo = {
             "AWS::Region": LOCAL_REGION,
             "AWS::AccountId": LOCAL_ACCOUNT,
@@ -199,6 +199,10 @@ class LocalTemplate:
         }
         if name in pseudo:
             return pseudo[name]
+        function_id, _, published = name.partition(".")
+        if published in ("Version", "Alias") and function_id in self.resources:
+            # SAM's AutoPublishAlias: the local stack runs one version of each function, its latest.
+            return f"{self.arn(function_id)}:{'live' if published == 'Alias' else '$LATEST'}"
         if name in self.parameters:
             return self.parameters[name]
         if name in self.resources:
@@ -353,12 +357,18 @@ class LocalTemplate:
         specs = {}
         for name, config in self._api_auth().get("Authorizers", {}).items():
             function_arn = config["FunctionArn"]
-            if not (isinstance(function_arn, dict) and "Fn::GetAtt" in function_arn):
-                raise ValueError(f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn")
+            if isinstance(function_arn, dict) and "Fn::GetAtt" in function_arn:
+                function_id = function_arn["Fn::GetAtt"][0]
+            elif isinstance(function_arn, dict) and str(function_arn.get("Ref", "")).endswith(".Alias"):
+                function_id = function_arn["Ref"].removesuffix(".Alias")
+            else:
+                raise ValueError(
+                    f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn or !Ref <Function>.Alias"
+                )
             identity = config.get("Identity", {})
             specs[name] = AuthorizerSpec(
                 name=name,
-                function_id=function_arn["Fn::GetAtt"][0],
+                function_id=function_id,
                 identity_headers=tuple(str(header).lower() for header in identity.get("Headers", [])),
                 ttl_seconds=int(self.resolve(identity.get("ReauthorizeEvery", 300))),
             )

@@ -29,8 +29,9 @@ from arrowhook_tools.standins import meter as metering
 from arrowhook_tools.standins.quiet_server import QuietHTTPServer
 
 Invoke = Callable[[str, dict[str, Any]], Any]
-#: An AWS_PROXY integration's `.../functions/${LiveFunction.Arn}/invocations`: the function it invokes.
-_FUNCTION_ARN = re.compile(r"\$\{(\w+)\.Arn\}")
+#: An AWS_PROXY integration's `.../functions/${LiveFunction.Alias}/invocations` (or `.Arn`): the function
+#: it invokes (the local stack runs each function's latest code: its alias and its ARN are one).
+_FUNCTION_ARN = re.compile(r"\$\{(\w+)\.(?:Arn|Alias)\}")
 
 
 def websocket_routes(template: LocalTemplate) -> tuple[str, str, dict[str, str]]:

@@ -83,6 +83,10 @@ class ArchiveRequest(BaseModel):
     older_than_seconds: int | None = Field(None, ge=1, description="Defaults to the retention parameter.")
     dry_run: bool = False
     trigger: str = "manual"
+    #: Instead of archiving: bring this archived day back into the table (arrowhook.archive.restore).
+    restore_day: date | None = None
+    #: How long restored alerts stay in the table (the archive keeps them regardless).
+    keep_days: int = Field(30, ge=1, le=3650)
 
     def cutoff(self, retention_days: int, now: datetime | None = None) -> datetime:
         older_than = self.older_than_seconds or retention_days * 86_400

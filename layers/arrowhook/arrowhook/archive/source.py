@@ -20,8 +20,16 @@ from arrowhook.core.models import StoredAlert
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+#: An alert brought back from the archive (arrowhook.archive.restore) carries this: it is in an object already.
+RESTORED_MARK = "restored_at"
 #: DynamoDB's BatchWriteItem limit: 1,000 alerts cost 40 delete calls.
 DELETE_BATCH_SIZE = 25
+
+
+def archivable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every alert but those restored from the archive: never written into a second object (they expire
+    from the table on their own, `expires_at`)."""
+    return [item for item in items if RESTORED_MARK not in item]
 
 
 class DynamoDBAlertSource:
@@ -55,7 +63,7 @@ class DynamoDBAlertSource:
     def next_batch(self, watermark: str, cutoff_key: str, day: str) -> list[StoredAlert]:
         """The oldest alerts of `day` after the watermark and up to the cutoff: at most one object's worth."""
         listed = self._query(self._day_query(watermark, cutoff_key, day))
-        return [alert_from_item(item) for item in full_items(self._dynamodb, self.table_name, listed)]
+        return [alert_from_item(item) for item in archivable(full_items(self._dynamodb, self.table_name, listed))]
 
     def listed_behind(self, day: str, watermark: str) -> list[str]:
         """Ids the day index lists on `day` at or before the watermark (possibly just deleted: confirm)."""
@@ -81,7 +89,7 @@ class DynamoDBAlertSource:
     def consistent(self, alert_ids: list[str]) -> list[StoredAlert]:
         """The alerts the table holds now (strongly consistent), oldest first."""
         keys = [{"pk": {"S": f"ALERT#{alert_id}"}} for alert_id in alert_ids]
-        found = batch_get(self._dynamodb, self.table_name, keys, sleep=self._sleep)
+        found = archivable(batch_get(self._dynamodb, self.table_name, keys, sleep=self._sleep))
         return [alert_from_item(item) for item in sorted(found, key=lambda item: str(item["sort_key"]["S"]))]
 
     def delete(self, alert_ids: list[str], before_each_call: Callable[[], None]) -> int:

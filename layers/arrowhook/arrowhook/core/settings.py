@@ -162,3 +162,23 @@ class ConsoleSettings(DestinationAdminSettings):
     session_seconds: int = Field(28_800, alias="CONSOLE_SESSION_SECONDS", ge=300, le=7 * 86_400)
     #: The live WebSocket API's URL, handed out with a ticket (wss://...).
     live_url: str = Field(alias="LIVE_URL", min_length=6)
+
+
+class PreTrafficSettings(FunctionSettings):
+    """The new version of each request-path function a deploy is about to shift traffic to (ARNs)."""
+
+    webhook_version_arn: str = Field(alias="WEBHOOK_VERSION_ARN", min_length=1)
+    authorizer_version_arn: str = Field(alias="AUTHORIZER_VERSION_ARN", min_length=1)
+    keys_version_arn: str = Field(alias="KEYS_VERSION_ARN", min_length=1)
+    alerts_version_arn: str = Field(alias="ALERTS_VERSION_ARN", min_length=1)
+    destinations_version_arn: str = Field(alias="DESTINATIONS_VERSION_ARN", min_length=1)
+    console_version_arn: str = Field(alias="CONSOLE_VERSION_ARN", min_length=1)
+    live_version_arn: str = Field(alias="LIVE_VERSION_ARN", min_length=1)
+
+    def targets(self) -> dict[str, str]:
+        """Role -> the version to probe (the roles of arrowhook.release.pre_traffic.PROBES)."""
+        return {
+            name.removesuffix("_version_arn"): str(value)
+            for name, value in self.model_dump().items()
+            if name.endswith("_version_arn")
+        }

@@ -1,0 +1,111 @@
+"""Archived days back into the table, on the local stack: each alert once, never forwarded again, never
+archived twice, and a restore interrupted half-way finishes on the next run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from arrowhook_tools.local.stack import LocalStack
+from arrowhook_tools.standins.embedded_aws import dynamodb, s3
+from arrowhook_tools.standins.receivers import Receivers
+from tests.integration.conftest import ARRIVAL_SECONDS, Strategy, in_process_stack, settled
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def running(receivers: Receivers) -> Iterator[LocalStack]:
+    with in_process_stack({"AllowHttpDestinations": "true"}) as stack:
+        yield stack
+
+
+def _archive_all(stack: LocalStack) -> dict[str, Any]:
+    time.sleep(1.1)  # older than a second: everything sent so far
+    report: dict[str, Any] = stack.functions.invoke("ArchiveFunction", {"trigger": "test", "older_than_seconds": 1})
+    assert report["status"] == "complete", report
+    return report
+
+
+def _restore_today(stack: LocalStack) -> dict[str, Any]:
+    day = datetime.now(UTC).date().isoformat()
+    return dict(stack.functions.invoke("ArchiveFunction", {"trigger": "test", "restore_day": day, "keep_days": 7}))
+
+
+def _objects(stack: LocalStack) -> list[str]:
+    bucket = stack.template.physical_name("ArchiveBucket")
+    listed = s3(stack.aws.endpoint).list_objects_v2(Bucket=bucket, Prefix="alerts/")
+    return sorted(entry["Key"] for entry in listed.get("Contents", []))
+
+
+def test_an_archived_day_comes_back_once_unforwarded_and_is_never_archived_again(
+    stack: LocalStack, admin: httpx.Client, receivers: Receivers
+) -> None:
+    strategy = Strategy(admin, receivers)
+    strategy.destination("webhook")
+    sent = [strategy.send(stack, order_id=f"restore-{number}") for number in range(3)]
+    records = {alert_id: strategy.deliveries(alert_id, settled(1)) for alert_id in sent}
+    assert [found[0]["status"] for found in records.values()] == ["delivered"] * 3
+    shown = {alert_id: admin.get(f"/alerts/{alert_id}").json() for alert_id in sent}
+    _archive_all(stack)
+    objects = _objects(stack)
+    assert all(admin.get(f"/alerts/{alert_id}").status_code == 404 for alert_id in sent)
+
+    # The day restored is older than its delivery records (they expire): nothing else stops a resend.
+    deliveries = dynamodb(stack.aws.endpoint)
+    table = stack.template.physical_name("DeliveriesTable")
+    for alert_id, found in records.items():
+        for record in found:
+            key = {"alert_id": {"S": alert_id}, "destination_id": {"S": record["destination_id"]}}
+            deliveries.delete_item(TableName=table, Key=key)
+
+    first = _restore_today(stack)
+    assert first["status"] == "restored"
+    assert first["restored"] >= 3
+    assert first["objects"] == [key for key in objects if f"day={datetime.now(UTC):%d}/" in key]
+    for alert_id in sent:
+        back = admin.get(f"/alerts/{alert_id}").json()
+        for name in ("strategy", "ticker", "side", "price", "order_id", "received_at", "payload"):
+            assert back[name] == shown[alert_id][name], name
+
+    # The stream keeps order: once a later alert is forwarded, anything the restore caused came before it.
+    fence = strategy.send(stack, order_id="after-the-restore")
+    forwarded = receivers.wait_for(strategy.path("webhook"), count=4, timeout=ARRIVAL_SECONDS)
+    assert [item.json()["data"]["alert_id"] for item in forwarded] == [*sent, fence]
+
+    again = _restore_today(stack)
+    assert (again["restored"], again["already_present"]) == (0, first["restored"] + first["already_present"])
+
+    second_run = _archive_all(stack)  # archives the fence; the restored alerts are in their objects already
+    assert second_run["archived"] == 1
+    assert len(_objects(stack)) == len(objects) + 1
+    assert all(admin.get(f"/alerts/{alert_id}").status_code == 200 for alert_id in sent)
+
+
+def test_a_restore_interrupted_half_way_puts_back_the_rest_on_the_next_run(
+    stack: LocalStack, admin: httpx.Client, receivers: Receivers
+) -> None:
+    strategy = Strategy(admin, receivers)
+    sent = [strategy.send(stack, order_id=f"interrupted-{number}") for number in range(4)]
+    _archive_all(stack)
+    before = {alert_id: admin.get(f"/alerts/{alert_id}").status_code for alert_id in sent}
+    assert set(before.values()) == {404}
+
+    stack.aws.inject("PutItem", error="InternalServerError", status=500, times=-1, matching=f"ALERT#{sent[2]}")
+    with pytest.raises(Exception, match="DynamoDB request failed"):
+        _restore_today(stack)
+    stack.aws.clear_faults()
+    partly = {alert_id: admin.get(f"/alerts/{alert_id}").status_code for alert_id in sent}
+    assert partly[sent[0]] == partly[sent[1]] == 200, "what was put before the failure stays"
+    assert partly[sent[2]] == 404
+
+    finished = _restore_today(stack)
+    assert finished["already_present"] >= 2
+    assert all(admin.get(f"/alerts/{alert_id}").status_code == 200 for alert_id in sent)
+    listed = admin.get("/alerts", params={"strategy": strategy.name, "since": "1d", "limit": 50}).json()["items"]
+    assert sorted(item["alert_id"] for item in listed) == sorted(sent), "each alert once"
