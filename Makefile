@@ -130,6 +130,9 @@ sam-local: $(VENV)/.installed $(SAM_VENV)/.installed ## sam local invoke in Dock
 validate: $(SAM_VENV)/.installed ## sam validate --lint
 	$(SAM) validate --lint
 
+restore-drill: $(VENV)/.installed ## both restores end to end on a local stack of its own: what came back, how long it took
+	$(VENV)/bin/arrowhook restore drill
+
 destroy: $(VENV)/.installed ## delete a deployed stack: make destroy STACK=arrowhook-dev (asks for its name; lists what stays)
 	@test -n "$(STACK)" || { echo "make destroy STACK=<stack name>"; exit 2; }
 	$(VENV)/bin/arrowhook destroy --stack "$(STACK)"

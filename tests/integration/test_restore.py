@@ -1,5 +1,6 @@
-"""Archived days back into the table, on the local stack: each alert once, never forwarded again, never
-archived twice, and a restore interrupted half-way finishes on the next run."""
+"""Restores on the local stack: archived days back into the table, and tables back to a point in time;
+each alert once, never forwarded again, never archived twice, and a restore interrupted half-way finishes
+on the next run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
+from arrowhook_tools.cli.drill import run_drill
+from arrowhook_tools.cli.restore import TableRestore
 from arrowhook_tools.local.stack import LocalStack
 from arrowhook_tools.standins.embedded_aws import dynamodb, s3
 from arrowhook_tools.standins.receivers import Receivers
@@ -109,3 +113,54 @@ def test_a_restore_interrupted_half_way_puts_back_the_rest_on_the_next_run(
     assert all(admin.get(f"/alerts/{alert_id}").status_code == 200 for alert_id in sent)
     listed = admin.get("/alerts", params={"strategy": strategy.name, "since": "1d", "limit": 50}).json()["items"]
     assert sorted(item["alert_id"] for item in listed) == sorted(sent), "each alert once"
+
+
+def test_tables_emptied_by_mistake_come_back_to_a_point_in_time_even_when_interrupted(
+    stack: LocalStack, admin: httpx.Client, receivers: Receivers
+) -> None:
+    lost, kept = Strategy(admin, receivers), Strategy(admin, receivers)
+    lost.destination("webhook")
+    sent = [lost.send(stack, order_id=f"pitr-{number}") for number in range(3)]
+    records = {alert_id: lost.deliveries(alert_id, settled(1)) for alert_id in sent}
+    time.sleep(0.05)
+    before_the_mistake = datetime.now(UTC)
+    time.sleep(0.05)
+    newer = kept.send(stack, order_id="after-the-point")
+
+    # The mistake: the strategy deleted, its alerts deleted by hand; and their delivery records expired.
+    client = dynamodb(stack.aws.endpoint)
+    alerts_table = stack.template.physical_name("AlertsTable")
+    for alert_id in sent:
+        client.delete_item(TableName=alerts_table, Key={"pk": {"S": f"ALERT#{alert_id}"}})
+    assert admin.delete(f"/strategies/{lost.name}").status_code == 204
+    for alert_id, found in records.items():
+        for record in found:
+            key = {"alert_id": {"S": alert_id}, "destination_id": {"S": record["destination_id"]}}
+            client.delete_item(TableName=stack.template.physical_name("DeliveriesTable"), Key=key)
+
+    restore = TableRestore(client, poll_seconds=0.1)
+    stack.aws.inject("PutItem", error="InternalServerError", status=500, times=-1, matching=f"ALERT#{sent[1]}")
+    with pytest.raises(ClientError):
+        restore.run("alerts", alerts_table, before_the_mistake)
+    stack.aws.clear_faults()
+    alerts = restore.run("alerts", alerts_table, before_the_mistake)
+    keys = restore.run("keys", stack.template.physical_name("KeysTable"), before_the_mistake)
+
+    assert alerts.copied >= 2 and alerts.already_present >= 1, alerts
+    assert alerts.copy_deleted and keys.copy_deleted
+    assert alerts.restored_copy not in client.list_tables()["TableNames"]
+    assert keys.copied == 3, "the strategy, its name and its secret"
+    assert keys.skipped["strategy still exists"] >= 3, "the others are never touched"
+    assert all(admin.get(f"/alerts/{alert_id}").status_code == 200 for alert_id in sent)
+    assert admin.get(f"/alerts/{newer}").status_code == 200, "what arrived after the point stays"
+    assert admin.get(f"/strategies/{lost.name}").status_code == 200
+    fence = lost.send(stack, order_id="after-the-restore")  # its secret authenticates again
+    forwarded = receivers.wait_for(lost.path("webhook"), count=4, timeout=ARRIVAL_SECONDS)
+    assert [item.json()["data"]["alert_id"] for item in forwarded] == [*sent, fence], "restored, not re-sent"
+
+
+def test_the_restore_drill_brings_back_every_alert() -> None:
+    report = run_drill(archived_alerts=6, recent_alerts=4)
+    assert (report.archived, report.in_table_before, report.in_table_after_mistake) == (6, 4, 0)
+    assert (report.table_restored, report.archive_restored, report.in_table_at_end) == (4, 6, 10)
+    assert report.passed

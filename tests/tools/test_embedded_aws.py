@@ -4,7 +4,9 @@ grow with the table (moto alone deep-copies a whole table per transaction and ne
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -133,3 +135,68 @@ def test_ttl_items_expire_as_dynamodb_would(embedded: tuple[EmbeddedAws, DynamoD
     assert "Item" not in client.get_item(TableName=table, Key={"pk": {"S": "DEDUPE#old"}})
     assert "Item" in client.get_item(TableName=table, Key={"pk": {"S": "DEDUPE#young"}})
     assert "Item" in client.get_item(TableName=table, Key={"pk": {"S": "ALERT#kept"}})
+
+
+def _restore(client: DynamoDBClient, source: str, target: str, at: float) -> list[dict[str, Any]]:
+    moment = datetime.fromtimestamp(at, UTC)
+    client.restore_table_to_point_in_time(SourceTableName=source, TargetTableName=target, RestoreDateTime=moment)
+    try:
+        items = client.scan(TableName=target)["Items"]
+        return sorted(items, key=lambda item: str(item["pk"]["S"]))
+    finally:
+        client.delete_table(TableName=target)
+
+
+def test_a_point_in_time_restore_gives_the_table_as_it_was_then_not_as_it_is(
+    embedded: tuple[EmbeddedAws, DynamoDBClient, str],
+) -> None:
+    """moto alone copies the table as it is now; DynamoDB restores the time asked for."""
+    _, client, table = embedded
+    recovery = client.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    assert recovery["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    client.put_item(TableName=table, Item={"pk": {"S": "P#kept"}, "v": {"S": "1"}})
+    client.put_item(TableName=table, Item={"pk": {"S": "P#changed"}, "v": {"S": "before"}})
+    client.put_item(TableName=table, Item={"pk": {"S": "P#deleted"}, "v": {"S": "1"}})
+    time.sleep(0.05)
+    then = time.time()
+    time.sleep(0.05)
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": "P#changed"}},
+        UpdateExpression="SET v = :v",
+        ExpressionAttributeValues={":v": {"S": "after"}},
+    )
+    client.batch_write_item(RequestItems={table: [{"DeleteRequest": {"Key": {"pk": {"S": "P#deleted"}}}}]})
+    client.transact_write_items(TransactItems=[_put(table, "P#added", v={"S": "new"})])
+    with pytest.raises(ClientError):  # a refused write changes nothing, and the journal keeps nothing of it
+        client.put_item(
+            TableName=table,
+            Item={"pk": {"S": "P#kept"}, "v": {"S": "2"}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    restored = {item["pk"]["S"]: item.get("v", {}).get("S") for item in _restore(client, table, f"{table}-then", then)}
+    assert {name: value for name, value in restored.items() if name.startswith("P#")} == {
+        "P#kept": "1",
+        "P#changed": "before",
+        "P#deleted": "1",
+    }
+    now = {item["pk"]["S"]: item.get("v", {}).get("S") for item in _restore(client, table, f"{table}-now", time.time())}
+    assert {name: value for name, value in now.items() if name.startswith("P#")} == {
+        "P#kept": "1",
+        "P#changed": "after",
+        "P#added": "new",
+    }
+    assert client.get_item(TableName=table, Key={"pk": {"S": "P#deleted"}}).get("Item") is None, "source untouched"
+
+
+def test_a_restore_to_before_the_journal_began_is_refused_as_dynamodb_refuses_it(
+    embedded: tuple[EmbeddedAws, DynamoDBClient, str],
+) -> None:
+    _, client, table = embedded
+    with pytest.raises(ClientError) as refused:
+        client.restore_table_to_point_in_time(
+            SourceTableName=table, TargetTableName=f"{table}-ancient", RestoreDateTime=datetime(1970, 1, 12, tzinfo=UTC)
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidRestoreTimeException"
+    assert f"{table}-ancient" not in client.list_tables()["TableNames"]

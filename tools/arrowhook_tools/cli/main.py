@@ -19,6 +19,7 @@ from arrowhook_tools.cli.destinations import destinations_app
 from arrowhook_tools.cli.dev import dev, invoke, sam_env, sink
 from arrowhook_tools.cli.keys import keys_app
 from arrowhook_tools.cli.live import live
+from arrowhook_tools.cli.restore import restore_app
 from arrowhook_tools.cli.signals import signals_app
 from arrowhook_tools.cli.teardown import destroy
 
@@ -32,6 +33,7 @@ app.add_typer(keys_app, name="strategies")
 app.add_typer(keys_app, name="keys", hidden=True)  # the first spelling, kept as an alias
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(archive_app, name="archive")
+app.add_typer(restore_app, name="restore")
 app.add_typer(destinations_app, name="destinations")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(signals_app, name="signals")

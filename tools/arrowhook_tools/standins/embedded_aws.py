@@ -24,6 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from arrowhook.aws import secure_parameters
 from arrowhook_tools.local.ports import claim_port
 from arrowhook_tools.local.template import LOCAL_REGION, LocalTemplate
+from arrowhook_tools.standins import backups
 from arrowhook_tools.standins import meter as metering
 
 if TYPE_CHECKING:
@@ -194,6 +195,7 @@ def expire_ttl_items(now: float) -> int:
         for hash_key, item in list(table.items.items()):
             value = getattr(item, "attrs", {}).get(attribute)
             if value is not None and value.type == "N" and float(value.value) < now:
+                backups.JOURNAL.deleted(table, hash_key, None)
                 table.delete_item(hash_key, None)
                 expired += 1
     return expired
@@ -318,6 +320,48 @@ def _metered(
     return answer
 
 
+_DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
+
+
+class _journaled:  # noqa: N801 - used like a function
+    """One request's part in the point-in-time journal (arrowhook_tools.standins.backups): a successful
+    DynamoDB write keeps the images it replaced; a point-in-time restore is refused for a time the journal
+    does not reach, and otherwise rewound to the time it asked for."""
+
+    def __init__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> None:
+        self._start_response = start_response
+        self._status = ""
+        self.refusal: bytes | None = None
+        self._images: list[Any] = []
+        self._restore: dict[str, Any] | None = None
+        service, operation = _service_and_target(environ)
+        if service != "dynamodb" or not (operation in _DYNAMODB_WRITES or operation == "RestoreTableToPointInTime"):
+            return
+        request = metering.parse_json(_body_of(environ))
+        if operation != "RestoreTableToPointInTime":
+            self._images = backups.JOURNAL.before_write(operation, request)
+            return
+        reason = backups.restore_refusal(request)
+        if reason is None:
+            self._restore = request
+            return
+        body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#InvalidRestoreTimeException", "message": reason})
+        start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")])
+        self.refusal = body.encode()
+
+    def start_response(self, status: str, headers: Any, *rest: Any) -> Any:
+        self._status = status
+        return self._start_response(status, headers, *rest)
+
+    def done(self) -> None:
+        if not self._status.startswith("200"):
+            return
+        if self._images:
+            backups.JOURNAL.record(self._images)
+        if self._restore is not None:
+            backups.rewind_restored(self._restore)
+
+
 #: moto's backends are process-wide (every embedded AWS of a process serves the same tables), and so is
 #: the transaction patch above: one lock for them all, or two stacks of one test process could interleave
 #: a transaction of one with a write of the other.
@@ -408,10 +452,14 @@ class EmbeddedAws:
                 return [body]
             meter = metering.active()
             with lock:
+                journaled = _journaled(environ, start_response)
+                if journaled.refusal is not None:
+                    return [journaled.refusal]
                 if meter is None:
-                    answer = list(application(environ, start_response))
+                    answer = list(application(environ, journaled.start_response))
                 else:
-                    answer = _metered(meter, application, environ, start_response)
+                    answer = _metered(meter, application, environ, journaled.start_response)
+                journaled.done()
                 if changes_something(environ):
                     self.changes += 1
             if fault is not None:
@@ -529,6 +577,9 @@ def provision(template: LocalTemplate, client: DynamoDBClient) -> list[str]:
             ttl = properties.get("TimeToLiveSpecification")
             if ttl:
                 client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+            recovery = properties.get("PointInTimeRecoverySpecification")
+            if recovery:
+                client.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=recovery)
         created.append(name)
     return created
 

@@ -24,7 +24,7 @@ from arrowhook.alerts.store import alert_item
 from arrowhook.archive.objects import read_archive
 from arrowhook.archive.protocol import OBJECT_PREFIX
 from arrowhook.archive.record import ArchivedAlertV1
-from arrowhook.archive.source import RESTORED_MARK
+from arrowhook.archive.source import FROM_ARCHIVE, RESTORED_MARK
 from arrowhook.aws.dynamodb import dynamodb_client, error_code, succeeded
 from arrowhook.core.errors import StoreUnavailableError
 from arrowhook.core.models import StoredAlert, iso
@@ -109,6 +109,7 @@ class ArchiveRestore:
         item = {
             **alert_item(stored_alert(line)),
             RESTORED_MARK: {"S": restored_at},
+            **FROM_ARCHIVE,
             "expires_at": {"N": str(expires_at)},
         }
         return succeeded(

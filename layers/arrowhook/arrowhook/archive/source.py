@@ -20,8 +20,11 @@ from arrowhook.core.models import StoredAlert
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-#: An alert brought back from the archive (arrowhook.archive.restore) carries this: it is in an object already.
+#: An alert put back into the table after it was first stored (from the archive, or a point-in-time copy)
+#: carries this: the stream's consumers skip it (it was forwarded when it first arrived).
 RESTORED_MARK = "restored_at"
+#: ... and one that came from the archive carries this too: it is in an object already.
+FROM_ARCHIVE = {"restored_from": {"S": "archive"}}
 #: DynamoDB's BatchWriteItem limit: 1,000 alerts cost 40 delete calls.
 DELETE_BATCH_SIZE = 25
 
@@ -29,7 +32,7 @@ DELETE_BATCH_SIZE = 25
 def archivable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every alert but those restored from the archive: never written into a second object (they expire
     from the table on their own, `expires_at`)."""
-    return [item for item in items if RESTORED_MARK not in item]
+    return [item for item in items if item.get("restored_from") != FROM_ARCHIVE["restored_from"]]
 
 
 class DynamoDBAlertSource:
