@@ -14,6 +14,7 @@ from arrowhook_tools.cli.common import (
     console,
     selected,
 )
+from arrowhook_tools.cli.config import config_app
 from arrowhook_tools.cli.deliveries import deliveries_app
 from arrowhook_tools.cli.destinations import destinations_app
 from arrowhook_tools.cli.dev import dev, invoke, sam_env, sink
@@ -34,6 +35,7 @@ app.add_typer(keys_app, name="keys", hidden=True)  # the first spelling, kept as
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(archive_app, name="archive")
 app.add_typer(restore_app, name="restore")
+app.add_typer(config_app, name="config")
 app.add_typer(destinations_app, name="destinations")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(signals_app, name="signals")
