@@ -98,6 +98,16 @@ unit: $(VENV)/.installed ## in-process tests only: the layer (tests/unit), the h
 integration: $(VENV)/.installed $(CONSOLE_VENDOR) $(CHROMIUM) ## integration tests only (local runtime over HTTP)
 	$(PY) -m pytest tests/integration
 
+compat: $(VENV)/.installed ## the previous release's stored data through this release (tests/compat)
+	$(PY) -m pytest tests/compat
+
+compat-snapshot: $(VENV)/.installed ## before a release: what RELEASE=<tag or commit> stores, as tests/compat's fixture (docs/deploy.md)
+	@test -n "$(RELEASE)" || { echo "usage: make compat-snapshot RELEASE=<tag or commit> VERSION=<its version>"; exit 2; }
+	rm -rf .compat-release && git worktree add --detach .compat-release "$(RELEASE)"
+	cd .compat-release && PYTHONPATH=$$PWD/layers/arrowhook:$$PWD/tools:$$PWD $(abspath $(PY)) \
+		$(abspath tests/compat/snapshot_release.py) $(abspath tests/compat)/release-$(or $(VERSION),$(RELEASE)).json; \
+		status=$$?; cd .. && git worktree remove --force .compat-release; exit $$status
+
 template: $(VENV)/.installed $(SAM_VENV)/.installed ## template checks only (cfn-lint, sam validate, sam build)
 	SAM_BIN=$(abspath $(SAM)) $(PY) -m pytest tests/template
 

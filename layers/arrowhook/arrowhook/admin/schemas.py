@@ -161,11 +161,19 @@ class AlertOut(AlertFields, AlertIdentity):
             {
                 **alert.model_dump(exclude={"fields", "payload"}),
                 **alert.fields.model_dump(exclude_none=True),
-                "message": alert.message,
-                "text": alert.payload if alert.body_format == "text" else None,
-                "fill": fill_meaning(alert),
+                **derived_fields(alert),
             }
         )
+
+
+def derived_fields(alert: StoredAlert) -> dict[str, Any]:
+    """What every view of an alert shows beside its stored fields, computed from them (one place: the
+    single-alert view once left out the fill and a text alert's body)."""
+    return {
+        "message": alert.message,
+        "text": alert.payload if alert.body_format == "text" else None,
+        "fill": fill_meaning(alert),
+    }
 
 
 class AlertDetail(AlertOut):
@@ -191,7 +199,7 @@ class AlertDetail(AlertOut):
             {
                 **alert.model_dump(exclude={"fields"}),
                 **alert.fields.model_dump(exclude_none=True),
-                "message": alert.message,
+                **derived_fields(alert),
                 "deliveries": deliveries or [],
             }
         )

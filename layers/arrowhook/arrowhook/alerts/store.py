@@ -40,6 +40,7 @@ from arrowhook.aws.dynamodb import (
 )
 from arrowhook.core.alert_body import decode_body, parse_fields
 from arrowhook.core.errors import BodyTooLargeError
+from arrowhook.core.formats import ITEM_FORMAT, ITEM_FORMAT_ATTRIBUTE
 from arrowhook.core.models import RepeatedDelivery, StoredAlert, iso
 from arrowhook.core.signals import AlertHealth
 from arrowhook.core.tradingview import AlertFields, ParseIssue
@@ -271,6 +272,7 @@ def alert_item(alert: StoredAlert) -> dict[str, Any]:
     values: dict[str, Any] = {
         "pk": f"ALERT#{alert.alert_id}",
         "entity": "alert",
+        ITEM_FORMAT_ATTRIBUTE: ITEM_FORMAT,
         "alert_id": alert.alert_id,
         "key_id": alert.key_id,
         "strategy": alert.strategy,

@@ -27,6 +27,7 @@ from arrowhook.aws.dynamodb import (
     unavailable,
 )
 from arrowhook.core.errors import KeyConflictError, StoreUnavailableError
+from arrowhook.core.formats import ITEM_FORMAT, ITEM_FORMAT_ATTRIBUTE
 from arrowhook.core.models import iso
 from arrowhook.delivery.destinations import Destination, DestinationNotFoundError, DestinationSecret
 from arrowhook.delivery.kinds.base import masked
@@ -63,6 +64,7 @@ class DestinationStore:
             "name_lower": destination.name.lower(),
             "strategies": list(destination.strategies),
             "version": version,
+            ITEM_FORMAT_ATTRIBUTE: ITEM_FORMAT,
         }
         try:
             self._client.put_item(TableName=self.table_name, Item=to_item(values), **condition)
@@ -182,7 +184,7 @@ class DestinationStore:
 
 def _destination(item: dict[str, Any]) -> Destination:
     values = from_item(item)
-    for internal in ("pk", "entity", "name_lower", "version"):
+    for internal in ("pk", "entity", "name_lower", "version", ITEM_FORMAT_ATTRIBUTE):
         values.pop(internal, None)
     values["strategies"] = tuple(values.get("strategies") or ())
     target = str(values.get("target", ""))

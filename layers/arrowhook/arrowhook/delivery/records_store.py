@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from arrowhook.aws.dynamodb import dynamodb_client, from_item, plain, query_all, store_errors, to_item
+from arrowhook.core.formats import ITEM_FORMAT, ITEM_FORMAT_ATTRIBUTE
 from arrowhook.delivery.sending import DeliveryRecord, DeliveryStatus
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class DeliveryStore:
     def put(self, record: DeliveryRecord) -> None:
         values: dict[str, Any] = {name: plain(value) for name, value in record.model_dump().items()}
         values["expires_at"] = int(record.updated_at.timestamp()) + DELIVERY_RECORD_DAYS * 86_400
+        values[ITEM_FORMAT_ATTRIBUTE] = ITEM_FORMAT
         if record.status in (DeliveryStatus.FAILED, DeliveryStatus.HELD):
             values["unsent_lane"] = record.lane
         with store_errors():
@@ -68,4 +70,5 @@ def _record(item: dict[str, Any]) -> DeliveryRecord:
     values = from_item(item)
     values.pop("expires_at", None)
     values.pop("unsent_lane", None)
+    values.pop(ITEM_FORMAT_ATTRIBUTE, None)
     return DeliveryRecord.model_validate(values)

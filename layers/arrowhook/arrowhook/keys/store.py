@@ -32,6 +32,7 @@ from arrowhook.core.errors import (
     NameTakenError,
     StoreUnavailableError,
 )
+from arrowhook.core.formats import ITEM_FORMAT, ITEM_FORMAT_ATTRIBUTE
 from arrowhook.core.models import KeyAuth, KeyStatus, StrategyKey, utc_now
 from arrowhook.core.signals import SignalExpectations
 
@@ -372,6 +373,7 @@ class _KeyRecord:
             {
                 "pk": f"KEY#{self.key.id}",
                 "entity": "key",
+                ITEM_FORMAT_ATTRIBUTE: ITEM_FORMAT,
                 "name_lower": self.key.name.lower(),
                 "secret_hash": self.secret_hash,
                 "previous_secret_hash": self.previous_secret_hash,
