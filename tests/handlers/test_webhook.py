@@ -713,7 +713,7 @@ def _get(webhook: ModuleType, template: LocalTemplate, path: str) -> ApiResponse
 def test_health_checks_the_store(webhook: ModuleType, template: LocalTemplate) -> None:
     health.build_info.cache_clear()
     response = _get(webhook, template, "/health")
-    assert (response.status, response.body) == (200, {"status": "ok", "version": "0.1.0", "checks": {"store": "ok"}})
+    assert (response.status, response.body) == (200, {"status": "ok", "version": "0.2.0", "checks": {"store": "ok"}})
 
 
 def test_health_is_503_when_the_store_is_unreachable(
@@ -729,13 +729,13 @@ def test_health_is_503_when_the_store_is_unreachable(
     finally:
         health._probe_client.cache_clear()
     assert response.status == 503
-    assert response.body == {"status": "unavailable", "version": "0.1.0", "checks": {"store": "unreachable"}}
+    assert response.body == {"status": "unavailable", "version": "0.2.0", "checks": {"store": "unreachable"}}
 
 
 def test_version_reports_what_sam_build_stamped(
     webhook: ModuleType, template: LocalTemplate, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    assert _get(webhook, template, "/version").body == {"version": "0.1.0", "commit": "local", "built_at": "unknown"}
+    assert _get(webhook, template, "/version").body == {"version": "0.2.0", "commit": "local", "built_at": "unknown"}
     (tmp_path / "build_info.json").write_text('{"commit": "a01a9cac0be2", "built_at": "2026-11-23T01:07:31Z"}')
     monkeypatch.setattr("importlib.resources.files", lambda _: tmp_path)
     health.build_info.cache_clear()
@@ -743,7 +743,7 @@ def test_version_reports_what_sam_build_stamped(
         stamped = _get(webhook, template, "/version")
     finally:
         health.build_info.cache_clear()
-    assert stamped.body == {"version": "0.1.0", "commit": "a01a9cac0be2", "built_at": "2026-11-23T01:07:31Z"}
+    assert stamped.body == {"version": "0.2.0", "commit": "a01a9cac0be2", "built_at": "2026-11-23T01:07:31Z"}
 
 
 def test_a_flood_of_wrong_keys_costs_one_read_per_distinct_guess_per_ttl(

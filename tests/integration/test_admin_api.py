@@ -55,11 +55,11 @@ def test_health_and_version_stay_public(client: httpx.Client) -> None:
     health = client.get("/health")
     assert (health.status_code, health.json()) == (
         200,
-        {"status": "ok", "version": "0.1.0", "checks": {"store": "ok"}},
+        {"status": "ok", "version": "0.2.0", "checks": {"store": "ok"}},
     )
     version = client.get("/version")
     assert version.status_code == 200
-    assert version.json() == {"version": "0.1.0", "commit": "local", "built_at": "unknown"}, "run from source"
+    assert version.json() == {"version": "0.2.0", "commit": "local", "built_at": "unknown"}, "run from source"
 
 
 def test_key_lifecycle_over_http(admin: httpx.Client, client: httpx.Client) -> None:

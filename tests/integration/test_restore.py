@@ -164,3 +164,30 @@ def test_the_restore_drill_brings_back_every_alert() -> None:
     assert (report.archived, report.in_table_before, report.in_table_after_mistake) == (6, 4, 0)
     assert (report.table_restored, report.archive_restored, report.in_table_at_end) == (4, 6, 10)
     assert report.passed
+
+
+def test_a_deleted_strategy_comes_back_from_a_backup_or_a_retained_table(
+    stack: LocalStack, admin: httpx.Client, receivers: Receivers
+) -> None:
+    """A deleted table's system backup (AWS keeps one), or a table a deleted stack retained: the source of
+    the copy-back instead of a point in time."""
+    client = dynamodb(stack.aws.endpoint)
+    keys_table = stack.template.physical_name("KeysTable")
+    first, second = Strategy(admin, receivers), Strategy(admin, receivers)
+    backup = client.create_backup(TableName=keys_table, BackupName="before-the-mistake")["BackupDetails"]["BackupArn"]
+    retained = f"{keys_table}-retained"
+    client.restore_table_from_backup(TargetTableName=retained, BackupArn=backup)  # as a retained table would be
+    assert admin.delete(f"/strategies/{first.name}").status_code == 204
+    assert admin.delete(f"/strategies/{second.name}").status_code == 204
+
+    from_backup = TableRestore(client, poll_seconds=0.1).run("keys", keys_table, from_backup=backup)
+    assert from_backup.copied == 6, "both strategies, their names and secrets"
+    assert from_backup.copy_deleted
+    assert admin.get(f"/strategies/{first.name}").status_code == 200
+
+    assert admin.delete(f"/strategies/{second.name}").status_code == 204
+    from_retained = TableRestore(client, poll_seconds=0.1).run("keys", keys_table, from_table=retained)
+    assert from_retained.copied == 3 and not from_retained.copy_deleted, "a retained table is never deleted here"
+    assert retained in client.list_tables()["TableNames"]
+    assert admin.get(f"/strategies/{second.name}").status_code == 200
+    client.delete_table(TableName=retained)

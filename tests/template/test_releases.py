@@ -153,3 +153,15 @@ def test_what_holds_data_is_retained_with_its_reason_and_the_rest_goes_with_the_
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     expiry = [rule for rule in bucket["LifecycleConfiguration"]["Rules"] if "NoncurrentVersionExpiration" in rule]
     assert expiry and expiry[0]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+
+
+def test_one_version_number_for_the_release() -> None:
+    """What /health and /version report (the template), the layer's and the project's: one number."""
+    import tomllib
+
+    from arrowhook import __version__
+
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert variables["ARROWHOOK_VERSION"] == __version__ == project
+    assert f"## {__version__}" in (PROJECT_ROOT / "CHANGELOG.md").read_text(), "the CHANGELOG names it"

@@ -76,10 +76,27 @@ class TableRestore:
         self._clock = clock
         self._poll_seconds = poll_seconds
 
-    def run(self, kind: str, table: str, to: datetime, *, keep_copy: bool = False) -> TableRestoreReport:
+    def run(
+        self,
+        kind: str,
+        table: str,
+        to: datetime | None = None,
+        *,
+        from_backup: str | None = None,
+        from_table: str | None = None,
+        keep_copy: bool = False,
+    ) -> TableRestoreReport:
+        """Restore `table` to the time `to` (its point-in-time recovery), or from a backup's ARN (a deleted
+        table's: AWS keeps one 35 days), or copy back from another table (a retained one after a stack
+        was deleted, which is then never deleted here)."""
         started = time.monotonic()
-        report = TableRestoreReport(table=table, restored_copy=copy_name(table, to), to=to.astimezone(UTC).isoformat())
-        self._restored_copy(table, report.restored_copy, to)
+        moment = (to or datetime.now(UTC)).astimezone(UTC)
+        if from_table is not None:
+            report = TableRestoreReport(table=table, restored_copy=from_table, to=f"the table {from_table}")
+        else:
+            name = copy_name(table, moment) if from_backup is None else f"{table}-restore-{from_backup[-12:]}"
+            report = TableRestoreReport(table=table, restored_copy=name, to=from_backup or moment.isoformat())
+            self._restored_copy(table, report.restored_copy, moment, from_backup)
         report.in_copy = self._count(report.restored_copy)
         policy = self._policy(kind, table, report.restored_copy)
         key_names = [entry["AttributeName"] for entry in self._describe(table)["KeySchema"]]
@@ -94,7 +111,7 @@ class TableRestore:
                 report.copied += 1
             else:
                 report.already_present += 1
-        if not keep_copy:
+        if not keep_copy and from_table is None:
             self._dynamodb.delete_table(TableName=report.restored_copy)
             report.copy_deleted = True
         report.seconds = round(time.monotonic() - started, 2)
@@ -105,16 +122,20 @@ class TableRestore:
         described: dict[str, Any] = self._dynamodb.describe_table(TableName=table)["Table"]
         return described
 
-    def _restored_copy(self, table: str, name: str, to: datetime) -> None:
-        """PITR into `name`, unless an interrupted run made it already; then wait until it is ACTIVE."""
+    def _restored_copy(self, table: str, name: str, to: datetime, from_backup: str | None) -> None:
+        """PITR (or the backup) into `name`, unless an interrupted run made it already; then wait until it
+        is ACTIVE."""
         try:
             self._describe(name)
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
-            self._dynamodb.restore_table_to_point_in_time(
-                SourceTableName=table, TargetTableName=name, RestoreDateTime=to
-            )
+            if from_backup is not None:
+                self._dynamodb.restore_table_from_backup(TargetTableName=name, BackupArn=from_backup)
+            else:
+                self._dynamodb.restore_table_to_point_in_time(
+                    SourceTableName=table, TargetTableName=name, RestoreDateTime=to
+                )
         while self._describe(name)["TableStatus"] != "ACTIVE":  # minutes for a large table on AWS
             time.sleep(self._poll_seconds)
 
@@ -197,21 +218,33 @@ def _table_name(kind: str, stack: str | None, region: str | None) -> tuple[str, 
 @restore_app.command("table")
 def restore_table(
     table: Annotated[str, typer.Option(help="Which table: alerts, keys or deliveries.")],
-    to: Annotated[datetime, typer.Option(help="The time to restore to (ISO 8601; UTC unless it says).")],
+    to: Annotated[datetime | None, typer.Option(help="The time to restore to (ISO 8601; UTC unless it says).")] = None,
+    from_backup: Annotated[
+        str | None, typer.Option(help="Instead of --to: a backup's ARN (a deleted table's system backup).")
+    ] = None,
+    from_table: Annotated[
+        str | None, typer.Option(help="Instead of --to: copy back from this table (a retained one).")
+    ] = None,
     stack: Annotated[str | None, typer.Option(help="Deployed stack name; default: the running `make dev`.")] = None,
     region: Annotated[str | None, typer.Option(help="AWS region of --stack.")] = None,
     keep_copy: Annotated[bool, typer.Option("--keep-copy", help="Keep the restored copy (it is billed).")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Restore a table to a point in time: into a new table, counted, then what the stack's table lost
-    copied back (nothing it holds is overwritten; restored alerts are not forwarded again)."""
+    """Restore a table to a point in time (or from a backup, or from a retained table): into a new table,
+    counted, then what the stack's table lost copied back (nothing it holds is overwritten; restored alerts
+    are not forwarded again)."""
     if table not in TABLES:
         console.print(f"[red]--table must be one of {', '.join(TABLES)}[/]")
         raise typer.Exit(2)
-    moment = to if to.tzinfo else to.replace(tzinfo=UTC)
+    if sum(source is not None for source in (to, from_backup, from_table)) != 1:
+        console.print("[red]give one of --to, --from-backup or --from-table[/]")
+        raise typer.Exit(2)
+    moment = None if to is None else to if to.tzinfo else to.replace(tzinfo=UTC)
     name, client = _table_name(table, stack, region)
     try:
-        report = TableRestore(client).run(table, name, moment, keep_copy=keep_copy)
+        report = TableRestore(client).run(
+            table, name, moment, from_backup=from_backup, from_table=from_table, keep_copy=keep_copy
+        )
     except ClientError as error:
         console.print(f"[red]the restore failed:[/] {shown(error.response['Error'].get('Message', error))}")
         console.print("nothing was overwritten: run it again, it reuses the restored copy and copies what is missing")
@@ -222,14 +255,16 @@ def restore_table(
 
         print(json.dumps(dataclasses.asdict(report), indent=2))
         return
-    out.print(f"restored {shown(name)} as of {report.to} into {shown(report.restored_copy)}: {report.in_copy} items")
+    out.print(
+        f"restored {shown(name)} as of {shown(report.to)} into {shown(report.restored_copy)}: {report.in_copy} items"
+    )
     out.print(
         f"copied back {report.copied} items it had lost; {report.already_present} were there already (left as they are)"
     )
     for reason, count in sorted(report.skipped.items()):
         out.print(f"  not copied, {shown(reason)}: {count}")
     out.print(
-        f"the restored copy was {'deleted' if report.copy_deleted else 'kept'}; took {report.seconds:.1f} s",
+        f"the copy was {'deleted' if report.copy_deleted else 'kept'}; took {report.seconds:.1f} s",
         soft_wrap=True,
     )
 

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from arrowhook import __version__
 from arrowhook_tools.cli.samples import strategy_alert
 from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
 
@@ -79,7 +80,7 @@ def build(template: LocalTemplate | None = None) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "Arrowhook HTTP API",
-            "version": template.parameters.get("Version", "0.1.0"),
+            "version": __version__,
             "description": "TradingView webhook (public) and admin API (bearer admin token).",
         },
         "paths": {},
