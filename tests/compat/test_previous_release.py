@@ -164,9 +164,7 @@ def test_old_alerts_archive_beside_the_old_object_and_the_old_object_restores(
     assert back["order_id"] == "archived-0"
 
 
-def test_the_old_items_say_no_format_and_what_this_release_writes_says_its_own(
-    upgraded: LocalStack, admin: httpx.Client
-) -> None:
+def test_old_items_are_format_1_and_this_release_writes_its_format(upgraded: LocalStack, admin: httpx.Client) -> None:
     from arrowhook.core.formats import ITEM_FORMAT, format_of
     from arrowhook_tools.standins.embedded_aws import dynamodb
 
@@ -177,4 +175,9 @@ def test_the_old_items_say_no_format_and_what_this_release_writes_says_its_own(
     alert_id = httpx.post(f"{upgraded.api.url}/webhook", content=body, timeout=30).json()["alert_id"]
     table = upgraded.template.physical_name("AlertsTable")
     item = dynamodb(upgraded.aws.endpoint).get_item(TableName=table, Key={"pk": {"S": f"ALERT#{alert_id}"}})["Item"]
-    assert format_of(item) == ITEM_FORMAT
+    assert format_of(item) == ITEM_FORMAT == 1 and "item_format" not in item, "alerts: format 1 by its absence"
+    keys_table = upgraded.template.physical_name("KeysTable")
+    key_id = SNAPSHOT["keys"]["compat-ema"]
+    assert admin.patch(f"/keys/{key_id}", json={"description": "upgraded"}).status_code == 200
+    key_item = dynamodb(upgraded.aws.endpoint).get_item(TableName=keys_table, Key={"pk": {"S": f"KEY#{key_id}"}})
+    assert key_item["Item"]["item_format"] == {"N": str(ITEM_FORMAT)}, "a key rewritten by this release says it"

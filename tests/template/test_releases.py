@@ -101,7 +101,7 @@ def test_every_api_integration_and_the_authorizer_call_an_alias(deployed: dict[s
 
 def test_the_pre_traffic_check_probes_every_new_version_and_may_report_only_that(deployed: dict[str, Any]) -> None:
     hook = deployed["PreTrafficCheckFunction"]["Properties"]
-    assert hook["FunctionName"] == {"Fn::Sub": "CodeDeployHook_${AWS::StackName}-pre-traffic"}
+    assert hook["FunctionName"] == {"Fn::Sub": "CodeDeployHook_${AWS::StackName}"}
     variables = hook["Environment"]["Variables"]
     probed = {
         name.removesuffix("_VERSION_ARN").lower(): value

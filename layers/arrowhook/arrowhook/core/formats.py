@@ -1,8 +1,10 @@
 """Stored item formats: which release's writer made an item, so a later release reads it the right way.
 
-Every entity item (an alert, a strategy key, a destination, a delivery record) says its format in
-`item_format`. Items written before the attribute existed (release 0.1.0) carry none: they are format 1,
-which is what this release still writes. A change to an item's layout writes the next number and ships
+Strategy keys, destinations and delivery records say their format in `item_format`; items written before
+the attribute existed (release 0.1.0) carry none and are format 1, which this release still writes.
+Alerts say it only from format 2 on: an absent `item_format` is format 1, and writing it would cost 13
+bytes an alert, enough to take one of 1,011-1,023 bytes past DynamoDB's 1 KB write unit (docs/architecture.md,
+"Decisions measured"). A change to an item's layout writes the next number and ships
 with the reader of every earlier one; tests/compat loads the previous release's items to hold it to that.
 Readers never refuse a higher number (a rollback reads what the newer release wrote as best it can:
 pydantic models ignore attributes they do not know).
