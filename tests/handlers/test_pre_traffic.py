@@ -13,6 +13,7 @@ from arrowhook.release.pre_traffic import PROBES
 from arrowhook_tools.local.runtime import LocalContext
 from arrowhook_tools.local.template import PROJECT_ROOT, LocalTemplate
 from tests.conftest import load_module
+from tests.fakes.release import RecordedHookStatus
 
 
 class ScriptedVersions:
@@ -35,15 +36,6 @@ class ScriptedVersions:
         if "FunctionError" in answer:
             return {"StatusCode": 200, "FunctionError": answer["FunctionError"], "Payload": io.BytesIO(b"{}")}
         return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
-
-
-class RecordedHookStatus:
-    def __init__(self) -> None:
-        self.reported: list[dict[str, Any]] = []
-
-    def put_lifecycle_event_hook_execution_status(self, **kwargs: Any) -> dict[str, Any]:
-        self.reported.append(kwargs)
-        return {}
 
 
 @pytest.fixture

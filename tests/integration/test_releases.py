@@ -13,6 +13,7 @@ import pytest
 from arrowhook.core.settings import PreTrafficSettings
 from arrowhook.release.pre_traffic import PROBES, check_release
 from arrowhook_tools.local.stack import LocalStack
+from tests.fakes.release import RecordedHookStatus
 from tests.integration.conftest import in_process_stack, using
 
 pytestmark = pytest.mark.integration
@@ -44,15 +45,6 @@ class LocalVersions:
             body = json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)})
             return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(body.encode())}
         return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
-
-
-class RecordedHookStatus:
-    def __init__(self) -> None:
-        self.reported: list[dict[str, Any]] = []
-
-    def put_lifecycle_event_hook_execution_status(self, **kwargs: Any) -> dict[str, Any]:
-        self.reported.append(kwargs)
-        return {}
 
 
 def _targets(stack: LocalStack) -> dict[str, str]:

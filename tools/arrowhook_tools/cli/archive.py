@@ -20,6 +20,25 @@ from arrowhook_tools.cli.render import shown
 archive_app = typer.Typer(no_args_is_help=True, help="Move old alerts to the S3 archive.")
 
 
+def _invoke(
+    event: dict[str, Any], stack: str | None, region: str | None, as_json: bool, *, failed: str, advice: str
+) -> dict[str, Any] | None:
+    """Run the archive function (local or deployed) with `event`; None when its answer was printed as JSON."""
+    try:
+        result = invoke_function("ArchiveFunction", event, stack=stack, region=region, read_timeout=910)
+    except FunctionError as error:
+        console.print(f"[red]{failed}:[/] {shown(error.message)}")
+        console.print(advice)
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return None
+    if result.get("status") == "rejected":
+        console.print(f"[red]rejected:[/] {shown('; '.join(result.get('errors', [])))}")
+        raise typer.Exit(2)
+    return result
+
+
 @archive_app.command("run")
 def archive_run(
     older_than: Annotated[
@@ -34,19 +53,17 @@ def archive_run(
     event: dict[str, Any] = {"trigger": "cli", "dry_run": dry_run}
     if older_than is not None:
         event["older_than_seconds"] = duration_seconds(older_than)
-    try:
-        result = invoke_function("ArchiveFunction", event, stack=stack, region=region, read_timeout=910)
-    except FunctionError as error:
-        console.print(f"[red]the archive run failed:[/] {shown(error.message)}")
-        console.print("nothing is lost: run it again (or let the schedule), the next run resumes from the journal")
-        raise typer.Exit(1) from None
-    if as_json:
-        print(json.dumps(result, indent=2))
+    result = _invoke(
+        event,
+        stack,
+        region,
+        as_json,
+        failed="the archive run failed",
+        advice="nothing is lost: run it again (or let the schedule), the next run resumes from the journal",
+    )
+    if result is None:
         return
     status = result.get("status")
-    if status == "rejected":
-        console.print(f"[red]rejected:[/] {shown('; '.join(result.get('errors', [])))}")
-        raise typer.Exit(2)
     bucket = result.get("bucket", "?")
     if status == "dry_run":
         out.print(f"would archive {result['would_archive']} alerts received before {result['cutoff']}")
@@ -80,18 +97,16 @@ def archive_restore(
     reconciliation). Safe to run twice: an alert already in the table is left as it is; nothing restored is
     forwarded again; the restored alerts expire from the table after --keep-days (S3 keeps them)."""
     event = {"trigger": "cli", "restore_day": day.date().isoformat(), "keep_days": keep_days}
-    try:
-        result = invoke_function("ArchiveFunction", event, stack=stack, region=region, read_timeout=910)
-    except FunctionError as error:
-        console.print(f"[red]the restore failed:[/] {shown(error.message)}")
-        console.print("nothing was overwritten: run it again, it puts back only what is still missing")
-        raise typer.Exit(1) from None
-    if as_json:
-        print(json.dumps(result, indent=2))
+    result = _invoke(
+        event,
+        stack,
+        region,
+        as_json,
+        failed="the restore failed",
+        advice="nothing was overwritten: run it again, it puts back only what is still missing",
+    )
+    if result is None:
         return
-    if result.get("status") == "rejected":
-        console.print(f"[red]rejected:[/] {shown('; '.join(result.get('errors', [])))}")
-        raise typer.Exit(2)
     objects = len(result["objects"])
     if not objects:
         out.print(f"nothing archived on {result['day']} in s3://{shown(result['bucket'])}/alerts/")

@@ -53,7 +53,8 @@ def _item_of(table: Any, hash_key: Any, range_key: Any) -> Any:
 
 
 def written_keys(operation: str, request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(table, key or whole item) of each item a DynamoDB write names."""
+    """(table, key or whole item) of each item a DynamoDB write names (a transaction's condition checks
+    too: the cost meter counts them; journaling an unchanged image is harmless)."""
     if operation == "PutItem":
         return [(request["TableName"], request.get("Item", {}))]
     if operation in ("UpdateItem", "DeleteItem"):
@@ -62,8 +63,7 @@ def written_keys(operation: str, request: dict[str, Any]) -> list[tuple[str, dic
         named = []
         for action in request.get("TransactItems", []):
             (kind, detail), *_ = action.items()
-            if kind != "ConditionCheck":
-                named.append((detail["TableName"], detail["Item"] if kind == "Put" else detail.get("Key", {})))
+            named.append((detail["TableName"], detail["Item"] if kind == "Put" else detail.get("Key", {})))
         return named
     if operation == "BatchWriteItem":
         return [

@@ -274,33 +274,13 @@ def _moto_item(table_name: str, key: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _written(meter: metering.Meter, operation: str, request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(table, key) of each item a DynamoDB write touches."""
+    """(table, key) of each item a DynamoDB write touches (a transaction's condition checks included)."""
 
-    def key_of(table: str, item: dict[str, Any]) -> dict[str, Any]:
+    def key_of(table: str, named: dict[str, Any]) -> dict[str, Any]:
         shape = meter.shapes.get(table)
-        return {name: item[name] for name in (shape.keys if shape else ()) if name in item}
+        return {name: named[name] for name in (shape.keys if shape else ()) if name in named}
 
-    if operation == "PutItem":
-        return [(request["TableName"], key_of(request["TableName"], request.get("Item", {})))]
-    if operation in ("UpdateItem", "DeleteItem"):
-        return [(request["TableName"], request.get("Key", {}))]
-    if operation == "TransactWriteItems":
-        touched = []
-        for action in request.get("TransactItems", []):
-            (kind, detail), *_ = action.items()
-            key = key_of(detail["TableName"], detail["Item"]) if kind == "Put" else detail.get("Key", {})
-            touched.append((detail["TableName"], key))
-        return touched
-    if operation == "BatchWriteItem":
-        touched = []
-        for table, writes in request.get("RequestItems", {}).items():
-            for write in writes:
-                if "PutRequest" in write:
-                    touched.append((table, key_of(table, write["PutRequest"]["Item"])))
-                else:
-                    touched.append((table, write["DeleteRequest"]["Key"]))
-        return touched
-    return []
+    return [(table, key_of(table, named)) for table, named in backups.written_keys(operation, request)]
 
 
 def _metered(
