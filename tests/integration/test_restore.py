@@ -122,13 +122,17 @@ def test_tables_emptied_by_mistake_come_back_to_a_point_in_time_even_when_interr
     lost.destination("webhook")
     sent = [lost.send(stack, order_id=f"pitr-{number}") for number in range(3)]
     records = {alert_id: lost.deliveries(alert_id, settled(1)) for alert_id in sent}
+    client = dynamodb(stack.aws.endpoint)
+    keys_table = stack.template.physical_name("KeysTable")
+    session = {"pk": {"S": f"SESSION#{lost.tag}"}, "ttl": {"N": str(int(time.time()) + 3600)}}
+    client.put_item(TableName=keys_table, Item=session)  # a console session, signed out after the point
     time.sleep(0.05)
     before_the_mistake = datetime.now(UTC)
     time.sleep(0.05)
     newer = kept.send(stack, order_id="after-the-point")
 
     # The mistake: the strategy deleted, its alerts deleted by hand; and their delivery records expired.
-    client = dynamodb(stack.aws.endpoint)
+    client.delete_item(TableName=keys_table, Key={"pk": session["pk"]})
     alerts_table = stack.template.physical_name("AlertsTable")
     for alert_id in sent:
         client.delete_item(TableName=alerts_table, Key={"pk": {"S": f"ALERT#{alert_id}"}})
@@ -144,13 +148,14 @@ def test_tables_emptied_by_mistake_come_back_to_a_point_in_time_even_when_interr
         restore.run("alerts", alerts_table, before_the_mistake)
     stack.aws.clear_faults()
     alerts = restore.run("alerts", alerts_table, before_the_mistake)
-    keys = restore.run("keys", stack.template.physical_name("KeysTable"), before_the_mistake)
+    keys = restore.run("keys", keys_table, before_the_mistake)
 
     assert alerts.copied >= 2 and alerts.already_present >= 1, alerts
     assert alerts.copy_deleted and keys.copy_deleted
     assert alerts.restored_copy not in client.list_tables()["TableNames"]
     assert keys.copied == 3, "the strategy, its name and its secret"
     assert keys.skipped["strategy still exists"] >= 3, "the others are never touched"
+    assert "Item" not in client.get_item(TableName=keys_table, Key={"pk": session["pk"]}), "signed out stays so"
     assert all(admin.get(f"/alerts/{alert_id}").status_code == 200 for alert_id in sent)
     assert admin.get(f"/alerts/{newer}").status_code == 200, "what arrived after the point stays"
     assert admin.get(f"/strategies/{lost.name}").status_code == 200

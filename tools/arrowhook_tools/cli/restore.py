@@ -31,7 +31,9 @@ from arrowhook_tools.local.template import LocalTemplate
 
 #: What `--table` names -> the template's logical id.
 TABLES = {"alerts": "AlertsTable", "keys": "KeysTable", "deliveries": "DeliveriesTable"}
-_TRANSIENT_KEY_ITEMS = ("CONNECTION#", "TICKET#")
+#: Never copied back: live connections and tickets (gone with their sockets), console sessions (one signed
+#: out must stay so) and silent-strategy notices (the watch writes them again when still true).
+_TRANSIENT_KEY_ITEMS = ("CONNECTION#", "TICKET#", "SESSION#", "SIGNAL#")
 
 
 @dataclass
