@@ -7,7 +7,7 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -367,8 +367,11 @@ def test_a_working_run_keeps_its_lease_and_a_stalled_one_loses_it(
         "the lease moved forward while the run worked"
     )
 
-    seed(5, start=CUTOFF + timedelta(hours=1))
-    later_cutoff = CUTOFF + timedelta(days=1)
+    # Five alerts inside one day (a batch never spans two): from 01:00 the day after the cutoff. Seeded an
+    # hour after the cutoff, they crossed midnight when the suite ran between 22:32 and 23:00 UTC.
+    start = datetime.combine(CUTOFF.date() + timedelta(days=1), time(1, 0), UTC)
+    seed(5, start=start)
+    later_cutoff = start + timedelta(hours=1)
     stalled = boto3.client("dynamodb")
     stalled.meta.events.register("before-call.dynamodb.BatchWriteItem", lambda **_: clock.advance(LEASE_SECONDS + 1))
     with pytest.raises(ArchiveLeaseLostError):

@@ -1153,7 +1153,9 @@ def test_the_live_websocket_api_routes_to_one_function_and_only_it_and_the_fan_o
     }
     assert set(routes) == {"$connect", "$disconnect", "$default"}
     assert {route["Target"]["Fn::Sub"] for route in routes.values()} == {"integrations/${LiveIntegration}"}
-    assert "LiveFunction.Arn" in resources["LiveIntegration"]["Properties"]["IntegrationUri"]["Fn::Sub"]
+    uri, variables = resources["LiveIntegration"]["Properties"]["IntegrationUri"]["Fn::Sub"]
+    assert uri.endswith("/functions/${LiveAlias}/invocations")
+    assert variables == {"LiveAlias": {"Ref": "LiveFunction.Alias"}}, "the alias, as the HTTP API's functions"
     stage = resources["LiveStage"]["Properties"]
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0 and "AccessLogSettings" in stage
     managing = {

@@ -114,7 +114,7 @@ def alerts_list(
 
 
 #: Fields shown as written, over several lines (a text alert's body, an order comment).
-_MULTILINE = frozenset({"payload", "comment", "alert_message", "message"})
+_MULTILINE = frozenset({"payload", "text", "comment", "alert_message", "message"})
 
 
 @alerts_app.command("show")
@@ -134,6 +134,8 @@ def alerts_show(
     deliveries = alert.pop("deliveries", [])
     duplicates = alert.pop("duplicates", [])
     health = alert.pop("health", None)
+    if alert.get("text") == alert.get("payload"):  # a text alert's body: shown once, as its payload
+        alert.pop("text", None)
     table = Table(show_header=False, title=f"alert {alert_id}")
     for name, value in alert.items():
         if value not in (None, [], {}, ""):

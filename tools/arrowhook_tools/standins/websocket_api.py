@@ -29,9 +29,20 @@ from arrowhook_tools.standins import meter as metering
 from arrowhook_tools.standins.quiet_server import QuietHTTPServer
 
 Invoke = Callable[[str, dict[str, Any]], Any]
-#: An AWS_PROXY integration's `.../functions/${LiveFunction.Alias}/invocations` (or `.Arn`): the function
-#: it invokes (the local stack runs each function's latest code: its alias and its ARN are one).
-_FUNCTION_ARN = re.compile(r"\$\{(\w+)\.(?:Arn|Alias)\}")
+#: An AWS_PROXY integration's `.../functions/${LiveFunction.Arn}/invocations`: the function it invokes.
+_FUNCTION_ARN = re.compile(r"\$\{(\w+)\.Arn\}")
+
+
+def _integrated_function(uri: dict[str, Any]) -> str:
+    """The function an integration URI names: `${Function.Arn}` in it, or a variable that is
+    `!Ref Function.Alias` (the local stack runs each function's latest code: its alias and it are one)."""
+    sub = uri["Fn::Sub"]
+    if isinstance(sub, list):
+        for value in sub[1].values():
+            if isinstance(value, dict) and str(value.get("Ref", "")).endswith(".Alias"):
+                return str(value["Ref"]).removesuffix(".Alias")
+        sub = sub[0]
+    return str(_FUNCTION_ARN.findall(sub)[0])
 
 
 def websocket_routes(template: LocalTemplate) -> tuple[str, str, dict[str, str]]:
@@ -40,7 +51,7 @@ def websocket_routes(template: LocalTemplate) -> tuple[str, str, dict[str, str]]
     (api_id,) = [logical_id for logical_id, resource in template.resources_of_type("AWS::ApiGatewayV2::Api")
                  if resource["Properties"].get("ProtocolType") == "WEBSOCKET"]  # fmt: skip
     integrations = {
-        logical_id: _FUNCTION_ARN.findall(resource["Properties"]["IntegrationUri"]["Fn::Sub"])[0]
+        logical_id: _integrated_function(resource["Properties"]["IntegrationUri"])
         for logical_id, resource in template.resources_of_type("AWS::ApiGatewayV2::Integration")
     }
     routes = {
