@@ -14,7 +14,7 @@ from botocore.config import Config
 
 from arrowhook.core.observability import logger, traced
 from arrowhook.core.settings import PreTrafficSettings
-from arrowhook.release.pre_traffic import check_release
+from arrowhook.release.pre_traffic import check_release, release_status
 
 settings = PreTrafficSettings.from_environment()
 #: A new version's first invocation is a cold start; never retried (a retry could hide a failing init).
@@ -33,11 +33,10 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     results = check_release(
         deployment_id, hook_execution_id, settings.targets(), lambda_client=lambda_client, codedeploy=codedeploy
     )
-    failed = [result for result in results if result.problem]
     for result in results:
         log = logger.error if result.problem else logger.info
         log("pre-traffic probe", extra={"role": result.role, "target": result.target, "problem": result.problem})
     return {
-        "status": "Failed" if failed else "Succeeded",
-        "failed": {result.role: result.problem for result in failed},
+        "status": release_status(results),
+        "failed": {result.role: result.problem for result in results if result.problem},
     }

@@ -69,6 +69,7 @@ def test_every_new_version_is_probed_and_success_reported(hook: ModuleType, monk
     ("role", "answer", "problem"),
     [
         ("webhook", {"statusCode": 503, "body": json.dumps({"error": "store"})}, "answered 503, expected 200"),
+        ("webhook", {"statusCode": 200, "body": "[]"}, "expected an object with {'status': 'ok'}"),
         ("authorizer", {"isAuthorized": True}, "to a wrong admin token"),
         ("console", {"FunctionError": "Unhandled"}, "raised Unhandled"),
         ("live", {"statusCode": 200}, "answered 200, expected 401"),

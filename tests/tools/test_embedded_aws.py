@@ -200,3 +200,19 @@ def test_a_restore_to_before_the_journal_began_is_refused_as_dynamodb_refuses_it
         )
     assert refused.value.response["Error"]["Code"] == "InvalidRestoreTimeException"
     assert f"{table}-ancient" not in client.list_tables()["TableNames"]
+
+
+def test_the_journal_keeps_35_days_as_dynamodb_does() -> None:
+    """A `make dev` running for weeks must not keep every replaced image forever."""
+    from arrowhook_tools.standins.backups import RECOVERY_SECONDS, PitrJournal
+
+    now = [1_800_000_000.0]
+    journal = PitrJournal(clock=lambda: now[0])
+    journal.record([("T", "a", None, None)])
+    now[0] += RECOVERY_SECONDS - 1
+    journal.record([("T", "b", None, None)])
+    assert (journal.changes("T"), journal.earliest()) == (2, 1_800_000_000.0)
+    now[0] += 2
+    journal.record([("T", "c", None, None)])
+    assert journal.changes("T") == 2, "the first change is past the recovery period"
+    assert journal.earliest() == now[0] - RECOVERY_SECONDS

@@ -25,6 +25,9 @@ from typing import Annotated, Any
 import typer
 from botocore.exceptions import ClientError
 
+from arrowhook.alerts.archived import STATE_KEY
+from arrowhook.archive.source import RESTORED_MARK
+from arrowhook.core.models import iso
 from arrowhook_tools.cli.common import AsJson, console, out
 from arrowhook_tools.cli.render import shown
 from arrowhook_tools.local.template import LocalTemplate
@@ -100,7 +103,9 @@ class TableRestore:
             report = TableRestoreReport(table=table, restored_copy=name, to=from_backup or moment.isoformat())
             self._restored_copy(table, report.restored_copy, moment, from_backup)
         report.in_copy = self._count(report.restored_copy)
-        policy = self._policy(kind, table, report.restored_copy)
+        now = self._clock()
+        policy = self._policy(kind, table, report.restored_copy, now)
+        restored_at = {RESTORED_MARK: {"S": iso(datetime.fromtimestamp(now, UTC))}}
         key_names = [entry["AttributeName"] for entry in self._describe(table)["KeySchema"]]
         for item in _scan(self._dynamodb, report.restored_copy):
             reason = policy(item)
@@ -108,7 +113,7 @@ class TableRestore:
                 report.skip(reason)
                 continue
             is_alert = kind == "alerts" and item.get("pk", {}).get("S", "").startswith("ALERT#")
-            marked = {**item, "restored_at": {"S": datetime.now(UTC).isoformat()}} if is_alert else item
+            marked = {**item, **restored_at} if is_alert else item
             if self._put_if_absent(table, marked, key_names[0]):
                 report.copied += 1
             else:
@@ -159,9 +164,8 @@ class TableRestore:
             raise
         return True
 
-    def _policy(self, kind: str, table: str, restored: str) -> Callable[[dict[str, Any]], str | None]:
+    def _policy(self, kind: str, table: str, restored: str, now: float) -> Callable[[dict[str, Any]], str | None]:
         """Why an item of the restored copy is not copied back (None: copy it, if the table lacks it)."""
-        now = self._clock()
         if kind == "alerts":
             watermark = self._watermark(table) or self._watermark(restored)
 
@@ -190,7 +194,7 @@ class TableRestore:
         return lambda item: "expired" if _expired(item, now) else None
 
     def _watermark(self, table: str) -> str | None:
-        state = self._dynamodb.get_item(TableName=table, Key={"pk": {"S": "ARCHIVE#state"}}, ConsistentRead=True)
+        state = self._dynamodb.get_item(TableName=table, Key=STATE_KEY, ConsistentRead=True)
         value = state.get("Item", {}).get("watermark", {}).get("S")
         return str(value) if value else None
 

@@ -4,7 +4,8 @@ moto's RestoreTableToPointInTime copies the source table as it is *now*, whateve
 restore to before a mistake would bring the mistake back. The local stack keeps a journal instead: the
 image each written item had before every write that succeeded (and before each TTL deletion), and a
 restore replays it backwards onto moto's copy, down to the time asked for. Restorable times start when
-this process started (DynamoDB's EarliestRestorableDateTime); earlier is refused as DynamoDB refuses it.
+this process started, or 35 days ago (DynamoDB's EarliestRestorableDateTime; the journal keeps no more,
+so a `make dev` running for weeks does not grow without bound); earlier is refused as DynamoDB refuses it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import copy
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +54,12 @@ def _item_of(table: Any, hash_key: Any, range_key: Any) -> Any:
         return None
 
 
+#: DynamoDB's recovery period: how far back a restore can reach.
+RECOVERY_SECONDS = 35 * 86_400
+#: The operations written_keys reads.
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
+
+
 def written_keys(operation: str, request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(table, key or whole item) of each item a DynamoDB write names (a transaction's condition checks
     too: the cost meter counts them; journaling an unchanged image is harmless)."""
@@ -77,8 +85,9 @@ def written_keys(operation: str, request: dict[str, Any]) -> list[tuple[str, dic
 class PitrJournal:
     """Every table's changes since this process started, oldest first (process-wide, like moto's backends)."""
 
-    def __init__(self) -> None:
-        self.started = time.time()
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.started = clock()
         self._changes: dict[str, list[_Change]] = defaultdict(list)
         self._lock = threading.Lock()
 
@@ -92,12 +101,24 @@ class PitrJournal:
                 images.append((table_name, *parsed, _item_of(table, *parsed)))
         return images
 
-    def record(self, images: list[tuple[str, Any, Any, Any]], at: float | None = None) -> None:
-        """The write succeeded: keep what it replaced."""
-        moment = time.time() if at is None else at
+    def record(self, images: list[tuple[str, Any, Any, Any]]) -> None:
+        """The write succeeded: keep what it replaced (and forget what is past the recovery period)."""
+        moment = self._clock()
         with self._lock:
             for table_name, hash_key, range_key, before in images:
-                self._changes[table_name].append(_Change(moment, hash_key, range_key, before))
+                changes = self._changes[table_name]
+                changes.append(_Change(moment, hash_key, range_key, before))
+                while changes[0].at < moment - RECOVERY_SECONDS:  # oldest first: past the recovery period
+                    changes.pop(0)
+
+    def earliest(self) -> float:
+        """The earliest time a restore can reach (EarliestRestorableDateTime)."""
+        return max(self.started, self._clock() - RECOVERY_SECONDS)
+
+    def changes(self, table_name: str) -> int:
+        """How many changes of the table the journal holds."""
+        with self._lock:
+            return len(self._changes.get(table_name, []))
 
     def deleted(self, table: Any, hash_key: Any, range_key: Any) -> None:
         """An item about to be deleted outside a request (the TTL sweep)."""
@@ -129,8 +150,9 @@ def restore_refusal(request: dict[str, Any]) -> str | None:
     asked = request.get("RestoreDateTime")
     if not isinstance(asked, (int, float)):
         return "RestoreDateTime or UseLatestRestorableTime is required"
-    if asked < JOURNAL.started or asked > time.time():
-        return f"RestoreDateTime must be between {JOURNAL.started:.0f} and now (EarliestRestorableDateTime)"
+    earliest = JOURNAL.earliest()
+    if asked < earliest or asked > time.time():
+        return f"RestoreDateTime must be between {earliest:.0f} and now (EarliestRestorableDateTime)"
     return None
 
 

@@ -300,9 +300,6 @@ def _metered(
     return answer
 
 
-_DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
-
-
 class _journaled:  # noqa: N801 - used like a function
     """One request's part in the point-in-time journal (arrowhook_tools.standins.backups): a successful
     DynamoDB write keeps the images it replaced; a point-in-time restore is refused for a time the journal
@@ -315,7 +312,9 @@ class _journaled:  # noqa: N801 - used like a function
         self._images: list[Any] = []
         self._restore: dict[str, Any] | None = None
         service, operation = _service_and_target(environ)
-        if service != "dynamodb" or not (operation in _DYNAMODB_WRITES or operation == "RestoreTableToPointInTime"):
+        if service != "dynamodb" or not (
+            operation in backups.WRITE_OPERATIONS or operation == "RestoreTableToPointInTime"
+        ):
             return
         request = metering.parse_json(_body_of(environ))
         if operation != "RestoreTableToPointInTime":

@@ -160,10 +160,14 @@ class Plan:
         )
 
 
+def day_prefix(day: date) -> str:
+    """One day's partition, Hive-style for Athena: every object of that day is under it."""
+    return f"{OBJECT_PREFIX}/year={day:%Y}/month={day:%m}/day={day:%d}/"
+
+
 def object_key(first: StoredAlert) -> str:
-    """Hive-style partitions for Athena; named after the first alert so a rerun overwrites, never adds."""
-    received = first.received_at.astimezone(UTC)
-    return f"{OBJECT_PREFIX}/year={received:%Y}/month={received:%m}/day={received:%d}/{first.alert_id}.jsonl.gz"
+    """In its day's partition; named after the first alert so a rerun overwrites, never adds."""
+    return f"{day_prefix(first.received_at.astimezone(UTC).date())}{first.alert_id}.jsonl.gz"
 
 
 def _next_day(day: str) -> str:
@@ -383,6 +387,7 @@ __all__ = [
     "StateItem",
     "WrittenObject",
     "archive_line",
+    "day_prefix",
     "object_key",
     "read_archive",
 ]

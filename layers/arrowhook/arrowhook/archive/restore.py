@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from arrowhook.alerts.store import alert_item
 from arrowhook.archive.objects import read_archive
-from arrowhook.archive.protocol import OBJECT_PREFIX
+from arrowhook.archive.protocol import day_prefix
 from arrowhook.archive.record import ArchivedAlertV1
 from arrowhook.archive.source import FROM_ARCHIVE, RESTORED_MARK
 from arrowhook.aws.dynamodb import dynamodb_client, error_code, succeeded
@@ -45,11 +45,6 @@ class RestoreReport(BaseModel):
     #: Alerts the table held already (a second run, or never deleted): left as they were.
     already_present: int = 0
     expires_at: int
-
-
-def day_prefix(day: date) -> str:
-    """The archive's partition of one day (arrowhook.archive.protocol.object_key)."""
-    return f"{OBJECT_PREFIX}/year={day:%Y}/month={day:%m}/day={day:%d}/"
 
 
 def stored_alert(line: ArchivedAlertV1) -> StoredAlert:
@@ -81,10 +76,11 @@ class ArchiveRestore:
     def restore_day(self, day: date, keep_days: int = DEFAULT_KEEP_DAYS) -> RestoreReport:
         now = self._clock()
         report = RestoreReport(day=day, bucket=self.bucket, expires_at=int(now) + keep_days * 86_400)
+        restored_at = iso(datetime.fromtimestamp(now, UTC))
         for key in self._object_keys(day):
             report.objects.append(key)
             for line in read_archive(self._read(key)):
-                if self._put(line, restored_at=iso(datetime.fromtimestamp(now, UTC)), expires_at=report.expires_at):
+                if self._put(line, restored_at=restored_at, expires_at=report.expires_at):
                     report.restored += 1
                 else:
                     report.already_present += 1

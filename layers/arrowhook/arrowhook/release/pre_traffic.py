@@ -28,14 +28,14 @@ class HookStatus(Protocol):
     def put_lifecycle_event_hook_execution_status(self, **kwargs: Any) -> dict[str, Any]: ...
 
 
-def http_event(method: str, path: str, query: str = "", headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+def http_event(method: str, path: str, query: str = "") -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) request, as the function receives it behind the API."""
     return {
         "version": "2.0",
         "routeKey": f"{method} {path}",
         "rawPath": path,
         "rawQueryString": query,
-        "headers": {"host": "pre-traffic-check", "user-agent": "arrowhook-pre-traffic", **(headers or {})},
+        "headers": {"host": "pre-traffic-check", "user-agent": "arrowhook-pre-traffic"},
         "queryStringParameters": dict(part.split("=", 1) for part in query.split("&") if "=" in part) or None,
         "requestContext": {
             "accountId": "pre-traffic",
@@ -68,11 +68,9 @@ def answers_status(expected: int, *, body_has: Mapping[str, Any] | None = None) 
                 body = json.loads(answer.get("body") or "null")
             except ValueError:
                 return "answered a body that is not JSON"
-            wrong = {
-                name: body.get(name)
-                for name, value in body_has.items()
-                if not isinstance(body, dict) or body.get(name) != value
-            }
+            if not isinstance(body, dict):
+                return f"answered {body!r}, expected an object with {dict(body_has)}"
+            wrong = {name: body.get(name) for name, value in body_has.items() if body.get(name) != value}
             if wrong:
                 return f"answered {wrong}, expected {dict(body_has)}"
         return None
@@ -145,6 +143,11 @@ def probe(role: str, target: str, lambda_client: Invoker) -> ProbeResult:
     return ProbeResult(role, target, check.healthy(answer))
 
 
+def release_status(results: list[ProbeResult]) -> str:
+    """What CodeDeploy is told: Succeeded only when every new version answered as a healthy one."""
+    return "Failed" if any(result.problem for result in results) else "Succeeded"
+
+
 def check_release(
     deployment_id: str,
     hook_execution_id: str,
@@ -153,10 +156,9 @@ def check_release(
     lambda_client: Invoker,
     codedeploy: HookStatus,
 ) -> list[ProbeResult]:
-    """Probe every new version, then tell CodeDeploy: Succeeded only when each answered as a healthy one."""
+    """Probe every new version, then tell CodeDeploy (release_status)."""
     results = [probe(role, target, lambda_client) for role, target in sorted(targets.items())]
-    status = "Failed" if any(result.problem for result in results) else "Succeeded"
     codedeploy.put_lifecycle_event_hook_execution_status(
-        deploymentId=deployment_id, lifecycleEventHookExecutionId=hook_execution_id, status=status
+        deploymentId=deployment_id, lifecycleEventHookExecutionId=hook_execution_id, status=release_status(results)
     )
     return results
